@@ -1,0 +1,42 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layers import only downward:
+//   C shims (CR, CPython, CArrow) → PolybridgeRuntime / PolybridgeArrow
+//   → PolybridgeConversion → Polybridge (public facade) → polybridge (CLI).
+let package = Package(
+    name: "Polybridge",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Polybridge", targets: ["Polybridge"]),
+        .executable(name: "polybridge", targets: ["polybridge"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C: the three Arrow C Data / C Stream Interface structs (ABI-frozen).
+        .target(name: "CArrow"),
+        // C: libR headers plus longjmp-safe shims and accessors for R's globals.
+        .systemLibrary(name: "CRLib", path: "Sources/CRLib", pkgConfig: "libR",
+                       providers: [.apt(["r-base-dev"])]),
+        .target(name: "CR", dependencies: ["CRLib", "CArrow"]),
+        // C: libpython loaded at run time with dlopen (no link-time Python).
+        .target(name: "CPython", dependencies: ["CArrow"],
+                linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "PolybridgeRuntime", dependencies: ["CR", "CPython"]),
+        .target(name: "PolybridgeArrow", dependencies: ["CArrow"]),
+        .target(name: "PolybridgeConversion",
+                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "CR", "CPython", "CArrow"]),
+        .target(name: "Polybridge",
+                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion"]),
+        .executableTarget(name: "polybridge", dependencies: [
+            "Polybridge",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "PolybridgeRuntimeTests", dependencies: ["PolybridgeRuntime"]),
+        .testTarget(name: "PolybridgeArrowTests", dependencies: ["PolybridgeArrow"]),
+        .testTarget(name: "PolybridgeConversionTests", dependencies: ["Polybridge"]),
+        .testTarget(name: "PolybridgeCLITests", dependencies: ["Polybridge"]),
+    ]
+)

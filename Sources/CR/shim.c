@@ -1,0 +1,590 @@
+// Longjmp-safe wrappers around libR for Polybridge. See include/CR.h for the contract.
+#define _GNU_SOURCE
+#include "CR.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define R_INTERFACE_PTRS
+#include <Rembedded.h>
+#include <Rinterface.h>
+#include <R_ext/Altrep.h>
+#include <R_ext/Parse.h>
+#include <R_ext/Rdynload.h>
+
+extern int R_interrupts_pending;
+extern char *R_TempDir;
+
+static pb_console_sink console_sink = NULL;
+static char own_error[1024];
+static int own_error_set = 0;
+
+static void set_own_error(const char *message) {
+    snprintf(own_error, sizeof own_error, "%s", message);
+    own_error_set = 1;
+}
+
+const char *pb_r_last_error(void) {
+    if (own_error_set) return own_error;
+    return R_curErrorBuf();
+}
+
+// ---- Console ---------------------------------------------------------------------------------
+
+static void write_console(const char *text, int length, int otype) {
+    if (console_sink) console_sink(text, length, otype != 0);
+}
+
+static void show_message(const char *text) {
+    if (console_sink) console_sink(text, (int)strlen(text), 1);
+}
+
+// Non-interactive: any attempt to read the console sees end of input instead of blocking.
+static int read_console(const char *prompt, unsigned char *buffer, int length, int history) {
+    (void)prompt; (void)buffer; (void)length; (void)history;
+    return 0;
+}
+
+// ---- Start-up --------------------------------------------------------------------------------
+
+int pb_r_initialize(const char *r_home, pb_console_sink sink, char *error, size_t error_length) {
+    if (r_home && *r_home) setenv("R_HOME", r_home, 1);
+    if (!getenv("R_HOME")) {
+        snprintf(error, error_length, "R_HOME is not set and no R home was given");
+        return 0;
+    }
+    console_sink = sink;
+    R_SignalHandlers = 0;
+    char *argv[] = {"polybridge", "--vanilla", "--silent", "--no-echo", NULL};
+    Rf_initialize_R(4, argv);
+
+    // Real bounds of this thread's stack, so deep recursion is a catchable R error.
+    pthread_attr_t attributes;
+    void *stack_low = NULL;
+    size_t stack_size = 0;
+    if (pthread_getattr_np(pthread_self(), &attributes) != 0 ||
+        pthread_attr_getstack(&attributes, &stack_low, &stack_size) != 0) {
+        snprintf(error, error_length, "could not read the R thread's stack bounds");
+        return 0;
+    }
+    pthread_attr_destroy(&attributes);
+    R_CStackStart = (uintptr_t)stack_low + stack_size;
+    R_CStackLimit = stack_size;
+
+    R_Outputfile = NULL;
+    R_Consolefile = NULL;
+    ptr_R_WriteConsole = NULL;
+    ptr_R_WriteConsoleEx = write_console;
+    ptr_R_ShowMessage = show_message;
+    ptr_R_ReadConsole = read_console;
+    R_Interactive = FALSE;
+
+    setup_Rmainloop();
+    R_Interactive = FALSE;
+    return 1;
+}
+
+void pb_r_request_interrupt(void) { R_interrupts_pending = 1; }
+void pb_r_clear_interrupt(void) { R_interrupts_pending = 0; }
+
+// ---- Guarded operations ----------------------------------------------------------------------
+
+typedef struct {
+    SEXP expression, environment, result;
+} eval_job;
+
+static void run_eval(void *data) {
+    eval_job *job = data;
+    job->result = Rf_eval(job->expression, job->environment);
+}
+
+pb_status pb_r_eval(SEXP expression, SEXP environment, SEXP *out) {
+    own_error_set = 0;
+    eval_job job = {expression, environment, R_NilValue};
+    if (!R_ToplevelExec(run_eval, &job)) return 0;
+    *out = job.result;
+    return 1;
+}
+
+typedef struct {
+    const char *code;
+    SEXP environment, result;
+    int parse_failed;
+} parse_eval_job;
+
+static void run_parse_eval(void *data) {
+    parse_eval_job *job = data;
+    ParseStatus status;
+    SEXP text = PROTECT(Rf_mkString(job->code));
+    SEXP exprs = PROTECT(R_ParseVector(text, -1, &status, R_NilValue));
+    if (status != PARSE_OK) {
+        job->parse_failed = 1;
+        UNPROTECT(2);
+        return;
+    }
+    SEXP value = R_NilValue;
+    // Earlier values may be collected while later expressions run; only the last is returned.
+    for (R_xlen_t i = 0; i < XLENGTH(exprs); i++)
+        value = Rf_eval(VECTOR_ELT(exprs, i), job->environment);
+    UNPROTECT(2);
+    job->result = value;
+}
+
+pb_status pb_r_parse_eval(const char *code, SEXP environment, SEXP *out) {
+    own_error_set = 0;
+    parse_eval_job job = {code, environment, R_NilValue, 0};
+    if (!R_ToplevelExec(run_parse_eval, &job)) return 0;
+    if (job.parse_failed) {
+        set_own_error("the code did not parse");
+        return 0;
+    }
+    *out = job.result;
+    return 1;
+}
+
+typedef struct {
+    const char *name;
+    SEXP result;
+} symbol_job;
+
+static void run_symbol(void *data) {
+    symbol_job *job = data;
+    job->result = Rf_install(job->name);
+}
+
+pb_status pb_r_symbol(const char *name, SEXP *out) {
+    own_error_set = 0;
+    symbol_job job = {name, R_NilValue};
+    if (!R_ToplevelExec(run_symbol, &job)) return 0;
+    *out = job.result;
+    return 1;
+}
+
+typedef struct {
+    SEXPTYPE type;
+    R_xlen_t length;
+    SEXP result;
+} alloc_job;
+
+static void run_alloc(void *data) {
+    alloc_job *job = data;
+    job->result = Rf_allocVector(job->type, job->length);
+}
+
+pb_status pb_r_alloc_vector(SEXPTYPE type, R_xlen_t length, SEXP *out) {
+    own_error_set = 0;
+    alloc_job job = {type, length, R_NilValue};
+    if (!R_ToplevelExec(run_alloc, &job)) return 0;
+    *out = job.result;
+    return 1;
+}
+
+typedef struct {
+    const char *bytes;
+    int length;
+    SEXP result;
+} mkchar_job;
+
+static void run_mkchar(void *data) {
+    mkchar_job *job = data;
+    job->result = Rf_mkCharLenCE(job->bytes, job->length, CE_UTF8);
+}
+
+pb_status pb_r_mkchar_utf8(const char *bytes, int length, SEXP *out) {
+    own_error_set = 0;
+    mkchar_job job = {bytes, length, R_NilValue};
+    if (!R_ToplevelExec(run_mkchar, &job)) return 0;
+    *out = job.result;
+    return 1;
+}
+
+// UTF-8 validation (RFC 3629: no overlongs, no surrogates, at most U+10FFFF).
+static int valid_utf8(const uint8_t *s, int64_t n) {
+    int64_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c < 0x80) { i++; continue; }
+        int extra;
+        uint32_t cp;
+        if ((c & 0xE0) == 0xC0) { extra = 1; cp = c & 0x1F; if (c < 0xC2) return 0; }
+        else if ((c & 0xF0) == 0xE0) { extra = 2; cp = c & 0x0F; }
+        else if ((c & 0xF8) == 0xF0) { extra = 3; cp = c & 0x07; if (c > 0xF4) return 0; }
+        else return 0;
+        for (int k = 1; k <= extra; k++) {
+            if (i + k >= n) return 0;
+            uint8_t cc = s[i + k];
+            if ((cc & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return 0;
+        i += extra + 1;
+    }
+    return 1;
+}
+
+typedef struct {
+    const void *offsets;
+    int wide;
+    const uint8_t *data;
+    const uint8_t *validity;
+    int64_t first, length;
+    SEXP result;
+    int64_t bad_row; // first row that is not valid UTF-8 or contains NUL, -1 if none
+} strings_job;
+
+typedef struct {
+    uint64_t hash;
+    int64_t start;
+    int64_t length;
+    SEXP value;
+} string_slot;
+
+static uint64_t hash_bytes(const uint8_t *p, int64_t n) {
+    uint64_t h = 1469598103934665603ULL;
+    for (int64_t i = 0; i < n; i++) { h ^= p[i]; h *= 1099511628211ULL; }
+    return h;
+}
+
+#define PB_DEDUP_CAPACITY (1 << 16)
+
+static void run_strings_from_offsets(void *data) {
+    strings_job *job = data;
+    SEXP result = PROTECT(Rf_allocVector(STRSXP, (R_xlen_t)job->length));
+    string_slot *table = calloc(PB_DEDUP_CAPACITY, sizeof(string_slot));
+    int64_t distinct = 0;
+    for (int64_t i = 0; i < job->length; i++) {
+        int64_t row = job->first + i;
+        if (job->validity && !((job->validity[row >> 3] >> (row & 7)) & 1)) {
+            SET_STRING_ELT(result, i, R_NaString);
+            continue;
+        }
+        int64_t start, end;
+        if (job->wide) {
+            start = ((const int64_t *)job->offsets)[row];
+            end = ((const int64_t *)job->offsets)[row + 1];
+        } else {
+            start = ((const int32_t *)job->offsets)[row];
+            end = ((const int32_t *)job->offsets)[row + 1];
+        }
+        const uint8_t *bytes = job->data + start;
+        int64_t n = end - start;
+        SEXP value = NULL;
+        uint64_t h = 0;
+        size_t slot = 0;
+        if (table) {
+            h = hash_bytes(bytes, n);
+            slot = (size_t)(h & (PB_DEDUP_CAPACITY - 1));
+            while (table[slot].value) {
+                if (table[slot].hash == h && table[slot].length == n &&
+                    memcmp(job->data + table[slot].start, bytes, (size_t)n) == 0) {
+                    value = table[slot].value;
+                    break;
+                }
+                slot = (slot + 1) & (PB_DEDUP_CAPACITY - 1);
+            }
+        }
+        if (!value) {
+            if (n > INT32_MAX || memchr(bytes, 0, (size_t)n) || !valid_utf8(bytes, n)) {
+                job->bad_row = i;
+                free(table);
+                UNPROTECT(1);
+                return;
+            }
+            value = Rf_mkCharLenCE((const char *)bytes, (int)n, CE_UTF8);
+            // Values in `result` are reachable by the GC, so the table needs no protection.
+            if (table && distinct < PB_DEDUP_CAPACITY / 2) {
+                table[slot] = (string_slot){h, start, n, value};
+                distinct++;
+            }
+        }
+        SET_STRING_ELT(result, i, value);
+    }
+    free(table);
+    UNPROTECT(1);
+    job->result = result;
+}
+
+pb_status pb_r_strings_from_offsets(const void *offsets, int wide, const uint8_t *data,
+                                    const uint8_t *validity, int64_t first, int64_t length,
+                                    SEXP *out) {
+    own_error_set = 0;
+    strings_job job = {offsets, wide, data, validity, first, length, NULL, -1};
+    if (!R_ToplevelExec(run_strings_from_offsets, &job)) return 0;
+    if (job.bad_row >= 0) {
+        char message[200];
+        snprintf(message, sizeof message,
+                 "row %lld holds a string that is not valid UTF-8 (or contains a NUL byte)",
+                 (long long)job.bad_row + 1);
+        set_own_error(message);
+        return 0;
+    }
+    *out = job.result;
+    return 1;
+}
+
+typedef struct {
+    const char *const *bytes;
+    const int *lengths;
+    R_xlen_t count;
+    SEXP result;
+} pointer_strings_job;
+
+static void run_strings_from_pointers(void *data) {
+    pointer_strings_job *job = data;
+    SEXP result = PROTECT(Rf_allocVector(STRSXP, job->count));
+    for (R_xlen_t i = 0; i < job->count; i++) {
+        if (job->lengths[i] < 0) SET_STRING_ELT(result, i, R_NaString);
+        else SET_STRING_ELT(result, i, Rf_mkCharLenCE(job->bytes[i], job->lengths[i], CE_UTF8));
+    }
+    UNPROTECT(1);
+    job->result = result;
+}
+
+pb_status pb_r_strings_from_pointers(const char *const *bytes, const int *lengths,
+                                     R_xlen_t count, SEXP *out) {
+    own_error_set = 0;
+    pointer_strings_job job = {bytes, lengths, count, NULL};
+    if (!R_ToplevelExec(run_strings_from_pointers, &job)) return 0;
+    *out = job.result;
+    return 1;
+}
+
+typedef struct {
+    SEXP strings, result;
+} utf8_job;
+
+static void run_strings_as_utf8(void *data) {
+    utf8_job *job = data;
+    R_xlen_t n = XLENGTH(job->strings);
+    SEXP result = PROTECT(Rf_allocVector(STRSXP, n));
+    for (R_xlen_t i = 0; i < n; i++) {
+        SEXP c = STRING_ELT(job->strings, i);
+        if (c == R_NaString || Rf_getCharCE(c) == CE_UTF8) {
+            SET_STRING_ELT(result, i, c);
+            continue;
+        }
+        // ASCII and already-UTF-8 native strings translate to themselves.
+        const char *translated = Rf_translateCharUTF8(c);
+        if (translated == CHAR(c)) SET_STRING_ELT(result, i, c);
+        else SET_STRING_ELT(result, i, Rf_mkCharCE(translated, CE_UTF8));
+    }
+    UNPROTECT(1);
+    job->result = result;
+}
+
+pb_status pb_r_strings_as_utf8(SEXP strings, SEXP *out) {
+    own_error_set = 0;
+    utf8_job job = {strings, NULL};
+    if (!R_ToplevelExec(run_strings_as_utf8, &job)) return 0;
+    *out = job.result;
+    return 1;
+}
+
+// ---- Precious list ---------------------------------------------------------------------------
+// A doubly linked list of cons cells hanging off one preserved head: CAR = object,
+// CDR = next cell, TAG = previous cell. Insert and remove are O(1).
+
+static SEXP precious_head = NULL;
+
+typedef struct {
+    SEXP object, cell;
+} preserve_job;
+
+static void run_preserve(void *data) {
+    preserve_job *job = data;
+    if (!precious_head) {
+        precious_head = Rf_cons(R_NilValue, R_NilValue);
+        R_PreserveObject(precious_head);
+    }
+    SEXP next = CDR(precious_head);
+    SEXP cell = Rf_cons(job->object, next);
+    SET_TAG(cell, precious_head);
+    if (next != R_NilValue) SET_TAG(next, cell);
+    SETCDR(precious_head, cell);
+    job->cell = cell;
+}
+
+SEXP pb_r_preserve(SEXP object) {
+    preserve_job job = {object, NULL};
+    if (!R_ToplevelExec(run_preserve, &job)) return NULL;
+    return job.cell;
+}
+
+void pb_r_release(SEXP cell) {
+    if (!cell) return;
+    SEXP previous = TAG(cell), next = CDR(cell);
+    SETCDR(previous, next);
+    if (next != R_NilValue) SET_TAG(next, previous);
+    SETCAR(cell, R_NilValue);
+    SETCDR(cell, R_NilValue);
+    SET_TAG(cell, R_NilValue);
+}
+
+// ---- ALTREP foreign vectors --------------------------------------------------------------------
+// data1: external pointer to a foreign_block; data2: R_NilValue, or a materialised copy once R
+// asked for a writeable pointer.
+
+typedef struct {
+    const void *data;
+    R_xlen_t length;
+    void *context;
+} foreign_block;
+
+static R_altrep_class_t foreign_real_class, foreign_integer_class;
+static pb_foreign_release foreign_release = NULL;
+
+static foreign_block *block_of(SEXP x) {
+    return (foreign_block *)R_ExternalPtrAddr(R_altrep_data1(x));
+}
+
+static void finalize_block(SEXP pointer) {
+    foreign_block *block = R_ExternalPtrAddr(pointer);
+    if (!block) return;
+    R_ClearExternalPtr(pointer);
+    if (foreign_release) foreign_release(block->context);
+    free(block);
+}
+
+static R_xlen_t foreign_length(SEXP x) {
+    SEXP copy = R_altrep_data2(x);
+    if (copy != R_NilValue) return XLENGTH(copy);
+    foreign_block *block = block_of(x);
+    return block ? block->length : 0;
+}
+
+static Rboolean foreign_inspect(SEXP x, int pre, int deep, int pvec,
+                                void (*inspect_subtree)(SEXP, int, int, int)) {
+    (void)pre; (void)deep; (void)pvec; (void)inspect_subtree;
+    Rprintf(" polybridge foreign vector (length %lld, %s)\n", (long long)foreign_length(x),
+            R_altrep_data2(x) == R_NilValue ? "zero-copy" : "materialised");
+    return TRUE;
+}
+
+static void *foreign_dataptr(SEXP x, Rboolean writeable) {
+    SEXP copy = R_altrep_data2(x);
+    if (copy == R_NilValue && writeable) {
+        // Never hand out a writeable pointer into foreign memory: copy first.
+        foreign_block *block = block_of(x);
+        SEXPTYPE type = TYPEOF(x);
+        size_t width = type == REALSXP ? sizeof(double) : sizeof(int);
+        copy = Rf_allocVector(type, block->length);
+        memcpy(DATAPTR(copy), block->data, width * (size_t)block->length);
+        R_set_altrep_data2(x, copy);
+    }
+    if (copy != R_NilValue) return DATAPTR(copy);
+    return (void *)block_of(x)->data;
+}
+
+static const void *foreign_dataptr_or_null(SEXP x) {
+    SEXP copy = R_altrep_data2(x);
+    if (copy != R_NilValue) return DATAPTR(copy);
+    return block_of(x)->data;
+}
+
+static double foreign_real_elt(SEXP x, R_xlen_t i) {
+    return ((const double *)foreign_dataptr_or_null(x))[i];
+}
+
+static int foreign_integer_elt(SEXP x, R_xlen_t i) {
+    return ((const int *)foreign_dataptr_or_null(x))[i];
+}
+
+static R_xlen_t foreign_real_region(SEXP x, R_xlen_t start, R_xlen_t n, double *buffer) {
+    R_xlen_t length = foreign_length(x);
+    R_xlen_t count = start + n > length ? length - start : n;
+    if (count <= 0) return 0;
+    memcpy(buffer, (const double *)foreign_dataptr_or_null(x) + start, sizeof(double) * (size_t)count);
+    return count;
+}
+
+static R_xlen_t foreign_integer_region(SEXP x, R_xlen_t start, R_xlen_t n, int *buffer) {
+    R_xlen_t length = foreign_length(x);
+    R_xlen_t count = start + n > length ? length - start : n;
+    if (count <= 0) return 0;
+    memcpy(buffer, (const int *)foreign_dataptr_or_null(x) + start, sizeof(int) * (size_t)count);
+    return count;
+}
+
+void pb_r_register_altrep(pb_foreign_release release) {
+    foreign_release = release;
+    DllInfo *dll = R_getEmbeddingDllInfo();
+    foreign_real_class = R_make_altreal_class("polybridge_foreign_real", "polybridge", dll);
+    foreign_integer_class = R_make_altinteger_class("polybridge_foreign_integer", "polybridge", dll);
+    R_altrep_class_t classes[2] = {foreign_real_class, foreign_integer_class};
+    for (int k = 0; k < 2; k++) {
+        R_set_altrep_Length_method(classes[k], foreign_length);
+        R_set_altrep_Inspect_method(classes[k], foreign_inspect);
+        R_set_altvec_Dataptr_method(classes[k], foreign_dataptr);
+        R_set_altvec_Dataptr_or_null_method(classes[k], foreign_dataptr_or_null);
+    }
+    R_set_altreal_Elt_method(foreign_real_class, foreign_real_elt);
+    R_set_altreal_Get_region_method(foreign_real_class, foreign_real_region);
+    R_set_altinteger_Elt_method(foreign_integer_class, foreign_integer_elt);
+    R_set_altinteger_Get_region_method(foreign_integer_class, foreign_integer_region);
+}
+
+typedef struct {
+    SEXPTYPE type;
+    const void *data;
+    R_xlen_t length;
+    void *context;
+    SEXP result;
+} foreign_job;
+
+static void run_foreign_vector(void *data) {
+    foreign_job *job = data;
+    foreign_block *block = malloc(sizeof(foreign_block));
+    if (!block) Rf_error("out of memory making a foreign vector");
+    *block = (foreign_block){job->data, job->length, job->context};
+    SEXP pointer = PROTECT(R_MakeExternalPtr(block, R_NilValue, R_NilValue));
+    R_RegisterCFinalizerEx(pointer, finalize_block, TRUE);
+    R_altrep_class_t cls = job->type == REALSXP ? foreign_real_class : foreign_integer_class;
+    SEXP result = R_new_altrep(cls, pointer, R_NilValue);
+    MARK_NOT_MUTABLE(result);
+    UNPROTECT(1);
+    job->result = result;
+}
+
+pb_status pb_r_foreign_vector(SEXPTYPE type, const void *data, R_xlen_t length, void *context,
+                              SEXP *out) {
+    own_error_set = 0;
+    if (type != REALSXP && type != INTSXP) {
+        set_own_error("foreign vectors are only REALSXP or INTSXP");
+        return 0;
+    }
+    foreign_job job = {type, data, length, context, NULL};
+    if (!R_ToplevelExec(run_foreign_vector, &job)) return 0;
+    *out = job.result;
+    return 1;
+}
+
+int pb_r_is_foreign_vector(SEXP x) {
+    if (!ALTREP(x)) return 0;
+    if (!R_altrep_inherits(x, foreign_real_class) && !R_altrep_inherits(x, foreign_integer_class))
+        return 0;
+    return R_altrep_data2(x) == R_NilValue;
+}
+
+// ---- Host events -------------------------------------------------------------------------------
+
+static pb_host_event_handler host_event_handler = NULL;
+
+static SEXP host_event(SEXP name) {
+    if (host_event_handler && TYPEOF(name) == STRSXP && XLENGTH(name) == 1)
+        host_event_handler(CHAR(STRING_ELT(name, 0)));
+    return R_NilValue;
+}
+
+void pb_r_register_host_events(pb_host_event_handler handler) {
+    host_event_handler = handler;
+    static const R_CallMethodDef methods[] = {
+        {"polybridge_host_event", (DL_FUNC)&host_event, 1},
+        {NULL, NULL, 0},
+    };
+    DllInfo *dll = R_getEmbeddingDllInfo();
+    R_registerRoutines(dll, NULL, methods, NULL, NULL);
+}

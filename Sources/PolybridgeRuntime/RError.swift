@@ -1,0 +1,53 @@
+/// An error raised by R or by the bridge while talking to R.
+public enum RError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// R could not be started (missing R_HOME, libR failure); `fix` says what to run.
+    case startup(reason: String, fix: String)
+    /// The R code did not parse; `message` is R's parser message with line and column.
+    case parse(message: String)
+    /// R signalled an error condition: R's `conditionMessage` and the deparsed `conditionCall`.
+    case evaluation(message: String, call: String?, output: String)
+    /// The computation was interrupted (Ctrl-C or a cancelled task) and R returned to top level.
+    case interrupted
+    /// A value could not be converted between R and Swift; says what was expected and found.
+    case conversion(String)
+    /// R raised an error inside one of the bridge's own R API calls (for example an allocation).
+    case internalCall(operation: String, message: String)
+
+    /// A message for the person at the terminal.
+    public var description: String {
+        switch self {
+        case .startup(let reason, let fix):
+            return "R could not start: \(reason)\n  fix: \(fix)"
+        case .parse(let message):
+            return "R parse error: \(message)"
+        case .evaluation(let message, let call, _):
+            if let call { return "R error in \(call): \(message)" }
+            return "R error: \(message)"
+        case .interrupted:
+            return "R computation interrupted"
+        case .conversion(let message):
+            return "R conversion error: \(message)"
+        case .internalCall(let operation, let message):
+            return "R failed during \(operation): \(message.trimmingTrailingNewlines)"
+        }
+    }
+
+    /// R's own condition message (or the parser's), without the bridge's framing.
+    public var conditionMessage: String {
+        switch self {
+        case .parse(let message), .evaluation(let message, _, _), .conversion(let message),
+             .internalCall(_, let message):
+            return message
+        case .startup(let reason, _): return reason
+        case .interrupted: return "interrupted"
+        }
+    }
+}
+
+extension String {
+    var trimmingTrailingNewlines: String {
+        var text = self
+        while text.last == "\n" { text.removeLast() }
+        return text
+    }
+}

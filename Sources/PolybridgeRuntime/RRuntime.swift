@@ -1,0 +1,270 @@
+import CR
+import Foundation
+import Synchronization
+
+/// The result of evaluating R code: the value plus what R printed and warned along the way.
+public struct REvaluation: Sendable, Equatable {
+    /// The value of the last expression (or the function's return value).
+    public var value: RValue
+    /// Everything R wrote to its console (stdout and stderr, in order), including `message()`s.
+    public var output: String
+    /// The messages of warnings R signalled, in order; they are not printed.
+    public var warnings: [String]
+}
+
+/// One argument of an R function call: an optional name and a value.
+public struct RArgument: Sendable {
+    /// The argument name (`nil` for positional arguments).
+    public var name: String?
+    /// The value passed.
+    public var value: RValue
+
+    /// A named or positional argument.
+    public init(_ name: String? = nil, _ value: any REncodable) {
+        self.name = name
+        self.value = value.rValue
+    }
+}
+
+/// The embedded R interpreter: one per process, entered only from its dedicated thread.
+///
+/// Every method may be called from any task or thread; calls are queued to the R thread and run
+/// one at a time. R errors, parse errors and deep recursion come back as thrown `RError`s;
+/// cancelling the calling task interrupts the running R computation.
+public final class RRuntime: Sendable {
+    private static let startup = Mutex<Result<RRuntime, RError>?>(nil)
+
+    /// Where R was found (`R_HOME`) and how.
+    public let home: String
+    /// How `home` was found: "R_HOME environment variable", "`R RHOME`" or "default location".
+    public let homeSource: String
+    /// R's version string, e.g. "R version 4.2.2 Patched (2022-11-10 r83330)".
+    public let version: String
+
+    let thread: RThread
+    private let jobs = Mutex(RJobState())
+    /// Set by the Python runtime: takes Python's GIL on the current thread and returns its releaser.
+    ///
+    /// R code that uses reticulate calls Python from the R thread without taking the GIL itself,
+    /// so once reticulate is loaded every user job holds it.
+    static let hostLock = Mutex<(@Sendable () -> @Sendable () -> Void)?>(nil)
+
+    /// Installs the function that takes the Python GIL for R jobs that may call into Python.
+    public static func setHostLock(_ acquire: @escaping @Sendable () -> @Sendable () -> Void) {
+        hostLock.withLock { $0 = acquire }
+    }
+
+    /// The process's R runtime, started on first use (later calls return the same instance or error).
+    public static func shared() throws(RError) -> RRuntime {
+        let result = startup.withLock { cached -> Result<RRuntime, RError> in
+            if let cached { return cached }
+            let started = Result<RRuntime, RError> { () throws(RError) -> RRuntime in try RRuntime() }
+            cached = started
+            return started
+        }
+        return try result.get()
+    }
+
+    /// True once R has been started in this process.
+    public static var isStarted: Bool {
+        startup.withLock { if case .success = $0 { true } else { false } }
+    }
+
+    private init() throws(RError) {
+        RuntimeEnvironment.prepare()
+        let (home, source) = try RRuntime.findHome()
+        self.home = home
+        self.homeSource = source
+        let thread = RThread(name: "polybridge-R")
+        self.thread = thread
+        let startup: Result<String, RError>
+        do {
+            startup = .success(try thread.performBlocking { () throws -> String in
+                try RRuntime.initializeOnRThread(home: home)
+            })
+        } catch let error as RError {
+            startup = .failure(error)
+        } catch {
+            startup = .failure(.startup(reason: "\(error)", fix: "apt-get install -y r-base-dev"))
+        }
+        self.version = try startup.get()
+    }
+
+    private static func findHome() throws(RError) -> (String, String) {
+        if let fromEnvironment = ProcessInfo.processInfo.environment["R_HOME"], !fromEnvironment.isEmpty {
+            return (fromEnvironment, "R_HOME environment variable")
+        }
+        if let r = RuntimeEnvironment.which("R"),
+           let output = RuntimeEnvironment.capture(r, ["RHOME"])?.trimmingCharacters(in: .whitespacesAndNewlines),
+           !output.isEmpty {
+            return (output, "`R RHOME` (R found on PATH at \(r))")
+        }
+        if FileManager.default.fileExists(atPath: "/usr/lib/R/lib/libR.so") {
+            return ("/usr/lib/R", "default Debian location /usr/lib/R")
+        }
+        throw .startup(reason: "no R installation found (R_HOME unset, no `R` on PATH)",
+                       fix: "apt-get update && apt-get install -y r-base-dev")
+    }
+
+    private static func initializeOnRThread(home: String) throws -> String {
+        var message = [CChar](repeating: 0, count: 512)
+        guard pb_r_initialize(home, rConsoleSink, &message, message.count) != 0 else {
+            throw RError.startup(reason: String(cString: message), fix: "check R_HOME=\(home)")
+        }
+        pb_r_register_host_events(rHostEventHandler)
+        pb_r_register_altrep(rForeignRelease)
+        let session = RSession()
+        let prelude = try session.evaluateText(RPrelude.source, purpose: "loading the Polybridge prelude")
+        RThreadState.preludeEvalText = pb_r_preserve(VECTOR_ELT(prelude, 0))
+        RThreadState.preludeCallFunction = pb_r_preserve(VECTOR_ELT(prelude, 1))
+        let version = try session.evaluateText("R.version.string", purpose: "reading R's version")
+        RThreadState.console.removeAll()
+        return (try session.readStrings(version).first ?? nil) ?? "R (unknown version)"
+    }
+
+    // MARK: Evaluation
+
+    /// Parses and evaluates `code` in the global environment.
+    ///
+    /// With `printVisible`, visible values are printed the way `Rscript -e` prints them, into `output`.
+    public func evaluate(_ code: String, printVisible: Bool = false) async throws -> REvaluation {
+        try await runUserJob { session in
+            let function = CAR(RThreadState.preludeEvalText)!
+            let call = try session.lang(function, [
+                try session.makeStrings([code]), session.globalEnvironment,
+                try session.make(.logical([printVisible])),
+            ])
+            return call
+        }
+    }
+
+    /// Evaluates `code` and decodes its value as `T`.
+    public func eval<T: RDecodable>(_ code: String, as type: T.Type = T.self) async throws -> T {
+        try T(rValue: try await evaluate(code).value)
+    }
+
+    /// Calls the R function named `function` (e.g. "sum" or "stats::median") with `arguments`.
+    public func call(_ function: String, _ arguments: [RArgument]) async throws -> REvaluation {
+        try await runUserJob { session in
+            let functionCall = CAR(RThreadState.preludeCallFunction)!
+            let values = try session.make(.list(arguments.map(\.value),
+                                                names: arguments.map { $0.name ?? "" }))
+            return try session.lang(functionCall, [
+                try session.makeStrings([function]), values, session.globalEnvironment,
+            ])
+        }
+    }
+
+    /// Calls the R function named `function` with positional arguments.
+    public func call(_ function: String, _ arguments: any REncodable...) async throws -> REvaluation {
+        try await call(function, arguments.map { RArgument(nil, $0) })
+    }
+
+    /// Assigns `value` to the variable `name` in R's global environment.
+    public func assign(_ name: String, _ value: any REncodable) async throws {
+        _ = try await call("function(name, value) assign(name, value, envir = globalenv())",
+                           [RArgument(nil, name), RArgument(nil, value)])
+    }
+
+    /// The value of the variable `name` in R's global environment (an error if it does not exist).
+    public func value(of name: String) async throws -> RValue {
+        try await call("function(name) get(name, envir = globalenv())", [RArgument(nil, name)]).value
+    }
+
+    /// Runs `body` on the R thread with a session for direct C API work (conversions use this).
+    ///
+    /// R errors inside guarded session calls become thrown errors; the body must not let SEXPs escape.
+    public func withSession<T: Sendable>(_ body: @escaping @Sendable (RSession) throws -> T) async throws -> T {
+        try await thread.perform {
+            let session = RSession()
+            return try body(session)
+        }
+    }
+
+    /// Like `withSession`, but blocks the calling thread (for synchronous callers such as the CLI).
+    public func withSessionBlocking<T: Sendable>(_ body: @escaping @Sendable (RSession) throws -> T) throws -> T {
+        try thread.performBlocking {
+            let session = RSession()
+            return try body(session)
+        }
+    }
+
+    /// Interrupts the R computation running now, if any (what Ctrl-C does). Safe from any thread.
+    public func interruptCurrentComputation() {
+        jobs.withLock { state in
+            if state.running != nil { pb_r_request_interrupt() }
+        }
+    }
+
+    // MARK: Jobs
+
+    /// Runs a prelude wrapper call built by `buildCall` and turns its outcome list into a result or error.
+    private func runUserJob(_ buildCall: @escaping @Sendable (RSession) throws -> SEXP) async throws -> REvaluation {
+        let ticket = RJobTicket()
+        return try await withTaskCancellationHandler {
+            try await thread.perform { [self] in
+                try begin(ticket)
+                defer { end(ticket) }
+                if RThreadState.reticulateLoaded { RThreadState.holdHostLock() }
+                defer { RThreadState.releaseHostLock() }
+                RThreadState.console.removeAll(keepingCapacity: true)
+                let session = RSession()
+                let call = try buildCall(session)
+                let outcome = try session.evaluate(call, purpose: "evaluating R code")
+                return try interpret(outcome, session: session, ticket: ticket)
+            }
+        } onCancel: {
+            cancel(ticket)
+        }
+    }
+
+    private func begin(_ ticket: RJobTicket) throws {
+        try jobs.withLock { state in
+            if ticket.cancelled.load(ordering: .acquiring) { throw CancellationError() }
+            state.running = ObjectIdentifier(ticket)
+        }
+    }
+
+    private func end(_ ticket: RJobTicket) {
+        jobs.withLock { state in
+            state.running = nil
+            pb_r_clear_interrupt()
+        }
+    }
+
+    private func cancel(_ ticket: RJobTicket) {
+        jobs.withLock { state in
+            ticket.cancelled.store(true, ordering: .releasing)
+            if state.running == ObjectIdentifier(ticket) { pb_r_request_interrupt() }
+        }
+    }
+
+    private func interpret(_ outcome: SEXP, session: RSession, ticket: RJobTicket) throws -> REvaluation {
+        let status = (try session.readStrings(VECTOR_ELT(outcome, 0)).first ?? nil) ?? "error"
+        let output = RThreadState.takeConsole()
+        let message = (try session.readStrings(VECTOR_ELT(outcome, 2)).first ?? nil) ?? ""
+        switch status {
+        case "ok":
+            let warnings = try session.readStrings(VECTOR_ELT(outcome, 4)).compactMap { $0 }
+            return REvaluation(value: try session.read(VECTOR_ELT(outcome, 1)), output: output, warnings: warnings)
+        case "parse":
+            throw RError.parse(message: message)
+        case "interrupt":
+            if ticket.cancelled.load(ordering: .acquiring) { throw CancellationError() }
+            throw RError.interrupted
+        default:
+            let call = (try session.readStrings(VECTOR_ELT(outcome, 3)).first ?? nil) ?? ""
+            throw RError.evaluation(message: message, call: call.isEmpty ? nil : call, output: output)
+        }
+    }
+}
+
+/// Which user job is running on the R thread (guarded by `RRuntime.jobs`).
+struct RJobState {
+    var running: ObjectIdentifier?
+}
+
+/// Identity and cancellation flag of one queued R job.
+final class RJobTicket: Sendable {
+    let cancelled = Atomic<Bool>(false)
+}

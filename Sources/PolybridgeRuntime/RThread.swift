@@ -1,0 +1,77 @@
+import Foundation
+import Synchronization
+
+/// The one thread in the process that may enter R.
+///
+/// R is not thread-safe and checks its C stack against the bounds of the thread that
+/// initialised it, so every R call from any Swift task or thread is queued here and run in
+/// order on a dedicated thread with a large stack.
+final class RThread: @unchecked Sendable {
+    /// Stack size of the R thread: deep R recursion must hit R's own C stack check, not a guard page.
+    static let stackSize = 256 << 20
+
+    private let condition = NSCondition()
+    private var pending: [@Sendable () -> Void] = []
+    private let threadIdentifier = Mutex<pthread_t?>(nil)
+
+    init(name: String) {
+        let thread = Thread { [unowned self] in self.runLoop() }
+        thread.name = name
+        thread.stackSize = RThread.stackSize
+        thread.start()
+    }
+
+    /// True when called on the R thread itself.
+    var isCurrent: Bool {
+        guard let identifier = threadIdentifier.withLock({ $0 }) else { return false }
+        return pthread_equal(identifier, pthread_self()) != 0
+    }
+
+    /// Queues `job` to run on the R thread and returns at once.
+    func submit(_ job: @escaping @Sendable () -> Void) {
+        condition.lock()
+        pending.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Runs `body` on the R thread and waits for its result, suspending the calling task.
+    func perform<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        if isCurrent { return try body() }
+        return try await withCheckedThrowingContinuation { continuation in
+            submit { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// Runs `body` on the R thread and blocks the calling thread until it is done.
+    ///
+    /// For synchronous callers (the CLI, deinitialisers). Runs inline when already on the R thread.
+    func performBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
+        if isCurrent { return try body() }
+        let box = ResultBox<T>()
+        let done = DispatchSemaphore(value: 0)
+        submit {
+            box.result = Result { try body() }
+            done.signal()
+        }
+        done.wait()
+        return try box.result!.get()
+    }
+
+    private func runLoop() {
+        threadIdentifier.withLock { $0 = pthread_self() }
+        while true {
+            condition.lock()
+            while pending.isEmpty { condition.wait() }
+            let batch = pending
+            pending.removeAll(keepingCapacity: true)
+            condition.unlock()
+            for job in batch { job() }
+        }
+    }
+}
+
+/// A slot written by the R thread before it signals, read by the waiter after: the semaphore orders the two.
+private final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
+}

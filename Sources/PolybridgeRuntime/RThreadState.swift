@@ -1,0 +1,71 @@
+import CR
+import Foundation
+
+/// State that only the R thread touches, so it needs no lock.
+///
+/// Marked `nonisolated(unsafe)` because Swift cannot prove thread confinement; every access
+/// happens inside a job running on `RThread` (or inside R callbacks, which run there too).
+enum RThreadState {
+    /// Bytes R wrote to its console during the current job.
+    nonisolated(unsafe) static var console: [UInt8] = []
+    /// Precious-list cell holding the prelude's `eval_text` closure.
+    nonisolated(unsafe) static var preludeEvalText: SEXP?
+    /// Precious-list cell holding the prelude's `call_function` closure.
+    nonisolated(unsafe) static var preludeCallFunction: SEXP?
+    /// True once reticulate's namespace has loaded in this R.
+    nonisolated(unsafe) static var reticulateLoaded = false
+    /// Releases the Python GIL taken for the current job, if one was taken.
+    nonisolated(unsafe) static var hostLockRelease: (@Sendable () -> Void)?
+
+    /// Returns and clears the console text captured so far.
+    static func takeConsole() -> String {
+        defer { console.removeAll(keepingCapacity: true) }
+        return String(decoding: console, as: UTF8.self)
+    }
+
+    /// Takes the host (Python) lock for the rest of the current job, if installed and not held.
+    static func holdHostLock() {
+        guard hostLockRelease == nil, let acquire = RRuntime.hostLock.withLock({ $0 }) else { return }
+        hostLockRelease = acquire()
+    }
+
+    /// Gives back the host lock taken during the current job.
+    static func releaseHostLock() {
+        hostLockRelease?()
+        hostLockRelease = nil
+    }
+}
+
+/// Receives R's console output on the R thread.
+let rConsoleSink: pb_console_sink = { text, length, _ in
+    guard let text, length > 0 else { return }
+    text.withMemoryRebound(to: UInt8.self, capacity: Int(length)) { bytes in
+        RThreadState.console.append(contentsOf: UnsafeBufferPointer(start: bytes, count: Int(length)))
+    }
+}
+
+/// Receives `.Call("polybridge_host_event", name)` from R code on the R thread.
+let rHostEventHandler: pb_host_event_handler = { event in
+    guard let event, String(cString: event) == "reticulate-loaded" else { return }
+    RThreadState.reticulateLoaded = true
+    RThreadState.holdHostLock()
+}
+
+/// Called inside R's garbage collector when a zero-copy ALTREP vector dies.
+///
+/// The context is a retained Swift object owning the foreign memory. Releasing it may call an
+/// Arrow release callback that needs Python's GIL, which must not be taken inside R's GC on
+/// the R thread, so the release happens on another thread.
+let rForeignRelease: pb_foreign_release = { context in
+    guard let context else { return }
+    let owner = Unmanaged<AnyObject>.fromOpaque(context)
+    let box = UncheckedSendableRelease(owner)
+    DispatchQueue.global(qos: .utility).async { box.release() }
+}
+
+/// Moves an `Unmanaged` reference to another thread for release.
+private struct UncheckedSendableRelease: @unchecked Sendable {
+    let owner: Unmanaged<AnyObject>
+    init(_ owner: Unmanaged<AnyObject>) { self.owner = owner }
+    func release() { owner.release() }
+}

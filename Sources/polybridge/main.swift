@@ -1,0 +1,2 @@
+import Polybridge
+print("placeholder")

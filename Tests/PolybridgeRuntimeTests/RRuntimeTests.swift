@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+@testable import PolybridgeRuntime
+
+@Suite struct RRuntimeTests {
+    let r: RRuntime
+    init() throws { r = try RRuntime.shared() }
+
+    @Test func evaluatesCodeAndReturnsTypedValues() async throws {
+        #expect(try await r.eval("1 + 1", as: Double.self) == 2)
+        #expect(try await r.eval("5L", as: Int.self) == 5)
+        #expect(try await r.eval("c(TRUE, NA, FALSE)", as: [Bool?].self) == [true, nil, false])
+        #expect(try await r.eval("c('a', NA, 'é')", as: [String?].self) == ["a", nil, "é"])
+        #expect(try await r.evaluate("NULL").value == .null)
+    }
+
+    @Test func keepsNAApartFromNaN() async throws {
+        let values = try await r.eval("c(NA_real_, NaN, 1.5)", as: [Double?].self)
+        #expect(values[0] == nil)
+        #expect(values[1]?.isNaN == true)
+        #expect(values[2] == 1.5)
+    }
+
+    @Test func integerNAIsNilNotIntMin() async throws {
+        #expect(try await r.eval("c(1L, NA_integer_)", as: [Int32?].self) == [1, nil])
+    }
+
+    @Test func listsKeepNames() async throws {
+        let value = try await r.evaluate("list(a = 1, b = 'x')").value
+        #expect(value == .list([.double([1]), .character(["x"])], names: ["a", "b"]))
+    }
+
+    @Test func callsFunctionsWithSwiftArguments() async throws {
+        let sum = try await r.call("sum", [RArgument(nil, [1.0, 2.0, 3.5]), RArgument("na.rm", true)])
+        #expect(sum.value == .double([6.5]))
+        let median = try await r.call("stats::median", [5.0, 1.0, 3.0])
+        #expect(median.value == .double([3]))
+    }
+
+    @Test func assignsAndReadsGlobalVariables() async throws {
+        try await r.assign("polybridge_test_variable", ["x", "y"])
+        #expect(try await r.value(of: "polybridge_test_variable") == .character(["x", "y"]))
+        #expect(try await r.eval("length(polybridge_test_variable)", as: Int.self) == 2)
+    }
+
+    @Test func rErrorsCarryMessageAndCall() async throws {
+        do {
+            _ = try await r.evaluate("f <- function(x) stop('bad input: ', x); f(3)")
+            Issue.record("expected an error")
+        } catch let error as RError {
+            guard case .evaluation(let message, let call, _) = error else {
+                Issue.record("wrong error \(error)"); return
+            }
+            #expect(message == "bad input: 3")
+            #expect(call == "f(3)")
+        }
+    }
+
+    @Test func parseErrorsAreReported() async throws {
+        await #expect(throws: RError.self) { try await r.evaluate("1 +* 2") }
+        do { _ = try await r.evaluate("x <- '\\q'") } catch let error as RError {
+            guard case .parse(let message) = error else { Issue.record("wrong error \(error)"); return }
+            #expect(message.contains("\\q"))
+        }
+    }
+
+    @Test func warningsAndOutputAreCapturedNotPrinted() async throws {
+        let result = try await r.evaluate("cat('hello\\n'); message('note'); warning('careful'); as.integer('x'); 7")
+        #expect(result.value == .double([7]))
+        #expect(result.output.contains("hello"))
+        #expect(result.output.contains("note"))
+        #expect(result.warnings.contains("careful"))
+        #expect(result.warnings.contains("NAs introduced by coercion"))
+    }
+
+    @Test func printVisibleFormatsLikeRscript() async throws {
+        let result = try await r.evaluate("x <- 1:3; x", printVisible: true)
+        #expect(result.output == "[1] 1 2 3\n")
+    }
+
+    @Test func deepRecursionIsACatchableError() async throws {
+        await #expect(throws: RError.self) {
+            try await r.evaluate("f <- function(n) f(n + 1); f(0)")
+        }
+        // With R's expression limit lifted, the C stack check must catch it instead of a segfault.
+        do {
+            _ = try await r.evaluate("local({ old <- options(expressions = 500000); on.exit(options(old)); g <- function(n) g(n + 1); g(0) })")
+            Issue.record("expected an error")
+        } catch let error as RError {
+            #expect(error.conditionMessage.contains("stack") || error.conditionMessage.contains("nested too deeply"))
+        }
+        #expect(try await r.eval("1L", as: Int.self) == 1)
+    }
+
+    @Test func quitIsRefusedInsteadOfEndingTheProcess() async throws {
+        await #expect(throws: RError.self) { try await r.evaluate("q('no')") }
+        #expect(try await r.eval("2L", as: Int.self) == 2)
+    }
+
+    @Test func cancellingATaskInterruptsALongComputation() async throws {
+        let task = Task { try await r.evaluate("i <- 0; repeat { i <- i + 1 }") }
+        try await Task.sleep(for: .milliseconds(200))
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(try await r.eval("3L", as: Int.self) == 3)
+    }
+}
