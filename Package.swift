@@ -35,7 +35,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "PolybridgeRuntimeTests", dependencies: ["PolybridgeRuntime"]),
-        .testTarget(name: "PolybridgeArrowTests", dependencies: ["PolybridgeArrow"]),
+        .testTarget(name: "PolybridgeArrowTests", dependencies: ["PolybridgeArrow", "CArrow"]),
         .testTarget(name: "PolybridgeConversionTests", dependencies: ["Polybridge"]),
         .testTarget(name: "PolybridgeCLITests", dependencies: ["Polybridge"]),
     ]

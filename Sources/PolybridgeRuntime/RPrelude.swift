@@ -5,8 +5,10 @@
 enum RPrelude {
     static let source = #"""
     local({
+      wrapper_calls <- list(quote(eval(e, envir)), quote(thunk()))
       describe_call <- function(call) {
-        if (is.null(call)) return("")
+        # Errors raised at top level report the prelude's own frames as their call: drop those.
+        if (is.null(call) || any(vapply(wrapper_calls, identical, NA, call))) return("")
         text <- paste(deparse(call, nlines = 2L, width.cutoff = 200L), collapse = " ")
         if (nchar(text) > 300L) paste0(substr(text, 1L, 300L), "...") else text
       }

@@ -88,11 +88,22 @@ public final class RRuntime: Sendable {
             startup = .failure(.startup(reason: "\(error)", fix: "apt-get install -y r-base-dev"))
         }
         self.version = try startup.get()
+        // rpy2 inside the embedded Python attaches to this R instead of starting its own.
+        setenv("R_SESSION_INITIALIZED", "PID=\(getpid()):NAME=\"polybridge\"", 1)
     }
 
     private static func findHome() throws(RError) -> (String, String) {
         if let fromEnvironment = ProcessInfo.processInfo.environment["R_HOME"], !fromEnvironment.isEmpty {
             return (fromEnvironment, "R_HOME environment variable")
+        }
+        // Debian's `R` front end is a shell script that names its home; reading it is faster than running it.
+        if let r = RuntimeEnvironment.which("R"),
+           let script = try? String(contentsOfFile: r, encoding: .utf8),
+           let line = script.split(separator: "\n").first(where: { $0.hasPrefix("R_HOME_DIR=") }) {
+            let home = line.dropFirst("R_HOME_DIR=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\"' "))
+            if FileManager.default.fileExists(atPath: home + "/lib/libR.so") {
+                return (home, "R_HOME_DIR in \(r)")
+            }
         }
         if let r = RuntimeEnvironment.which("R"),
            let output = RuntimeEnvironment.capture(r, ["RHOME"])?.trimmingCharacters(in: .whitespacesAndNewlines),

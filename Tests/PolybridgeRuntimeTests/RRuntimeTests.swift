@@ -105,3 +105,46 @@ import Testing
         #expect(try await r.eval("3L", as: Int.self) == 3)
     }
 }
+
+@Suite struct RRuntimeConcurrencyTests {
+    @Test func twoHundredConcurrentTasksEachGetTheirOwnResult() async throws {
+        let r = try RRuntime.shared()
+        try await withThrowingTaskGroup(of: (Int, Double).self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    // Each task uses its own variable and value so cross-talk would show.
+                    let value = try await r.eval("task_\(index) <- sqrt(\(index * index)) + \(index); task_\(index)", as: Double.self)
+                    return (index, value)
+                }
+            }
+            var seen = 0
+            for try await (index, value) in group {
+                #expect(value == Double(2 * index))
+                seen += 1
+            }
+            #expect(seen == 200)
+        }
+    }
+
+    @Test(arguments: 0..<20)
+    func parallelTestCasesMixingErrorsAndValues(caseNumber: Int) async throws {
+        let r = try RRuntime.shared()
+        if caseNumber.isMultiple(of: 2) {
+            #expect(try await r.eval("\(caseNumber)L * 2L", as: Int.self) == caseNumber * 2)
+        } else {
+            await #expect(throws: RError.evaluation(message: "case \(caseNumber)", call: nil, output: "")) {
+                try await r.evaluate("stop('case \(caseNumber)')")
+            }
+        }
+    }
+
+    @Test func tenThousandErrorsAreCaughtWithoutMemoryGrowth() throws {
+        let run = try runPolybridge(["stress", "--count", "10000"])
+        #expect(run.status == 0, "stress failed: \(run.error)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+        #expect(report["caught"] as? Int == 10_000)
+        #expect((report["wrongMessages"] as? [String])?.isEmpty == true, "\(report)")
+        let growth = (report["rssAfterKB"] as? Int ?? 0) - (report["rssBeforeKB"] as? Int ?? 0)
+        #expect(growth < 6 * 1024, "resident memory grew by \(growth) KiB over 10,000 errors")
+    }
+}

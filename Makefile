@@ -1,0 +1,30 @@
+# The README's two commands are `make demo` and `make test`; both install what they need first.
+SWIFT ?= swift
+BUILD_FLAGS ?=
+
+.PHONY: setup build release demo test bench bench-runtime bench-convert clean
+
+setup:
+	./scripts/setup.sh
+
+build: setup
+	$(SWIFT) build $(BUILD_FLAGS)
+
+release: setup
+	$(SWIFT) build -c release $(BUILD_FLAGS)
+
+# The main job: both runtimes up, then a round trip of data between R and Python.
+demo: release
+	./scripts/demo.sh
+
+# All tests, with Swift Testing's default parallelism.
+test: setup
+	$(SWIFT) build --build-tests $(BUILD_FLAGS)
+	$(SWIFT) test --skip-build $(BUILD_FLAGS)
+
+# Start-up and call-latency benchmarks of the runtime layer.
+bench-runtime: release
+	./scripts/bench-runtime.sh
+
+clean:
+	rm -rf .build

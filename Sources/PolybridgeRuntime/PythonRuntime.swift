@@ -1,0 +1,173 @@
+import CPython
+import Foundation
+import Synchronization
+
+/// The embedded Python interpreter: the one the user runs, loaded at run time.
+///
+/// Started once per process, after R (so both share the process the way reticulate and rpy2
+/// expect). Python's signal handlers are not installed. The GIL is released after start-up and
+/// taken around every call, so any thread may call in.
+public final class PythonRuntime: Sendable {
+    private static let startup = Mutex<Result<PythonRuntime, PythonError>?>(nil)
+
+    /// The interpreter that was embedded.
+    public let interpreter: PythonInterpreter
+
+    /// The process's Python runtime, started on first use.
+    public static func shared() throws(PythonError) -> PythonRuntime {
+        let result = startup.withLock { cached -> Result<PythonRuntime, PythonError> in
+            if let cached { return cached }
+            let started = Result<PythonRuntime, PythonError> { () throws(PythonError) -> PythonRuntime in
+                try PythonRuntime()
+            }
+            cached = started
+            return started
+        }
+        return try result.get()
+    }
+
+    /// True once Python has been started in this process.
+    public static var isStarted: Bool {
+        startup.withLock { if case .success = $0 { true } else { false } }
+    }
+
+    private init() throws(PythonError) {
+        RuntimeEnvironment.prepare()
+        // R first: it must own the process's start-up; if R is missing, Python still starts.
+        let r = try? RRuntime.shared()
+        let interpreter = try PythonInterpreter.discover()
+        self.interpreter = interpreter
+        // Python is initialised on the R thread, which so becomes Python's main thread: reticulate
+        // (running there) installs signal handlers, which Python allows only on its main thread.
+        let initialize: @Sendable () -> Result<Void, PythonError> = {
+            var message = [CChar](repeating: 0, count: 512)
+            guard pb_py_load(interpreter.libraryPath, &message, message.count) != 0 else {
+                return .failure(.startup(reason: String(cString: message),
+                                         fix: "check that \(interpreter.libraryPath) exists and matches \(interpreter.executable)"))
+            }
+            switch pb_py_initialize(interpreter.executable, &message, message.count) {
+            case 0:
+                return .failure(.startup(reason: String(cString: message),
+                                         fix: "check the Python installation at \(interpreter.prefix)"))
+            case 2:
+                return .failure(.startup(reason: "Python was already initialised in this process by someone else",
+                                         fix: "start Polybridge's Python before loading reticulate"))
+            default:
+                return .success(())
+            }
+        }
+        let outcome = (try? r?.thread.performBlocking(initialize)) ?? initialize()
+        try outcome.get()
+        try withGIL { gil throws(PythonError) in
+            let main = pb_py_main_dict()
+            _ = try gil.own(pb_py_run_string("import sys\nsys.argv = ['polybridge']\n", Int32(PB_PY_FILE_INPUT), main, main))
+        }
+        // reticulate inside the embedded R attaches to this interpreter instead of starting its own.
+        setenv("PYTHON_SESSION_INITIALIZED", "current_pid=\(getpid()):sys.executable=\(interpreter.executable)", 1)
+        setenv("RETICULATE_PYTHON", interpreter.executable, 1)
+        RRuntime.setHostLock {
+            let state = pb_py_gil_ensure()
+            return { pb_py_gil_release(state) }
+        }
+    }
+
+    /// Runs `body` holding the GIL on the calling thread.
+    public func withGIL<T, E: Error>(_ body: (PythonGIL) throws(E) -> T) throws(E) -> T {
+        let state = pb_py_gil_ensure()
+        defer { pb_py_gil_release(state) }
+        return try body(PythonGIL())
+    }
+
+    /// Executes statements in `__main__` (like `exec(code, globals())`).
+    public func exec(_ code: String) throws(PythonError) {
+        try withGIL { gil throws(PythonError) in
+            let main = pb_py_main_dict()
+            _ = try gil.own(pb_py_run_string(code, Int32(PB_PY_FILE_INPUT), main, main))
+        }
+    }
+
+    /// Evaluates one expression in `__main__` and returns the resulting object.
+    public func evaluateObject(_ expression: String) throws(PythonError) -> PythonObject {
+        try withGIL { gil throws(PythonError) in
+            let main = pb_py_main_dict()
+            return try gil.own(pb_py_run_string(expression, Int32(PB_PY_EVAL_INPUT), main, main))
+        }
+    }
+
+    /// Evaluates one expression in `__main__` and copies its value to Swift.
+    public func evaluate(_ expression: String) throws(PythonError) -> PythonValue {
+        let object = try evaluateObject(expression)
+        return try value(of: object)
+    }
+
+    /// Evaluates one expression and decodes it as `T`.
+    public func eval<T: PythonDecodable>(_ expression: String, as type: T.Type = T.self) throws -> T {
+        try T(pythonValue: try evaluate(expression))
+    }
+
+    /// Imports the module `name`.
+    public func importModule(_ name: String) throws(PythonError) -> PythonObject {
+        try withGIL { gil throws(PythonError) in try gil.own(pb_py_import(name)) }
+    }
+
+    /// The attribute `name` of `object`.
+    public func attribute(_ name: String, of object: PythonObject) throws(PythonError) -> PythonObject {
+        try withGIL { gil throws(PythonError) in try gil.own(pb_py_get_attribute(object.pointer, name)) }
+    }
+
+    /// Makes a Python object from a Swift value.
+    public func object(_ value: any PythonEncodable) throws(PythonError) -> PythonObject {
+        try withGIL { gil throws(PythonError) in try gil.make(value.pythonValue) }
+    }
+
+    /// Calls `callable(*arguments, **keywords)`.
+    public func call(_ callable: PythonObject, _ arguments: [PythonObject],
+                     keywords: [String: PythonObject] = [:]) throws(PythonError) -> PythonObject {
+        try withGIL { gil throws(PythonError) in
+            let tuple = try gil.own(pb_py_tuple_new(arguments.count))
+            for (index, argument) in arguments.enumerated() {
+                pb_py_incref(argument.pointer)
+                _ = pb_py_tuple_set(tuple.pointer, index, argument.pointer)
+            }
+            var keywordObject: PythonObject?
+            if !keywords.isEmpty {
+                let dictionary = try gil.own(pb_py_dict_new())
+                for (key, value) in keywords {
+                    guard pb_py_dict_set(dictionary.pointer, key, value.pointer) == 0 else { throw gil.fetchError() }
+                }
+                keywordObject = dictionary
+            }
+            return try gil.own(pb_py_call(callable.pointer, tuple.pointer, keywordObject?.pointer))
+        }
+    }
+
+    /// Calls the function at dotted path `function` (e.g. "math.sqrt") with Swift arguments.
+    public func call(_ function: String, _ arguments: any PythonEncodable...) throws(PythonError) -> PythonValue {
+        let parts = function.split(separator: ".").map(String.init)
+        var target: PythonObject
+        if parts.count == 1 {
+            target = try evaluateObject(function)
+        } else {
+            target = try importModule(parts.dropLast().joined(separator: "."))
+            target = try attribute(parts[parts.count - 1], of: target)
+        }
+        var objects: [PythonObject] = []
+        for argument in arguments { objects.append(try object(argument)) }
+        return try value(of: try call(target, objects))
+    }
+
+    /// Copies `object` into a Swift `PythonValue`.
+    public func value(of object: PythonObject) throws(PythonError) -> PythonValue {
+        try withGIL { gil throws(PythonError) in try gil.value(of: object.pointer) }
+    }
+
+    /// The value of the global `name` in `__main__`.
+    public func global(_ name: String) throws(PythonError) -> PythonValue {
+        try withGIL { gil throws(PythonError) in
+            guard let item = pb_py_dict_get(pb_py_main_dict(), name) else {
+                throw .exception(type: "NameError", message: "name '\(name)' is not defined", traceback: "")
+            }
+            return try gil.value(of: PythonObject(owning: item).pointer)
+        }
+    }
+}

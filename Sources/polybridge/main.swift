@@ -1,2 +1,0 @@
-import Polybridge
-print("placeholder")

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Output and exit status of one run of the `polybridge` executable built beside the tests.
+struct PolybridgeRun {
+    var status: Int32
+    var output: String
+    var error: String
+}
+
+/// The `polybridge` binary in the build products directory (next to the test bundle).
+func polybridgeExecutable() -> URL {
+    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("polybridge").path),
+          directory.path != "/" {
+        directory.deleteLastPathComponent()
+    }
+    return directory.appendingPathComponent("polybridge")
+}
+
+/// Collects one pipe's bytes on a GCD thread (never a Swift concurrency thread, which must not block).
+private final class PipeReader: @unchecked Sendable {
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ pipe: Pipe) {
+        DispatchQueue.global().async {
+            self.data = pipe.fileHandleForReading.readDataToEndOfFile()
+            self.done.signal()
+        }
+    }
+
+    var text: String {
+        done.wait()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Runs `polybridge arguments...` with extra environment variables and collects its output.
+func runPolybridge(_ arguments: [String], environment: [String: String] = [:]) throws -> PolybridgeRun {
+    let process = Process()
+    process.executableURL = polybridgeExecutable()
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    process.standardInput = FileHandle.nullDevice
+    let outputReader = PipeReader(output), errorReader = PipeReader(error)
+    try process.run()
+    process.waitUntilExit()
+    return PolybridgeRun(status: process.terminationStatus, output: outputReader.text, error: errorReader.text)
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what Polybridge needs on a fresh Debian machine, idempotently:
+# R (r-base-dev) and reticulate from Debian, and the Python packages in requirements.txt
+# for the interpreter Polybridge will embed (POLYBRIDGE_PYTHON, else python3 on PATH).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debian_packages=(r-base-dev r-cran-reticulate pkg-config)
+missing=()
+for package in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}"
+fi
+
+python="${POLYBRIDGE_PYTHON:-python3}"
+if ! "$python" -c "import pyarrow, pandas, numpy" 2>/dev/null; then
+  echo "setup: installing Python packages for $python"
+  "$python" -m pip install -q -r requirements.txt
+fi
+if [ "${1:-}" = "--bench" ] && ! "$python" -c "import rpy2" 2>/dev/null; then
+  echo "setup: installing benchmark baseline (rpy2) for $python"
+  "$python" -m pip install -q -r requirements-bench.txt
+fi
