@@ -145,6 +145,21 @@ pb_status pb_r_parse_eval(const char *code, SEXP environment, SEXP *out) {
 }
 
 typedef struct {
+    SEXP object, name, value;
+} attribute_job;
+
+static void run_set_attribute(void *data) {
+    attribute_job *job = data;
+    Rf_setAttrib(job->object, job->name, job->value);
+}
+
+pb_status pb_r_set_attribute(SEXP object, SEXP name, SEXP value) {
+    own_error_set = 0;
+    attribute_job job = {object, name, value};
+    return R_ToplevelExec(run_set_attribute, &job) ? 1 : 0;
+}
+
+typedef struct {
     const char *name;
     SEXP result;
 } symbol_job;

@@ -82,7 +82,7 @@ public struct PythonGIL {
     }
 
     /// Consumes a new reference to a `str` and returns its text (nil when not a str).
-    func stringValue(_ object: OpaquePointer?) -> String? {
+    public func stringValue(_ object: OpaquePointer?) -> String? {
         guard let object else { pb_py_error_clear(); return nil }
         defer { pb_py_decref(object) }
         var length = 0

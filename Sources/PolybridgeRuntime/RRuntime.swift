@@ -80,7 +80,7 @@ public final class RRuntime: Sendable {
         let startup: Result<String, RError>
         do {
             startup = .success(try thread.performBlocking { () throws -> String in
-                try RRuntime.initializeOnRThread(home: home)
+                try RRuntime.initializeOnRThread(home: home, thread: thread)
             })
         } catch let error as RError {
             startup = .failure(error)
@@ -117,14 +117,14 @@ public final class RRuntime: Sendable {
                        fix: "apt-get update && apt-get install -y r-base-dev")
     }
 
-    private static func initializeOnRThread(home: String) throws -> String {
+    private static func initializeOnRThread(home: String, thread: RThread) throws -> String {
         var message = [CChar](repeating: 0, count: 512)
         guard pb_r_initialize(home, rConsoleSink, &message, message.count) != 0 else {
             throw RError.startup(reason: String(cString: message), fix: "check R_HOME=\(home)")
         }
         pb_r_register_host_events(rHostEventHandler)
         pb_r_register_altrep(rForeignRelease)
-        let session = RSession()
+        let session = RSession(thread: thread)
         let prelude = try session.evaluateText(RPrelude.source, purpose: "loading the Polybridge prelude")
         RThreadState.preludeEvalText = pb_r_preserve(VECTOR_ELT(prelude, 0))
         RThreadState.preludeCallFunction = pb_r_preserve(VECTOR_ELT(prelude, 1))
@@ -187,7 +187,7 @@ public final class RRuntime: Sendable {
     /// R errors inside guarded session calls become thrown errors; the body must not let SEXPs escape.
     public func withSession<T: Sendable>(_ body: @escaping @Sendable (RSession) throws -> T) async throws -> T {
         try await thread.perform {
-            let session = RSession()
+            let session = RSession(thread: self.thread)
             return try body(session)
         }
     }
@@ -195,7 +195,7 @@ public final class RRuntime: Sendable {
     /// Like `withSession`, but blocks the calling thread (for synchronous callers such as the CLI).
     public func withSessionBlocking<T: Sendable>(_ body: @escaping @Sendable (RSession) throws -> T) throws -> T {
         try thread.performBlocking {
-            let session = RSession()
+            let session = RSession(thread: self.thread)
             return try body(session)
         }
     }
@@ -219,7 +219,7 @@ public final class RRuntime: Sendable {
                 if RThreadState.reticulateLoaded { RThreadState.holdHostLock() }
                 defer { RThreadState.releaseHostLock() }
                 RThreadState.console.removeAll(keepingCapacity: true)
-                let session = RSession()
+                let session = RSession(thread: thread)
                 let call = try buildCall(session)
                 let outcome = try session.evaluate(call, purpose: "evaluating R code")
                 return try interpret(outcome, session: session, ticket: ticket)

@@ -10,8 +10,11 @@ public typealias SEXP = CR.SEXP
 /// Objects the session allocates are protected until the closure returns.
 public final class RSession {
     private var protectedCount: Int32 = 0
+    let thread: RThread
 
-    init() {}
+    init(thread: RThread) {
+        self.thread = thread
+    }
 
     deinit {
         if protectedCount > 0 { Rf_unprotect(protectedCount) }

@@ -40,6 +40,9 @@ pb_status pb_r_eval(SEXP expression, SEXP environment, SEXP *out);
 /// Parses `code` and evaluates every expression in `environment`; `*out` is the last value.
 pb_status pb_r_parse_eval(const char *code, SEXP environment, SEXP *out);
 
+/// Sets attribute `name` of `object` to `value` (R's `setAttrib`, which can allocate).
+pb_status pb_r_set_attribute(SEXP object, SEXP name, SEXP value);
+
 /// Interns the symbol `name` (R's `install`).
 pb_status pb_r_symbol(const char *name, SEXP *out);
 

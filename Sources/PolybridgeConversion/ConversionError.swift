@@ -1,0 +1,40 @@
+import PolybridgeArrow
+import PolybridgeRuntime
+
+/// Why data could not move between R, Arrow and Python; always names the column involved.
+public enum ConversionError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The R object is not a data frame (e.g. a list, a model, a vector); `found` is its class.
+    case notADataFrame(found: String)
+    /// A column's type has no Arrow (or R) counterpart.
+    case unsupportedColumn(column: String, type: String)
+    /// Two columns share a name.
+    case duplicateColumn(String)
+    /// An int64 value cannot be represented exactly as an R double.
+    case inexactInt64(column: String, row: Int, value: Int64)
+    /// A string is not valid UTF-8.
+    case invalidUTF8(column: String, detail: String)
+    /// A Python object does not export Arrow data (`__arrow_c_stream__` / `__arrow_c_array__`).
+    case notArrowExportable(type: String)
+    /// An Arrow-level problem (invalid layout, stream error, …).
+    case arrow(ArrowError)
+
+    /// A message for the person at the terminal.
+    public var description: String {
+        switch self {
+        case .notADataFrame(let found):
+            return "expected an R data.frame, found an object of class \(found)"
+        case .unsupportedColumn(let column, let type):
+            return "column '\(column)': unsupported type \(type)"
+        case .duplicateColumn(let name):
+            return "duplicate column name '\(name)'"
+        case .inexactInt64(let column, let row, let value):
+            return "column '\(column)': int64 value \(value) at row \(row) cannot be represented exactly as an R double (|value| > 2^53); bit64 is not used"
+        case .invalidUTF8(let column, let detail):
+            return "column '\(column)': \(detail)"
+        case .notArrowExportable(let type):
+            return "a Python \(type) does not export Arrow data (no __arrow_c_stream__ or __arrow_c_array__)"
+        case .arrow(let error):
+            return error.description
+        }
+    }
+}

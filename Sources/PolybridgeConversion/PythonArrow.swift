@@ -1,0 +1,126 @@
+import CPython
+import Foundation
+import PolybridgeArrow
+import PolybridgeRuntime
+
+/// How Arrow columns become pandas dtypes.
+public enum PandasDtypes: String, Sendable, CaseIterable {
+    /// Nullable extension dtypes (Int32, Int64, boolean, Float64, str, category, datetime with tz):
+    /// integer and logical NA survive; pandas itself treats NaN as NA in Float64.
+    case nullable
+    /// pandas' defaults (`to_pandas()`): integers with nulls become float64 with NaN.
+    case numpy
+    /// pyarrow-backed `ArrowDtype` columns: exact, NaN and null stay apart.
+    case arrow
+}
+
+/// Python ↔ Arrow through the Arrow PyCapsule protocol.
+///
+/// Python → Swift imports the producer's C stream (`__arrow_c_stream__`) and holds its buffers
+/// without copying. Swift → Python hands pyarrow a capsule around a C stream exported from the
+/// table, so pyarrow wraps the same memory.
+extension PythonRuntime {
+    /// Imports any object that exports Arrow data: a pyarrow Table/RecordBatch/Array, a pandas
+    /// DataFrame (pandas ≥ 2.2), a polars DataFrame, or anything with `__arrow_c_stream__`.
+    public func arrowTable(from object: PythonObject) throws -> ArrowTable {
+        let stream = UnsafeMutablePointer<ArrowArrayStream>.allocate(capacity: 1)
+        defer { stream.deallocate() }
+        let kind: String = try withGIL { gil throws(PythonError) -> String in
+            let hasStream = pb_py_get_attribute(object.pointer, "__arrow_c_stream__")
+            guard let method = hasStream else {
+                pb_py_error_clear()
+                let typeName = gil.stringValue(pb_py_type_name(object.pointer)) ?? "object"
+                return "unexportable:" + typeName
+            }
+            let exporter = PythonObject(owning: method)
+            let capsule = try gil.own(pb_py_call(exporter.pointer, try gil.own(pb_py_tuple_new(0)).pointer, nil))
+            guard let raw = pb_py_capsule_pointer(capsule.pointer, "arrow_array_stream") else { throw gil.fetchError() }
+            // Move the stream out of the capsule: copy, then mark the capsule's copy released.
+            let source = raw.assumingMemoryBound(to: ArrowArrayStream.self)
+            stream.pointee = source.pointee
+            source.pointee.release = nil
+            return "stream"
+        }
+        if kind.hasPrefix("unexportable:") {
+            throw ConversionError.notArrowExportable(type: String(kind.dropFirst("unexportable:".count)))
+        }
+        // Consuming calls the producer's callbacks; pyarrow's take the GIL themselves when needed.
+        do { return try ArrowTable.consume(stream: stream) } catch { throw ConversionError.arrow(error) }
+    }
+
+    /// Exports `table` to Python as a `pyarrow.Table` over the same buffers.
+    public func pyarrowTable(from table: ArrowTable) throws -> PythonObject {
+        let helpers = try polybridgeHelpers()
+        let capsule = try streamCapsule(from: table)
+        return try call(try attribute("table_from_stream_capsule", of: helpers), [capsule])
+    }
+
+    /// Exports `table` to Python as a pandas DataFrame with the chosen dtype mapping.
+    public func pandasDataFrame(from table: ArrowTable, dtypes: PandasDtypes = .nullable) throws -> PythonObject {
+        let helpers = try polybridgeHelpers()
+        let capsule = try streamCapsule(from: table)
+        return try call(try attribute("pandas_from_stream_capsule", of: helpers), [capsule, try object(dtypes.rawValue)])
+    }
+
+    private func streamCapsule(from table: ArrowTable) throws(PythonError) -> PythonObject {
+        let stream = UnsafeMutablePointer<ArrowArrayStream>.allocate(capacity: 1)
+        table.exportStream(to: stream)
+        return try withGIL { gil throws(PythonError) in
+            guard let capsule = pb_py_stream_capsule(stream) else {
+                stream.pointee.release?(stream)
+                stream.deallocate()
+                throw gil.fetchError()
+            }
+            return PythonObject(owning: capsule)
+        }
+    }
+
+    /// The small Python module that turns a stream capsule into pyarrow/pandas objects.
+    private func polybridgeHelpers() throws(PythonError) -> PythonObject {
+        try withGIL { gil throws(PythonError) in
+            let modules = try gil.own(pb_py_run_string("__import__('sys').modules", Int32(PB_PY_EVAL_INPUT), pb_py_main_dict(), pb_py_main_dict()))
+            if let existing = pb_py_dict_get(modules.pointer, "_polybridge_arrow") { return PythonObject(owning: existing) }
+            let namespace = try gil.own(pb_py_dict_new())
+            _ = pb_py_dict_set(namespace.pointer, "__builtins__", try gil.own(pb_py_run_string("__builtins__", Int32(PB_PY_EVAL_INPUT), pb_py_main_dict(), pb_py_main_dict())).pointer)
+            _ = try gil.own(pb_py_run_string(PythonHelpers.source, Int32(PB_PY_FILE_INPUT), namespace.pointer, namespace.pointer))
+            guard let module = pb_py_dict_get(namespace.pointer, "module") else { throw gil.fetchError() }
+            return PythonObject(owning: module)
+        }
+    }
+}
+
+/// Python code for the capsule → pyarrow/pandas step (registered once as `_polybridge_arrow`).
+enum PythonHelpers {
+    static let source = #"""
+    import sys, types
+    module = types.ModuleType("_polybridge_arrow")
+    exec('''
+    class _Stream:
+        """Hands a C stream capsule to pyarrow's PyCapsule consumer (consumed once)."""
+        def __init__(self, capsule):
+            self._capsule = capsule
+        def __arrow_c_stream__(self, requested_schema=None):
+            capsule, self._capsule = self._capsule, None
+            if capsule is None:
+                raise RuntimeError("this Arrow stream was already consumed")
+            return capsule
+
+    def table_from_stream_capsule(capsule):
+        import pyarrow as pa
+        return pa.RecordBatchReader.from_stream(_Stream(capsule)).read_all()
+
+    def pandas_from_stream_capsule(capsule, dtypes):
+        import pandas as pd
+        import pyarrow as pa
+        table = table_from_stream_capsule(capsule)
+        if dtypes == "arrow":
+            return table.to_pandas(types_mapper=pd.ArrowDtype)
+        if dtypes == "numpy":
+            return table.to_pandas()
+        mapping = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+                   pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(), pa.float64(): pd.Float64Dtype()}
+        return table.to_pandas(types_mapper=mapping.get)
+    ''', module.__dict__)
+    sys.modules["_polybridge_arrow"] = module
+    """#
+}
