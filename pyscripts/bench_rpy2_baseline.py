@@ -10,10 +10,14 @@ What it measures, on a deterministic frame from ``make_frame(rows)``:
 
 Each timing is the best of ``--repeat`` runs (``time.perf_counter``). The peak RSS increase
 is ``ru_maxrss`` after the runs minus before them. ``ru_maxrss`` is a high-water mark, so every
-mode runs in its own subprocess, and just before a measurement the kernel's high-water mark is
-reset to the current RSS (``echo 5 > /proc/self/clear_refs``) so that building the inputs does
-not hide the conversion's own peak. Every result reports whether that reset worked
-(``peak_rss_hwm_reset``). If it did not, the increase can read too low.
+mode runs in its own subprocess. Just before a measurement, and between repeats, Python's and
+R's garbage collectors run and glibc's ``malloc_trim(0)`` returns freed heap pages to the OS.
+Then the kernel's high-water mark is reset to the current RSS
+(``echo 5 > /proc/self/clear_refs``), so building the inputs does not hide the conversion's
+own peak. Every result reports whether that reset worked (``peak_rss_hwm_reset``). If it did
+not, the increase can read too low. The subprocesses get the environment from before R
+started, because embedded R puts /usr/lib/x86_64-linux-gnu first on LD_LIBRARY_PATH. With
+that, the pyenv interpreter loads Debian's libpython and cannot find its site-packages.
 
 If a conversion raises, the error is recorded and, for the pandas -> R direction, the
 conversion is retried with ``str`` columns and ``str`` category levels cast to ``object``
@@ -43,6 +47,8 @@ Another script can ``from bench_rpy2_baseline import make_frame`` to get the ide
 """
 
 import argparse
+import ctypes
+import ctypes.util
 import gc
 import json
 import math
@@ -67,6 +73,7 @@ S_VALUES = ["alpha", "beta", "gamma", "delta"]
 F_LEVELS = ["red", "green", "blue", "cyan", "magenta"]
 WORKAROUND_OBJECT_STRINGS = "cast str columns and str category levels to object dtype before py2rpy"
 MAX_MESSAGE_CHARS = 300
+LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if ctypes.util.find_library("c") else None
 
 R_DESCRIBE = """function(df) {
   x <- df[[1]]
@@ -122,11 +129,17 @@ def route_r_console_to_stderr() -> None:
 
 
 def collect_garbage() -> None:
-    """Run Python's and R's garbage collectors."""
+    """Run Python's and R's garbage collectors, then hand free heap pages back to the OS.
+
+    Without glibc's malloc_trim, a conversion could reuse pages an earlier step freed but kept
+    resident, and its RSS increase would read too low.
+    """
     import rpy2.robjects as ro
 
     gc.collect()
     ro.r("invisible(gc())")
+    if LIBC is not None and hasattr(LIBC, "malloc_trim"):
+        LIBC.malloc_trim(0)
 
 
 def reset_peak_rss() -> bool:
