@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: setup build release demo test bench bench-runtime bench-convert clean
+.PHONY: setup build release demo test bench-runtime bench-convert clean
 
 setup:
 	./scripts/setup.sh
@@ -28,3 +28,8 @@ bench-runtime: release
 
 clean:
 	rm -rf .build
+
+# pandas <-> R conversion versus rpy2 (installs rpy2==3.5.17 for the benchmark only).
+bench-convert: release
+	./scripts/setup.sh --bench
+	./scripts/bench-convert.sh

@@ -6,7 +6,7 @@ import Polybridge
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run in-process benchmarks (used by `make bench-runtime` and `make bench-convert`).",
-        subcommands: [RuntimeBench.self])
+        subcommands: [RuntimeBench.self, ConvertBench.self])
 }
 
 /// Latency of trivial R calls made from Swift tasks.
