@@ -73,7 +73,8 @@ S_VALUES = ["alpha", "beta", "gamma", "delta"]
 F_LEVELS = ["red", "green", "blue", "cyan", "magenta"]
 WORKAROUND_OBJECT_STRINGS = "cast str columns and str category levels to object dtype before py2rpy"
 MAX_MESSAGE_CHARS = 300
-LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if ctypes.util.find_library("c") else None
+LIBC_PATH = ctypes.util.find_library("c")
+LIBC = ctypes.CDLL(LIBC_PATH) if LIBC_PATH else None
 
 R_DESCRIBE = """function(df) {
   x <- df[[1]]
@@ -399,7 +400,9 @@ def correctness_findings() -> list[str]:
             expected_na="TTF",
             expected_nan="TFF",
         ),
-        lambda: check_nan_vs_na("Float64 [NaN, <NA>, 1.0]", pd.Series(nan_and_na), expected_na="TTF", expected_nan="TFF"),
+        lambda: check_nan_vs_na(
+            "Float64 [NaN, <NA>, 1.0]", pd.Series(nan_and_na), expected_na="TTF", expected_nan="TFF"
+        ),
         lambda: check_timezone("UTC"),
         lambda: check_timezone("America/New_York"),
         check_frame_roundtrip,
