@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layers import only downward:
 //   C shims (CR, CPython, CArrow) → PolybridgeRuntime / PolybridgeArrow
-//   → PolybridgeConversion → Polybridge (public facade) → polybridge (CLI).
+//   → PolybridgeConversion → features (PolybridgeFiles) → Polybridge (public facade)
+//   → polybridge (CLI).
 let package = Package(
     name: "Polybridge",
     platforms: [.macOS(.v14)],
@@ -28,15 +29,21 @@ let package = Package(
         .target(name: "PolybridgeArrow", dependencies: ["CArrow"]),
         .target(name: "PolybridgeConversion",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "CR", "CPython", "CArrow"]),
+        // Features: data files (CSV, Feather, Parquet, RDS) converted and inspected.
+        .target(name: "PolybridgeFiles",
+                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "CR"]),
         .target(name: "Polybridge",
-                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion"]),
+                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles"]),
         .executableTarget(name: "polybridge", dependencies: [
             "Polybridge",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "PolybridgeRuntimeTests", dependencies: ["PolybridgeRuntime"]),
+        // Helpers shared by the test targets (running the built `polybridge` binary, temp files).
+        .target(name: "PolybridgeTestSupport", path: "Tests/PolybridgeTestSupport"),
+        .testTarget(name: "PolybridgeRuntimeTests", dependencies: ["PolybridgeRuntime", "PolybridgeTestSupport"]),
         .testTarget(name: "PolybridgeArrowTests", dependencies: ["PolybridgeArrow", "CArrow"]),
-        .testTarget(name: "PolybridgeConversionTests", dependencies: ["Polybridge"]),
-        .testTarget(name: "PolybridgeCLITests", dependencies: ["Polybridge"]),
+        .testTarget(name: "PolybridgeConversionTests", dependencies: ["Polybridge", "PolybridgeTestSupport"]),
+        .testTarget(name: "PolybridgeFilesTests", dependencies: ["PolybridgeFiles", "Polybridge", "PolybridgeTestSupport"]),
+        .testTarget(name: "PolybridgeCLITests", dependencies: ["Polybridge", "PolybridgeTestSupport"]),
     ]
 )

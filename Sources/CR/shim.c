@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <langinfo.h>
 
 #define R_INTERFACE_PTRS
 #include <Rembedded.h>
@@ -370,7 +371,19 @@ pb_status pb_r_strings_from_pointers(const char *const *bytes, const int *length
 
 typedef struct {
     SEXP strings, result;
+    R_xlen_t bad_row;
 } utf8_job;
+
+static int is_ascii(const uint8_t *s, int n) {
+    for (int i = 0; i < n; i++) if (s[i] >= 0x80) return 0;
+    return 1;
+}
+
+/// Whether unmarked ("native") strings are UTF-8: the locale's codeset, as R itself decides.
+static int native_is_utf8(void) {
+    const char *codeset = nl_langinfo(CODESET);
+    return codeset && (strcmp(codeset, "UTF-8") == 0 || strcmp(codeset, "utf8") == 0);
+}
 
 static void run_strings_as_utf8(void *data) {
     utf8_job *job = data;
@@ -378,14 +391,24 @@ static void run_strings_as_utf8(void *data) {
     SEXP result = PROTECT(Rf_allocVector(STRSXP, n));
     for (R_xlen_t i = 0; i < n; i++) {
         SEXP c = STRING_ELT(job->strings, i);
-        if (c == R_NaString || Rf_getCharCE(c) == CE_UTF8) {
+        if (c == R_NaString || is_ascii((const uint8_t *)CHAR(c), LENGTH(c))) {
             SET_STRING_ELT(result, i, c);
             continue;
         }
-        // ASCII and already-UTF-8 native strings translate to themselves.
-        const char *translated = Rf_translateCharUTF8(c);
-        if (translated == CHAR(c)) SET_STRING_ELT(result, i, c);
-        else SET_STRING_ELT(result, i, Rf_mkCharCE(translated, CE_UTF8));
+        cetype_t encoding = Rf_getCharCE(c);
+        // Strings marked UTF-8, and unmarked ones in a UTF-8 locale, are taken as they are, so
+        // they must really be UTF-8: R's translation would silently turn bad bytes into "<e9>".
+        if (encoding == CE_UTF8 || (encoding == CE_NATIVE && native_is_utf8())) {
+            if (!valid_utf8((const uint8_t *)CHAR(c), LENGTH(c))) {
+                job->bad_row = i;
+                UNPROTECT(1);
+                return;
+            }
+            SET_STRING_ELT(result, i, encoding == CE_UTF8 ? c : Rf_mkCharLenCE(CHAR(c), LENGTH(c), CE_UTF8));
+            continue;
+        }
+        // latin1 and other declared encodings are translated by R.
+        SET_STRING_ELT(result, i, Rf_mkCharCE(Rf_translateCharUTF8(c), CE_UTF8));
     }
     UNPROTECT(1);
     job->result = result;
@@ -393,8 +416,15 @@ static void run_strings_as_utf8(void *data) {
 
 pb_status pb_r_strings_as_utf8(SEXP strings, SEXP *out) {
     own_error_set = 0;
-    utf8_job job = {strings, NULL};
+    utf8_job job = {strings, NULL, -1};
     if (!R_ToplevelExec(run_strings_as_utf8, &job)) return 0;
+    if (job.bad_row >= 0) {
+        char message[200];
+        snprintf(message, sizeof message, "row %lld holds a string that is not valid UTF-8",
+                 (long long)job.bad_row + 1);
+        set_own_error(message);
+        return 0;
+    }
     *out = job.result;
     return 1;
 }

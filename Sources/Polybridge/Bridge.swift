@@ -1,5 +1,3 @@
-@_exported import PolybridgeArrow
-@_exported import PolybridgeConversion
 import PolybridgeRuntime
 
 /// The everyday moves between R, Python and Swift, each one call.

@@ -1,1 +1,5 @@
+// The facade re-exports every layer, so `import Polybridge` is all a user writes.
+@_exported import PolybridgeArrow
+@_exported import PolybridgeConversion
+@_exported import PolybridgeFiles
 @_exported import PolybridgeRuntime

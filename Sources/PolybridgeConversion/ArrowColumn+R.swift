@@ -45,16 +45,11 @@ extension RSession {
         case .dictionary(_, let value, let ordered) where value.isString:
             return try factor(column, ordered: ordered)
         case .date32:
-            let days = try convertedDoubles(column) { array, index in
-                Double(array.buffers[1]!.assumingMemoryBound(to: Int32.self)[array.offset + index])
-            }
+            let days = try scaledDoubles(column, as: Int32.self, divisor: 1)
             try setAttribute(days, "class", try makeStrings(["Date"]))
             return days
         case .timestamp(let unit, let timezone):
-            let scale = Double(unit.perSecond)
-            let seconds = try convertedDoubles(column) { array, index in
-                Double(array.buffers[1]!.assumingMemoryBound(to: Int64.self)[array.offset + index]) / scale
-            }
+            let seconds = try scaledDoubles(column, as: Int64.self, divisor: Double(unit.perSecond))
             try setAttribute(seconds, "class", try makeStrings(["POSIXct", "POSIXt"]))
             // Naive timestamps become POSIXct with tzone "" (local wall-clock time), as in R itself.
             try setAttribute(seconds, "tzone", try makeStrings([timezone ?? ""]))
@@ -90,6 +85,27 @@ extension RSession {
             }
             if array.nullCount > 0 {
                 for index in 0..<array.length where !array.isValid(index) { out[position + index] = missing }
+            }
+            position += array.length
+        }
+        return vector
+    }
+
+    /// Integer values divided by `divisor` into doubles (dates in days, timestamps in seconds);
+    /// null elements become NA_real_.
+    private func scaledDoubles<T: BinaryInteger>(_ column: ArrowColumn, as: T.Type, divisor: Double) throws -> SEXP {
+        let vector = try allocate(REALSXP, length: column.length, purpose: "column \(column.name)")
+        let out = REAL(vector)!
+        let na = pb_r_na_real()
+        var position = 0
+        for array in column.chunks where array.length > 0 {
+            guard let raw = array.buffers[1] else {
+                throw ConversionError.arrow(.invalidArray(column: column.name, reason: "the data buffer (buffer 1) is NULL"))
+            }
+            let values = raw.assumingMemoryBound(to: T.self) + array.offset
+            for index in 0..<array.length { out[position + index] = Double(values[index]) / divisor }
+            if array.nullCount != 0 {
+                for index in 0..<array.length where !array.isValid(index) { out[position + index] = na }
             }
             position += array.length
         }

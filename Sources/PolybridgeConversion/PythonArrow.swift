@@ -55,6 +55,38 @@ extension PythonRuntime {
         return try call(try attribute("table_from_stream_capsule", of: helpers), [capsule])
     }
 
+    /// Exports `table` to Python as a `pyarrow.RecordBatchReader` that yields its batches lazily.
+    public func pyarrowReader(from table: ArrowTable) throws -> PythonObject {
+        let helpers = try polybridgeHelpers()
+        let capsule = try streamCapsule(from: table)
+        return try call(try attribute("reader_from_stream_capsule", of: helpers), [capsule])
+    }
+
+    /// The top-level fields of an object that exports an Arrow schema (`__arrow_c_schema__`):
+    /// a pyarrow Schema, RecordBatchReader or Table. Types Polybridge cannot convert come back
+    /// as `ArrowDataType.unsupported`, so callers can name them.
+    public func arrowFields(of object: PythonObject) throws -> [ArrowField] {
+        let exporter = try attribute("__arrow_c_schema__", of: object)
+        let capsule = try call(exporter, [])
+        let raw: UnsafeRawPointer = try withGIL { gil throws(PythonError) in
+            guard let raw = pb_py_capsule_pointer(capsule.pointer, "arrow_schema") else { throw gil.fetchError() }
+            return UnsafeRawPointer(raw)
+        }
+        // The capsule keeps ownership and releases the schema when it is collected.
+        let field: ArrowField
+        do {
+            field = try withExtendedLifetime(capsule) { () throws(ArrowError) -> ArrowField in
+                try ArrowField(schema: raw.assumingMemoryBound(to: ArrowSchema.self))
+            }
+        } catch {
+            throw ConversionError.arrow(error)
+        }
+        guard case .structType(let fields) = field.type else {
+            throw ConversionError.arrow(.invalidSchema("expected a struct schema for a table, found \(field.type)"))
+        }
+        return fields
+    }
+
     /// Exports `table` to Python as a pandas DataFrame with the chosen dtype mapping.
     public func pandasDataFrame(from table: ArrowTable, dtypes: PandasDtypes = .nullable) throws -> PythonObject {
         let helpers = try polybridgeHelpers()
@@ -77,24 +109,13 @@ extension PythonRuntime {
 
     /// The small Python module that turns a stream capsule into pyarrow/pandas objects.
     private func polybridgeHelpers() throws(PythonError) -> PythonObject {
-        try withGIL { gil throws(PythonError) in
-            let modules = try gil.own(pb_py_run_string("__import__('sys').modules", Int32(PB_PY_EVAL_INPUT), pb_py_main_dict(), pb_py_main_dict()))
-            if let existing = pb_py_dict_get(modules.pointer, "_polybridge_arrow") { return PythonObject(owning: existing) }
-            let namespace = try gil.own(pb_py_dict_new())
-            _ = pb_py_dict_set(namespace.pointer, "__builtins__", try gil.own(pb_py_run_string("__builtins__", Int32(PB_PY_EVAL_INPUT), pb_py_main_dict(), pb_py_main_dict())).pointer)
-            _ = try gil.own(pb_py_run_string(PythonHelpers.source, Int32(PB_PY_FILE_INPUT), namespace.pointer, namespace.pointer))
-            guard let module = pb_py_dict_get(namespace.pointer, "module") else { throw gil.fetchError() }
-            return PythonObject(owning: module)
-        }
+        try helperModule(named: "_polybridge_arrow", source: PythonHelpers.source)
     }
 }
 
 /// Python code for the capsule → pyarrow/pandas step (registered once as `_polybridge_arrow`).
 enum PythonHelpers {
     static let source = #"""
-    import sys, types
-    module = types.ModuleType("_polybridge_arrow")
-    exec('''
     class _Stream:
         """Hands a C stream capsule to pyarrow's PyCapsule consumer (consumed once)."""
         def __init__(self, capsule):
@@ -105,9 +126,12 @@ enum PythonHelpers {
                 raise RuntimeError("this Arrow stream was already consumed")
             return capsule
 
-    def table_from_stream_capsule(capsule):
+    def reader_from_stream_capsule(capsule):
         import pyarrow as pa
-        return pa.RecordBatchReader.from_stream(_Stream(capsule)).read_all()
+        return pa.RecordBatchReader.from_stream(_Stream(capsule))
+
+    def table_from_stream_capsule(capsule):
+        return reader_from_stream_capsule(capsule).read_all()
 
     def pandas_from_stream_capsule(capsule, dtypes):
         import pandas as pd
@@ -120,7 +144,5 @@ enum PythonHelpers {
         mapping = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
                    pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(), pa.float64(): pd.Float64Dtype()}
         return table.to_pandas(types_mapper=mapping.get)
-    ''', module.__dict__)
-    sys.modules["_polybridge_arrow"] = module
     """#
 }

@@ -43,13 +43,16 @@ extension RSession {
             case REALSXP where classes.contains("POSIXct"):
                 return try timestampArray(vector, length: length)
             case REALSXP where classes.contains("integer64"):
-                return try integer64Array(vector, length: length)
+                // bit64::integer64 keeps int64 bits in a double vector; its NA is INT64_MIN.
+                return try sharedValues(vector, as: Int64.self, type: .int64, length: length) { $0 == Int64.min }
             case REALSXP:
-                return try sharedDoubles(vector, length: length)
+                // NA_real_ becomes null; any other NaN stays a NaN value.
+                return try sharedValues(vector, as: Double.self, type: .float64, length: length, isMissing: RSession.isRNA)
             case INTSXP where classes.contains("factor"):
                 return try dictionaryArray(vector, length: length, ordered: classes.contains("ordered"))
             case INTSXP:
-                return try sharedIntegers(vector, length: length)
+                let na = pb_r_na_int()
+                return try sharedValues(vector, as: Int32.self, type: .int32, length: length) { $0 == na }
             case LGLSXP:
                 return try booleanArray(vector, length: length)
             case STRSXP:
@@ -87,25 +90,15 @@ extension RSession {
         return nulls == 0 ? (nil, 0) : (bitmap, nulls)
     }
 
-    /// Shares R's doubles as float64 values; NA becomes null, NaN stays a value.
-    private func sharedDoubles(_ vector: SEXP, length: Int) throws -> PolybridgeArrow.ArrowArray {
-        let data = UnsafePointer<Double>(REAL_RO(vector)!)
-        let (bitmap, nulls) = validity(length: length) { RSession.isRNA(data[$0]) }
+    /// Shares an R vector's values as an Arrow array without copying them; the vector stays
+    /// preserved until the Arrow consumer releases the array. `isMissing` marks R's NA.
+    private func sharedValues<T>(_ vector: SEXP, as _: T.Type, type: ArrowDataType, length: Int,
+                                 isMissing: (T) -> Bool) throws -> PolybridgeArrow.ArrowArray {
+        let data = UnsafeRawPointer(DATAPTR_RO(vector)!).assumingMemoryBound(to: T.self)
+        let (bitmap, nulls) = validity(length: length) { isMissing(data[$0]) }
         let keepAlive = try preserve(vector)
         return try PolybridgeArrow.ArrowArray(
-            type: .float64, length: length, nullCount: nulls,
-            buffers: [bitmap.map { UnsafeRawPointer($0.baseAddress) }, UnsafeRawPointer(data)],
-            onRelease: { _ = (keepAlive, bitmap) })
-    }
-
-    /// Shares R's integers as int32 values; NA_integer_ becomes null.
-    private func sharedIntegers(_ vector: SEXP, length: Int) throws -> PolybridgeArrow.ArrowArray {
-        let data = UnsafePointer<Int32>(INTEGER_RO(vector)!)
-        let na = pb_r_na_int()
-        let (bitmap, nulls) = validity(length: length) { data[$0] == na }
-        let keepAlive = try preserve(vector)
-        return try PolybridgeArrow.ArrowArray(
-            type: .int32, length: length, nullCount: nulls,
+            type: type, length: length, nullCount: nulls,
             buffers: [bitmap.map { UnsafeRawPointer($0.baseAddress) }, UnsafeRawPointer(data)],
             onRelease: { _ = (keepAlive, bitmap) })
     }
@@ -148,17 +141,6 @@ extension RSession {
         let timezone = (zone?.isEmpty ?? true) ? nil : zone
         return try PolybridgeArrow.ArrowArray(type: .timestamp(unit: .microsecond, timezone: timezone),
                                               length: length, nullCount: nulls, buffers: [bitmap, micros])
-    }
-
-    /// bit64::integer64 stores int64 bits in a double vector; its NA is INT64_MIN.
-    private func integer64Array(_ vector: SEXP, length: Int) throws -> PolybridgeArrow.ArrowArray {
-        let data = UnsafeRawPointer(REAL_RO(vector)!).assumingMemoryBound(to: Int64.self)
-        let (bitmap, nulls) = validity(length: length) { data[$0] == Int64.min }
-        let keepAlive = try preserve(vector)
-        return try PolybridgeArrow.ArrowArray(
-            type: .int64, length: length, nullCount: nulls,
-            buffers: [bitmap.map { UnsafeRawPointer($0.baseAddress) }, UnsafeRawPointer(data)],
-            onRelease: { _ = (keepAlive, bitmap) })
     }
 
     private func dictionaryArray(_ vector: SEXP, length: Int, ordered: Bool) throws -> PolybridgeArrow.ArrowArray {

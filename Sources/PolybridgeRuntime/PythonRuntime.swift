@@ -78,6 +78,38 @@ public final class PythonRuntime: Sendable {
         return try body(PythonGIL())
     }
 
+    /// The module `name`, created from `source` on first use and kept in `sys.modules`.
+    ///
+    /// Polybridge's own Python helper code travels inside the binary this way, so nothing has
+    /// to be installed beside it.
+    public func helperModule(named name: String, source: String) throws(PythonError) -> PythonObject {
+        try withGIL { gil throws(PythonError) in
+            let main = pb_py_main_dict()
+            let modules = try gil.own(pb_py_run_string("__import__('sys').modules", Int32(PB_PY_EVAL_INPUT), main, main))
+            if let existing = pb_py_dict_get(modules.pointer, name) { return PythonObject(owning: existing) }
+            let namespace = try gil.own(pb_py_dict_new())
+            let builtins = try gil.own(pb_py_run_string("__builtins__", Int32(PB_PY_EVAL_INPUT), main, main))
+            let nameObject = try gil.make(.string(name))
+            let sourceObject = try gil.make(.string(source))
+            // The locals must outlive the calls that read their pointers.
+            let stored = withExtendedLifetime((builtins, nameObject, sourceObject)) {
+                pb_py_dict_set(namespace.pointer, "__builtins__", builtins.pointer) == 0
+                    && pb_py_dict_set(namespace.pointer, "_name", nameObject.pointer) == 0
+                    && pb_py_dict_set(namespace.pointer, "_source", sourceObject.pointer) == 0
+            }
+            guard stored else { throw gil.fetchError() }
+            let install = """
+                import sys, types
+                _module = types.ModuleType(_name)
+                exec(compile(_source, "<polybridge " + _name + ">", "exec"), _module.__dict__)
+                sys.modules[_name] = _module
+                """
+            _ = try gil.own(pb_py_run_string(install, Int32(PB_PY_FILE_INPUT), namespace.pointer, namespace.pointer))
+            guard let module = pb_py_dict_get(namespace.pointer, "_module") else { throw gil.fetchError() }
+            return PythonObject(owning: module)
+        }
+    }
+
     /// Executes statements in `__main__` (like `exec(code, globals())`).
     public func exec(_ code: String) throws(PythonError) {
         try withGIL { gil throws(PythonError) in

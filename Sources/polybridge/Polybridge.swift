@@ -6,5 +6,5 @@ struct PolybridgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "polybridge",
         abstract: "Run R and Python in one process and move data between them as Arrow buffers.",
-        subcommands: [Doctor.self, Eval.self, Demo.self, Bench.self, Stress.self])
+        subcommands: [Doctor.self, Eval.self, Convert.self, Inspect.self, Demo.self, Bench.self, Stress.self])
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PolybridgeTestSupport
 import Testing
 
 @Suite struct EvalCommandTests {

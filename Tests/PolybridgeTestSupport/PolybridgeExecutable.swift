@@ -1,14 +1,17 @@
 import Foundation
 
 /// Output and exit status of one run of the `polybridge` executable built beside the tests.
-struct PolybridgeRun {
-    var status: Int32
-    var output: String
-    var error: String
+public struct PolybridgeRun: Sendable {
+    /// The process's exit status.
+    public var status: Int32
+    /// Everything written to standard output.
+    public var output: String
+    /// Everything written to standard error.
+    public var error: String
 }
 
 /// The `polybridge` binary in the build products directory (next to the test bundle).
-func polybridgeExecutable() -> URL {
+public func polybridgeExecutable() -> URL {
     var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("polybridge").path),
           directory.path != "/" {
@@ -36,7 +39,12 @@ private final class PipeReader: @unchecked Sendable {
 }
 
 /// Runs `polybridge arguments...` with extra environment variables and collects its output.
-func runPolybridge(_ arguments: [String], environment: [String: String] = [:]) throws -> PolybridgeRun {
+public func runPolybridge(_ arguments: String..., environment: [String: String] = [:]) throws -> PolybridgeRun {
+    try runPolybridge(arguments, environment: environment)
+}
+
+/// Runs `polybridge arguments...` with extra environment variables and collects its output.
+public func runPolybridge(_ arguments: [String], environment: [String: String] = [:]) throws -> PolybridgeRun {
     let process = Process()
     process.executableURL = polybridgeExecutable()
     process.arguments = arguments

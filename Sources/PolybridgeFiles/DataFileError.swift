@@ -1,0 +1,47 @@
+/// Why a file could not be inspected or converted; every case names the file.
+public enum DataFileError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The format could not be told from the name, or `--from`/`--to` named no format.
+    case unknownFormat(file: String, detail: String)
+    /// The input does not exist, is a directory, or cannot be opened.
+    case unreadable(file: String, detail: String)
+    /// The file's contents are malformed: a bad CSV row, a truncated Parquet footer, invalid UTF-8…
+    case invalidContents(file: String, detail: String)
+    /// A column holds a type Polybridge does not convert (list, struct, decimal, binary…).
+    case unsupportedColumn(file: String, column: String, type: String)
+    /// Two columns share a name.
+    case duplicateColumn(file: String, column: String)
+    /// An RDS file holds something other than a data frame.
+    case notADataFrame(file: String, found: String)
+    /// The output could not be written (missing directory, disk full, …); nothing was left behind.
+    case unwritable(file: String, detail: String)
+
+    /// The file the problem is in.
+    public var file: String {
+        switch self {
+        case .unknownFormat(let file, _), .unreadable(let file, _), .invalidContents(let file, _),
+             .unsupportedColumn(let file, _, _), .duplicateColumn(let file, _), .notADataFrame(let file, _),
+             .unwritable(let file, _):
+            return file
+        }
+    }
+
+    /// A message for the person at the terminal: the file, then the problem.
+    public var description: String {
+        switch self {
+        case .unknownFormat(let file, let detail):
+            return "\(file): cannot tell the file format: \(detail)"
+        case .unreadable(let file, let detail):
+            return "\(file): cannot read: \(detail)"
+        case .invalidContents(let file, let detail):
+            return "\(file): \(detail)"
+        case .unsupportedColumn(let file, let column, let type):
+            return "\(file): column '\(column)' has type \(type), which Polybridge does not convert (it converts doubles, integers, logicals, strings, factors/dictionaries, dates and timestamps)"
+        case .duplicateColumn(let file, let column):
+            return "\(file): column name '\(column)' appears more than once; column names must be unique"
+        case .notADataFrame(let file, let found):
+            return "\(file): the RDS file holds \(found), not a data.frame"
+        case .unwritable(let file, let detail):
+            return "\(file): cannot write: \(detail)"
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import PolybridgeRuntime
+
+/// The Python side of file conversion: pyarrow's CSV, Feather (Arrow IPC) and Parquet readers
+/// and writers, driven batch by batch so large files stay bounded in memory.
+///
+/// Problems found in a file are raised as `FileProblem` with a message that names the column or
+/// line; Swift prefixes the file name.
+enum DataFilePython {
+    static let moduleName = "_polybridge_files"
+
+    static let source = #"""
+    import pyarrow as pa
+
+    class FileProblem(Exception):
+        """A problem with the file's contents, described for the person at the terminal."""
+
+    # Empty fields and R's "NA" are missing values. "nan"/"NaN" are not in the list, so a
+    # written NaN reads back as NaN and stays apart from null.
+    CSV_NULL_VALUES = ["", "NA", "NULL", "null"]
+
+    def _csv_batches(path, encoding):
+        from pyarrow import csv
+        # Single-threaded reading numbers rows, so a malformed row can be named by its line.
+        read = csv.ReadOptions(use_threads=False, encoding=encoding or "utf8")
+        convert = csv.ConvertOptions(null_values=CSV_NULL_VALUES, strings_can_be_null=True)
+        try:
+            reader = csv.open_csv(path, read_options=read, convert_options=convert)
+        except pa.ArrowInvalid as error:
+            raise FileProblem(_csv_message(str(error), None)) from None
+        schema = reader.schema
+        for field in schema:
+            if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+                raise FileProblem(
+                    f"column '{field.name}' holds text that is not valid {encoding or 'UTF-8'}"
+                    " (for a Latin-1 file pass --encoding latin1)")
+        def batches():
+            try:
+                for batch in reader:
+                    yield batch
+            except pa.ArrowInvalid as error:
+                raise FileProblem(_csv_message(str(error), schema)) from None
+        return schema, batches()
+
+    def _csv_message(message, schema):
+        import re
+        message = message.replace("CSV parse error: Row #", "malformed CSV row at line ")
+        message = message.replace("CSV parse error: ", "malformed CSV: ")
+        if message == "Empty CSV file":
+            return "the CSV file is empty (no header line)"
+        found = re.match(r"In CSV column #(\d+): (.*)", message)
+        if found and schema is not None and int(found.group(1)) < len(schema):
+            name = schema.field(int(found.group(1))).name
+            detail = found.group(2).replace("CSV conversion error to string: invalid UTF8 data",
+                                            "text that is not valid UTF-8 (for a Latin-1 file pass --encoding latin1)")
+            line = re.match(r"Row #(\d+): (.*)", detail)
+            if line:
+                return f"column '{name}', line {line.group(1)}: {line.group(2)}"
+            return f"column '{name}': {detail}"
+        return message
+
+    def _feather_batches(path):
+        source = pa.memory_map(path)
+        try:
+            reader = pa.ipc.open_file(source)
+        except pa.ArrowInvalid as error:
+            raise FileProblem(f"not a readable Feather/Arrow IPC file ({error})") from None
+        def batches():
+            try:
+                for index in range(reader.num_record_batches):
+                    yield reader.get_batch(index)
+            except (pa.ArrowInvalid, OSError) as error:
+                raise FileProblem(f"corrupted Feather/Arrow IPC data ({error})") from None
+        return reader.schema, batches()
+
+    def _parquet_batches(path):
+        import pyarrow.parquet as pq
+        try:
+            parquet = pq.ParquetFile(path)
+            schema = parquet.schema_arrow
+        except (pa.ArrowInvalid, OSError) as error:
+            raise FileProblem(f"not a readable Parquet file ({error})") from None
+        def batches():
+            try:
+                yield from parquet.iter_batches(batch_size=65536)
+            except (pa.ArrowInvalid, OSError) as error:
+                raise FileProblem(f"corrupted Parquet data ({error})") from None
+        return schema, batches()
+
+    def open_reader(path, file_format, encoding=None):
+        """A RecordBatchReader over the file, read lazily batch by batch."""
+        if file_format == "csv":
+            schema, batches = _csv_batches(path, encoding)
+        elif file_format == "feather":
+            schema, batches = _feather_batches(path)
+        elif file_format == "parquet":
+            schema, batches = _parquet_batches(path)
+        else:
+            raise FileProblem(f"pyarrow does not read the {file_format} format")
+        return pa.RecordBatchReader.from_batches(schema, batches)
+
+    def reader_from_table(table):
+        return table.to_reader()
+
+    def read_all(reader):
+        return reader.read_all()
+
+    def summarize(reader):
+        """Rows, batches and per-column null counts, reading one batch at a time."""
+        names = reader.schema.names
+        nulls = [0] * len(names)
+        rows = batches = 0
+        for batch in reader:
+            rows += batch.num_rows
+            batches += 1
+            for index, column in enumerate(batch.columns):
+                nulls[index] += column.null_count
+        return {"rows": rows, "batches": batches, "nulls": nulls, "types": [str(f.type) for f in reader.schema]}
+
+    def write(reader, path, file_format, compression=None):
+        """Writes every batch of `reader` to `path`; returns the same summary as summarize()."""
+        schema = reader.schema
+        if file_format == "csv":
+            from pyarrow import csv
+            for field in schema:
+                if not (pa.types.is_primitive(field.type) or pa.types.is_string(field.type)
+                        or pa.types.is_large_string(field.type) or pa.types.is_dictionary(field.type)):
+                    raise FileProblem(f"column '{field.name}': CSV cannot hold Arrow type {field.type}")
+            writer = csv.CSVWriter(path, schema)
+        elif file_format == "feather":
+            options = pa.ipc.IpcWriteOptions(compression=None if compression == "uncompressed" else (compression or "lz4"))
+            writer = pa.ipc.new_file(path, schema, options=options)
+        elif file_format == "parquet":
+            import pyarrow.parquet as pq
+            writer = pq.ParquetWriter(path, schema, compression=compression or "snappy")
+        else:
+            raise FileProblem(f"pyarrow does not write the {file_format} format")
+        names = schema.names
+        nulls = [0] * len(names)
+        rows = batches = 0
+        try:
+            for batch in reader:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+                batches += 1
+                for index, column in enumerate(batch.columns):
+                    nulls[index] += column.null_count
+        finally:
+            writer.close()
+        return {"rows": rows, "batches": batches, "nulls": nulls, "types": [str(f.type) for f in schema]}
+    """#
+}
