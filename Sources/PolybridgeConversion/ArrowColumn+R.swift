@@ -32,6 +32,8 @@ extension RSession {
             if let shared = try sharedVector(column, type: REALSXP) { return shared }
             return try fixedWidth(column, type: REALSXP, as: Double.self, missing: pb_r_na_real())
         case .int32:
+            // INT_MIN is R's NA_integer_, so a column holding it as a value widens to double.
+            if holdsInt32Minimum(column) { return try exactDoubles(column) }
             if let shared = try sharedVector(column, type: INTSXP) { return shared }
             return try fixedWidth(column, type: INTSXP, as: Int32.self, missing: pb_r_na_int())
         case .int8, .int16, .uint8, .uint16:
@@ -57,6 +59,18 @@ extension RSession {
         default:
             throw ConversionError.unsupportedColumn(column: name, type: "Arrow \(column.type)")
         }
+    }
+
+    /// Whether a valid element of an int32 column equals Int32.min (which R would read as NA).
+    private func holdsInt32Minimum(_ column: ArrowColumn) -> Bool {
+        for array in column.chunks where array.length > 0 {
+            guard let raw = array.buffers[1] else { continue }
+            let values = UnsafeBufferPointer(start: raw.assumingMemoryBound(to: Int32.self) + array.offset, count: array.length)
+            // A branch-free minimum first: the common case (no INT_MIN at all) is one fast pass.
+            guard values.min() == Int32.min else { continue }
+            for index in 0..<array.length where values[index] == Int32.min && array.isValid(index) { return true }
+        }
+        return false
     }
 
     /// An ALTREP view of a single null-free chunk, or nil when the column needs converting.

@@ -59,10 +59,16 @@ import PolybridgeRuntime
         #expect(try await RRuntime.shared().eval("identical(batched$f, factor(c('a', 'b', 'a', NA, 'c'), levels = c('a', 'b', 'c')))", as: Bool.self))
     }
 
-    @Test func int32MinimumBecomesRNA() async throws {
-        // R has no room for INT_MIN: it is NA_integer_. Documented behaviour.
-        try await Bridge.assignToR(try ArrowTable(columns: [("n", ArrowArray(int32: [Int32.min, 1]))]), as: "int_min")
-        #expect(try await RRuntime.shared().eval("int_min$n", as: [Int32?].self) == [nil, 1])
+    @Test func int32MinimumWidensToDoubleInsteadOfBecomingNA() async throws {
+        // INT_MIN is NA_integer_ in R, so the column becomes an exact double column instead.
+        try await Bridge.assignToR(try ArrowTable(columns: [("n", ArrowArray(int32: [Int32.min, nil, 1]))]), as: "int_min")
+        #expect(try await RRuntime.shared().eval("typeof(int_min$n)", as: String.self) == "double")
+        #expect(try await RRuntime.shared().eval("int_min$n", as: [Double?].self) == [-2_147_483_648, nil, 1])
+    }
+
+    @Test func int32ColumnWithoutMinimumStaysInteger() async throws {
+        try await Bridge.assignToR(try ArrowTable(columns: [("n", ArrowArray(int32: [Int32.min + 1, nil, Int32.max]))]), as: "int_near_min")
+        #expect(try await RRuntime.shared().eval("typeof(int_near_min$n)", as: String.self) == "integer")
     }
 
     @Test func exactInt64BecomesDoubleAndInexactIsAnError() async throws {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Polybridge
 import PolybridgeRuntime
+import PolybridgeTestSupport
 
 /// A table with every supported type, nulls in each, built from Swift values.
 func everyTypeTable() throws -> ArrowTable {
@@ -33,22 +34,6 @@ oracle = pa.table({
     'naive': pa.array([10, None, 20, 30, 40], pa.timestamp('us')),
 })
 
-def arrow_difference(a, b):
-    # 'same', or what differs. Table.equals treats NaN != NaN, so floats compare null/NaN masks and values.
-    import pyarrow.compute as pc
-    if not a.schema.equals(b.schema):
-        return f"schema: {a.schema} vs {b.schema}"
-    for name in a.column_names:
-        x, y = a[name].combine_chunks(), b[name].combine_chunks()
-        if pa.types.is_floating(x.type):
-            clean = lambda v: pc.fill_null(pc.if_else(pc.is_nan(v), 0.0, v), 0.0)
-            same = (x.is_null().equals(y.is_null()) and pc.fill_null(pc.is_nan(x), False).equals(pc.fill_null(pc.is_nan(y), False))
-                    and clean(x).equals(clean(y)))
-        else:
-            same = x.equals(y)
-        if not same:
-            return f"column {name}: {x} vs {y}"
-    return "same"
 """
 
 @Suite struct RoundTripTests {
@@ -77,7 +62,7 @@ def arrow_difference(a, b):
         // R → Arrow → pyarrow equals the independently written oracle.
         let back = try await Bridge.table(fromR: "rt_every_type")
         let pyTable = try Bridge.pyarrow(from: back)
-        try python.exec(everyTypeOracle)
+        try python.exec(everyTypeOracle + arrowDifferenceSource)
         let difference = try python.call(try python.evaluateObject("arrow_difference"), [pyTable, try python.evaluateObject("oracle")])
         #expect(try python.value(of: difference) == .string("same"))
 

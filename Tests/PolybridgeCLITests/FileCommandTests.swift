@@ -1,0 +1,53 @@
+import Foundation
+import PolybridgeTestSupport
+import Testing
+
+/// `polybridge convert` and `polybridge inspect` as a user runs them: exit codes, messages, output.
+@Suite struct FileCommandTests {
+    @Test func convertWritesTheFileAndExitsZero() throws {
+        let output = try scratchDirectory() + "/all.rds"
+        let run = try runPolybridge("convert", fixture("all_types.parquet"), output)
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.contains("6 rows × 9 columns"))
+        #expect(FileManager.default.fileExists(atPath: output))
+    }
+
+    @Test func badInputExitsOneNamingTheFileAndLeavesNothing() throws {
+        let directory = try scratchDirectory()
+        let run = try runPolybridge("convert", fixture("truncated.parquet"), directory + "/out.csv")
+        #expect(run.status == 1)
+        #expect(run.error.contains("truncated.parquet"))
+        #expect(run.error.contains("not a readable Parquet file"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+    }
+
+    @Test func unknownExtensionExitsOneAndFromOverridesIt() throws {
+        let directory = try scratchDirectory()
+        let input = directory + "/data.txt"
+        try FileManager.default.copyItem(atPath: fixture("clean.csv"), toPath: input)
+        let refused = try runPolybridge("convert", input, directory + "/out.parquet")
+        #expect(refused.status == 1)
+        #expect(refused.error.contains("unknown extension '.txt'"))
+        let accepted = try runPolybridge("convert", "--from", "csv", input, directory + "/out.parquet")
+        #expect(accepted.status == 0, "\(accepted.error)")
+    }
+
+    @Test func inspectPrintsColumnsTypesAndNulls() throws {
+        let run = try runPolybridge("inspect", fixture("all_types.feather"))
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.contains("Feather (Arrow IPC), 6 rows, 9 columns, 2 batch(es)"))
+        let tsLine = run.output.split(separator: "\n").first { $0.hasPrefix("ts ") }
+        #expect(tsLine?.contains("timestamp[us, tz=Europe/Paris]") == true)
+        #expect(tsLine?.hasSuffix("1") == true)
+    }
+
+    @Test func inspectJSONDecodes() throws {
+        let run = try runPolybridge("inspect", "--json", fixture("all_types.rds"))
+        #expect(run.status == 0, "\(run.error)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any]
+        #expect(object?["rows"] as? Int == 4)
+        let columns = object?["columns"] as? [[String: Any]] ?? []
+        #expect(columns.map { $0["name"] as? String } == ["dbl", "int", "lgl", "chr", "fct", "ord", "day", "ts"])
+        #expect(columns.first { $0["name"] as? String == "ord" }?["rType"] as? String == "ordered factor")
+    }
+}
