@@ -385,33 +385,55 @@ static int native_is_utf8(void) {
     return codeset && (strcmp(codeset, "UTF-8") == 0 || strcmp(codeset, "utf8") == 0);
 }
 
+/// What one CHARSXP needs to become UTF-8: nothing, a re-mark, a translation, or it is invalid.
+enum { UTF8_KEEP, UTF8_REMARK, UTF8_TRANSLATE, UTF8_INVALID };
+
+static int utf8_action(SEXP c) {
+    if (c == R_NaString || is_ascii((const uint8_t *)CHAR(c), LENGTH(c))) return UTF8_KEEP;
+    cetype_t encoding = Rf_getCharCE(c);
+    // Strings marked UTF-8, and unmarked ones in a UTF-8 locale, are taken as they are, so they
+    // must really be UTF-8: R's translation would silently turn bad bytes into "<e9>".
+    if (encoding == CE_UTF8 || (encoding == CE_NATIVE && native_is_utf8())) {
+        if (!valid_utf8((const uint8_t *)CHAR(c), LENGTH(c))) return UTF8_INVALID;
+        return encoding == CE_UTF8 ? UTF8_KEEP : UTF8_REMARK;
+    }
+    return UTF8_TRANSLATE;  // latin1 and other declared encodings
+}
+
 static void run_strings_as_utf8(void *data) {
     utf8_job *job = data;
     R_xlen_t n = XLENGTH(job->strings);
-    SEXP result = PROTECT(Rf_allocVector(STRSXP, n));
+    const SEXP *elements = STRING_PTR_RO(job->strings);
+    // CHARSXPs are cached by R, so a column of few distinct values repeats the same pointers:
+    // remember recent verdicts instead of rescanning bytes.
+    enum { CACHE = 256 };
+    SEXP seen[CACHE] = {0};
+    int verdict[CACHE];
+    SEXP result = NULL;
     for (R_xlen_t i = 0; i < n; i++) {
-        SEXP c = STRING_ELT(job->strings, i);
-        if (c == R_NaString || is_ascii((const uint8_t *)CHAR(c), LENGTH(c))) {
-            SET_STRING_ELT(result, i, c);
-            continue;
+        SEXP c = elements[i];
+        size_t slot = ((uintptr_t)c >> 4) & (CACHE - 1);
+        int action;
+        if (seen[slot] == c) action = verdict[slot];
+        else { action = utf8_action(c); seen[slot] = c; verdict[slot] = action; }
+        if (action == UTF8_INVALID) {
+            job->bad_row = i;
+            if (result) UNPROTECT(1);
+            return;
         }
-        cetype_t encoding = Rf_getCharCE(c);
-        // Strings marked UTF-8, and unmarked ones in a UTF-8 locale, are taken as they are, so
-        // they must really be UTF-8: R's translation would silently turn bad bytes into "<e9>".
-        if (encoding == CE_UTF8 || (encoding == CE_NATIVE && native_is_utf8())) {
-            if (!valid_utf8((const uint8_t *)CHAR(c), LENGTH(c))) {
-                job->bad_row = i;
-                UNPROTECT(1);
-                return;
-            }
-            SET_STRING_ELT(result, i, encoding == CE_UTF8 ? c : Rf_mkCharLenCE(CHAR(c), LENGTH(c), CE_UTF8));
-            continue;
+        if (action == UTF8_KEEP && !result) continue;
+        if (!result) {
+            // The first element that changes: copy the unchanged prefix into a new vector.
+            result = PROTECT(Rf_allocVector(STRSXP, n));
+            for (R_xlen_t j = 0; j < i; j++) SET_STRING_ELT(result, j, elements[j]);
         }
-        // latin1 and other declared encodings are translated by R.
-        SET_STRING_ELT(result, i, Rf_mkCharCE(Rf_translateCharUTF8(c), CE_UTF8));
+        SEXP converted = c;
+        if (action == UTF8_REMARK) converted = Rf_mkCharLenCE(CHAR(c), LENGTH(c), CE_UTF8);
+        else if (action == UTF8_TRANSLATE) converted = Rf_mkCharCE(Rf_translateCharUTF8(c), CE_UTF8);
+        SET_STRING_ELT(result, i, converted);
     }
-    UNPROTECT(1);
-    job->result = result;
+    if (result) UNPROTECT(1);
+    job->result = result ? result : job->strings;
 }
 
 pb_status pb_r_strings_as_utf8(SEXP strings, SEXP *out) {

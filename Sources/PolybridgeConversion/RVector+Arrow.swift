@@ -44,15 +44,18 @@ extension RSession {
                 return try timestampArray(vector, length: length)
             case REALSXP where classes.contains("integer64"):
                 // bit64::integer64 keeps int64 bits in a double vector; its NA is INT64_MIN.
-                return try sharedValues(vector, as: Int64.self, type: .int64, length: length) { $0 == Int64.min }
+                return try sharedValues(vector, as: Int64.self, type: .int64, length: length,
+                                        mayBeMissing: { $0 == Int64.min }, isMissing: { $0 == Int64.min })
             case REALSXP:
                 // NA_real_ becomes null; any other NaN stays a NaN value.
-                return try sharedValues(vector, as: Double.self, type: .float64, length: length, isMissing: RSession.isRNA)
+                return try sharedValues(vector, as: Double.self, type: .float64, length: length,
+                                        mayBeMissing: { $0 != $0 }, isMissing: RSession.isRNA)
             case INTSXP where classes.contains("factor"):
                 return try dictionaryArray(vector, length: length, ordered: classes.contains("ordered"))
             case INTSXP:
                 let na = pb_r_na_int()
-                return try sharedValues(vector, as: Int32.self, type: .int32, length: length) { $0 == na }
+                return try sharedValues(vector, as: Int32.self, type: .int32, length: length,
+                                        mayBeMissing: { $0 == na }, isMissing: { $0 == na })
             case LGLSXP:
                 return try booleanArray(vector, length: length)
             case STRSXP:
@@ -74,17 +77,26 @@ extension RSession {
     }
 
     /// A validity bitmap with bit i cleared where `isMissing(i)`; nil when nothing is missing.
-    private func validity(length: Int, isMissing: (Int) -> Bool) -> (ArrowBuffer?, Int) {
+    ///
+    /// `mayBeMissing` is a cheap superset test (e.g. "is NaN" for R's NA_real_) run first over the
+    /// whole vector in one branch-free pass; the bitmap is only built when it finds a candidate.
+    @inline(__always)
+    private func validity<T>(_ data: UnsafePointer<T>, length: Int, mayBeMissing: (T) -> Bool,
+                             isMissing: (T) -> Bool) -> (ArrowBuffer?, Int) {
+        var candidates = 0
+        for index in 0..<length { candidates &+= mayBeMissing(data[index]) ? 1 : 0 }
+        guard candidates > 0 else { return (nil, 0) }
         var nulls = 0
         let bitmap = ArrowBuffer(byteCount: (length + 7) / 8)
         let bits = bitmap.mutableElements(of: UInt8.self)
         for byteIndex in 0..<bits.count {
             var byte: UInt8 = 0
             let first = byteIndex * 8
-            for bit in 0..<min(8, length - first) where !isMissing(first + bit) {
+            let count = min(8, length - first)
+            for bit in 0..<count where !isMissing(data[first + bit]) {
                 byte |= 1 << UInt8(bit)
             }
-            nulls += (min(8, length - first)) - byte.nonzeroBitCount
+            nulls += count - byte.nonzeroBitCount
             bits[byteIndex] = byte
         }
         return nulls == 0 ? (nil, 0) : (bitmap, nulls)
@@ -92,10 +104,11 @@ extension RSession {
 
     /// Shares an R vector's values as an Arrow array without copying them; the vector stays
     /// preserved until the Arrow consumer releases the array. `isMissing` marks R's NA.
+    @inline(__always)
     private func sharedValues<T>(_ vector: SEXP, as _: T.Type, type: ArrowDataType, length: Int,
-                                 isMissing: (T) -> Bool) throws -> PolybridgeArrow.ArrowArray {
+                                 mayBeMissing: (T) -> Bool, isMissing: (T) -> Bool) throws -> PolybridgeArrow.ArrowArray {
         let data = UnsafeRawPointer(DATAPTR_RO(vector)!).assumingMemoryBound(to: T.self)
-        let (bitmap, nulls) = validity(length: length) { isMissing(data[$0]) }
+        let (bitmap, nulls) = validity(data, length: length, mayBeMissing: mayBeMissing, isMissing: isMissing)
         let keepAlive = try preserve(vector)
         return try PolybridgeArrow.ArrowArray(
             type: type, length: length, nullCount: nulls,
@@ -106,7 +119,7 @@ extension RSession {
     private func booleanArray(_ vector: SEXP, length: Int) throws -> PolybridgeArrow.ArrowArray {
         let data = UnsafePointer<Int32>(LOGICAL_RO(vector)!)
         let na = pb_r_na_int()
-        let (bitmap, nulls) = validity(length: length) { data[$0] == na }
+        let (bitmap, nulls) = validity(data, length: length, mayBeMissing: { $0 == na }, isMissing: { $0 == na })
         let values = ArrowBuffer(byteCount: (length + 7) / 8)
         let bits = values.mutableElements(of: UInt8.self)
         for index in 0..<length where data[index] != 0 && data[index] != na {
@@ -117,7 +130,7 @@ extension RSession {
 
     private func dateArray(_ vector: SEXP, length: Int) throws -> PolybridgeArrow.ArrowArray {
         let data = UnsafePointer<Double>(REAL_RO(vector)!)
-        let (bitmap, nulls) = validity(length: length) { data[$0].isNaN }
+        let (bitmap, nulls) = validity(data, length: length, mayBeMissing: { $0 != $0 }, isMissing: { $0.isNaN })
         let days = ArrowBuffer(uninitializedByteCount: length * 4)
         let out = days.mutableElements(of: Int32.self)
         for index in 0..<length {
@@ -130,7 +143,7 @@ extension RSession {
     private func timestampArray(_ vector: SEXP, length: Int) throws -> PolybridgeArrow.ArrowArray {
         let data = UnsafePointer<Double>(REAL_RO(vector)!)
         let zone = try attribute(vector, "tzone").flatMap { TYPEOF($0) == STRSXP ? try readStrings($0).first ?? nil : nil }
-        let (bitmap, nulls) = validity(length: length) { !data[$0].isFinite }
+        let (bitmap, nulls) = validity(data, length: length, mayBeMissing: { !$0.isFinite }, isMissing: { !$0.isFinite })
         let micros = ArrowBuffer(uninitializedByteCount: length * 8)
         let out = micros.mutableElements(of: Int64.self)
         for index in 0..<length {
@@ -146,7 +159,7 @@ extension RSession {
     private func dictionaryArray(_ vector: SEXP, length: Int, ordered: Bool) throws -> PolybridgeArrow.ArrowArray {
         let data = UnsafePointer<Int32>(INTEGER_RO(vector)!)
         let na = pb_r_na_int()
-        let (bitmap, nulls) = validity(length: length) { data[$0] == na }
+        let (bitmap, nulls) = validity(data, length: length, mayBeMissing: { $0 == na }, isMissing: { $0 == na })
         let codes = ArrowBuffer(uninitializedByteCount: length * 4)
         let out = codes.mutableElements(of: Int32.self)
         for index in 0..<length { out[index] = data[index] == na ? 0 : data[index] - 1 }
@@ -166,12 +179,21 @@ extension RSession {
         }
         protect(utf8)
         let naString = pb_r_na_string()
+        let elements = STRING_PTR_RO(utf8)!
+        // One pass for the byte count and the validity bitmap, one to copy the bytes.
         var totalBytes = 0
+        var nulls = 0
+        let bitmap = ArrowBuffer(byteCount: (length + 7) / 8)
+        let bits = bitmap.mutableElements(of: UInt8.self)
         for index in 0..<length {
-            let element = STRING_ELT(utf8, R_xlen_t(index))
-            if element != naString { totalBytes += Int(LENGTH(element)) }
+            let element = elements[index]
+            if element == naString {
+                nulls += 1
+            } else {
+                totalBytes += Int(LENGTH(element))
+                bits[index >> 3] |= 1 << UInt8(index & 7)
+            }
         }
-        let (bitmap, nulls) = validity(length: length) { STRING_ELT(utf8, R_xlen_t($0)) == naString }
         let large = totalBytes > Int(Int32.max)
         let offsets = ArrowBuffer(uninitializedByteCount: (length + 1) * (large ? 8 : 4))
         let bytes = ArrowBuffer(uninitializedByteCount: max(totalBytes, 1))
@@ -179,7 +201,7 @@ extension RSession {
         func fill<Offset: FixedWidthInteger>(_ out: UnsafeMutableBufferPointer<Offset>) {
             out[0] = 0
             for index in 0..<length {
-                let element = STRING_ELT(utf8, R_xlen_t(index))
+                let element = elements[index]
                 if element != naString {
                     let count = Int(LENGTH(element))
                     memcpy(bytes.baseAddress + position, R_CHAR(element), count)
@@ -190,6 +212,6 @@ extension RSession {
         }
         if large { fill(offsets.mutableElements(of: Int64.self)) } else { fill(offsets.mutableElements(of: Int32.self)) }
         return try PolybridgeArrow.ArrowArray(type: large ? .largeUtf8 : .utf8, length: length, nullCount: nulls,
-                                              buffers: [bitmap, offsets, bytes])
+                                              buffers: [nulls == 0 ? nil : bitmap, offsets, bytes])
     }
 }

@@ -244,9 +244,24 @@ public final class RRuntime: Sendable {
     }
 
     private func cancel(_ ticket: RJobTicket) {
-        jobs.withLock { state in
-            ticket.cancelled.store(true, ordering: .releasing)
-            if state.running == ObjectIdentifier(ticket) { pb_r_request_interrupt() }
+        ticket.cancelled.store(true, ordering: .releasing)
+        keepInterrupting(ticket)
+    }
+
+    /// Sets R's interrupt flag while `ticket`'s job runs, and again every 20 ms until it ends.
+    ///
+    /// One request is not enough: other code on the R thread can consume the flag before R's
+    /// evaluator sees it. reticulate's event polling does exactly that when Python runs on the R
+    /// thread (for instance when R's GC releases a buffer shared with Python).
+    private func keepInterrupting(_ ticket: RJobTicket) {
+        let running = jobs.withLock { state in
+            guard state.running == ObjectIdentifier(ticket) else { return false }
+            pb_r_request_interrupt()
+            return true
+        }
+        guard running else { return }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(20)) { [self] in
+            keepInterrupting(ticket)
         }
     }
 

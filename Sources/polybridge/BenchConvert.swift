@@ -40,6 +40,17 @@ struct ConvertBench: AsyncParsableCommand {
                 _ = back
             })
         }
+        // Where R → pandas spends its time: R → Arrow on the R thread, Arrow → pyarrow, pyarrow → pandas.
+        var rToArrow = Measurement(), arrowToPyarrow = Measurement(), pyarrowToPandas = Measurement()
+        for _ in 0..<repeats {
+            var table: ArrowTable? = nil
+            rToArrow.record(try await measure { table = try await Bridge.table(fromR: "bench_frame") })
+            var pyTable: PythonObject? = nil
+            arrowToPyarrow.record(try await measure { pyTable = try Bridge.pyarrow(from: table!) })
+            try python.exec("import pandas as pd, pyarrow as pa\nbench_mapping = {pa.int32(): pd.Int32Dtype(), pa.float64(): pd.Float64Dtype()}")
+            let toPandas = try python.evaluateObject("lambda t: t.to_pandas(types_mapper=bench_mapping.get)")
+            pyarrowToPandas.record(try await measure { _ = try python.call(toPandas, [pyTable!]) })
+        }
         // Numeric-only: the 9 numeric columns as Arrow → R (zero-copy where there are no nulls).
         var numericToR = Measurement()
         try python.exec("bench_numeric = bench_frame[['x1','x2','x3','x4','x5','x6','x7','x8','n']]")
@@ -50,6 +61,8 @@ struct ConvertBench: AsyncParsableCommand {
         let report: [String: Any] = [
             "rows": rows, "rows_in_r": rowsInR, "frame_bytes": frameBytes, "numeric_bytes": numericBytes,
             "pandas_to_r": toR.json, "r_to_pandas": toPandas.json, "numeric_pandas_to_r": numericToR.json,
+            "r_to_pandas_phases": ["r_to_arrow": rToArrow.json, "arrow_to_pyarrow": arrowToPyarrow.json,
+                                   "pyarrow_to_pandas": pyarrowToPandas.json],
         ]
         print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
     }
