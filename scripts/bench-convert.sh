@@ -4,7 +4,7 @@
 # then Polybridge alone at 10M rows. Prints times, ratios and peak memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=".build/release/polybridge"
+bin="${POLYBRIDGE_BIN:-.build/release/polybridge}"
 rows="${ROWS:-1000000}"
 big_rows="${BIG_ROWS:-10000000}"
 out="$(mktemp -d)"

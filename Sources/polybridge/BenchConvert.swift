@@ -58,11 +58,19 @@ struct ConvertBench: AsyncParsableCommand {
         for _ in 0..<repeats {
             numericToR.record(try await measure { try await Bridge.assignToR(python: numeric, as: "bench_numeric") })
         }
+        // Where numeric pandas → R spends its time: pandas → Arrow (pyarrow's export), Arrow → R.
+        var numericToArrow = Measurement(), numericArrowToR = Measurement()
+        for _ in 0..<repeats {
+            var table: ArrowTable? = nil
+            numericToArrow.record(try await measure { table = try Bridge.table(fromPython: numeric) })
+            numericArrowToR.record(try await measure { try await Bridge.assignToR(table!, as: "bench_numeric") })
+        }
         let report: [String: Any] = [
             "rows": rows, "rows_in_r": rowsInR, "frame_bytes": frameBytes, "numeric_bytes": numericBytes,
             "pandas_to_r": toR.json, "r_to_pandas": toPandas.json, "numeric_pandas_to_r": numericToR.json,
             "r_to_pandas_phases": ["r_to_arrow": rToArrow.json, "arrow_to_pyarrow": arrowToPyarrow.json,
                                    "pyarrow_to_pandas": pyarrowToPandas.json],
+            "numeric_pandas_to_r_phases": ["pandas_to_arrow": numericToArrow.json, "arrow_to_r": numericArrowToR.json],
         ]
         print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
     }

@@ -2,13 +2,20 @@ import ArgumentParser
 import Foundation
 import Polybridge
 
-/// `polybridge stress errors`: raises R errors in a loop and reports memory, for the leak test.
-///
-/// Runs in its own process so resident memory reflects only this loop.
+/// `polybridge stress`: loops that must not leak, run in their own process so resident memory
+/// reflects only the loop (used by the leak tests).
 struct Stress: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Raise many R errors through the bridge and report resident memory (JSON).",
-        shouldDisplay: false)
+        abstract: "Leak checks: R errors or conversion round trips in a loop, resident memory as JSON.",
+        shouldDisplay: false,
+        subcommands: [StressErrors.self, StressConversion.self],
+        defaultSubcommand: StressErrors.self)
+}
+
+/// `polybridge stress errors`: raises R errors in a loop and reports memory.
+struct StressErrors: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "errors",
+        abstract: "Raise many R errors through the bridge and report resident memory (JSON).")
 
     @Option(help: "Number of R errors to raise.")
     var count = 10_000
@@ -41,6 +48,77 @@ struct Stress: AsyncParsableCommand {
         let after = residentKilobytes()
         let report: [String: Any] = ["count": count, "caught": caught, "rssBeforeKB": before,
                                      "rssAfterKB": after, "wrongMessages": wrongMessages]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
+    }
+}
+
+/// `polybridge stress conversion`: pandas → R data.frame → pandas round trips of a frame with
+/// every type and nulls, each checked against the original, with resident memory before and after.
+struct StressConversion: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "conversion",
+        abstract: "Round-trip a pandas frame through R many times and report resident memory (JSON).")
+
+    @Option(help: "Number of round trips.")
+    var count = 1_000
+
+    @Option(help: "Rows in the frame.")
+    var rows = 10_000
+
+    func run() async throws {
+        let python = try PythonRuntime.shared()
+        let r = try RRuntime.shared()
+        try python.exec("""
+            import gc
+            import numpy as np, pandas as pd, pyarrow as pa
+            _rng = np.random.default_rng(7)
+            _n = \(rows)
+            _nulls = _rng.random(_n) < 0.05
+            stress_table = pa.table({
+                'dbl': pa.array(_rng.normal(size=_n), mask=_nulls),
+                'int': pa.array(_rng.integers(-1000, 1000, _n, dtype=np.int32), mask=_nulls),
+                'lgl': pa.array(_rng.random(_n) < 0.5, mask=_nulls),
+                'chr': pa.array([f'value {i % 97} é' for i in range(_n)], mask=_nulls),
+                'cat': pa.array([['lo', 'mid', 'hi'][i % 3] for i in range(_n)], mask=_nulls).dictionary_encode(),
+                'day': pa.array(_rng.integers(-20000, 20000, _n, dtype=np.int32), mask=_nulls).cast(pa.date32()),
+                'ts': pa.array(_rng.integers(0, 2**50, _n), mask=_nulls).cast(pa.timestamp('us', tz='America/New_York')),
+            })
+            stress_frame = stress_table.to_pandas(types_mapper={pa.int32(): pd.Int32Dtype(), pa.bool_(): pd.BooleanDtype(), pa.float64(): pd.Float64Dtype()}.get)
+            stress_expected = pa.Table.from_pandas(stress_frame, preserve_index=False)
+            def stress_same(back):
+                return pa.Table.from_pandas(back, preserve_index=False).equals(stress_expected)
+            """)
+        let frame = try python.evaluateObject("stress_frame")
+        let same = try python.evaluateObject("stress_same")
+        var mismatches = 0
+        func roundTrip() async throws {
+            try await Bridge.assignToR(python: frame, as: "stress_frame")
+            let back = try await Bridge.pandas(fromR: "stress_frame")
+            if case .bool(false) = try python.value(of: try python.call(same, [back])) { mismatches += 1 }
+        }
+        func settle() async throws {
+            _ = try await r.evaluate("invisible(gc())")
+            try python.exec("gc.collect()")
+        }
+        for _ in 0..<100 { try await roundTrip() }  // warm up R's, Python's and malloc's pools
+        try await settle()
+        let before = residentKilobytes()
+        var peak = before
+        var halfway = before
+        for index in 0..<count {
+            try await roundTrip()
+            peak = max(peak, residentKilobytes())
+            if index == count / 2 - 1 {
+                try await settle()
+                halfway = residentKilobytes()
+            }
+        }
+        try await settle()
+        let after = residentKilobytes()
+        // Allocator pools keep growing for a while before they plateau; a leak keeps growing in
+        // the second half too, so the halfway figure tells the two apart.
+        let report: [String: Any] = ["count": count, "rows": rows, "mismatches": mismatches,
+                                     "rssBeforeKB": before, "rssHalfwayKB": halfway, "rssAfterKB": after,
+                                     "rssPeakKB": peak]
         print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
     }
 }
