@@ -50,4 +50,33 @@ import Testing
         #expect(columns.map { $0["name"] as? String } == ["dbl", "int", "lgl", "chr", "fct", "ord", "day", "ts"])
         #expect(columns.first { $0["name"] as? String == "ord" }?["rType"] as? String == "ordered factor")
     }
+
+    /// Ctrl-C during a conversion: either it had finished (a complete file) or it exits 130 and
+    /// leaves nothing, never a partial file or a stray temporary.
+    @Test func ctrlCDuringConversionLeavesNoPartialOutput() throws {
+        let directory = try scratchDirectory()
+        let input = directory + "/big.csv", output = directory + "/big.parquet"
+        var text = "id,value,label\n"
+        for row in 0..<1_500_000 { text += "\(row),\(row / 2),label\(row % 7)\n" }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: input))
+        let process = Process()
+        process.executableURL = polybridgeExecutable()
+        process.arguments = ["convert", input, output]
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        try process.run()
+        Thread.sleep(forTimeInterval: 0.8)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(process.terminationReason == .exit, "killed by signal \(process.terminationStatus)")
+        if process.terminationStatus == 130 {
+            #expect(files == ["big.csv"])
+        } else {
+            #expect(process.terminationStatus == 0)
+            #expect(files == ["big.csv", "big.parquet"])
+            let inspected = try runPolybridge("inspect", "--json", output)
+            #expect(inspected.output.contains("\"rows\" : 1500000"))
+        }
+    }
 }
