@@ -57,6 +57,13 @@ public final class ArrowTable: Sendable {
                   batchLengths: ArrowTable.alignedBatchLengths(columns))
     }
 
+    /// A table with no columns that still has `rowCount` rows (an R data.frame or pandas frame
+    /// whose columns were all dropped); it travels as one record batch of that length.
+    public convenience init(rowCountWithoutColumns rowCount: Int) throws(ArrowError) {
+        guard rowCount >= 0 else { throw .invalidArray(column: nil, reason: "row count is negative (\(rowCount))") }
+        self.init(validatedSchema: [], columns: [], rowCount: rowCount, batchLengths: rowCount > 0 ? [rowCount] : [])
+    }
+
     /// Creates a single-batch table from named arrays; all must have the same length and distinct names.
     ///
     /// Every field is declared nullable.

@@ -5,8 +5,10 @@ import PolybridgeRuntime
 
 /// How Arrow columns become pandas dtypes.
 public enum PandasDtypes: String, Sendable, CaseIterable {
-    /// Nullable extension dtypes (Int32, Int64, boolean, Float64, str, category, datetime with tz):
-    /// integer and logical NA survive; pandas itself treats NaN as NA in Float64.
+    /// Nullable extension dtypes where numpy has no missing value (Int32, Int64, boolean), with
+    /// str, category and datetime with tz: integer and logical NA survive. Doubles stay numpy
+    /// float64 with NaN for null: pandas 3 reads NaN as missing, and its `Float64` dtype would
+    /// turn NaN into NA anyway, so the extension type would cost a copy and keep nothing more.
     case nullable
     /// pandas' defaults (`to_pandas()`): integers with nulls become float64 with NaN.
     case numpy
@@ -138,7 +140,7 @@ enum PythonHelpers {
         numpy's vectorised isnan does the same job about 3x faster, and columns without NaN
         are then wrapped without a scan or a copy. Every other column goes through pyarrow's
         pandas conversion exactly as before, and anything unusual (an index worth keeping,
-        MultiIndex or non-string column labels) uses pandas' own export unchanged.
+        MultiIndex or non-string column labels, no columns) uses pandas' own export unchanged.
         """
         import sys
         pd = sys.modules.get("pandas")
@@ -149,8 +151,8 @@ enum PythonHelpers {
         index = obj.index
         if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None):
             return obj
-        if not all(isinstance(label, str) for label in obj.columns):
-            return obj
+        if obj.shape[1] == 0 or not all(isinstance(label, str) for label in obj.columns):
+            return obj  # pandas' own export keeps the row count of a frame without columns
         arrays = []
         for position in range(obj.shape[1]):
             column = obj.iloc[:, position]
@@ -181,7 +183,7 @@ enum PythonHelpers {
         if dtypes == "numpy":
             return table.to_pandas()
         mapping = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
-                   pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(), pa.float64(): pd.Float64Dtype()}
+                   pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
         return table.to_pandas(types_mapper=mapping.get)
     """#
 }

@@ -26,8 +26,9 @@ extension RSession {
             columns.append((name, try arrowArray(fromVector: VECTOR_ELT(frame, R_xlen_t(index)), column: name)))
         }
         if columns.isEmpty {
-            // A zero-column frame still has a row count.
-            return try ArrowTable(columns: [ArrowColumn]())
+            // A zero-column frame still has a row count (R expands compact row names on access).
+            let rows = try attribute(frame, "row.names").map { Int(XLENGTH($0)) } ?? 0
+            do { return try ArrowTable(rowCountWithoutColumns: rows) } catch { throw ConversionError.arrow(error) }
         }
         do { return try ArrowTable(columns: columns) } catch { throw ConversionError.arrow(error) }
     }
@@ -180,6 +181,19 @@ extension RSession {
         protect(utf8)
         let naString = pb_r_na_string()
         let elements = STRING_PTR_RO(utf8)!
+        // LENGTH and R_CHAR are calls into libR; R caches CHARSXPs globally, so a column of few
+        // distinct values repeats the same pointers and a small direct-mapped cache skips them.
+        let cacheSize = 256
+        let cache = UnsafeMutablePointer<(element: SEXP?, bytes: UnsafePointer<CChar>?, count: Int)>.allocate(capacity: cacheSize)
+        cache.initialize(repeating: (nil, nil, 0), count: cacheSize)
+        defer { cache.deallocate() }
+        @inline(__always) func charBytes(_ element: SEXP) -> (bytes: UnsafePointer<CChar>, count: Int) {
+            let slot = Int(bitPattern: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(element))) >> 4) & (cacheSize - 1)
+            if cache[slot].element == element, let bytes = cache[slot].bytes { return (bytes, cache[slot].count) }
+            let entry = (bytes: R_CHAR(element)!, count: Int(LENGTH(element)))
+            cache[slot] = (element, entry.bytes, entry.count)
+            return entry
+        }
         // One pass for the byte count and the validity bitmap, one to copy the bytes.
         var totalBytes = 0
         var nulls = 0
@@ -190,7 +204,7 @@ extension RSession {
             if element == naString {
                 nulls += 1
             } else {
-                totalBytes += Int(LENGTH(element))
+                totalBytes += charBytes(element!).count
                 bits[index >> 3] |= 1 << UInt8(index & 7)
             }
         }
@@ -203,8 +217,8 @@ extension RSession {
             for index in 0..<length {
                 let element = elements[index]
                 if element != naString {
-                    let count = Int(LENGTH(element))
-                    memcpy(bytes.baseAddress + position, R_CHAR(element), count)
+                    let (source, count) = charBytes(element!)
+                    memcpy(bytes.baseAddress + position, source, count)
                     position += count
                 }
                 out[index + 1] = Offset(position)

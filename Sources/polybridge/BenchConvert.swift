@@ -47,7 +47,7 @@ struct ConvertBench: AsyncParsableCommand {
             rToArrow.record(try await measure { table = try await Bridge.table(fromR: "bench_frame") })
             var pyTable: PythonObject? = nil
             arrowToPyarrow.record(try await measure { pyTable = try Bridge.pyarrow(from: table!) })
-            try python.exec("import pandas as pd, pyarrow as pa\nbench_mapping = {pa.int32(): pd.Int32Dtype(), pa.float64(): pd.Float64Dtype()}")
+            try python.exec("import pandas as pd, pyarrow as pa\nbench_mapping = {pa.int32(): pd.Int32Dtype(), pa.bool_(): pd.BooleanDtype()}")
             let toPandas = try python.evaluateObject("lambda t: t.to_pandas(types_mapper=bench_mapping.get)")
             pyarrowToPandas.record(try await measure { _ = try python.call(toPandas, [pyTable!]) })
         }

@@ -82,7 +82,7 @@ struct StressConversion: AsyncParsableCommand {
                 'day': pa.array(_rng.integers(-20000, 20000, _n, dtype=np.int32), mask=_nulls).cast(pa.date32()),
                 'ts': pa.array(_rng.integers(0, 2**50, _n), mask=_nulls).cast(pa.timestamp('us', tz='America/New_York')),
             })
-            stress_frame = stress_table.to_pandas(types_mapper={pa.int32(): pd.Int32Dtype(), pa.bool_(): pd.BooleanDtype(), pa.float64(): pd.Float64Dtype()}.get)
+            stress_frame = stress_table.to_pandas(types_mapper={pa.int32(): pd.Int32Dtype(), pa.bool_(): pd.BooleanDtype()}.get)
             stress_expected = pa.Table.from_pandas(stress_frame, preserve_index=False)
             def stress_same(back):
                 return pa.Table.from_pandas(back, preserve_index=False).equals(stress_expected)

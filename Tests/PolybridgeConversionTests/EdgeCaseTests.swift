@@ -19,6 +19,17 @@ import PolybridgeRuntime
         #expect(try await RRuntime.shared().eval("is.data.frame(zero_columns) && ncol(zero_columns) == 0L", as: Bool.self))
     }
 
+    @Test func zeroColumnsKeepTheirRowCountThroughPandas() async throws {
+        let table = try await Bridge.table(fromR: "data.frame(a = 1:3)[, FALSE, drop = FALSE]")
+        #expect(table.columns.isEmpty)
+        #expect(table.rowCount == 3)
+        let frame = try Bridge.pandas(from: table)
+        let python = try PythonRuntime.shared()
+        #expect(try python.value(of: try python.call(try python.evaluateObject("len"), [frame])) == .int(3))
+        try await Bridge.assignToR(python: frame, as: "zero_columns_three_rows")
+        #expect(try await RRuntime.shared().eval("nrow(zero_columns_three_rows)", as: Int.self) == 3)
+    }
+
     @Test func allNullColumnsStayNull() async throws {
         let table = try ArrowTable(columns: [("d", ArrowArray(float64: [nil, nil])), ("s", try ArrowArray(utf8: [nil, nil]))])
         try await Bridge.assignToR(table, as: "all_null")

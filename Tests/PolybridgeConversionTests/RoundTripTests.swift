@@ -112,6 +112,13 @@ oracle = pa.table({
         #expect(summary == .list([.string("Int32"), .string("boolean"), .string("category"), .bool(true), .bool(true), .int(1)]))
     }
 
+    @Test func nullableDtypesKeepDoublesAsFloat64WithNaNForMissing() async throws {
+        let python = try PythonRuntime.shared()
+        let frame = try await Bridge.pandas(fromR: "data.frame(x = c(NA, NaN, 1))")
+        let describe = try python.evaluateObject("lambda d: [str(d['x'].dtype)] + [bool(v) for v in d['x'].isna()]")
+        #expect(try python.value(of: try python.call(describe, [frame])) == .list([.string("float64"), .bool(true), .bool(true), .bool(false)]))
+    }
+
     @Test func arrowDtypesKeepNaNApartFromNAInPandas() async throws {
         let python = try PythonRuntime.shared()
         let frame = try await Bridge.pandas(fromR: "data.frame(x = c(NA, NaN, 1))", dtypes: .arrow)
