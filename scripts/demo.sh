@@ -8,3 +8,17 @@ echo "== polybridge doctor"
 echo
 echo "== R and Python in one process"
 "$bin" demo
+echo
+echo "== Files: Parquet -> RDS (through R) -> Feather, then inspect"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+"$bin" convert fixtures/files/all_types.parquet "$work/all_types.rds"
+"$bin" convert "$work/all_types.rds" "$work/all_types.feather"
+"$bin" inspect "$work/all_types.feather"
+echo
+echo "== A bad file gets a clear error and no output"
+if "$bin" convert fixtures/files/truncated.parquet "$work/out.csv"; then
+  echo "unexpected: the truncated file converted" >&2
+  exit 1
+fi
+test ! -e "$work/out.csv" && echo "no partial output left behind"

@@ -181,7 +181,7 @@ public enum DataFiles {
             throw .invalidContents(file: input, detail: "\(error)")
         }
         let nulls = table.columns.map { column in column.chunks.reduce(0) { $0 + $1.nullCount } }
-        return (table.rowCount, table.columns.first?.chunks.count ?? 0, nulls)
+        return (table.rowCount, 1, nulls)  // an RDS file is one object
     }
 
     private static func checkCompression(_ compression: String?, for format: DataFileFormat, file: String) throws(DataFileError) {
