@@ -15,10 +15,10 @@ extension ArrowArray {
             null_count: Int64(nullCount),
             offset: Int64(offset),
             n_buffers: Int64(buffers.count),
-            n_children: Int64(box.childCount),
+            n_children: Int64(box.nested.count),
             buffers: box.bufferPointers,
-            children: box.childPointers,
-            dictionary: box.dictionary,
+            children: box.nested.pointers,
+            dictionary: box.nested.dictionary,
             release: releaseExportedArray,
             private_data: Unmanaged.passRetained(box).toOpaque()
         )
@@ -29,10 +29,7 @@ extension ArrowArray {
 final class ArrayExportBox {
     let array: ArrowArray
     let bufferPointers: UnsafeMutablePointer<UnsafeRawPointer?>?
-    let childStructs: UnsafeMutablePointer<CArrow.ArrowArray>?
-    let childPointers: UnsafeMutablePointer<UnsafeMutablePointer<CArrow.ArrowArray>?>?
-    let childCount: Int
-    let dictionary: UnsafeMutablePointer<CArrow.ArrowArray>?
+    let nested: ExportedChildren<CArrow.ArrowArray>
 
     init(array: ArrowArray) {
         self.array = array
@@ -43,41 +40,9 @@ final class ArrayExportBox {
             pointers.initialize(from: array.buffers, count: array.buffers.count)
             bufferPointers = pointers
         }
-        childCount = array.children.count
-        if childCount == 0 {
-            childStructs = nil
-            childPointers = nil
-        } else {
-            let structs = UnsafeMutablePointer<CArrow.ArrowArray>.allocate(capacity: childCount)
-            let pointers = UnsafeMutablePointer<UnsafeMutablePointer<CArrow.ArrowArray>?>.allocate(capacity: childCount)
-            for (i, child) in array.children.enumerated() {
-                (structs + i).initialize(to: CArrow.ArrowArray())
-                child.export(to: structs + i)
-                pointers[i] = structs + i
-            }
-            childStructs = structs
-            childPointers = pointers
-        }
-        if let values = array.dictionary {
-            let dictionary = UnsafeMutablePointer<CArrow.ArrowArray>.allocate(capacity: 1)
-            dictionary.initialize(to: CArrow.ArrowArray())
-            values.export(to: dictionary)
-            self.dictionary = dictionary
-        } else {
-            dictionary = nil
-        }
-    }
-
-    /// Releases the children and dictionary that the consumer has not moved away.
-    func releaseChildren() {
-        if let childStructs {
-            for i in 0..<childCount where childStructs[i].release != nil {
-                childStructs[i].release?(childStructs + i)
-            }
-        }
-        if let dictionary, dictionary.pointee.release != nil {
-            dictionary.pointee.release?(dictionary)
-        }
+        nested = ExportedChildren(array.children,
+                                  exportChild: { child, out in child.export(to: out) },
+                                  exportDictionary: array.dictionary.map { values in { out in values.export(to: out) } })
     }
 
     deinit {
@@ -85,15 +50,7 @@ final class ArrayExportBox {
             bufferPointers.deinitialize(count: array.buffers.count)
             bufferPointers.deallocate()
         }
-        if let childStructs {
-            childStructs.deinitialize(count: childCount)
-            childStructs.deallocate()
-        }
-        childPointers?.deallocate()
-        if let dictionary {
-            dictionary.deinitialize(count: 1)
-            dictionary.deallocate()
-        }
+        nested.deallocate()
     }
 }
 
@@ -105,7 +62,7 @@ private func releaseExportedArray(_ array: UnsafeMutablePointer<CArrow.ArrowArra
         return
     }
     let box = Unmanaged<ArrayExportBox>.fromOpaque(privateData).takeRetainedValue()
-    box.releaseChildren()
+    box.nested.releaseUnmoved()
     array.pointee.release = nil
     array.pointee.private_data = nil
     withExtendedLifetime(box) {}

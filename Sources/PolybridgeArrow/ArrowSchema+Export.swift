@@ -23,10 +23,16 @@ extension ArrowField {
 /// Owns the memory behind one exported `ArrowSchema` (strings, child structs, dictionary struct).
 final class SchemaExportBox {
     var strings: [UnsafeMutablePointer<CChar>] = []
-    var childPointers: UnsafeMutablePointer<UnsafeMutablePointer<ArrowSchema>?>?
-    var childStructs: UnsafeMutablePointer<ArrowSchema>?
-    var childCount = 0
-    var dictionary: UnsafeMutablePointer<ArrowSchema>?
+    let nested: ExportedChildren<ArrowSchema>
+
+    /// Exports `fields` as the children and `dictionaryValues` (if any) as the dictionary.
+    init(fields: [ArrowField], dictionaryValues: ArrowDataType?) {
+        nested = ExportedChildren(fields, exportChild: { field, out in
+            SchemaExporter.export(type: field.type, name: field.name, nullable: field.nullable, to: out)
+        }, exportDictionary: dictionaryValues.map { values in { out in
+            SchemaExporter.export(type: values, name: "", nullable: true, to: out)
+        } })
+    }
 
     func cString(_ string: String) -> UnsafePointer<CChar> {
         let utf8 = Array(string.utf8)
@@ -39,68 +45,38 @@ final class SchemaExportBox {
         return UnsafePointer(pointer)
     }
 
-    /// Releases the children and dictionary the consumer has not moved away (their `release` is still set).
-    func releaseChildren() {
-        if let childStructs {
-            for i in 0..<childCount where childStructs[i].release != nil {
-                childStructs[i].release?(childStructs + i)
-            }
-        }
-        if let dictionary, dictionary.pointee.release != nil {
-            dictionary.pointee.release?(dictionary)
-        }
-    }
-
     deinit {
         for s in strings { s.deallocate() }
-        if let childStructs {
-            childStructs.deinitialize(count: childCount)
-            childStructs.deallocate()
-        }
-        childPointers?.deallocate()
-        if let dictionary {
-            dictionary.deinitialize(count: 1)
-            dictionary.deallocate()
-        }
+        nested.deallocate()
     }
 }
 
 /// Builds C `ArrowSchema` trees from Swift types.
 enum SchemaExporter {
     static func export(type: ArrowDataType, name: String, nullable: Bool, to out: UnsafeMutablePointer<ArrowSchema>) {
-        let box = SchemaExportBox()
         var flags: Int64 = nullable ? CArrowFlagNullable : 0
-        let format = box.cString(type.format)
-        let cName = box.cString(name)
+        var fields: [ArrowField] = []
+        var dictionaryValues: ArrowDataType?
         switch type {
-        case let .structType(fields) where !fields.isEmpty:
-            let structs = UnsafeMutablePointer<ArrowSchema>.allocate(capacity: fields.count)
-            let pointers = UnsafeMutablePointer<UnsafeMutablePointer<ArrowSchema>?>.allocate(capacity: fields.count)
-            for (i, field) in fields.enumerated() {
-                (structs + i).initialize(to: ArrowSchema())
-                export(type: field.type, name: field.name, nullable: field.nullable, to: structs + i)
-                pointers[i] = structs + i
-            }
-            box.childStructs = structs
-            box.childPointers = pointers
-            box.childCount = fields.count
-        case let .dictionary(_, value, ordered):
+        case let .structType(structFields):
+            fields = structFields
+        case let .dictionary(_, values, ordered):
             if ordered { flags |= CArrowFlagDictionaryOrdered }
-            let dictionary = UnsafeMutablePointer<ArrowSchema>.allocate(capacity: 1)
-            dictionary.initialize(to: ArrowSchema())
-            export(type: value, name: "", nullable: true, to: dictionary)
-            box.dictionary = dictionary
+            dictionaryValues = values
         default:
             break
         }
+        let box = SchemaExportBox(fields: fields, dictionaryValues: dictionaryValues)
+        let format = box.cString(type.format)
+        let cName = box.cString(name)
         out.pointee = ArrowSchema(
             format: format,
             name: cName,
             metadata: nil,
             flags: flags,
-            n_children: Int64(box.childCount),
-            children: box.childPointers,
-            dictionary: box.dictionary,
+            n_children: Int64(box.nested.count),
+            children: box.nested.pointers,
+            dictionary: box.nested.dictionary,
             release: releaseExportedSchema,
             private_data: Unmanaged.passRetained(box).toOpaque()
         )
@@ -115,7 +91,7 @@ private func releaseExportedSchema(_ schema: UnsafeMutablePointer<ArrowSchema>?)
         return
     }
     let box = Unmanaged<SchemaExportBox>.fromOpaque(privateData).takeRetainedValue()
-    box.releaseChildren()
+    box.nested.releaseUnmoved()
     schema.pointee.release = nil
     schema.pointee.private_data = nil
     withExtendedLifetime(box) {}
