@@ -175,9 +175,11 @@ enum PythonHelpers {
         return reader_from_stream_capsule(capsule).read_all()
 
     def pandas_from_stream_capsule(capsule, dtypes):
+        return pandas_from_table(table_from_stream_capsule(capsule), dtypes)
+
+    def pandas_from_table(table, dtypes):
         import pandas as pd
         import pyarrow as pa
-        table = table_from_stream_capsule(capsule)
         if dtypes == "arrow":
             return table.to_pandas(types_mapper=pd.ArrowDtype)
         if dtypes == "numpy":

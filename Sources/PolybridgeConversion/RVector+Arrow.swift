@@ -108,7 +108,14 @@ extension RSession {
     @inline(__always)
     private func sharedValues<T>(_ vector: SEXP, as _: T.Type, type: ArrowDataType, length: Int,
                                  mayBeMissing: (T) -> Bool, isMissing: (T) -> Bool) throws -> PolybridgeArrow.ArrowArray {
-        let data = UnsafeRawPointer(DATAPTR_RO(vector)!).assumingMemoryBound(to: T.self)
+        guard let raw = DATAPTR_RO(vector) else {
+            // Some ALTREP classes have no data pointer for an empty vector; Arrow needs none either.
+            guard length == 0 else {
+                throw RError.internalCall(operation: "reading a vector's data", message: "R returned no data pointer")
+            }
+            return try PolybridgeArrow.ArrowArray(type: type, length: 0, nullCount: 0, buffers: [nil, nil], onRelease: {})
+        }
+        let data = UnsafeRawPointer(raw).assumingMemoryBound(to: T.self)
         let (bitmap, nulls) = validity(data, length: length, mayBeMissing: mayBeMissing, isMissing: isMissing)
         let keepAlive = try preserve(vector)
         return try PolybridgeArrow.ArrowArray(
@@ -180,7 +187,10 @@ extension RSession {
         }
         protect(utf8)
         let naString = pb_r_na_string()
-        let elements = STRING_PTR_RO(utf8)!
+        guard length > 0 else { return try PolybridgeArrow.ArrowArray(utf8: []) }
+        guard let elements = STRING_PTR_RO(utf8) else {
+            throw RError.internalCall(operation: "reading column \(column)", message: "R returned no string pointer")
+        }
         // LENGTH and R_CHAR are calls into libR; R caches CHARSXPs globally, so a column of few
         // distinct values repeats the same pointers and a small direct-mapped cache skips them.
         let cacheSize = 256

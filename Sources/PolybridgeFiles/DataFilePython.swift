@@ -98,33 +98,38 @@ enum DataFilePython {
             raise FileProblem(f"pyarrow does not read the {file_format} format")
         return pa.RecordBatchReader.from_batches(schema, batches)
 
-    def reader_from_table(table):
-        return table.to_reader()
-
     def read_all(reader):
         return reader.read_all()
 
+    class _Counts:
+        """Rows, batches and per-column null counts of the batches that pass through `count`."""
+        def __init__(self, schema):
+            self.rows = self.batches = 0
+            self.nulls = [0] * len(schema.names)
+
+        def count(self, reader):
+            for batch in reader:
+                self.rows += batch.num_rows
+                self.batches += 1
+                for index, column in enumerate(batch.columns):
+                    self.nulls[index] += column.null_count
+                yield batch
+
+        def summary(self):
+            return {"rows": self.rows, "batches": self.batches, "nulls": self.nulls}
+
     def summarize(reader):
         """Rows, batches and per-column null counts, reading one batch at a time."""
-        names = reader.schema.names
-        nulls = [0] * len(names)
-        rows = batches = 0
-        for batch in reader:
-            rows += batch.num_rows
-            batches += 1
-            for index, column in enumerate(batch.columns):
-                nulls[index] += column.null_count
-        return {"rows": rows, "batches": batches, "nulls": nulls, "types": [str(f.type) for f in reader.schema]}
+        counts = _Counts(reader.schema)
+        for _ in counts.count(reader):
+            pass
+        return counts.summary()
 
     def write(reader, path, file_format, compression=None):
         """Writes every batch of `reader` to `path`; returns the same summary as summarize()."""
         schema = reader.schema
         if file_format == "csv":
             from pyarrow import csv
-            for field in schema:
-                if not (pa.types.is_primitive(field.type) or pa.types.is_string(field.type)
-                        or pa.types.is_large_string(field.type) or pa.types.is_dictionary(field.type)):
-                    raise FileProblem(f"column '{field.name}': CSV cannot hold Arrow type {field.type}")
             writer = csv.CSVWriter(path, schema)
         elif file_format == "feather":
             options = pa.ipc.IpcWriteOptions(compression=None if compression == "uncompressed" else (compression or "lz4"))
@@ -134,18 +139,12 @@ enum DataFilePython {
             writer = pq.ParquetWriter(path, schema, compression=compression or "snappy")
         else:
             raise FileProblem(f"pyarrow does not write the {file_format} format")
-        names = schema.names
-        nulls = [0] * len(names)
-        rows = batches = 0
+        counts = _Counts(schema)
         try:
-            for batch in reader:
+            for batch in counts.count(reader):
                 writer.write_batch(batch)
-                rows += batch.num_rows
-                batches += 1
-                for index, column in enumerate(batch.columns):
-                    nulls[index] += column.null_count
         finally:
             writer.close()
-        return {"rows": rows, "batches": batches, "nulls": nulls, "types": [str(f.type) for f in schema]}
+        return counts.summary()
     """#
 }

@@ -38,7 +38,7 @@ public enum DataFiles {
                                options: ConvertOptions = ConvertOptions()) async throws(DataFileError) -> DataFileSummary {
         let inputFormat = try resolve(options.from, path: input)
         let outputFormat = try resolve(options.to, path: output)
-        try checkCompression(options.compression, for: outputFormat, file: output)
+        let compression = try checkCompression(options.compression, for: outputFormat, file: output)
         let source = try await openReader(input, format: inputFormat, encoding: options.encoding)
         try checkConvertible(source.fields, file: input)
         let destination = try AtomicOutput(destination: output)
@@ -48,7 +48,7 @@ public enum DataFiles {
                 written = try await writeRDS(source, input: input, to: destination.temporaryPath)
             } else {
                 written = try writeWithPyarrow(source, input: input, format: outputFormat,
-                                               compression: options.compression, to: destination.temporaryPath)
+                                               compression: compression, to: destination.temporaryPath)
             }
             try destination.commit()
             return summary(of: output, format: outputFormat, fields: source.fields, counts: written)
@@ -184,8 +184,10 @@ public enum DataFiles {
         return (table.rowCount, 1, nulls)  // an RDS file is one object
     }
 
-    private static func checkCompression(_ compression: String?, for format: DataFileFormat, file: String) throws(DataFileError) {
-        guard let compression else { return }
+    /// The compression name in the lower case pyarrow expects; an error when `format` has no such option.
+    private static func checkCompression(_ compression: String?, for format: DataFileFormat,
+                                         file: String) throws(DataFileError) -> String? {
+        guard let compression else { return nil }
         let accepted: [String]
         switch format {
         case .feather: accepted = ["lz4", "zstd", "uncompressed"]
@@ -196,6 +198,7 @@ public enum DataFiles {
             let choices = accepted.isEmpty ? "none can be chosen for \(format.displayName)" : "expected one of \(accepted.joined(separator: ", "))"
             throw .unwritable(file: file, detail: "unknown compression '\(compression)' for \(format.displayName); \(choices)")
         }
+        return compression.lowercased()
     }
 
     // MARK: - Python plumbing

@@ -202,9 +202,7 @@ public final class RRuntime: Sendable {
 
     /// Interrupts the R computation running now, if any (what Ctrl-C does). Safe from any thread.
     public func interruptCurrentComputation() {
-        jobs.withLock { state in
-            if state.running != nil { pb_r_request_interrupt() }
-        }
+        if let running = jobs.withLock({ $0.running }) { keepInterrupting(running) }
     }
 
     // MARK: Jobs
@@ -232,7 +230,7 @@ public final class RRuntime: Sendable {
     private func begin(_ ticket: RJobTicket) throws {
         try jobs.withLock { state in
             if ticket.cancelled.load(ordering: .acquiring) { throw CancellationError() }
-            state.running = ObjectIdentifier(ticket)
+            state.running = ticket
         }
     }
 
@@ -255,7 +253,7 @@ public final class RRuntime: Sendable {
     /// thread (for instance when R's GC releases a buffer shared with Python).
     private func keepInterrupting(_ ticket: RJobTicket) {
         let running = jobs.withLock { state in
-            guard state.running == ObjectIdentifier(ticket) else { return false }
+            guard state.running === ticket else { return false }
             pb_r_request_interrupt()
             return true
         }
@@ -287,7 +285,7 @@ public final class RRuntime: Sendable {
 
 /// Which user job is running on the R thread (guarded by `RRuntime.jobs`).
 struct RJobState {
-    var running: ObjectIdentifier?
+    var running: RJobTicket?
 }
 
 /// Identity and cancellation flag of one queued R job.

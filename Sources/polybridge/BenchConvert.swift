@@ -42,14 +42,14 @@ struct ConvertBench: AsyncParsableCommand {
         }
         // Where R → pandas spends its time: R → Arrow on the R thread, Arrow → pyarrow, pyarrow → pandas.
         var rToArrow = Measurement(), arrowToPyarrow = Measurement(), pyarrowToPandas = Measurement()
+        // The same pyarrow → pandas step Bridge.pandas runs (its helper module is loaded by now).
+        let pyarrowToNullablePandas = try python.evaluateObject("lambda t: __import__('_polybridge_arrow').pandas_from_table(t, 'nullable')")
         for _ in 0..<repeats {
             var table: ArrowTable? = nil
             rToArrow.record(try await measure { table = try await Bridge.table(fromR: "bench_frame") })
             var pyTable: PythonObject? = nil
             arrowToPyarrow.record(try await measure { pyTable = try Bridge.pyarrow(from: table!) })
-            try python.exec("import pandas as pd, pyarrow as pa\nbench_mapping = {pa.int32(): pd.Int32Dtype(), pa.bool_(): pd.BooleanDtype()}")
-            let toPandas = try python.evaluateObject("lambda t: t.to_pandas(types_mapper=bench_mapping.get)")
-            pyarrowToPandas.record(try await measure { _ = try python.call(toPandas, [pyTable!]) })
+            pyarrowToPandas.record(try await measure { _ = try python.call(pyarrowToNullablePandas, [pyTable!]) })
         }
         // Numeric-only: the 9 numeric columns as Arrow → R (zero-copy where there are no nulls).
         var numericToR = Measurement()
