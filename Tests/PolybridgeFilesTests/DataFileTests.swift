@@ -81,6 +81,14 @@ func pythonString(_ expression: String, setup: String = "") throws -> String {
         #expect(difference == "same")
     }
 
+    @Test func compressionNameIsCaseInsensitive() async throws {
+        let parquet = try scratchDirectory() + "/zstd.parquet"
+        _ = try await DataFiles.convert(fixture("clean.csv"), to: parquet, options: .init(compression: "ZSTD"))
+        let codec = try pythonString("pq.ParquetFile(\(pythonLiteral(parquet))).metadata.row_group(0).column(0).compression",
+                                     setup: "import pyarrow.parquet as pq")
+        #expect(codec == "ZSTD")
+    }
+
     @Test func latin1CSVConvertsWithTheEncodingOption() async throws {
         let directory = try scratchDirectory()
         let parquet = directory + "/latin1.parquet"
