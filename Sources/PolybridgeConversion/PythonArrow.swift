@@ -143,10 +143,13 @@ enum PythonHelpers {
         MultiIndex or non-string column labels, no columns) uses pandas' own export unchanged.
         """
         import sys
-        pd = sys.modules.get("pandas")
-        if pd is None or not isinstance(obj, pd.DataFrame):
+        # Another thread may be importing pandas right now: sys.modules then holds a partly
+        # initialised module without DataFrame yet, and no object can be a DataFrame either.
+        frame_type = getattr(sys.modules.get("pandas"), "DataFrame", None)
+        if frame_type is None or not isinstance(obj, frame_type):
             return obj
         import numpy as np
+        import pandas as pd
         import pyarrow as pa
         index = obj.index
         if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None):
