@@ -28,10 +28,10 @@ let package = Package(
         .target(name: "PolybridgeRuntime", dependencies: ["CR", "CPython"]),
         .target(name: "PolybridgeArrow", dependencies: ["CArrow"]),
         .target(name: "PolybridgeConversion",
-                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "CR", "CPython", "CArrow"]),
+                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "CPython", "CArrow"]),
         // Features: data files (CSV, Feather, Parquet, RDS) converted and inspected.
         .target(name: "PolybridgeFiles",
-                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "CR"]),
+                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion"]),
         .target(name: "Polybridge",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles"]),
         .executableTarget(name: "polybridge", dependencies: [

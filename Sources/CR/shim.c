@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <langinfo.h>
+#include <unistd.h>
 
 #define R_INTERFACE_PTRS
 #include <Rembedded.h>
@@ -21,6 +22,15 @@ extern char *R_TempDir;
 static pb_console_sink console_sink = NULL;
 static char own_error[1024];
 static int own_error_set = 0;
+
+static long long own_bad_row = -1;
+
+static void clear_own_error(void) {
+    own_error_set = 0;
+    own_bad_row = -1;
+}
+
+long long pb_r_last_bad_row(void) { return own_bad_row; }
 
 static void set_own_error(const char *message) {
     snprintf(own_error, sizeof own_error, "%s", message);
@@ -102,7 +112,7 @@ static void run_eval(void *data) {
 }
 
 pb_status pb_r_eval(SEXP expression, SEXP environment, SEXP *out) {
-    own_error_set = 0;
+    clear_own_error();
     eval_job job = {expression, environment, R_NilValue};
     if (!R_ToplevelExec(run_eval, &job)) return 0;
     *out = job.result;
@@ -134,7 +144,7 @@ static void run_parse_eval(void *data) {
 }
 
 pb_status pb_r_parse_eval(const char *code, SEXP environment, SEXP *out) {
-    own_error_set = 0;
+    clear_own_error();
     parse_eval_job job = {code, environment, R_NilValue, 0};
     if (!R_ToplevelExec(run_parse_eval, &job)) return 0;
     if (job.parse_failed) {
@@ -155,7 +165,7 @@ static void run_set_attribute(void *data) {
 }
 
 pb_status pb_r_set_attribute(SEXP object, SEXP name, SEXP value) {
-    own_error_set = 0;
+    clear_own_error();
     attribute_job job = {object, name, value};
     return R_ToplevelExec(run_set_attribute, &job) ? 1 : 0;
 }
@@ -171,7 +181,7 @@ static void run_symbol(void *data) {
 }
 
 pb_status pb_r_symbol(const char *name, SEXP *out) {
-    own_error_set = 0;
+    clear_own_error();
     symbol_job job = {name, R_NilValue};
     if (!R_ToplevelExec(run_symbol, &job)) return 0;
     *out = job.result;
@@ -190,7 +200,7 @@ static void run_alloc(void *data) {
 }
 
 pb_status pb_r_alloc_vector(SEXPTYPE type, R_xlen_t length, SEXP *out) {
-    own_error_set = 0;
+    clear_own_error();
     alloc_job job = {type, length, R_NilValue};
     if (!R_ToplevelExec(run_alloc, &job)) return 0;
     *out = job.result;
@@ -209,7 +219,7 @@ static void run_mkchar(void *data) {
 }
 
 pb_status pb_r_mkchar_utf8(const char *bytes, int length, SEXP *out) {
-    own_error_set = 0;
+    clear_own_error();
     mkchar_job job = {bytes, length, R_NilValue};
     if (!R_ToplevelExec(run_mkchar, &job)) return 0;
     *out = job.result;
@@ -242,22 +252,25 @@ static int valid_utf8(const uint8_t *s, int64_t n) {
     return 1;
 }
 
+typedef struct string_slot string_slot;
+
 typedef struct {
     const void *offsets;
     int wide;
     const uint8_t *data;
     const uint8_t *validity;
     int64_t first, length;
+    string_slot *table;  // owned by the caller, so an R error inside the guard cannot leak it
     SEXP result;
     int64_t bad_row; // first row that is not valid UTF-8 or contains NUL, -1 if none
 } strings_job;
 
-typedef struct {
+struct string_slot {
     uint64_t hash;
     int64_t start;
     int64_t length;
     SEXP value;
-} string_slot;
+};
 
 static uint64_t hash_bytes(const uint8_t *p, int64_t n) {
     uint64_t h = 1469598103934665603ULL;
@@ -270,7 +283,7 @@ static uint64_t hash_bytes(const uint8_t *p, int64_t n) {
 static void run_strings_from_offsets(void *data) {
     strings_job *job = data;
     SEXP result = PROTECT(Rf_allocVector(STRSXP, (R_xlen_t)job->length));
-    string_slot *table = calloc(PB_DEDUP_CAPACITY, sizeof(string_slot));
+    string_slot *table = job->table;
     int64_t distinct = 0;
     for (int64_t i = 0; i < job->length; i++) {
         int64_t row = job->first + i;
@@ -304,9 +317,8 @@ static void run_strings_from_offsets(void *data) {
             }
         }
         if (!value) {
-            if (n > INT32_MAX || memchr(bytes, 0, (size_t)n) || !valid_utf8(bytes, n)) {
+            if (n < 0 || n > INT32_MAX || memchr(bytes, 0, (size_t)n) || !valid_utf8(bytes, n)) {
                 job->bad_row = i;
-                free(table);
                 UNPROTECT(1);
                 return;
             }
@@ -319,7 +331,6 @@ static void run_strings_from_offsets(void *data) {
         }
         SET_STRING_ELT(result, i, value);
     }
-    free(table);
     UNPROTECT(1);
     job->result = result;
 }
@@ -327,10 +338,14 @@ static void run_strings_from_offsets(void *data) {
 pb_status pb_r_strings_from_offsets(const void *offsets, int wide, const uint8_t *data,
                                     const uint8_t *validity, int64_t first, int64_t length,
                                     SEXP *out) {
-    own_error_set = 0;
-    strings_job job = {offsets, wide, data, validity, first, length, NULL, -1};
-    if (!R_ToplevelExec(run_strings_from_offsets, &job)) return 0;
+    clear_own_error();
+    strings_job job = {offsets, wide, data, validity, first, length,
+                       calloc(PB_DEDUP_CAPACITY, sizeof(string_slot)), NULL, -1};
+    Rboolean completed = R_ToplevelExec(run_strings_from_offsets, &job);
+    free(job.table);
+    if (!completed) return 0;
     if (job.bad_row >= 0) {
+        own_bad_row = (long long)job.bad_row;
         char message[200];
         snprintf(message, sizeof message,
                  "row %lld holds a string that is not valid UTF-8 (or contains a NUL byte)",
@@ -347,14 +362,22 @@ typedef struct {
     const int *lengths;
     R_xlen_t count;
     SEXP result;
+    R_xlen_t bad_row;
 } pointer_strings_job;
 
 static void run_strings_from_pointers(void *data) {
     pointer_strings_job *job = data;
     SEXP result = PROTECT(Rf_allocVector(STRSXP, job->count));
     for (R_xlen_t i = 0; i < job->count; i++) {
-        if (job->lengths[i] < 0) SET_STRING_ELT(result, i, R_NaString);
-        else SET_STRING_ELT(result, i, Rf_mkCharLenCE(job->bytes[i], job->lengths[i], CE_UTF8));
+        int n = job->lengths[i];
+        if (n < 0) { SET_STRING_ELT(result, i, R_NaString); continue; }
+        const uint8_t *bytes = (const uint8_t *)job->bytes[i];
+        if (n > 0 && (memchr(bytes, 0, (size_t)n) || !valid_utf8(bytes, n))) {
+            job->bad_row = i;
+            UNPROTECT(1);
+            return;
+        }
+        SET_STRING_ELT(result, i, Rf_mkCharLenCE((const char *)bytes, n, CE_UTF8));
     }
     UNPROTECT(1);
     job->result = result;
@@ -362,9 +385,18 @@ static void run_strings_from_pointers(void *data) {
 
 pb_status pb_r_strings_from_pointers(const char *const *bytes, const int *lengths,
                                      R_xlen_t count, SEXP *out) {
-    own_error_set = 0;
-    pointer_strings_job job = {bytes, lengths, count, NULL};
+    clear_own_error();
+    pointer_strings_job job = {bytes, lengths, count, NULL, -1};
     if (!R_ToplevelExec(run_strings_from_pointers, &job)) return 0;
+    if (job.bad_row >= 0) {
+        own_bad_row = (long long)job.bad_row;
+        char message[200];
+        snprintf(message, sizeof message,
+                 "row %lld holds a string that is not valid UTF-8 (or contains a NUL byte)",
+                 (long long)job.bad_row + 1);
+        set_own_error(message);
+        return 0;
+    }
     *out = job.result;
     return 1;
 }
@@ -437,10 +469,11 @@ static void run_strings_as_utf8(void *data) {
 }
 
 pb_status pb_r_strings_as_utf8(SEXP strings, SEXP *out) {
-    own_error_set = 0;
+    clear_own_error();
     utf8_job job = {strings, NULL, -1};
     if (!R_ToplevelExec(run_strings_as_utf8, &job)) return 0;
     if (job.bad_row >= 0) {
+        own_bad_row = (long long)job.bad_row;
         char message[200];
         snprintf(message, sizeof message, "row %lld holds a string that is not valid UTF-8",
                  (long long)job.bad_row + 1);
@@ -596,35 +629,43 @@ void pb_r_register_altrep(pb_foreign_release release) {
 
 typedef struct {
     SEXPTYPE type;
-    const void *data;
-    R_xlen_t length;
-    void *context;
+    foreign_block *block;  // allocated by the caller; R owns it once `finalizer_set`
     SEXP result;
+    int finalizer_set;
 } foreign_job;
 
 static void run_foreign_vector(void *data) {
     foreign_job *job = data;
-    foreign_block *block = malloc(sizeof(foreign_block));
-    if (!block) Rf_error("out of memory making a foreign vector");
-    *block = (foreign_block){job->data, job->length, job->context};
-    SEXP pointer = PROTECT(R_MakeExternalPtr(block, R_NilValue, R_NilValue));
-    R_RegisterCFinalizerEx(pointer, finalize_block, TRUE);
+    SEXP pointer = PROTECT(R_MakeExternalPtr(job->block, R_NilValue, R_NilValue));
     R_altrep_class_t cls = job->type == REALSXP ? foreign_real_class : foreign_integer_class;
-    SEXP result = R_new_altrep(cls, pointer, R_NilValue);
+    SEXP result = PROTECT(R_new_altrep(cls, pointer, R_NilValue));
     MARK_NOT_MUTABLE(result);
-    UNPROTECT(1);
+    // Last, so that a failure above leaves the context with the caller (released once, by it).
+    R_RegisterCFinalizerEx(pointer, finalize_block, TRUE);
+    job->finalizer_set = 1;
+    UNPROTECT(2);
     job->result = result;
 }
 
 pb_status pb_r_foreign_vector(SEXPTYPE type, const void *data, R_xlen_t length, void *context,
                               SEXP *out) {
-    own_error_set = 0;
+    clear_own_error();
     if (type != REALSXP && type != INTSXP) {
         set_own_error("foreign vectors are only REALSXP or INTSXP");
         return 0;
     }
-    foreign_job job = {type, data, length, context, NULL};
-    if (!R_ToplevelExec(run_foreign_vector, &job)) return 0;
+    foreign_block *block = malloc(sizeof(foreign_block));
+    if (!block) {
+        set_own_error("out of memory making a foreign vector");
+        return 0;
+    }
+    *block = (foreign_block){data, length, context};
+    foreign_job job = {type, block, NULL, 0};
+    if (!R_ToplevelExec(run_foreign_vector, &job)) {
+        // Without a finaliser nothing in R refers to the block any more: the caller keeps the context.
+        if (!job.finalizer_set) free(block);
+        return 0;
+    }
     *out = job.result;
     return 1;
 }
@@ -655,3 +696,147 @@ void pb_r_register_host_events(pb_host_event_handler handler) {
     DllInfo *dll = R_getEmbeddingDllInfo();
     R_registerRoutines(dll, NULL, methods, NULL, NULL);
 }
+
+// ---- Guarded accessors ------------------------------------------------------------------------
+// On ALTREP vectors (compact sequences, other packages' classes) length and data access run
+// class methods that may allocate or raise, so even these go through R_ToplevelExec.
+
+typedef struct {
+    SEXP object;
+    R_xlen_t length;
+} length_job;
+
+static void run_length(void *data) {
+    length_job *job = data;
+    job->length = Rf_xlength(job->object);
+}
+
+pb_status pb_r_length(SEXP object, R_xlen_t *out) {
+    clear_own_error();
+    length_job job = {object, 0};
+    if (!R_ToplevelExec(run_length, &job)) return 0;
+    *out = job.length;
+    return 1;
+}
+
+typedef struct {
+    SEXP object;
+    int writeable;
+    const void *data;
+} data_job;
+
+static void run_data(void *data) {
+    data_job *job = data;
+    if (TYPEOF(job->object) == STRSXP) job->data = STRING_PTR_RO(job->object);
+    else if (job->writeable) job->data = DATAPTR(job->object);
+    else job->data = DATAPTR_RO(job->object);
+}
+
+pb_status pb_r_data(SEXP object, int writeable, const void **out) {
+    clear_own_error();
+    switch (TYPEOF(object)) {
+    case LGLSXP: case INTSXP: case REALSXP: case CPLXSXP: case STRSXP: case RAWSXP: break;
+    default:
+        set_own_error("the object is not an atomic vector with a data pointer");
+        return 0;
+    }
+    if (TYPEOF(object) == STRSXP && writeable) {
+        set_own_error("character vectors are written only element by element");
+        return 0;
+    }
+    data_job job = {object, writeable, NULL};
+    if (!R_ToplevelExec(run_data, &job)) return 0;
+    *out = job.data;
+    return 1;
+}
+
+typedef struct {
+    SEXP object, name, result;
+} get_attribute_job;
+
+static void run_get_attribute(void *data) {
+    get_attribute_job *job = data;
+    job->result = Rf_getAttrib(job->object, job->name);
+}
+
+pb_status pb_r_get_attribute(SEXP object, SEXP name, SEXP *out) {
+    clear_own_error();
+    get_attribute_job job = {object, name, R_NilValue};
+    if (!R_ToplevelExec(run_get_attribute, &job)) return 0;
+    *out = job.result;
+    return 1;
+}
+
+typedef struct {
+    SEXP vector, value;
+    R_xlen_t index;
+} set_string_job;
+
+static void run_set_string(void *data) {
+    set_string_job *job = data;
+    SET_STRING_ELT(job->vector, job->index, job->value);
+}
+
+pb_status pb_r_set_string_element(SEXP vector, R_xlen_t index, SEXP value) {
+    clear_own_error();
+    if (TYPEOF(vector) != STRSXP || TYPEOF(value) != CHARSXP) {
+        set_own_error("a string element must be a CHARSXP set in a character vector");
+        return 0;
+    }
+    set_string_job job = {vector, value, index};
+    return R_ToplevelExec(run_set_string, &job) ? 1 : 0;
+}
+
+pb_status pb_r_set_list_element(SEXP list, R_xlen_t index, SEXP value) {
+    clear_own_error();
+    if (TYPEOF(list) != VECSXP && TYPEOF(list) != EXPRSXP) {
+        set_own_error("a list element can only be set in a list");
+        return 0;
+    }
+    if (index < 0 || index >= XLENGTH(list)) {
+        set_own_error("list index out of range");
+        return 0;
+    }
+    // Lists are never ALTREP in R 4.2 and SET_VECTOR_ELT does not allocate: no guard needed.
+    SET_VECTOR_ELT(list, index, value);
+    return 1;
+}
+
+SEXP pb_r_list_element(SEXP list, R_xlen_t index) {
+    if ((TYPEOF(list) != VECSXP && TYPEOF(list) != EXPRSXP) || index < 0 || index >= XLENGTH(list))
+        return NULL;
+    return VECTOR_ELT(list, index);
+}
+
+int pb_r_type(SEXP object) { return TYPEOF(object); }
+
+const char *pb_r_type_name(SEXP object) { return Rf_type2char(TYPEOF(object)); }
+
+const char *pb_r_char_bytes(SEXP string, R_xlen_t *length) {
+    if (TYPEOF(string) != CHARSXP) { *length = 0; return NULL; }
+    *length = LENGTH(string);
+    return CHAR(string);
+}
+
+// ---- The last line of defence --------------------------------------------------------------------
+
+static void (*guarded_loop_body)(void *) = NULL;
+
+static void run_guarded_loop(void *context) { guarded_loop_body(context); }
+
+void pb_r_run_guarded_loop(void (*body)(void *), void *context) {
+    guarded_loop_body = body;
+    // Every R API call is meant to run under its own guard. Should one escape, R jumps to the
+    // innermost top-level context: this one. The Swift frames it jumped over are gone, so the
+    // only safe move is to say what happened and end the process, never silently.
+    R_ToplevelExec(run_guarded_loop, context);
+    const char *message = R_curErrorBuf();
+    fprintf(stderr, "%s%s", message ? message : "", (message && *message) ? "" : "R error (no message)\n");
+    if (message && *message && message[strlen(message) - 1] != '\n') fputc('\n', stderr);
+    fprintf(stderr, "polybridge: internal error: an R error escaped Polybridge's guards; "
+                    "the process cannot continue safely. Please report this with the input that caused it.\n");
+    fflush(stderr);
+    _exit(70);
+}
+
+void pb_r_raise_unguarded(const char *message) { Rf_error("%s", message); }

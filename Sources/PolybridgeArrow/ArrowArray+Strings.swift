@@ -1,10 +1,9 @@
 extension ArrowArray {
     /// The string values of a utf8, large_utf8 or utf8_view array, or of a dictionary array with string values (decoded).
     ///
-    /// Offsets are applied and nulls are nil. Invalid UTF-8 is repaired with
-    /// U+FFFD. Throws ``ArrowError/typeMismatch(column:expected:actual:)`` for
-    /// other types and ``ArrowError/invalidArray(column:reason:)`` for corrupt
-    /// offsets or views.
+    /// Offsets are applied and nulls are nil. Invalid UTF-8 is an error naming the element, never
+    /// repaired. Throws ``ArrowError/typeMismatch(column:expected:actual:)`` for other types and
+    /// ``ArrowError/invalidArray(column:reason:)`` for corrupt offsets or views.
     public func stringValues() throws(ArrowError) -> [String?] {
         var out: [String?] = []
         try appendStringValues(to: &out)
@@ -13,12 +12,28 @@ extension ArrowArray {
 
     func appendStringValues(to out: inout [String?]) throws(ArrowError) {
         out.reserveCapacity(out.count + length)
+        if case let .dictionary(_, value, _) = type, value.isString {
+            try appendDictionaryStrings(to: &out)
+            return
+        }
+        try forEachStringBytes { index, bytes throws(ArrowError) in
+            guard let bytes else { out.append(nil); return }
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw invalid("string \(index) is not valid UTF-8")
+            }
+            out.append(text)
+        }
+    }
+
+    /// Calls `body` with each element's index and bytes (nil for null) of a utf8, large_utf8 or
+    /// utf8_view array, after checking offsets and views against the buffers. The bytes are
+    /// valid while the array is alive and are not checked for UTF-8.
+    public func forEachStringBytes(_ body: (Int, UnsafeBufferPointer<UInt8>?) throws(ArrowError) -> Void) throws(ArrowError) {
         switch type {
-        case .utf8: try appendOffsetStrings(Int32.self, to: &out)
-        case .largeUtf8: try appendOffsetStrings(Int64.self, to: &out)
-        case .utf8View: try appendViewStrings(to: &out)
-        case let .dictionary(_, value, _) where value.isString: try appendDictionaryStrings(to: &out)
-        default: throw mismatch("utf8, large_utf8, utf8_view or a dictionary of strings")
+        case .utf8: try forEachOffsetString(Int32.self, body)
+        case .largeUtf8: try forEachOffsetString(Int64.self, body)
+        case .utf8View: try forEachViewString(body)
+        default: throw mismatch("utf8, large_utf8 or utf8_view")
         }
     }
 
@@ -26,11 +41,7 @@ extension ArrowArray {
         .invalidArray(column: nil, reason: reason)
     }
 
-    private static func decode(_ start: UnsafePointer<UInt8>, _ count: Int) -> String {
-        String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self)
-    }
-
-    private func appendOffsetStrings<O: FixedWidthInteger>(_: O.Type, to out: inout [String?]) throws(ArrowError) {
+    private func forEachOffsetString<O: FixedWidthInteger>(_: O.Type, _ body: (Int, UnsafeBufferPointer<UInt8>?) throws(ArrowError) -> Void) throws(ArrowError) {
         guard length > 0 else { return }
         guard let offsetBuffer = buffers[1] else { throw invalid("the offsets buffer is NULL") }
         let offsets = offsetBuffer.assumingMemoryBound(to: O.self)
@@ -39,7 +50,7 @@ extension ArrowArray {
         for i in 0..<length {
             let slot = offset &+ i
             if let bitmap, !ArrowBitmap.bit(bitmap, slot) {
-                out.append(nil)
+                try body(i, nil)
                 continue
             }
             let start = Int(offsets[slot])
@@ -48,15 +59,15 @@ extension ArrowArray {
                 throw invalid("string \(i) has invalid offsets \(start)..<\(end)")
             }
             if start == end {
-                out.append("")
+                try body(i, UnsafeBufferPointer(start: nil, count: 0))
                 continue
             }
             guard let data else { throw invalid("the string data buffer is NULL") }
-            out.append(ArrowArray.decode(data + start, end - start))
+            try body(i, UnsafeBufferPointer(start: data + start, count: end - start))
         }
     }
 
-    private func appendViewStrings(to out: inout [String?]) throws(ArrowError) {
+    private func forEachViewString(_ body: (Int, UnsafeBufferPointer<UInt8>?) throws(ArrowError) -> Void) throws(ArrowError) {
         guard length > 0 else { return }
         guard let viewBuffer = buffers[1] else { throw invalid("the views buffer is NULL") }
         // Layout: validity, views, variadic data buffers..., variadic sizes (int64 each).
@@ -66,14 +77,14 @@ extension ArrowArray {
         for i in 0..<length {
             let slot = offset &+ i
             if let bitmap, !ArrowBitmap.bit(bitmap, slot) {
-                out.append(nil)
+                try body(i, nil)
                 continue
             }
             let view = viewBuffer + slot &* 16
             let count = Int(view.loadUnaligned(as: Int32.self))
             guard count >= 0 else { throw invalid("string view \(i) has negative length \(count)") }
             if count <= 12 {
-                out.append(ArrowArray.decode((view + 4).assumingMemoryBound(to: UInt8.self), count))
+                try body(i, UnsafeBufferPointer(start: (view + 4).assumingMemoryBound(to: UInt8.self), count: count))
                 continue
             }
             let bufferIndex = Int(view.loadUnaligned(fromByteOffset: 8, as: Int32.self))
@@ -87,7 +98,7 @@ extension ArrowArray {
             guard let data = buffers[2 + bufferIndex] else {
                 throw invalid("string view data buffer \(bufferIndex) is NULL")
             }
-            out.append(ArrowArray.decode(data.assumingMemoryBound(to: UInt8.self) + start, count))
+            try body(i, UnsafeBufferPointer(start: data.assumingMemoryBound(to: UInt8.self) + start, count: count))
         }
     }
 

@@ -101,8 +101,9 @@ public final class ArrowTable: Sendable {
     }
 
     static func checkUniqueNames(_ names: [String]) throws(ArrowError) {
-        var seen = Set<String>()
-        for name in names where !seen.insert(name).inserted {
+        // Bytes, not `String` equality: "\u{e9}" and "e\u{301}" are different names.
+        var seen = Set<[UInt8]>()
+        for name in names where !seen.insert(Array(name.utf8)).inserted {
             throw .duplicateColumn(name)
         }
     }

@@ -1,9 +1,8 @@
-import CR
 import Foundation
 import PolybridgeArrow
 import PolybridgeRuntime
 
-/// Arrow → R: one column at a time, on the R thread.
+/// Arrow → R: one column at a time, on the R thread, through the session's guarded accessors.
 ///
 /// A single-chunk float64 or int32 column without nulls becomes an ALTREP vector over the Arrow
 /// buffer (no copy; the Arrow array is released when R collects the vector). Everything else is
@@ -11,14 +10,17 @@ import PolybridgeRuntime
 extension RSession {
     /// Converts an Arrow table into an R data.frame (compact row names, UTF-8 strings).
     public func dataFrame(from table: ArrowTable) throws -> SEXP {
-        let frame = try allocate(VECSXP, length: table.columns.count, purpose: "allocating a data.frame")
+        guard let rowCount = Int32(exactly: table.rowCount) else { throw ConversionError.tooManyRows(table.rowCount) }
+        let frame = try allocate(.list, length: table.columns.count, purpose: "allocating a data.frame")
         for (index, column) in table.columns.enumerated() {
-            SET_VECTOR_ELT(frame, R_xlen_t(index), try vector(from: column))
+            try setElement(of: frame, at: index, to: try vector(from: column))
         }
         try setNames(frame, table.columns.map(\.name))
-        let rowNames = try allocate(INTSXP, length: 2)
-        INTEGER(rowNames)[0] = pb_r_na_int()
-        INTEGER(rowNames)[1] = -Int32(clamping: table.rowCount)
+        // Compact row names: c(NA_integer_, -n).
+        let rowNames = try allocate(.integer, length: 2)
+        let compact = try writableValues(of: rowNames, as: Int32.self)
+        compact[0] = naInteger
+        compact[1] = -rowCount
         try setAttribute(frame, "row.names", rowNames)
         try setAttribute(frame, "class", try makeStrings(["data.frame"]))
         return frame
@@ -27,37 +29,44 @@ extension RSession {
     /// Converts one (possibly chunked) Arrow column into an R vector.
     public func vector(from column: ArrowColumn) throws -> SEXP {
         let name = column.name
-        switch column.type {
-        case .float64:
-            if let shared = try sharedVector(column, type: REALSXP) { return shared }
-            return try fixedWidth(column, type: REALSXP, as: Double.self, missing: pb_r_na_real())
-        case .int32:
-            // INT_MIN is R's NA_integer_, so a column holding it as a value widens to double.
-            if holdsInt32Minimum(column) { return try exactDoubles(column) }
-            if let shared = try sharedVector(column, type: INTSXP) { return shared }
-            return try fixedWidth(column, type: INTSXP, as: Int32.self, missing: pb_r_na_int())
-        case .int8, .int16, .uint8, .uint16:
-            return try widenedIntegers(column)
-        case .int64, .uint32, .uint64:
-            return try exactDoubles(column)
-        case .bool:
-            return try logicals(column)
-        case .utf8, .largeUtf8, .utf8View:
-            return try strings(column.chunks, total: column.length, column: name)
-        case .dictionary(_, let value, let ordered) where value.isString:
-            return try factor(column, ordered: ordered)
-        case .date32:
-            let days = try scaledDoubles(column, as: Int32.self, divisor: 1)
-            try setAttribute(days, "class", try makeStrings(["Date"]))
-            return days
-        case .timestamp(let unit, let timezone):
-            let seconds = try scaledDoubles(column, as: Int64.self, divisor: Double(unit.perSecond))
-            try setAttribute(seconds, "class", try makeStrings(["POSIXct", "POSIXt"]))
-            // Naive timestamps become POSIXct with tzone "" (local wall-clock time), as in R itself.
-            try setAttribute(seconds, "tzone", try makeStrings([timezone ?? ""]))
-            return seconds
-        default:
-            throw ConversionError.unsupportedColumn(column: name, type: "Arrow \(column.type)")
+        do {
+            switch column.type {
+            case .float64:
+                if let shared = try sharedVector(column, doubles: true) { return shared }
+                return try fixedWidth(column, type: .double, as: Double.self, missing: naReal)
+            case .int32:
+                // INT_MIN is R's NA_integer_, so a column holding it as a value widens to double.
+                if holdsInt32Minimum(column) { return try exactDoubles(column) }
+                if let shared = try sharedVector(column, doubles: false) { return shared }
+                return try fixedWidth(column, type: .integer, as: Int32.self, missing: naInteger)
+            case .int8, .int16, .uint8, .uint16:
+                return try widenedIntegers(column)
+            case .int64, .uint32, .uint64:
+                return try exactDoubles(column)
+            case .bool:
+                return try logicals(column)
+            case .utf8, .largeUtf8, .utf8View:
+                return try strings(column.chunks, total: column.length, column: name)
+            case .dictionary(_, let value, let ordered) where value.isString:
+                return try factor(column, ordered: ordered)
+            case .date32:
+                let days = try scaledDoubles(column, as: Int32.self, divisor: 1)
+                try setAttribute(days, "class", try makeStrings(["Date"]))
+                return days
+            case .timestamp(let unit, let timezone):
+                let seconds = try scaledDoubles(column, as: Int64.self, divisor: Double(unit.perSecond))
+                try setAttribute(seconds, "class", try makeStrings(["POSIXct", "POSIXt"]))
+                // Naive timestamps become POSIXct with tzone "" (local wall-clock time), as in R itself.
+                try setAttribute(seconds, "tzone", try makeStrings([timezone ?? ""]))
+                return seconds
+            default:
+                throw ConversionError.unsupportedColumn(column: name, type: "Arrow \(column.type)")
+            }
+        } catch let error as ArrowError {
+            throw ConversionError.arrow(error.inColumn(name))
+        } catch RError.invalidString(let row) {
+            throw ConversionError.invalidUTF8(column: name,
+                detail: "row \(row) holds a string that is not valid UTF-8 (or contains a NUL byte)")
         }
     }
 
@@ -74,30 +83,23 @@ extension RSession {
     }
 
     /// An ALTREP view of a single null-free chunk, or nil when the column needs converting.
-    private func sharedVector(_ column: ArrowColumn, type: Int32) throws -> SEXP? {
+    private func sharedVector(_ column: ArrowColumn, doubles: Bool) throws -> SEXP? {
         guard column.chunks.count == 1, let array = column.chunks.first, array.nullCount == 0,
               let values = array.buffers[1] else { return nil }
-        let width = type == REALSXP ? 8 : 4
-        let start = values + array.offset * width
-        let owner = Unmanaged<AnyObject>.passRetained(array).toOpaque()
-        var result: SEXP? = nil
-        guard pb_r_foreign_vector(SEXPTYPE(type), start, R_xlen_t(array.length), owner, &result) != 0, let result else {
-            Unmanaged<AnyObject>.fromOpaque(owner).release()
-            throw RError.internalCall(operation: "sharing column \(column.name)", message: String(cString: pb_r_last_error()))
-        }
-        return protect(result)
+        let width = doubles ? 8 : 4
+        return try sharedVector(doubles: doubles, values: values + array.offset * width, count: array.length, owner: array)
     }
 
     /// Copies same-width values chunk by chunk, then writes `missing` at null positions.
-    private func fixedWidth<T>(_ column: ArrowColumn, type: Int32, as: T.Type, missing: T) throws -> SEXP {
+    private func fixedWidth<T>(_ column: ArrowColumn, type: RVectorType, as: T.Type, missing: T) throws -> SEXP {
         let vector = try allocate(type, length: column.length, purpose: "column \(column.name)")
-        let out = UnsafeMutableRawPointer(DATAPTR(vector)!).assumingMemoryBound(to: T.self)
+        let out = try writableValues(of: vector, as: T.self)
         var position = 0
         for array in column.chunks {
             if let values = array.buffers[1], array.length > 0 {
                 memcpy(out + position, values + array.offset * MemoryLayout<T>.stride, array.length * MemoryLayout<T>.stride)
             }
-            if array.nullCount > 0 {
+            if array.nullCount != 0 {
                 for index in 0..<array.length where !array.isValid(index) { out[position + index] = missing }
             }
             position += array.length
@@ -108,9 +110,9 @@ extension RSession {
     /// Integer values divided by `divisor` into doubles (dates in days, timestamps in seconds);
     /// null elements become NA_real_.
     private func scaledDoubles<T: BinaryInteger>(_ column: ArrowColumn, as: T.Type, divisor: Double) throws -> SEXP {
-        let vector = try allocate(REALSXP, length: column.length, purpose: "column \(column.name)")
-        let out = REAL(vector)!
-        let na = pb_r_na_real()
+        let vector = try allocate(.double, length: column.length, purpose: "column \(column.name)")
+        let out = try writableValues(of: vector, as: Double.self)
+        let na = naReal
         var position = 0
         for array in column.chunks where array.length > 0 {
             guard let raw = array.buffers[1] else {
@@ -128,14 +130,14 @@ extension RSession {
 
     /// Doubles computed per element by `value(array, index)`; null elements become NA_real_.
     private func convertedDoubles(_ column: ArrowColumn,
-                                  _ value: (PolybridgeArrow.ArrowArray, Int) -> Double) throws -> SEXP {
-        let vector = try allocate(REALSXP, length: column.length, purpose: "column \(column.name)")
-        let out = REAL(vector)!
+                                  _ value: (PolybridgeArrow.ArrowArray, Int) throws -> Double) throws -> SEXP {
+        let vector = try allocate(.double, length: column.length, purpose: "column \(column.name)")
+        let out = try writableValues(of: vector, as: Double.self)
         var position = 0
-        let na = pb_r_na_real()
+        let na = naReal
         for array in column.chunks {
             for index in 0..<array.length {
-                out[position + index] = array.isValid(index) ? value(array, index) : na
+                out[position + index] = array.isValid(index) ? try value(array, index) : na
             }
             position += array.length
         }
@@ -155,7 +157,7 @@ extension RSession {
             }
             row += array.length
         }
-        return try convertedDoubles(column) { array, index in Double((try? integerValue(array, index)) ?? 0 ?? 0) }
+        return try convertedDoubles(column) { array, index in Double(try integerValue(array, index) ?? 0) }
     }
 
     /// An integer element widened to Int64 (nil when a uint64 does not fit).
@@ -178,12 +180,14 @@ extension RSession {
     }
 
     private func widenedIntegers(_ column: ArrowColumn) throws -> SEXP {
-        let vector = try allocate(INTSXP, length: column.length, purpose: "column \(column.name)")
-        let out = INTEGER(vector)!
+        let vector = try allocate(.integer, length: column.length, purpose: "column \(column.name)")
+        let out = try writableValues(of: vector, as: Int32.self)
+        let na = naInteger
         var position = 0
         for array in column.chunks {
             for index in 0..<array.length {
-                out[position + index] = array.isValid(index) ? Int32(try integerValue(array, index) ?? 0) : pb_r_na_int()
+                // int8/int16/uint8/uint16 always fit in an R integer (none reaches INT_MIN).
+                out[position + index] = array.isValid(index) ? Int32(try integerValue(array, index) ?? 0) : na
             }
             position += array.length
         }
@@ -191,89 +195,123 @@ extension RSession {
     }
 
     private func logicals(_ column: ArrowColumn) throws -> SEXP {
-        let vector = try allocate(LGLSXP, length: column.length, purpose: "column \(column.name)")
-        let out = LOGICAL(vector)!
+        let vector = try allocate(.logical, length: column.length, purpose: "column \(column.name)")
+        let out = try writableValues(of: vector, as: Int32.self)
+        let na = naInteger
         var position = 0
         for array in column.chunks {
             let bits = array.buffers[1]?.assumingMemoryBound(to: UInt8.self)
             for index in 0..<array.length {
                 let bit = array.offset + index
                 let value: Int32 = (bits.map { ($0[bit >> 3] >> UInt8(bit & 7)) & 1 } ?? 0) == 1 ? 1 : 0
-                out[position + index] = array.isValid(index) ? value : pb_r_na_int()
+                out[position + index] = array.isValid(index) ? value : na
             }
             position += array.length
         }
         return vector
     }
 
-    /// A character vector from string chunks; each distinct value becomes one CHARSXP.
+    /// A character vector from string chunks; each distinct value becomes one CHARSXP. Invalid
+    /// UTF-8 is an error naming the row, in every layout (offsets, views, dictionaries).
     func strings(_ chunks: [PolybridgeArrow.ArrowArray], total: Int, column: String) throws -> SEXP {
-        if chunks.count == 1, let array = chunks.first, array.type != .utf8View {
-            return try stringsFromOffsets(array, column: column)
-        }
-        let vector = try allocate(STRSXP, length: total, purpose: "column \(column)")
+        if chunks.count == 1, let array = chunks.first { return try stringChunk(array, rowOffset: 0, column: column) }
+        let vector = try allocate(.character, length: total, purpose: "column \(column)")
         var position = 0
         for array in chunks {
-            let part: SEXP
-            if array.type == .utf8View {
-                part = try makeStrings(try array.stringValues())
-            } else {
-                part = try stringsFromOffsets(array, column: column)
-            }
+            let part = try stringChunk(array, rowOffset: position, column: column)
+            let elements = try stringElements(of: part)
             for index in 0..<array.length {
-                SET_STRING_ELT(vector, R_xlen_t(position + index), STRING_ELT(part, R_xlen_t(index)))
+                guard let element = elements[index] else { throw RError.conversion("a character vector holds a NULL element") }
+                try setString(of: vector, at: position + index, to: element)
             }
             position += array.length
         }
         return vector
     }
 
-    private func stringsFromOffsets(_ array: PolybridgeArrow.ArrowArray, column: String) throws -> SEXP {
-        if array.type == .utf8View { return try makeStrings(try array.stringValues()) }
-        let empty: UInt8 = 0
-        var result: SEXP? = nil
-        let status = withUnsafePointer(to: empty) { emptyByte in
-            pb_r_strings_from_offsets(array.buffers[1], array.type == .largeUtf8 ? 1 : 0,
-                                      array.buffers[2]?.assumingMemoryBound(to: UInt8.self) ?? emptyByte,
-                                      array.nullCount > 0 ? array.validityBitmap : nil,
-                                      Int64(array.offset), Int64(array.length), &result)
+    /// One chunk of strings; `rowOffset` turns a row within the chunk into a row of the column.
+    private func stringChunk(_ array: PolybridgeArrow.ArrowArray, rowOffset: Int, column: String) throws -> SEXP {
+        do {
+            if array.type == .utf8View { return try stringsFromViews(array) }
+            let empty: UInt8 = 0
+            return try withUnsafePointer(to: empty) { emptyByte in
+                try makeStrings(offsets: array.buffers[1], wide: array.type == .largeUtf8,
+                                data: array.buffers[2]?.assumingMemoryBound(to: UInt8.self) ?? emptyByte,
+                                validity: array.nullCount != 0 ? array.validityBitmap : nil,
+                                first: array.offset, count: array.length)
+            }
+        } catch RError.invalidString(let row) {
+            throw ConversionError.invalidUTF8(column: column,
+                detail: "row \(rowOffset + row) holds a string that is not valid UTF-8 (or contains a NUL byte)")
         }
-        guard status != 0, let result else {
-            throw ConversionError.invalidUTF8(column: column, detail: String(cString: pb_r_last_error()))
-        }
-        return protect(result)
     }
 
-    /// A factor: 1-based codes, levels from the dictionary; chunks with different dictionaries are unified.
-    private func factor(_ column: ArrowColumn, ordered: Bool) throws -> SEXP {
-        var levels: [String] = []
-        var levelIndex: [String: Int32] = [:]
-        var chunkMaps: [[Int32]] = []
-        for array in column.chunks {
-            let dictionary = try array.dictionary?.stringValues() ?? []
-            chunkMaps.append(dictionary.map { level in
-                let key = level ?? ""
-                if let existing = levelIndex[key] { return existing }
-                levels.append(key)
-                levelIndex[key] = Int32(levels.count)
-                return Int32(levels.count)
-            })
+    /// Strings from a utf8_view chunk (polars' layout): pointers into the views and data buffers.
+    private func stringsFromViews(_ array: PolybridgeArrow.ArrowArray) throws -> SEXP {
+        var pointers: [UnsafePointer<CChar>?] = []
+        var lengths: [Int32] = []
+        pointers.reserveCapacity(array.length)
+        lengths.reserveCapacity(array.length)
+        try array.forEachStringBytes { _, bytes throws(ArrowError) in
+            guard let bytes else { pointers.append(nil); lengths.append(-1); return }
+            pointers.append(bytes.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) })
+            lengths.append(Int32(bytes.count))  // a view's length is an int32 already
         }
-        let vector = try allocate(INTSXP, length: column.length, purpose: "column \(column.name)")
-        let out = INTEGER(vector)!
+        return try withExtendedLifetime(array) { try makeStrings(pointers: pointers, lengths: lengths) }
+    }
+
+    /// A factor: 1-based codes, levels from the dictionary; chunks with different dictionaries are
+    /// unified. Levels compare as bytes ("\u{e9}" and "e\u{301}" stay two levels); a code outside
+    /// its dictionary is an error naming the row; a null dictionary entry makes its rows NA.
+    private func factor(_ column: ArrowColumn, ordered: Bool) throws -> SEXP {
+        var levelIndex: [[UInt8]: Int32] = [:]
+        var levelPointers: [UnsafePointer<CChar>?] = []
+        var levelLengths: [Int32] = []
+        var chunkMaps: [[Int32]] = []
+        let na = naInteger
+        for array in column.chunks {
+            guard let dictionary = array.dictionary else {
+                throw ConversionError.arrow(.invalidArray(column: column.name, reason: "dictionary-encoded array has no dictionary"))
+            }
+            var map: [Int32] = []
+            map.reserveCapacity(dictionary.length)
+            try dictionary.forEachStringBytes { _, bytes throws(ArrowError) in
+                guard let bytes else { map.append(na); return }
+                let key = Array(bytes)
+                if let existing = levelIndex[key] { map.append(existing); return }
+                levelPointers.append(bytes.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) })
+                guard let length = Int32(exactly: bytes.count) else {
+                    throw .invalidArray(column: column.name, reason: "a factor level is longer than R's 2^31 − 1 byte limit")
+                }
+                levelLengths.append(length)
+                levelIndex[key] = Int32(levelLengths.count)
+                map.append(Int32(levelLengths.count))
+            }
+            chunkMaps.append(map)
+        }
+        let vector = try allocate(.integer, length: column.length, purpose: "column \(column.name)")
+        let out = try writableValues(of: vector, as: Int32.self)
         var position = 0
         for (array, map) in zip(column.chunks, chunkMaps) {
             for index in 0..<array.length {
-                guard array.isValid(index), let code = try integerValue(array, index),
-                      code >= 0, code < map.count else {
-                    out[position + index] = pb_r_na_int()
-                    continue
+                guard array.isValid(index) else { out[position + index] = na; continue }
+                guard let code = try integerValue(array, index), code >= 0, code < map.count else {
+                    throw ConversionError.invalidValue(column: column.name, row: position + index + 1,
+                        detail: "dictionary code \((try? integerValue(array, index)).flatMap { $0 }.map(String.init) ?? "beyond int64") is outside its \(map.count)-entry dictionary")
                 }
                 out[position + index] = map[Int(code)]
             }
             position += array.length
         }
-        try setAttribute(vector, "levels", try makeStrings(levels))
+        let levels: SEXP
+        do {
+            // The level bytes point into the dictionaries, which the column keeps alive.
+            levels = try withExtendedLifetime(column) { try makeStrings(pointers: levelPointers, lengths: levelLengths) }
+        } catch RError.invalidString(let row) {
+            throw ConversionError.invalidUTF8(column: column.name,
+                detail: "factor level \(row) is not valid UTF-8 (or contains a NUL byte)")
+        }
+        try setAttribute(vector, "levels", levels)
         try setAttribute(vector, "class", try makeStrings(ordered ? ["ordered", "factor"] : ["factor"]))
         return vector
     }

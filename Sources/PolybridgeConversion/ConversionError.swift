@@ -15,6 +15,11 @@ public enum ConversionError: Error, CustomStringConvertible, Equatable, Sendable
     case invalidUTF8(column: String, detail: String)
     /// A Python object does not export Arrow data (`__arrow_c_stream__` / `__arrow_c_array__`).
     case notArrowExportable(type: String)
+    /// A value the target cannot hold exactly (a date outside date32, a factor code outside its
+    /// levels, …); `row` is 1-based. Never clamped, wrapped or turned into NA.
+    case invalidValue(column: String, row: Int?, detail: String)
+    /// More rows than an R data.frame can have (2^31 − 1).
+    case tooManyRows(Int)
     /// An Arrow-level problem (invalid layout, stream error, …).
     case arrow(ArrowError)
 
@@ -33,6 +38,10 @@ public enum ConversionError: Error, CustomStringConvertible, Equatable, Sendable
             return "column '\(column)': \(detail)"
         case .notArrowExportable(let type):
             return "a Python \(type) does not export Arrow data (no __arrow_c_stream__ or __arrow_c_array__)"
+        case .invalidValue(let column, let row, let detail):
+            return "column '\(column)'" + (row.map { ", row \($0)" } ?? "") + ": \(detail)"
+        case .tooManyRows(let count):
+            return "\(count) rows do not fit in an R data.frame (at most 2147483647 rows)"
         case .arrow(let error):
             return error.description
         }

@@ -102,12 +102,16 @@ extension PythonRuntime {
     }
 
     private func streamCapsule(from table: ArrowTable) throws(PythonError) -> PythonObject {
-        let stream = UnsafeMutablePointer<ArrowArrayStream>.allocate(capacity: 1)
+        // The capsule's destructor frees the struct with C's free(), so it comes from malloc().
+        guard let memory = malloc(MemoryLayout<ArrowArrayStream>.stride) else {
+            throw .conversion("out of memory exporting an Arrow stream")
+        }
+        let stream = memory.bindMemory(to: ArrowArrayStream.self, capacity: 1)
         table.exportStream(to: stream)
         return try withGIL { gil throws(PythonError) in
             guard let capsule = pb_py_stream_capsule(stream) else {
                 stream.pointee.release?(stream)
-                stream.deallocate()
+                free(stream)
                 throw gil.fetchError()
             }
             return PythonObject(owning: capsule)
@@ -134,13 +138,17 @@ enum PythonHelpers {
             return capsule
 
     def arrow_source(obj):
-        """What to export for `obj`: a pyarrow Table for a plain pandas frame, else `obj` itself.
+        """What to export for `obj`: a pyarrow Table for a pandas frame, else `obj` itself.
+
+        R shares null-free float64 and int32 Arrow buffers without copying, and R's values must
+        never change behind its back. Arrow memory is immutable, but numpy memory behind a pandas
+        column is not (`df.iloc[0, 0] = 99` writes into it), so those columns are copied here,
+        once, at memory speed. Other columns are converted by R anyway.
 
         pandas' own export (`Table.from_pandas`) scans float columns for NaN element by element;
-        numpy's vectorised isnan does the same job about 3x faster, and columns without NaN
-        are then wrapped without a scan or a copy. Every other column goes through pyarrow's
-        pandas conversion exactly as before, and anything unusual (an index worth keeping,
-        MultiIndex or non-string column labels, no columns) uses pandas' own export unchanged.
+        numpy's vectorised isnan does the same job about 3x faster. Anything unusual (an index
+        worth keeping, MultiIndex or non-string column labels, no columns) goes through
+        `Table.from_pandas`, with the same copies.
         """
         import sys
         # Another thread may be importing pandas right now: sys.modules then holds a partly
@@ -152,10 +160,10 @@ enum PythonHelpers {
         import pandas as pd
         import pyarrow as pa
         index = obj.index
-        if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None):
-            return obj
-        if obj.shape[1] == 0 or not all(isinstance(label, str) for label in obj.columns):
-            return obj  # pandas' own export keeps the row count of a frame without columns
+        plain_index = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None
+        if not plain_index or obj.shape[1] == 0 or not all(isinstance(label, str) for label in obj.columns):
+            # pandas' own conversion keeps the index and the row count of a frame without columns.
+            return _owned_copy(pa.Table.from_pandas(obj), [obj.dtypes.get(name) for name in obj.columns])
         arrays = []
         for position in range(obj.shape[1]):
             column = obj.iloc[:, position]
@@ -163,12 +171,38 @@ enum PythonHelpers {
             if isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype.itemsize in (4, 8):
                 values = column.to_numpy(copy=False)
                 missing = np.isnan(values)
-                arrays.append(pa.array(values, mask=missing) if missing.any() else pa.array(values))
+                # With a mask R copies the values itself; without one it would share them.
+                arrays.append(pa.array(values, mask=missing) if missing.any() else pa.array(values.copy()))
             elif isinstance(dtype, np.dtype) and dtype.kind in "iu":
-                arrays.append(pa.array(column.to_numpy(copy=False)))
+                arrays.append(pa.array(column.to_numpy(copy=True)))
             else:
-                arrays.append(pa.Array.from_pandas(column))
+                arrays.append(_owned_array(pa.Array.from_pandas(column), dtype))
         return pa.Table.from_arrays(arrays, names=list(obj.columns))
+
+    def _shared_by_r(array):
+        import pyarrow as pa
+        return array.null_count == 0 and (pa.types.is_float64(array.type) or pa.types.is_int32(array.type))
+
+    def _owned_array(array, dtype):
+        """`array`, or a copy when R would share memory that pandas can still write to."""
+        import pandas as pd
+        import pyarrow as pa
+        if isinstance(dtype, pd.ArrowDtype) or not _shared_by_r(array):
+            return array  # Arrow memory is immutable; other types are converted, not shared
+        return pa.array(array.to_numpy(zero_copy_only=False).copy())
+
+    def _owned_copy(table, dtypes):
+        import pandas as pd
+        import pyarrow as pa
+        columns = []
+        for position in range(table.num_columns):
+            column = table.column(position)
+            dtype = dtypes[position] if position < len(dtypes) else None
+            if isinstance(dtype, pd.ArrowDtype) or not any(_shared_by_r(chunk) for chunk in column.chunks):
+                columns.append(column)
+            else:
+                columns.append(pa.chunked_array([_owned_array(chunk, None) for chunk in column.chunks], type=column.type))
+        return pa.Table.from_arrays(columns, schema=table.schema) if columns else table
 
     def reader_from_stream_capsule(capsule):
         import pyarrow as pa

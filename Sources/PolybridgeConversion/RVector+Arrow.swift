@@ -1,34 +1,43 @@
-import CR
 import Foundation
 import PolybridgeArrow
 import PolybridgeRuntime
 
-/// R → Arrow: one column at a time, on the R thread.
+/// R → Arrow: one column at a time, on the R thread, through the session's guarded accessors.
 ///
 /// Double and integer vectors are shared, not copied: the Arrow array points at R's memory and
 /// keeps the vector alive (released on the R thread when the consumer is done). Missing values
 /// become a validity bitmap beside the shared values. Everything else is converted in bulk loops.
+/// A value Arrow cannot hold (a factor code outside its levels, a date outside date32) is an
+/// error naming the column and row, never clamped, wrapped or turned into a null.
 extension RSession {
     /// Converts an R data.frame into an Arrow table with one chunk per column.
     public func arrowTable(fromDataFrame frame: SEXP) throws -> ArrowTable {
         let classes = try classes(of: frame)
-        guard TYPEOF(frame) == VECSXP, classes.contains("data.frame") else {
-            let described = classes.isEmpty ? String(cString: Rf_type2char(SEXPTYPE(TYPEOF(frame)))) : classes.joined(separator: "/")
+        guard vectorType(of: frame) == .list, classes.contains("data.frame") else {
+            let described = classes.isEmpty ? typeName(of: frame) : classes.joined(separator: "/")
             throw ConversionError.notADataFrame(found: described)
         }
         let names = try self.names(of: frame) ?? []
-        var seen = Set<String>()
+        let count = try length(of: frame)
+        // R expands compact row names on access; their length is the frame's row count.
+        let rows = try attribute(frame, "row.names").map { try length(of: $0) }
+        // Names compare as bytes: "\u{e9}" and "e\u{301}" are different columns.
+        var seen = Set<[UInt8]>()
         var columns: [(name: String, array: PolybridgeArrow.ArrowArray)] = []
-        let count = Int(XLENGTH(frame))
+        columns.reserveCapacity(count)
         for index in 0..<count {
             let name = index < names.count ? names[index] : "V\(index + 1)"
-            guard seen.insert(name).inserted else { throw ConversionError.duplicateColumn(name) }
-            columns.append((name, try arrowArray(fromVector: VECTOR_ELT(frame, R_xlen_t(index)), column: name)))
+            guard seen.insert(Array(name.utf8)).inserted else { throw ConversionError.duplicateColumn(name) }
+            let vector = try element(of: frame, at: index)
+            let array = try arrowArray(fromVector: vector, column: name)
+            if let rows, array.length != rows {
+                throw ConversionError.invalidValue(column: name, row: nil,
+                    detail: "has \(array.length) values but the data.frame has \(rows) rows (a malformed data.frame)")
+            }
+            columns.append((name, array))
         }
         if columns.isEmpty {
-            // A zero-column frame still has a row count (R expands compact row names on access).
-            let rows = try attribute(frame, "row.names").map { Int(XLENGTH($0)) } ?? 0
-            do { return try ArrowTable(rowCountWithoutColumns: rows) } catch { throw ConversionError.arrow(error) }
+            do { return try ArrowTable(rowCountWithoutColumns: rows ?? 0) } catch { throw ConversionError.arrow(error) }
         }
         do { return try ArrowTable(columns: columns) } catch { throw ConversionError.arrow(error) }
     }
@@ -36,38 +45,48 @@ extension RSession {
     /// Converts one atomic R vector (or factor, Date, POSIXct) into an Arrow array.
     public func arrowArray(fromVector vector: SEXP, column: String) throws -> PolybridgeArrow.ArrowArray {
         let classes = try classes(of: vector)
-        let length = Int(XLENGTH(vector))
+        let type = vectorType(of: vector)
+        if let dimensions = try attribute(vector, "dim"), try length(of: dimensions) > 1 {
+            throw ConversionError.unsupportedColumn(column: column, type: "R matrix (a column with dimensions)")
+        }
         do {
-            switch TYPEOF(vector) {
-            case REALSXP where classes.contains("Date"):
-                return try dateArray(vector, length: length)
-            case REALSXP where classes.contains("POSIXct"):
-                return try timestampArray(vector, length: length)
-            case REALSXP where classes.contains("integer64"):
+            switch type {
+            case .double where classes.contains("Date"), .integer where classes.contains("Date"):
+                return try dateArray(vector, column: column)
+            case .double where classes.contains("POSIXct"), .integer where classes.contains("POSIXct"):
+                return try timestampArray(vector, column: column)
+            case .double where classes.contains("integer64"):
                 // bit64::integer64 keeps int64 bits in a double vector; its NA is INT64_MIN.
-                return try sharedValues(vector, as: Int64.self, type: .int64, length: length,
+                return try sharedValues(vector, as: Int64.self, type: .int64,
                                         mayBeMissing: { $0 == Int64.min }, isMissing: { $0 == Int64.min })
-            case REALSXP:
+            case _ where classes.contains("factor"):
+                guard type == .integer else {
+                    throw ConversionError.invalidValue(column: column, row: nil,
+                        detail: "a factor must hold integer codes, this one holds \(typeName(of: vector)) values")
+                }
+                return try dictionaryArray(vector, column: column, ordered: classes.contains("ordered"))
+            case .double:
                 // NA_real_ becomes null; any other NaN stays a NaN value.
-                return try sharedValues(vector, as: Double.self, type: .float64, length: length,
+                return try sharedValues(vector, as: Double.self, type: .float64,
                                         mayBeMissing: { $0 != $0 }, isMissing: RSession.isRNA)
-            case INTSXP where classes.contains("factor"):
-                return try dictionaryArray(vector, length: length, ordered: classes.contains("ordered"))
-            case INTSXP:
-                let na = pb_r_na_int()
-                return try sharedValues(vector, as: Int32.self, type: .int32, length: length,
+            case .integer:
+                let na = naInteger
+                return try sharedValues(vector, as: Int32.self, type: .int32,
                                         mayBeMissing: { $0 == na }, isMissing: { $0 == na })
-            case LGLSXP:
-                return try booleanArray(vector, length: length)
-            case STRSXP:
-                return try stringArray(vector, length: length, column: column)
+            case .logical:
+                return try booleanArray(vector)
+            case .character:
+                return try stringArray(vector, column: column)
             default:
-                let type = String(cString: Rf_type2char(SEXPTYPE(TYPEOF(vector))))
-                let described = classes.isEmpty ? type : "\(type) (class \(classes.joined(separator: "/")))"
+                let described = classes.isEmpty ? typeName(of: vector)
+                    : "\(typeName(of: vector)) (class \(classes.joined(separator: "/")))"
                 throw ConversionError.unsupportedColumn(column: column, type: "R \(described)")
             }
         } catch let error as ArrowError {
             throw ConversionError.arrow(error.inColumn(column))
+        } catch RError.invalidString(let row) {
+            throw ConversionError.invalidUTF8(column: column,
+                detail: "row \(row) holds a string that is not valid UTF-8 (or contains a NUL byte)")
         }
     }
 
@@ -82,8 +101,9 @@ extension RSession {
     /// `mayBeMissing` is a cheap superset test (e.g. "is NaN" for R's NA_real_) run first over the
     /// whole vector in one branch-free pass; the bitmap is only built when it finds a candidate.
     @inline(__always)
-    private func validity<T>(_ data: UnsafePointer<T>, length: Int, mayBeMissing: (T) -> Bool,
+    private func validity<T>(_ data: UnsafePointer<T>?, length: Int, mayBeMissing: (T) -> Bool,
                              isMissing: (T) -> Bool) -> (ArrowBuffer?, Int) {
+        guard let data, length > 0 else { return (nil, 0) }
         var candidates = 0
         for index in 0..<length { candidates &+= mayBeMissing(data[index]) ? 1 : 0 }
         guard candidates > 0 else { return (nil, 0) }
@@ -106,16 +126,12 @@ extension RSession {
     /// Shares an R vector's values as an Arrow array without copying them; the vector stays
     /// preserved until the Arrow consumer releases the array. `isMissing` marks R's NA.
     @inline(__always)
-    private func sharedValues<T>(_ vector: SEXP, as _: T.Type, type: ArrowDataType, length: Int,
+    private func sharedValues<T>(_ vector: SEXP, as _: T.Type, type: ArrowDataType,
                                  mayBeMissing: (T) -> Bool, isMissing: (T) -> Bool) throws -> PolybridgeArrow.ArrowArray {
-        guard let raw = DATAPTR_RO(vector) else {
-            // Some ALTREP classes have no data pointer for an empty vector; Arrow needs none either.
-            guard length == 0 else {
-                throw RError.internalCall(operation: "reading a vector's data", message: "R returned no data pointer")
-            }
+        let length = try length(of: vector)
+        guard length > 0, let data = try readOnlyValues(of: vector, as: T.self) else {
             return try PolybridgeArrow.ArrowArray(type: type, length: 0, nullCount: 0, buffers: [nil, nil], onRelease: {})
         }
-        let data = UnsafeRawPointer(raw).assumingMemoryBound(to: T.self)
         let (bitmap, nulls) = validity(data, length: length, mayBeMissing: mayBeMissing, isMissing: isMissing)
         let keepAlive = try preserve(vector)
         return try PolybridgeArrow.ArrowArray(
@@ -124,39 +140,84 @@ extension RSession {
             onRelease: { _ = (keepAlive, bitmap) })
     }
 
-    private func booleanArray(_ vector: SEXP, length: Int) throws -> PolybridgeArrow.ArrowArray {
-        let data = UnsafePointer<Int32>(LOGICAL_RO(vector)!)
-        let na = pb_r_na_int()
+    private func booleanArray(_ vector: SEXP) throws -> PolybridgeArrow.ArrowArray {
+        let length = try length(of: vector)
+        let data = try readOnlyValues(of: vector, as: Int32.self)
+        let na = naInteger
         let (bitmap, nulls) = validity(data, length: length, mayBeMissing: { $0 == na }, isMissing: { $0 == na })
         let values = ArrowBuffer(byteCount: (length + 7) / 8)
-        let bits = values.mutableElements(of: UInt8.self)
-        for index in 0..<length where data[index] != 0 && data[index] != na {
-            bits[index >> 3] |= 1 << UInt8(index & 7)
+        if let data {
+            let bits = values.mutableElements(of: UInt8.self)
+            for index in 0..<length where data[index] != 0 && data[index] != na {
+                bits[index >> 3] |= 1 << UInt8(index & 7)
+            }
         }
         return try PolybridgeArrow.ArrowArray(type: .bool, length: length, nullCount: nulls, buffers: [bitmap, values])
     }
 
-    private func dateArray(_ vector: SEXP, length: Int) throws -> PolybridgeArrow.ArrowArray {
-        let data = UnsafePointer<Double>(REAL_RO(vector)!)
-        let (bitmap, nulls) = validity(data, length: length, mayBeMissing: { $0 != $0 }, isMissing: { $0.isNaN })
+    /// The values of a Date or POSIXct vector as doubles (both may be stored as integers).
+    private func temporalValues(_ vector: SEXP) throws -> [Double] {
+        let length = try length(of: vector)
+        if vectorType(of: vector) == .integer {
+            guard let data = try readOnlyValues(of: vector, as: Int32.self) else { return [] }
+            let na = naInteger
+            return (0..<length).map { data[$0] == na ? naReal : Double(data[$0]) }
+        }
+        guard let data = try readOnlyValues(of: vector, as: Double.self) else { return [] }
+        return Array(UnsafeBufferPointer(start: data, count: length))
+    }
+
+    /// Dates (days since 1970) as date32. NA and NaN (which R reads as NA) become null; an
+    /// infinite, fractional or out-of-range day is an error naming the row.
+    private func dateArray(_ vector: SEXP, column: String) throws -> PolybridgeArrow.ArrowArray {
+        let values = try temporalValues(vector)
+        let length = values.count
+        let (bitmap, nulls) = values.withUnsafeBufferPointer {
+            validity($0.baseAddress, length: length, mayBeMissing: { $0 != $0 }, isMissing: { $0.isNaN })
+        }
         let days = ArrowBuffer(uninitializedByteCount: length * 4)
         let out = days.mutableElements(of: Int32.self)
         for index in 0..<length {
-            let value = data[index]
-            out[index] = value.isFinite ? Int32(clamping: Int64(value.rounded(.down))) : 0
+            let value = values[index]
+            if value.isNaN { out[index] = 0; continue }
+            guard let day = Int32(exactly: value) else {
+                let reason = !value.isFinite ? "is \(value > 0 ? "Inf" : "-Inf"), which Arrow's date32 cannot hold"
+                    : value.rounded(.down) != value ? "is \(value) days, not a whole day; date32 holds whole days (use floor() or as.POSIXct() in R first)"
+                    : "is \(value) days from 1970-01-01, outside Arrow's date32 range (±2147483647 days)"
+                throw ConversionError.invalidValue(column: column, row: index + 1, detail: "the Date " + reason)
+            }
+            out[index] = day
         }
         return try PolybridgeArrow.ArrowArray(type: .date32, length: length, nullCount: nulls, buffers: [bitmap, days])
     }
 
-    private func timestampArray(_ vector: SEXP, length: Int) throws -> PolybridgeArrow.ArrowArray {
-        let data = UnsafePointer<Double>(REAL_RO(vector)!)
-        let zone = try attribute(vector, "tzone").flatMap { TYPEOF($0) == STRSXP ? try readStrings($0).first ?? nil : nil }
-        let (bitmap, nulls) = validity(data, length: length, mayBeMissing: { !$0.isFinite }, isMissing: { !$0.isFinite })
+    /// POSIXct seconds as timestamp[us, tz]. NA and NaN become null; an infinite value or one
+    /// whose microseconds do not fit in int64 (about ±292,000 years) is an error naming the row.
+    private func timestampArray(_ vector: SEXP, column: String) throws -> PolybridgeArrow.ArrowArray {
+        let values = try temporalValues(vector)
+        let length = values.count
+        var zone: String?
+        if let tzone = try attribute(vector, "tzone"), vectorType(of: tzone) == .character {
+            let zones = try readStrings(tzone)
+            zone = zones.first ?? nil
+        }
+        let (bitmap, nulls) = values.withUnsafeBufferPointer {
+            validity($0.baseAddress, length: length, mayBeMissing: { $0 != $0 }, isMissing: { $0.isNaN })
+        }
         let micros = ArrowBuffer(uninitializedByteCount: length * 8)
         let out = micros.mutableElements(of: Int64.self)
+        // 2^63 µs as a double; anything at or past it does not fit.
+        let limit = 9_223_372_036_854_775_808.0
         for index in 0..<length {
-            let value = data[index]
-            out[index] = value.isFinite ? Int64(clamping: Int64(exactly: (value * 1e6).rounded()) ?? 0) : 0
+            let value = values[index]
+            if value.isNaN { out[index] = 0; continue }
+            let scaled = (value * 1e6).rounded()
+            guard value.isFinite, scaled < limit, scaled >= -limit, let micro = Int64(exactly: scaled) else {
+                let reason = !value.isFinite ? "is \(value > 0 ? "Inf" : "-Inf"), which Arrow's timestamp cannot hold"
+                    : "is \(value) seconds from 1970, outside what timestamp[us] holds (about ±292,000 years)"
+                throw ConversionError.invalidValue(column: column, row: index + 1, detail: "the POSIXct time " + reason)
+            }
+            out[index] = micro
         }
         // A POSIXct without a time zone (or with "") is local wall-clock time: a naive timestamp.
         let timezone = (zone?.isEmpty ?? true) ? nil : zone
@@ -164,44 +225,71 @@ extension RSession {
                                               length: length, nullCount: nulls, buffers: [bitmap, micros])
     }
 
-    private func dictionaryArray(_ vector: SEXP, length: Int, ordered: Bool) throws -> PolybridgeArrow.ArrowArray {
-        let data = UnsafePointer<Int32>(INTEGER_RO(vector)!)
-        let na = pb_r_na_int()
+    /// A factor as dictionary<int32, utf8>. Every code must be NA or within 1...nlevels, and the
+    /// levels must be distinct non-NA strings (compared as bytes), else an error naming the row.
+    private func dictionaryArray(_ vector: SEXP, column: String, ordered: Bool) throws -> PolybridgeArrow.ArrowArray {
+        let length = try length(of: vector)
+        var levels = try PolybridgeArrow.ArrowArray(utf8: [])
+        if let levelsVector = try attribute(vector, "levels") {
+            guard vectorType(of: levelsVector) == .character else {
+                throw ConversionError.invalidValue(column: column, row: nil,
+                    detail: "the factor's levels are \(typeName(of: levelsVector)), not character")
+            }
+            levels = try stringArray(levelsVector, column: column)
+            try checkDistinctLevels(levels, column: column)
+        }
+        let levelCount = Int32(clamping: levels.length)
+        let data = try readOnlyValues(of: vector, as: Int32.self)
+        let na = naInteger
         let (bitmap, nulls) = validity(data, length: length, mayBeMissing: { $0 == na }, isMissing: { $0 == na })
         let codes = ArrowBuffer(uninitializedByteCount: length * 4)
         let out = codes.mutableElements(of: Int32.self)
-        for index in 0..<length { out[index] = data[index] == na ? 0 : data[index] - 1 }
-        let levelsVector = try attribute(vector, "levels")
-        let levels = try levelsVector.map { try stringArray($0, length: Int(XLENGTH($0)), column: "levels") }
-            ?? PolybridgeArrow.ArrowArray(utf8: [])
+        if let data {
+            for index in 0..<length {
+                let code = data[index]
+                if code == na { out[index] = 0; continue }
+                guard code >= 1, code <= levelCount else {
+                    throw ConversionError.invalidValue(column: column, row: index + 1,
+                        detail: "factor code \(code) is outside its \(levelCount) level(s)")
+                }
+                out[index] = code - 1
+            }
+        }
         return try PolybridgeArrow.ArrowArray(type: .dictionary(index: .int32, value: .utf8, ordered: ordered),
                                               length: length, nullCount: nulls, buffers: [bitmap, codes],
                                               dictionary: levels)
     }
 
+    private func checkDistinctLevels(_ levels: PolybridgeArrow.ArrowArray, column: String) throws {
+        var seen = Set<[UInt8]>()
+        try levels.forEachStringBytes { index, bytes throws(ArrowError) in
+            guard let bytes else {
+                throw .invalidArray(column: column, reason: "factor level \(index + 1) is NA; levels must be strings")
+            }
+            guard seen.insert(Array(bytes)).inserted else {
+                throw .invalidArray(column: column, reason: "factor level '\(String(decoding: bytes, as: UTF8.self))' appears more than once; levels must be distinct")
+            }
+        }
+    }
+
     /// Copies a character vector into Arrow utf8 (large_utf8 past 2 GiB), translating to UTF-8.
-    private func stringArray(_ vector: SEXP, length: Int, column: String) throws -> PolybridgeArrow.ArrowArray {
-        var utf8: SEXP? = nil
-        guard pb_r_strings_as_utf8(vector, &utf8) != 0, let utf8 else {
-            throw ConversionError.invalidUTF8(column: column, detail: String(cString: pb_r_last_error()))
-        }
-        protect(utf8)
-        let naString = pb_r_na_string()
+    private func stringArray(_ vector: SEXP, column: String) throws -> PolybridgeArrow.ArrowArray {
+        let utf8 = try utf8Strings(vector)
+        let length = try length(of: utf8)
         guard length > 0 else { return try PolybridgeArrow.ArrowArray(utf8: []) }
-        guard let elements = STRING_PTR_RO(utf8) else {
-            throw RError.internalCall(operation: "reading column \(column)", message: "R returned no string pointer")
-        }
-        // LENGTH and R_CHAR are calls into libR; R caches CHARSXPs globally, so a column of few
-        // distinct values repeats the same pointers and a small direct-mapped cache skips them.
+        let elements = try stringElements(of: utf8)
+        let naString = naString
+        // Reading a CHARSXP's bytes is a call into libR; R caches CHARSXPs globally, so a column of
+        // few distinct values repeats the same pointers and a small direct-mapped cache skips them.
         let cacheSize = 256
-        let cache = UnsafeMutablePointer<(element: SEXP?, bytes: UnsafePointer<CChar>?, count: Int)>.allocate(capacity: cacheSize)
-        cache.initialize(repeating: (nil, nil, 0), count: cacheSize)
+        let cache = UnsafeMutablePointer<(element: SEXP?, bytes: UnsafeBufferPointer<UInt8>)>.allocate(capacity: cacheSize)
+        cache.initialize(repeating: (nil, UnsafeBufferPointer(start: nil, count: 0)), count: cacheSize)
         defer { cache.deallocate() }
-        @inline(__always) func charBytes(_ element: SEXP) -> (bytes: UnsafePointer<CChar>, count: Int) {
+        @inline(__always) func charBytes(_ element: SEXP) -> UnsafeBufferPointer<UInt8> {
             let slot = Int(bitPattern: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(element))) >> 4) & (cacheSize - 1)
-            if cache[slot].element == element, let bytes = cache[slot].bytes { return (bytes, cache[slot].count) }
-            let entry = (bytes: R_CHAR(element)!, count: Int(LENGTH(element)))
-            cache[slot] = (element, entry.bytes, entry.count)
+            if cache[slot].element == element { return cache[slot].bytes }
+            let entry = self.bytes(ofString: element)
+            cache[slot] = (element, entry)
             return entry
         }
         // One pass for the byte count and the validity bitmap, one to copy the bytes.
@@ -210,13 +298,9 @@ extension RSession {
         let bitmap = ArrowBuffer(byteCount: (length + 7) / 8)
         let bits = bitmap.mutableElements(of: UInt8.self)
         for index in 0..<length {
-            let element = elements[index]
-            if element == naString {
-                nulls += 1
-            } else {
-                totalBytes += charBytes(element!).count
-                bits[index >> 3] |= 1 << UInt8(index & 7)
-            }
+            guard let element = elements[index], element != naString else { nulls += 1; continue }
+            totalBytes += charBytes(element).count
+            bits[index >> 3] |= 1 << UInt8(index & 7)
         }
         let large = totalBytes > Int(Int32.max)
         let offsets = ArrowBuffer(uninitializedByteCount: (length + 1) * (large ? 8 : 4))
@@ -225,11 +309,10 @@ extension RSession {
         func fill<Offset: FixedWidthInteger>(_ out: UnsafeMutableBufferPointer<Offset>) {
             out[0] = 0
             for index in 0..<length {
-                let element = elements[index]
-                if element != naString {
-                    let (source, count) = charBytes(element!)
-                    memcpy(bytes.baseAddress + position, source, count)
-                    position += count
+                if let element = elements[index], element != naString {
+                    let source = charBytes(element)
+                    if let base = source.baseAddress { memcpy(bytes.baseAddress + position, base, source.count) }
+                    position += source.count
                 }
                 out[index + 1] = Offset(position)
             }

@@ -1,4 +1,4 @@
-import CR
+
 import Foundation
 import PolybridgeArrow
 import PolybridgeConversion

@@ -118,6 +118,17 @@ public final class PythonRuntime: Sendable {
         }
     }
 
+    /// Runs `code` in `__main__` the way the REPL does: every statement once, in order; when
+    /// the last statement is an expression, its value is returned (nil otherwise).
+    public func run(_ code: String) throws(PythonError) -> PythonObject? {
+        let helpers = try helperModule(named: "_polybridge_run", source: PythonRunHelper.source)
+        let outcome = try call(try attribute("run", of: helpers), [try object(code)])
+        return try withGIL { gil throws(PythonError) -> PythonObject? in
+            guard pb_py_sequence_length(outcome.pointer) == 1 else { return nil }
+            return try gil.own(pb_py_sequence_item(outcome.pointer, 0))
+        }
+    }
+
     /// Evaluates one expression in `__main__` and returns the resulting object.
     public func evaluateObject(_ expression: String) throws(PythonError) -> PythonObject {
         try withGIL { gil throws(PythonError) in
@@ -202,4 +213,27 @@ public final class PythonRuntime: Sendable {
             return try gil.value(of: PythonObject(owning: item).pointer)
         }
     }
+}
+
+/// Python code behind `PythonRuntime.run`: split off a trailing expression, run the rest once.
+enum PythonRunHelper {
+    static let source = #"""
+    import ast
+    import __main__
+
+    def run(code):
+        try:
+            tree = ast.parse(code, "<string>", "exec")
+            last = None
+            if tree.body and isinstance(tree.body[-1], ast.Expr):
+                last = ast.Expression(tree.body.pop().value)
+            namespace = __main__.__dict__
+            exec(compile(tree, "<string>", "exec"), namespace)
+            if last is None:
+                return []
+            return [eval(compile(last, "<string>", "eval"), namespace)]
+        except BaseException as error:
+            # The user's traceback starts at their code, not in this helper.
+            raise error.with_traceback(error.__traceback__.tb_next)
+    """#
 }

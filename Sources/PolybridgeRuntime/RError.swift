@@ -12,6 +12,8 @@ public enum RError: Error, CustomStringConvertible, Equatable, Sendable {
     case conversion(String)
     /// R raised an error inside one of the bridge's own R API calls (for example an allocation).
     case internalCall(operation: String, message: String)
+    /// Element `row` (1-based) of a string vector being made is not valid UTF-8 or holds a NUL byte.
+    case invalidString(row: Int)
 
     /// A message for the person at the terminal.
     public var description: String {
@@ -29,6 +31,8 @@ public enum RError: Error, CustomStringConvertible, Equatable, Sendable {
             return "R conversion error: \(message)"
         case .internalCall(let operation, let message):
             return "R failed during \(operation): \(message.trimmingTrailingNewlines)"
+        case .invalidString(let row):
+            return "row \(row) holds a string that is not valid UTF-8 (or contains a NUL byte)"
         }
     }
 
@@ -40,6 +44,7 @@ public enum RError: Error, CustomStringConvertible, Equatable, Sendable {
             return message
         case .startup(let reason, _): return reason
         case .interrupted: return "interrupted"
+        case .invalidString: return description
         }
     }
 }

@@ -37,17 +37,4 @@ extension RSession {
         return RPreservedObject(cell: cell, thread: thread)
     }
 
-    /// Sets attribute `name` of `object` to `value`.
-    public func setAttribute(_ object: SEXP, _ name: String, _ value: SEXP) throws {
-        guard pb_r_set_attribute(object, try symbol(name), value) != 0 else {
-            throw RError.internalCall(operation: "setting attribute \(name)", message: String(cString: pb_r_last_error()))
-        }
-    }
-
-    /// The attribute `name` of `object`, or nil when it is not set.
-    public func attribute(_ object: SEXP, _ name: String) throws -> SEXP? {
-        let value = Rf_getAttrib(object, try symbol(name))
-        guard let value, value != pb_r_nil() else { return nil }
-        return value
-    }
 }

@@ -124,12 +124,15 @@ public final class RRuntime: Sendable {
         }
         pb_r_register_host_events(rHostEventHandler)
         pb_r_register_altrep(rForeignRelease)
+        // From the next job on, the loop runs inside a top-level context of its own, so an R
+        // error that escaped a guard is reported before the process exits, never silent.
+        thread.guardLoop(with: RGuardedLoop.run)
         let session = RSession(thread: thread)
         let prelude = try session.evaluateText(RPrelude.source, purpose: "loading the Polybridge prelude")
         RThreadState.preludeEvalText = pb_r_preserve(VECTOR_ELT(prelude, 0))
         RThreadState.preludeCallFunction = pb_r_preserve(VECTOR_ELT(prelude, 1))
         let version = try session.evaluateText("R.version.string", purpose: "reading R's version")
-        RThreadState.console.removeAll()
+        RThreadState.clearConsole()
         return (try session.readStrings(version).first ?? nil) ?? "R (unknown version)"
     }
 
@@ -184,20 +187,30 @@ public final class RRuntime: Sendable {
 
     /// Runs `body` on the R thread with a session for direct C API work (conversions use this).
     ///
-    /// R errors inside guarded session calls become thrown errors; the body must not let SEXPs escape.
+    /// R errors inside guarded session calls become thrown errors; the body must not let SEXPs
+    /// escape. The job follows the same discipline as `evaluate` and `call`: it holds Python's
+    /// GIL once reticulate is loaded, its console output is discarded, and cancelling the calling
+    /// task interrupts it (the guarded call that sees the interrupt throws `CancellationError`).
     public func withSession<T: Sendable>(_ body: @escaping @Sendable (RSession) throws -> T) async throws -> T {
-        try await thread.perform {
-            let session = RSession(thread: self.thread)
-            return try body(session)
+        let ticket = RJobTicket()
+        return try await withTaskCancellationHandler {
+            try await thread.perform { [self] in try runJob(ticket, body) }
+        } onCancel: {
+            cancel(ticket)
         }
     }
 
     /// Like `withSession`, but blocks the calling thread (for synchronous callers such as the CLI).
+    /// `interruptCurrentComputation()` stops it.
     public func withSessionBlocking<T: Sendable>(_ body: @escaping @Sendable (RSession) throws -> T) throws -> T {
-        try thread.performBlocking {
-            let session = RSession(thread: self.thread)
-            return try body(session)
-        }
+        let ticket = RJobTicket()
+        return try thread.performBlocking { [self] in try runJob(ticket, body) }
+    }
+
+    /// Raises an R error outside every guard, to test the last line of defence: R's message and
+    /// an internal-error line are printed and the process exits with status 70. Never returns.
+    public func raiseUnguardedErrorForTesting(_ message: String) throws {
+        try withSessionBlocking { _ in pb_r_raise_unguarded(message) }
     }
 
     /// Interrupts the R computation running now, if any (what Ctrl-C does). Safe from any thread.
@@ -212,19 +225,29 @@ public final class RRuntime: Sendable {
         let ticket = RJobTicket()
         return try await withTaskCancellationHandler {
             try await thread.perform { [self] in
-                try begin(ticket)
-                defer { end(ticket) }
-                if RThreadState.reticulateLoaded { RThreadState.holdHostLock() }
-                defer { RThreadState.releaseHostLock() }
-                RThreadState.console.removeAll(keepingCapacity: true)
-                let session = RSession(thread: thread)
-                let call = try buildCall(session)
-                let outcome = try session.evaluate(call, purpose: "evaluating R code")
-                return try interpret(outcome, session: session, ticket: ticket)
+                try runJob(ticket) { session in
+                    let call = try buildCall(session)
+                    let outcome = try session.evaluate(call, purpose: "evaluating R code")
+                    return try interpret(outcome, session: session, ticket: ticket)
+                }
             }
         } onCancel: {
             cancel(ticket)
         }
+    }
+
+    /// The one discipline for every job on the R thread: registered for interrupts, holding the
+    /// GIL once reticulate is loaded (it calls Python without taking it), console captured for
+    /// this job only, and a session whose guarded calls know the job's cancellation.
+    private func runJob<T>(_ ticket: RJobTicket, _ body: (RSession) throws -> T) throws -> T {
+        try begin(ticket)
+        defer { end(ticket) }
+        if RThreadState.reticulateLoaded { RThreadState.holdHostLock() }
+        // Also released when the job itself loaded reticulate (its onLoad hook took the lock).
+        defer { RThreadState.releaseHostLock() }
+        RThreadState.clearConsole()
+        defer { RThreadState.clearConsole() }
+        return try body(RSession(thread: thread, ticket: ticket))
     }
 
     private func begin(_ ticket: RJobTicket) throws {

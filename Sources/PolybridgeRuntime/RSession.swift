@@ -6,26 +6,66 @@ public typealias SEXP = CR.SEXP
 /// Access to R's C API for code that already runs on the R thread.
 ///
 /// A session is handed to closures passed to `RRuntime.withSession`; it must not escape them.
-/// Every operation that can raise an R error goes through a guarded C shim and throws instead.
-/// Objects the session allocates are protected until the closure returns.
+/// Every operation that can allocate or raise an R error goes through a guarded C shim and
+/// throws instead; layers above this one reach R only through these methods.
+///
+/// Objects the session makes are kept alive until the closure returns. They are held in one
+/// list of the session's own (a single precious-list cell), never on R's protect stack, so a
+/// conversion of any size uses a constant number of protection slots.
 public final class RSession {
-    private var protectedCount: Int32 = 0
+    /// The VECSXP holding every object this session keeps alive, and its precious-list cell.
+    private var kept: SEXP?
+    private var keptCell: SEXP?
+    private var keptCount = 0
+    private var keptCapacity = 0
     let thread: RThread
+    /// The job this session belongs to, so a guard that fails because of a cancel says so.
+    let ticket: RJobTicket?
 
-    init(thread: RThread) {
+    init(thread: RThread, ticket: RJobTicket? = nil) {
         self.thread = thread
+        self.ticket = ticket
     }
 
     deinit {
-        if protectedCount > 0 { Rf_unprotect(protectedCount) }
+        if let keptCell { pb_r_release(keptCell) }
     }
 
-    /// Protects `object` from R's garbage collector until the session ends, and returns it.
+    /// Keeps `object` alive until the session ends, and returns it.
+    ///
+    /// Appending to the session's list does not allocate; growing it (doubling) does, under a guard.
     @discardableResult
-    public func protect(_ object: SEXP) -> SEXP {
-        Rf_protect(object)
-        protectedCount += 1
+    public func protect(_ object: SEXP) throws -> SEXP {
+        if keptCount == keptCapacity { try growKept() }
+        _ = pb_r_set_list_element(kept, R_xlen_t(keptCount), object)
+        keptCount += 1
         return object
+    }
+
+    private func growKept() throws {
+        let capacity = max(32, keptCapacity * 2)
+        var list: SEXP? = nil
+        guard pb_r_alloc_vector(SEXPTYPE(VECSXP), R_xlen_t(capacity), &list) != 0, let list else {
+            throw failure("keeping R objects alive")
+        }
+        // The new list must be reachable before the old one lets go of its elements.
+        guard let cell = pb_r_preserve(list) else { throw failure("keeping R objects alive") }
+        for index in 0..<keptCount {
+            _ = pb_r_set_list_element(list, R_xlen_t(index), pb_r_list_element(kept, R_xlen_t(index)))
+        }
+        if let keptCell { pb_r_release(keptCell) }
+        kept = list
+        keptCell = cell
+        keptCapacity = capacity
+    }
+
+    /// The error for a guarded call that did not complete: the job was cancelled, a string was
+    /// invalid, or R raised (its message).
+    func failure(_ operation: String) -> any Error {
+        if let ticket, ticket.cancelled.load(ordering: .acquiring) { return CancellationError() }
+        let badRow = pb_r_last_bad_row()
+        if badRow >= 0 { return RError.invalidString(row: Int(badRow) + 1) }
+        return RError.internalCall(operation: operation, message: String(cString: pb_r_last_error()))
     }
 
     /// R's `NULL`.
@@ -33,25 +73,25 @@ public final class RSession {
     /// R's global environment.
     public var globalEnvironment: SEXP { pb_r_global_env() }
 
-    /// Allocates a protected vector of `type` with `length` elements.
+    /// Allocates a vector of `type` with `length` elements, kept alive for the session.
     public func allocate(_ type: Int32, length: Int, purpose: String = "allocation") throws -> SEXP {
         var result: SEXP? = nil
         guard pb_r_alloc_vector(SEXPTYPE(type), R_xlen_t(length), &result) != 0, let result else {
-            throw RError.internalCall(operation: purpose, message: String(cString: pb_r_last_error()))
+            throw failure(purpose)
         }
-        return protect(result)
+        return try protect(result)
     }
 
     /// Evaluates `expression` in `environment`; R errors become `RError.internalCall`.
     public func evaluate(_ expression: SEXP, in environment: SEXP? = nil, purpose: String) throws -> SEXP {
         var result: SEXP? = nil
         guard pb_r_eval(expression, environment ?? globalEnvironment, &result) != 0, let result else {
-            throw RError.internalCall(operation: purpose, message: String(cString: pb_r_last_error()))
+            throw failure(purpose)
         }
-        return protect(result)
+        return try protect(result)
     }
 
-    /// Makes a protected CHARSXP holding `text` as UTF-8.
+    /// Makes a CHARSXP holding `text` as UTF-8.
     public func makeChar(_ text: String) throws -> SEXP {
         var utf8 = text
         return try utf8.withUTF8 { bytes in
@@ -61,116 +101,136 @@ public final class RSession {
                 let base = UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self)
                 return pb_r_mkchar_utf8(base ?? emptyPointer, Int32(bytes.count), &result)
             }
-            guard status != 0, let result else {
-                throw RError.internalCall(operation: "making an R string",
-                                          message: String(cString: pb_r_last_error()))
-            }
-            return protect(result)
+            guard status != 0, let result else { throw failure("making an R string") }
+            return try protect(result)
         }
     }
 
-    /// Makes a protected character vector from Swift strings (`nil` is `NA`).
+    /// Makes a character vector from Swift strings (`nil` is `NA`) in one guarded call.
     public func makeStrings(_ strings: [String?]) throws -> SEXP {
-        let vector = try allocate(STRSXP, length: strings.count, purpose: "allocating a character vector")
-        for (index, string) in strings.enumerated() {
-            SET_STRING_ELT(vector, R_xlen_t(index), try string.map(makeChar) ?? pb_r_na_string())
+        // One contiguous buffer of every string's bytes, then pointers into it.
+        var bytes: [UInt8] = []
+        var starts: [Int] = []
+        var lengths: [Int32] = []
+        starts.reserveCapacity(strings.count)
+        lengths.reserveCapacity(strings.count)
+        for string in strings {
+            starts.append(bytes.count)
+            if let string {
+                bytes.append(contentsOf: string.utf8)
+                lengths.append(Int32(clamping: bytes.count - starts[starts.count - 1]))
+            } else {
+                lengths.append(-1)
+            }
         }
-        return vector
+        bytes.append(0)
+        return try bytes.withUnsafeBufferPointer { buffer in
+            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+            let pointers: [UnsafePointer<CChar>?] = starts.map { base + $0 }
+            return try makeStrings(pointers: pointers, lengths: lengths)
+        }
     }
 
     /// Sets the `names` attribute of `object`.
     public func setNames(_ object: SEXP, _ names: [String]) throws {
-        Rf_setAttrib(object, pb_r_names_symbol(), try makeStrings(names))
+        try setAttribute(object, pb_r_names_symbol(), try makeStrings(names), name: "names")
     }
 
     /// The `names` attribute of `object` as Swift strings, or nil when it has none.
     public func names(of object: SEXP) throws -> [String]? {
-        guard let names = Rf_getAttrib(object, pb_r_names_symbol()), TYPEOF(names) == STRSXP else { return nil }
+        guard let names = try attribute(object, symbol: pb_r_names_symbol(), name: "names"),
+              pb_r_type(names) == STRSXP else { return nil }
         return try readStrings(names).map { $0 ?? "" }
     }
 
     /// The `class` attribute of `object` (empty when it has none).
     public func classes(of object: SEXP) throws -> [String] {
-        guard let classes = Rf_getAttrib(object, pb_r_class_symbol()), TYPEOF(classes) == STRSXP else { return [] }
+        guard let classes = try attribute(object, symbol: pb_r_class_symbol(), name: "class"),
+              pb_r_type(classes) == STRSXP else { return [] }
         return try readStrings(classes).compactMap { $0 }
     }
 
     /// Reads a character vector as Swift strings, translating other encodings to UTF-8.
     public func readStrings(_ vector: SEXP) throws -> [String?] {
-        var utf8: SEXP? = nil
-        guard pb_r_strings_as_utf8(vector, &utf8) != 0, let utf8 else {
-            throw RError.internalCall(operation: "translating strings to UTF-8",
-                                      message: String(cString: pb_r_last_error()))
-        }
-        protect(utf8)
-        let count = Int(XLENGTH(utf8))
+        let utf8 = try utf8Strings(vector)
+        let count = try length(of: utf8)
+        guard count > 0 else { return [] }
+        let elements = try stringElements(of: utf8)
+        let na = pb_r_na_string()
         var result: [String?] = []
         result.reserveCapacity(count)
         for index in 0..<count {
-            let element = STRING_ELT(utf8, R_xlen_t(index))
-            result.append(element == pb_r_na_string() ? nil : String(cString: R_CHAR(element)))
+            let element = elements[index]
+            guard let element, element != na else { result.append(nil); continue }
+            result.append(String(decoding: bytes(ofString: element), as: UTF8.self))
         }
         return result
     }
 
     /// Copies `object` into a Swift `RValue` (atomic vectors and lists; other objects are described).
     public func read(_ object: SEXP) throws -> RValue {
-        let count = Int(Rf_xlength(object))
-        switch TYPEOF(object) {
+        switch pb_r_type(object) {
         case NILSXP:
             return .null
         case LGLSXP:
-            var raw = [Int32](repeating: 0, count: count)
-            _ = raw.withUnsafeMutableBufferPointer { LOGICAL_GET_REGION(object, 0, R_xlen_t(count), $0.baseAddress) }
-            return .logical(raw.map { $0 == pb_r_na_int() ? nil : $0 != 0 })
+            let values = try bufferOfValues(object, as: Int32.self)
+            let na = pb_r_na_int()
+            return .logical(values.map { $0 == na ? nil : $0 != 0 })
         case INTSXP:
-            var raw = [Int32](repeating: 0, count: count)
-            _ = raw.withUnsafeMutableBufferPointer { INTEGER_GET_REGION(object, 0, R_xlen_t(count), $0.baseAddress) }
-            return .integer(raw.map { $0 == pb_r_na_int() ? nil : $0 })
+            let values = try bufferOfValues(object, as: Int32.self)
+            let na = pb_r_na_int()
+            return .integer(values.map { $0 == na ? nil : $0 })
         case REALSXP:
-            var raw = [Double](repeating: 0, count: count)
-            _ = raw.withUnsafeMutableBufferPointer { REAL_GET_REGION(object, 0, R_xlen_t(count), $0.baseAddress) }
-            return .double(raw.map { pb_r_is_na_real($0) != 0 ? nil : $0 })
+            return .double(try bufferOfValues(object, as: Double.self).map { pb_r_is_na_real($0) != 0 ? nil : $0 })
         case STRSXP:
             return .character(try readStrings(object))
         case VECSXP:
+            let count = try length(of: object)
             var elements: [RValue] = []
             elements.reserveCapacity(count)
             for index in 0..<count {
-                elements.append(try read(VECTOR_ELT(object, R_xlen_t(index))))
+                elements.append(try read(try element(of: object, at: index)))
             }
             return .list(elements, names: try names(of: object))
         default:
-            let type = String(cString: Rf_type2char(SEXPTYPE(TYPEOF(object))))
-            return .other(type: type, classes: try classes(of: object))
+            return .other(type: typeName(of: object), classes: try classes(of: object))
         }
     }
 
-    /// Makes a protected R object from a Swift `RValue`.
+    /// The values of an atomic vector as a buffer (materialising ALTREP vectors under a guard).
+    private func bufferOfValues<T>(_ vector: SEXP, as type: T.Type) throws -> UnsafeBufferPointer<T> {
+        let count = try length(of: vector)
+        guard count > 0, let values = try readOnlyValues(of: vector, as: T.self) else {
+            return UnsafeBufferPointer(start: nil, count: 0)
+        }
+        return UnsafeBufferPointer(start: values, count: count)
+    }
+
+    /// Makes an R object from a Swift `RValue`, kept alive for the session.
     public func make(_ value: RValue) throws -> SEXP {
         switch value {
         case .null:
             return null
         case .logical(let elements):
             let vector = try allocate(LGLSXP, length: elements.count)
-            let data = LOGICAL(vector)!
+            let data = try writableValues(of: vector, as: Int32.self)
             for (i, e) in elements.enumerated() { data[i] = e.map { $0 ? 1 : 0 } ?? pb_r_na_int() }
             return vector
         case .integer(let elements):
             let vector = try allocate(INTSXP, length: elements.count)
-            let data = INTEGER(vector)!
+            let data = try writableValues(of: vector, as: Int32.self)
             for (i, e) in elements.enumerated() { data[i] = e ?? pb_r_na_int() }
             return vector
         case .double(let elements):
             let vector = try allocate(REALSXP, length: elements.count)
-            let data = REAL(vector)!
+            let data = try writableValues(of: vector, as: Double.self)
             for (i, e) in elements.enumerated() { data[i] = e ?? pb_r_na_real() }
             return vector
         case .character(let elements):
             return try makeStrings(elements)
         case .list(let elements, let names):
             let vector = try allocate(VECSXP, length: elements.count)
-            for (i, e) in elements.enumerated() { SET_VECTOR_ELT(vector, R_xlen_t(i), try make(e)) }
+            for (i, e) in elements.enumerated() { try setElement(of: vector, at: i, to: try make(e)) }
             if let names { try setNames(vector, names) }
             return vector
         case .other(let type, _):
@@ -180,27 +240,26 @@ public final class RSession {
 }
 
 extension RSession {
-    /// Parses and evaluates `code` in the global environment; the value is protected.
+    /// Parses and evaluates `code` in the global environment; the value is kept for the session.
     public func evaluateText(_ code: String, purpose: String) throws -> SEXP {
         var result: SEXP? = nil
         guard pb_r_parse_eval(code, globalEnvironment, &result) != 0, let result else {
-            throw RError.internalCall(operation: purpose, message: String(cString: pb_r_last_error()))
+            throw failure(purpose)
         }
-        return protect(result)
+        return try protect(result)
     }
 
     /// The symbol `name`.
     public func symbol(_ name: String) throws -> SEXP {
         var result: SEXP? = nil
-        guard pb_r_symbol(name, &result) != 0, let result else {
-            throw RError.internalCall(operation: "interning \(name)", message: String(cString: pb_r_last_error()))
-        }
+        guard pb_r_symbol(name, &result) != 0, let result else { throw failure("interning \(name)") }
         return result
     }
 
-    /// A protected call `function(arguments...)` ready for `evaluate`.
+    /// A call `function(arguments...)` ready for `evaluate`, kept alive for the session.
     public func lang(_ function: SEXP, _ arguments: [SEXP]) throws -> SEXP {
         let call = try allocate(LANGSXP, length: arguments.count + 1, purpose: "building an R call")
+        // Filling the cells of a pairlist the session owns allocates nothing.
         SETCAR(call, function)
         var cell = CDR(call)
         for argument in arguments {

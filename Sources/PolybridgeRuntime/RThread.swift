@@ -13,6 +13,8 @@ final class RThread: @unchecked Sendable {
     private let condition = NSCondition()
     private var pending: [@Sendable () -> Void] = []
     private let threadIdentifier = Mutex<pthread_t?>(nil)
+    /// Set by a job on the R thread; from the next batch on, the loop runs inside it.
+    private var loopWrapper: ((@escaping () -> Void) -> Void)?
 
     init(name: String) {
         let thread = Thread { [unowned self] in self.runLoop() }
@@ -58,16 +60,32 @@ final class RThread: @unchecked Sendable {
         return try box.result!.get()
     }
 
+    /// Makes the job loop run inside `wrapper` (which must not return) once the current batch
+    /// is done. Called on the R thread, by the job that initialised R.
+    func guardLoop(with wrapper: @escaping (@escaping () -> Void) -> Void) {
+        loopWrapper = wrapper
+    }
+
     private func runLoop() {
         threadIdentifier.withLock { $0 = pthread_self() }
         while true {
-            condition.lock()
-            while pending.isEmpty { condition.wait() }
-            let batch = pending
-            pending.removeAll(keepingCapacity: true)
-            condition.unlock()
-            for job in batch { job() }
+            runNextBatch()
+            if let wrapper = loopWrapper {
+                loopWrapper = nil
+                wrapper { [unowned self] in
+                    while true { self.runNextBatch() }
+                }
+            }
         }
+    }
+
+    private func runNextBatch() {
+        condition.lock()
+        while pending.isEmpty { condition.wait() }
+        let batch = pending
+        pending.removeAll(keepingCapacity: true)
+        condition.unlock()
+        for job in batch { job() }
     }
 }
 

@@ -17,9 +17,14 @@ enum RThreadState {
     /// Releases the Python GIL taken for the current job, if one was taken.
     nonisolated(unsafe) static var hostLockRelease: (@Sendable () -> Void)?
 
+    /// Forgets the console text captured so far (and a large buffer's memory with it).
+    static func clearConsole() {
+        console.removeAll(keepingCapacity: console.capacity <= 1 << 16)
+    }
+
     /// Returns and clears the console text captured so far.
     static func takeConsole() -> String {
-        defer { console.removeAll(keepingCapacity: true) }
+        defer { clearConsole() }
         return String(decoding: console, as: UTF8.self)
     }
 
@@ -68,4 +73,21 @@ private struct UncheckedSendableRelease: @unchecked Sendable {
     let owner: Unmanaged<AnyObject>
     init(_ owner: Unmanaged<AnyObject>) { self.owner = owner }
     func release() { owner.release() }
+}
+
+/// Runs the R thread's job loop inside `pb_r_run_guarded_loop`, the last line of defence.
+enum RGuardedLoop {
+    /// Never returns: the loop runs forever, or the process ends after an escaped R error.
+    static func run(_ loop: @escaping () -> Void) {
+        let context = Unmanaged.passRetained(LoopBody(loop)).toOpaque()
+        pb_r_run_guarded_loop({ context in
+            guard let context else { return }
+            Unmanaged<LoopBody>.fromOpaque(context).takeUnretainedValue().body()
+        }, context)
+    }
+
+    private final class LoopBody {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
 }

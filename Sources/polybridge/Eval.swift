@@ -27,6 +27,8 @@ struct Eval: AsyncParsableCommand {
             } else if let pythonCode {
                 try evaluatePython(pythonCode)
             }
+        } catch let exit as ExitCode {
+            throw exit
         } catch let error as CancellationError {
             _ = error
             printError("interrupted")
@@ -61,17 +63,28 @@ struct Eval: AsyncParsableCommand {
 
     private func evaluatePython(_ code: String) throws {
         let python = try PythonRuntime.shared()
-        // An expression prints its repr (like the REPL); otherwise the code runs as statements.
-        let object: PythonObject
+        // Like the REPL: statements run once; a trailing expression's repr is printed unless None.
+        let value: PythonObject?
         do {
-            object = try python.evaluateObject(code)
-        } catch PythonError.exception(type: "SyntaxError", _, _) {
-            try python.exec(code)
-            return
+            value = try python.run(code)
+        } catch {
+            guard let status = exitStatus(of: error) else { throw error }
+            throw ExitCode(status)
         }
-        let repr = try python.call(try python.evaluateObject("repr"), [object])
+        guard let value else { return }
+        let repr = try python.call(try python.evaluateObject("repr"), [value])
         if case .string(let text) = try python.value(of: repr), text != "None" { print(text) }
     }
+}
+
+/// The exit status `sys.exit(...)` asked for, or nil when `error` is not a SystemExit.
+/// `sys.exit("text")` prints the text and exits 1, as python does.
+private func exitStatus(of error: PythonError) -> Int32? {
+    guard case .exception(let type, let message, _) = error, type == "SystemExit" else { return nil }
+    if message.isEmpty || message == "None" { return 0 }
+    if let status = Int32(message) { return status }
+    printError(message)
+    return 1
 }
 
 /// Prints `message` on standard error.

@@ -67,6 +67,47 @@ pb_status pb_r_strings_from_pointers(const char *const *bytes, const int *length
 /// Converts a STRSXP to UTF-8 in place of a copy (`enc2utf8` semantics); result unprotected.
 pb_status pb_r_strings_as_utf8(SEXP strings, SEXP *out);
 
+/// The length of `object` (ALTREP classes compute it in a method that may raise).
+pb_status pb_r_length(SEXP object, R_xlen_t *out);
+
+/// The data pointer of an atomic vector: `STRING_PTR_RO` for character vectors, else
+/// `DATAPTR_RO` (or `DATAPTR` when `writeable`). ALTREP vectors may materialise, which allocates.
+pb_status pb_r_data(SEXP object, int writeable, const void **out);
+
+/// R's `getAttrib` (which allocates for compact row names).
+pb_status pb_r_get_attribute(SEXP object, SEXP name, SEXP *out);
+
+/// `SET_STRING_ELT(vector, index, value)` after checking the types.
+pb_status pb_r_set_string_element(SEXP vector, R_xlen_t index, SEXP value);
+
+/// `SET_VECTOR_ELT(list, index, value)` after checking the type and index.
+pb_status pb_r_set_list_element(SEXP list, R_xlen_t index, SEXP value);
+
+/// Element `index` of a list, or NULL when `list` is not a list or the index is out of range.
+SEXP pb_r_list_element(SEXP list, R_xlen_t index);
+
+/// R's SEXPTYPE of `object` (cannot raise).
+int pb_r_type(SEXP object);
+
+/// R's name of the type of `object` ("double", "list", ...).
+const char *pb_r_type_name(SEXP object);
+
+/// The bytes of a CHARSXP (not NUL-terminated for the caller's purposes: use `length`); NULL
+/// when `string` is not a CHARSXP.
+const char *pb_r_char_bytes(SEXP string, R_xlen_t *length);
+
+/// Runs `body(context)` (the R thread's job loop) inside a top-level context. Should an R error
+/// ever escape a guard, R jumps here: R's message and an internal-error line go to stderr and
+/// the process exits with status 70. Never returns.
+void pb_r_run_guarded_loop(void (*body)(void *), void *context);
+
+/// Raises an R error outside any guard. Only for the test of `pb_r_run_guarded_loop`.
+void pb_r_raise_unguarded(const char *message);
+
+/// The 0-based element that made the last string-building call fail (invalid UTF-8 or a NUL
+/// byte), or -1 when it failed for another reason.
+long long pb_r_last_bad_row(void);
+
 /// The text of the last error R raised inside a guarded call.
 const char *pb_r_last_error(void);
 
