@@ -23,8 +23,12 @@ enum DataFilePython {
         # Single-threaded reading numbers rows, so a malformed row can be named by its line.
         read = csv.ReadOptions(use_threads=False, encoding=encoding or "utf8")
         convert = csv.ConvertOptions(null_values=CSV_NULL_VALUES, strings_can_be_null=True)
+        import os, stat
+        # A pipe (`<(zcat x.gz)`, a FIFO, /dev/stdin) cannot seek, which pyarrow's own file
+        # opening does; Python's buffered reader streams it instead.
+        source = path if stat.S_ISREG(os.stat(path).st_mode) else open(path, "rb")
         try:
-            reader = csv.open_csv(path, read_options=read, convert_options=convert)
+            reader = csv.open_csv(source, read_options=read, convert_options=convert)
         except pa.ArrowInvalid as error:
             raise FileProblem(_csv_message(str(error), None)) from None
         schema = reader.schema

@@ -204,6 +204,13 @@ public final class PythonRuntime: Sendable {
         try withGIL { gil throws(PythonError) in try gil.value(of: object.pointer) }
     }
 
+    /// Binds `object` to the global `name` in `__main__`, where code run by `exec` and `run` sees it.
+    public func bind(_ object: PythonObject, as name: String) throws(PythonError) {
+        try withGIL { gil throws(PythonError) in
+            guard pb_py_dict_set(pb_py_main_dict(), name, object.pointer) == 0 else { throw gil.fetchError() }
+        }
+    }
+
     /// The value of the global `name` in `__main__`.
     public func global(_ name: String) throws(PythonError) -> PythonValue {
         try withGIL { gil throws(PythonError) in

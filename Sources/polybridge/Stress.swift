@@ -8,7 +8,7 @@ struct Stress: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Leak checks: R errors or conversion round trips in a loop, resident memory as JSON.",
         shouldDisplay: false,
-        subcommands: [StressErrors.self, StressConversion.self],
+        subcommands: [StressErrors.self, StressConversion.self, StressUnguardedError.self],
         defaultSubcommand: StressErrors.self)
 }
 
@@ -17,7 +17,7 @@ struct StressErrors: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "errors",
         abstract: "Raise many R errors through the bridge and report resident memory (JSON).")
 
-    @Option(help: "Number of R errors to raise.")
+    @Option(help: "Rounds; each raises one R error in an evaluation and one in a session job.")
     var count = 10_000
 
     func run() async throws {
@@ -27,19 +27,29 @@ struct StressErrors: AsyncParsableCommand {
             ("1 +* 2", "unexpected '*'"),
             ("as.numeric(list(1, 2:3))", "object cannot be coerced to type 'double'"),
         ]
+        // Session jobs (the conversions' path) fail differently: R's message comes from its error buffer.
+        let sessionCases: [(code: String, expected: String)] = [
+            ("stop('failure number 7')", "failure number 7"),
+            ("1 +* 2", "did not parse"),
+            ("as.numeric(list(1, 2:3))", "cannot be coerced to type 'double'"),
+        ]
         var caught = 0, wrongMessages: [String] = []
-        func once(_ index: Int) async {
-            let (code, expected) = cases[index % cases.count]
-            do {
-                _ = try await r.evaluate(code)
-            } catch let error as RError {
+        func note(_ error: any Error, expected: String) {
+            if let error = error as? RError {
                 caught += 1
                 if !error.conditionMessage.contains(expected), wrongMessages.count < 5 {
                     wrongMessages.append(error.conditionMessage)
                 }
-            } catch {
-                if wrongMessages.count < 5 { wrongMessages.append("\(error)") }
+            } else if wrongMessages.count < 5 {
+                wrongMessages.append("\(error)")
             }
+        }
+        // Each round raises one error in an evaluation job and one in a session job.
+        func once(_ index: Int) async {
+            let (code, expected) = cases[index % cases.count]
+            do { _ = try await r.evaluate(code) } catch { note(error, expected: expected) }
+            let (sessionCode, sessionExpected) = sessionCases[index % sessionCases.count]
+            do { _ = try await Bridge.table(fromR: sessionCode) } catch { note(error, expected: sessionExpected) }
         }
         for index in 0..<1_000 { await once(index) }  // warm up R's and malloc's pools
         caught = 0
@@ -49,6 +59,18 @@ struct StressErrors: AsyncParsableCommand {
         let report: [String: Any] = ["count": count, "caught": caught, "rssBeforeKB": before,
                                      "rssAfterKB": after, "wrongMessages": wrongMessages]
         print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
+    }
+}
+
+/// `polybridge stress unguarded-error`: raises an R error outside every guard, to show that the
+/// last line of defence reports it (R's message, an internal-error line, exit status 70).
+struct StressUnguardedError: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "unguarded-error",
+        abstract: "Raise an R error outside Polybridge's guards (the process must report it and exit 70).")
+
+    func run() async throws {
+        try RRuntime.shared().raiseUnguardedErrorForTesting("deliberately unguarded R error")
+        print("unreachable: the process should have exited")
     }
 }
 

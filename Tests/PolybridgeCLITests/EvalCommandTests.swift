@@ -22,6 +22,24 @@ import Testing
         #expect(run.error.contains("Traceback"))
     }
 
+    @Test func pythonCodeRunsExactlyOnceEvenWhenItRaisesSyntaxErrorAtRunTime() throws {
+        // The expression compiles; eval() inside it raises SyntaxError only when it runs.
+        let run = try runPolybridge(["eval", "--python", "print('once') or eval('1 +')"])
+        #expect(run.status == 1)
+        #expect(run.output == "once\n")
+        #expect(run.error.contains("SyntaxError"))
+    }
+
+    @Test func pythonStatementsThenAnExpressionEchoTheExpression() throws {
+        #expect(try runPolybridge(["eval", "--python", "x = 5\nx * 2"]).output == "10\n")
+        #expect(try runPolybridge(["eval", "--python", "import math; math.pi"]).output.hasPrefix("3.14159"))
+    }
+
+    @Test func pythonSysExitSetsTheExitStatus() throws {
+        let run = try runPolybridge(["eval", "--python", "import sys; sys.exit(3)"])
+        #expect(run.status == 3)
+    }
+
     @Test func pythonExpressionPrintsItsRepr() throws {
         let run = try runPolybridge(["eval", "--python", "[1, 'a', None]"])
         #expect(run.status == 0)

@@ -59,7 +59,10 @@ import Testing
 
     @Test func parseErrorsAreReported() async throws {
         await #expect(throws: RError.self) { try await r.evaluate("1 +* 2") }
-        do { _ = try await r.evaluate("x <- '\\q'") } catch let error as RError {
+        do {
+            _ = try await r.evaluate("x <- '\\q'")
+            Issue.record("an invalid escape must be a parse error")
+        } catch let error as RError {
             guard case .parse(let message) = error else { Issue.record("wrong error \(error)"); return }
             #expect(message.contains("\\q"))
         }
@@ -143,9 +146,18 @@ import Testing
         let run = try runPolybridge(["stress", "--count", "10000"])
         #expect(run.status == 0, "stress failed: \(run.error)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
-        #expect(report["caught"] as? Int == 10_000)
+        // Each round raises one error in an evaluation job and one in a session job (Bridge).
+        #expect(report["caught"] as? Int == 20_000)
         #expect((report["wrongMessages"] as? [String])?.isEmpty == true, "\(report)")
         let growth = (report["rssAfterKB"] as? Int ?? 0) - (report["rssBeforeKB"] as? Int ?? 0)
-        #expect(growth < 6 * 1024, "resident memory grew by \(growth) KiB over 10,000 errors")
+        #expect(growth < 6 * 1024, "resident memory grew by \(growth) KiB over 20,000 errors")
+    }
+
+    @Test func anRErrorEscapingEveryGuardIsReportedNotSilent() throws {
+        let run = try runPolybridge(["stress", "unguarded-error"])
+        #expect(run.status == 70)
+        #expect(run.error.contains("deliberately unguarded R error"), "stderr: \(run.error)")
+        #expect(run.error.contains("internal error: an R error escaped"), "stderr: \(run.error)")
+        #expect(!run.output.contains("unreachable"))
     }
 }

@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+@testable import PolybridgeRuntime
+
+/// Inputs that used to end the process or hang it: R API calls outside a guard, the protect
+/// stack growing with the data, session jobs without the GIL.
+@Suite struct RuntimeSafetyTests {
+    let r: RRuntime
+    init() throws { r = try RRuntime.shared() }
+
+    @Test func sixtyThousandStringArgumentsDoNotOverflowTheProtectStack() async throws {
+        // One protect slot per string overflowed R's 50,000-slot stack and ended the process.
+        let result = try await r.call("length", Array(repeating: "x", count: 60_000))
+        #expect(result.value == .integer([60_000]))
+    }
+
+    @Test func aSessionKeepsAnyNumberOfObjectsWithConstantProtection() async throws {
+        let total = try await r.withSession { session -> Int in
+            var total = 0
+            for index in 0..<120_000 {
+                let vector = try session.make(.integer([Int32(index)]))
+                total += try session.length(of: vector)
+            }
+            // Every object made above must still be alive: allocate more to give the GC a chance.
+            _ = try session.evaluateText("invisible(gc())", purpose: "collecting garbage")
+            return total
+        }
+        #expect(total == 120_000)
+    }
+
+    @Test func compactSequencesAreMaterialisedUnderAGuard() async throws {
+        let (count, last) = try await r.withSession { session -> (Int, Int32) in
+            let sequence = try session.evaluateText("1:10000000", purpose: "a compact sequence")
+            let count = try session.length(of: sequence)
+            let values = try #require(try session.readOnlyValues(of: sequence, as: Int32.self))
+            return (count, values[count - 1])
+        }
+        #expect(count == 10_000_000)
+        #expect(last == 10_000_000)
+    }
+
+    @Test func deferredStringsAreReadUnderAGuard() async throws {
+        // as.character() of a compact sequence is an ALTREP string vector that allocates on access.
+        let strings = try await r.withSession { session in
+            try session.readStrings(try session.evaluateText("as.character(1:100000)", purpose: "deferred strings"))
+        }
+        #expect(strings.count == 100_000)
+        #expect(strings.last == "100000")
+    }
+
+    @Test func aSessionJobThatLoadsReticulateLeavesPythonUsable() async throws {
+        let python = try PythonRuntime.shared()
+        // Loading reticulate inside a session job makes that job take the GIL (its onLoad hook);
+        // it must give it back when the job ends, or the next Python call deadlocks.
+        let answer = try await r.withSession { session -> Double in
+            _ = try session.evaluateText("invisible(loadNamespace('reticulate'))", purpose: "loading reticulate")
+            let value = try session.evaluateText("reticulate::py_eval('6 * 7')", purpose: "reticulate")
+            guard case .integer(let numbers) = try session.read(value), let number = numbers.first ?? nil else {
+                if case .double(let numbers) = try session.read(value), let number = numbers.first ?? nil { return number }
+                return -1
+            }
+            return Double(number)
+        }
+        #expect(answer == 42)
+        let finished = DispatchSemaphore(value: 0)
+        let result = PythonResult()
+        Thread.detachNewThread {
+            result.value = try? python.evaluate("40 + 2")
+            finished.signal()
+        }
+        #expect(finished.wait(timeout: .now() + 60) == .success, "a Python call after the session job deadlocked")
+        #expect(result.value == .int(42))
+    }
+
+    @Test func sessionJobsCallingReticulateHoldTheGILWhileOtherThreadsRunPython() async throws {
+        let python = try PythonRuntime.shared()
+        _ = try await r.evaluate("invisible(loadNamespace('reticulate'))")
+        let stop = ManagedFlag()
+        let finished = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            // Python busy on another thread the whole time.
+            while !stop.isSet { _ = try? python.evaluate("sum(range(2000))") }
+            finished.signal()
+        }
+        var values: [RValue] = []
+        for _ in 0..<200 {
+            values.append(try await r.withSession { session in
+                try session.read(try session.evaluateText("reticulate::py_eval('1 + 1')", purpose: "reticulate"))
+            })
+        }
+        stop.set()
+        #expect(finished.wait(timeout: .now() + 60) == .success)
+        #expect(values.allSatisfy { $0 == .integer([2]) })
+    }
+}
+
+/// A slot a detached thread writes before signalling; the semaphore orders the read.
+private final class PythonResult: @unchecked Sendable {
+    var value: PythonValue?
+}
+
+/// A flag set by one thread and polled by another.
+private final class ManagedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}
