@@ -840,3 +840,55 @@ void pb_r_run_guarded_loop(void (*body)(void *), void *context) {
 }
 
 void pb_r_raise_unguarded(const char *message) { Rf_error("%s", message); }
+
+typedef struct {
+    SEXP environment, symbol, result;
+} find_var_job;
+
+static void run_find_var(void *data) {
+    find_var_job *job = data;
+    job->result = Rf_findVarInFrame(job->environment, job->symbol);
+}
+
+pb_status pb_r_variable(SEXP environment, SEXP symbol, SEXP *out) {
+    clear_own_error();
+    find_var_job job = {environment, symbol, R_NilValue};
+    if (!R_ToplevelExec(run_find_var, &job)) return 0;
+    *out = job.result == R_UnboundValue ? R_NilValue : job.result;
+    return 1;
+}
+
+typedef struct {
+    const char *code;
+    SEXP result;
+    int count;
+} parse_job;
+
+static void run_parse(void *data) {
+    parse_job *job = data;
+    ParseStatus status;
+    SEXP text = PROTECT(Rf_mkString(job->code));
+    SEXP exprs = PROTECT(R_ParseVector(text, -1, &status, R_NilValue));
+    if (status == PARSE_OK) {
+        job->count = (int)XLENGTH(exprs);
+        if (job->count == 1) job->result = VECTOR_ELT(exprs, 0);
+    } else {
+        job->count = -1;
+    }
+    UNPROTECT(2);
+}
+
+pb_status pb_r_parse_one(const char *code, SEXP *out) {
+    clear_own_error();
+    parse_job job = {code, R_NilValue, 0};
+    if (!R_ToplevelExec(run_parse, &job)) return 0;
+    if (job.count < 0) { set_own_error("the code did not parse"); return 0; }
+    if (job.count != 1) {
+        char message[120];
+        snprintf(message, sizeof message, "expected exactly one R expression, found %d", job.count);
+        set_own_error(message);
+        return 0;
+    }
+    *out = job.result;
+    return 1;
+}

@@ -1,36 +1,44 @@
 /// R code evaluated once at start-up: the wrappers every evaluation goes through.
 ///
-/// Each wrapper returns `list(status, value, message, call, warnings)` so that errors,
-/// interrupts and warnings come back as data instead of a longjmp.
+/// A wrapper evaluates under calling handlers only (no `tryCatch`, which costs several times
+/// more): warnings are collected and muffled, and an error is recorded in `state` and then
+/// unwinds with the "abort" restart to the guard around the call, so nothing is printed. The
+/// host reads `state` afterwards: `warnings` (character or NULL) and `error` (NULL, or
+/// `c(phase, message, call)` with phase "parse" or "error"). An interrupt unwinds without
+/// recording anything.
 enum RPrelude {
     static let source = #"""
     local({
-      wrapper_calls <- list(quote(eval(e, envir)), quote(thunk()))
+      state <- new.env(parent = emptyenv())
+      wrapper_calls <- list(quote(eval(e, envir)), quote(eval(call, envir)))
       describe_call <- function(call) {
         # Errors raised at top level report the prelude's own frames as their call: drop those.
         if (is.null(call) || any(vapply(wrapper_calls, identical, NA, call))) return("")
         text <- paste(deparse(call, nlines = 2L, width.cutoff = 200L), collapse = " ")
         if (nchar(text) > 300L) paste0(substr(text, 1L, 300L), "...") else text
       }
-      run <- function(thunk) {
-        collected <- character()
-        outcome <- withCallingHandlers(
-          tryCatch(list("ok", thunk(), "", ""),
-            error = function(e) list("error", NULL, conditionMessage(e), describe_call(conditionCall(e))),
-            interrupt = function(e) list("interrupt", NULL, "interrupted", "")),
-          warning = function(w) {
-            collected <<- c(collected, conditionMessage(w))
-            invokeRestart("muffleWarning")
-          })
-        if (is.null(outcome[[2L]])) outcome[2L] <- list(NULL)
-        outcome[[5L]] <- collected
-        outcome
+      record_warning <- function(w) {
+        state$warnings <- c(state$warnings, conditionMessage(w))
+        invokeRestart("muffleWarning")
+      }
+      record_error <- function(e) {
+        state$error <- c(state$phase, conditionMessage(e), describe_call(conditionCall(e)))
+        invokeRestart("abort")
+      }
+      reset <- function(phase) {
+        state$warnings <- NULL
+        state$error <- NULL
+        state$phase <- phase
+      }
+      call_function <- function(call, envir) {
+        reset("error")
+        withCallingHandlers(eval(call, envir), warning = record_warning, error = record_error)
       }
       eval_text <- function(text, envir, print_visible) {
-        exprs <- tryCatch(parse(text = text, keep.source = FALSE),
-          error = function(e) conditionMessage(e))
-        if (is.character(exprs)) return(list("parse", NULL, exprs, "", character()))
-        run(function() {
+        reset("parse")
+        withCallingHandlers({
+          exprs <- parse(text = text, keep.source = FALSE)
+          state$phase <- "error"
           value <- NULL
           for (e in exprs) {
             step <- withVisible(eval(e, envir))
@@ -38,18 +46,7 @@ enum RPrelude {
             value <- step$value
           }
           value
-        })
-      }
-      call_function <- function(f, args, envir) {
-        env <- new.env(parent = envir)
-        labels <- names(args)
-        if (is.null(labels)) labels <- character(length(args))
-        symbols <- paste0(".arg", seq_along(args))
-        for (i in seq_along(args)) assign(symbols[[i]], args[[i]], envir = env)
-        call_args <- lapply(symbols, as.name)
-        names(call_args) <- labels
-        head <- if (is.character(f)) str2lang(f) else f
-        run(function() eval(as.call(c(list(head), call_args)), env))
+        }, warning = record_warning, error = record_error)
       }
       # reticulate (inside this R) calls Python without taking the GIL; tell the host first.
       setHook(packageEvent("reticulate", "onLoad"),
@@ -61,7 +58,7 @@ enum RPrelude {
         assign(name, refuse_quit, envir = baseenv())
         lockBinding(name, baseenv())
       }
-      list(eval_text = eval_text, call_function = call_function)
+      list(eval_text = eval_text, call_function = call_function, state = state)
     })
     """#
 }

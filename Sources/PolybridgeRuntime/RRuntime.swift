@@ -131,6 +131,7 @@ public final class RRuntime: Sendable {
         let prelude = try session.evaluateText(RPrelude.source, purpose: "loading the Polybridge prelude")
         RThreadState.preludeEvalText = pb_r_preserve(VECTOR_ELT(prelude, 0))
         RThreadState.preludeCallFunction = pb_r_preserve(VECTOR_ELT(prelude, 1))
+        RThreadState.preludeState = pb_r_preserve(VECTOR_ELT(prelude, 2))
         let version = try session.evaluateText("R.version.string", purpose: "reading R's version")
         RThreadState.clearConsole()
         return (try session.readStrings(version).first ?? nil) ?? "R (unknown version)"
@@ -158,14 +159,35 @@ public final class RRuntime: Sendable {
     }
 
     /// Calls the R function named `function` (e.g. "sum" or "stats::median") with `arguments`.
+    ///
+    /// `function` may also be any single R expression that evaluates to a function, such as
+    /// `"function(x) x + 1"`. The argument values go into the call as they are (never evaluated).
     public func call(_ function: String, _ arguments: [RArgument]) async throws -> REvaluation {
         try await runUserJob { session in
-            let functionCall = CAR(RThreadState.preludeCallFunction)!
-            let values = try session.make(.list(arguments.map(\.value),
-                                                names: arguments.map { $0.name ?? "" }))
-            return try session.lang(functionCall, [
-                try session.makeStrings([function]), values, session.globalEnvironment,
-            ])
+            let wrapper = CAR(RThreadState.preludeCallFunction)!
+            let head = RRuntime.isPlainName(function) ? try session.symbol(function) : try session.parse(function)
+            var values: [SEXP] = []
+            values.reserveCapacity(arguments.count)
+            for argument in arguments { values.append(try session.make(argument.value)) }
+            let call = try session.lang(head, values, names: arguments.map(\.name))
+            return try session.lang(wrapper, [call, session.globalEnvironment])
+        }
+    }
+
+    /// Whether `text` is a name R reads as one symbol (`sum`, `is.na`), so it needs no parsing.
+    static func isPlainName(_ text: String) -> Bool {
+        guard let first = text.utf8.first, first == UInt8(ascii: ".") || (first | 0x20) >= UInt8(ascii: "a") && (first | 0x20) <= UInt8(ascii: "z") else {
+            return false
+        }
+        // ".5" is a number, not a name.
+        if first == UInt8(ascii: "."), text.utf8.count > 1, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(text.utf8.dropFirst().first!) {
+            return false
+        }
+        let reserved: Set<String> = ["if", "else", "repeat", "while", "function", "for", "next", "break",
+                                     "TRUE", "FALSE", "NULL", "Inf", "NaN", "NA", "in"]
+        return !reserved.contains(text) && text.utf8.allSatisfy { byte in
+            byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                || ((byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z"))
         }
     }
 
@@ -220,15 +242,15 @@ public final class RRuntime: Sendable {
 
     // MARK: Jobs
 
-    /// Runs a prelude wrapper call built by `buildCall` and turns its outcome list into a result or error.
+    /// Runs a prelude wrapper call built by `buildCall` and turns its outcome into a result or error.
     private func runUserJob(_ buildCall: @escaping @Sendable (RSession) throws -> SEXP) async throws -> REvaluation {
         let ticket = RJobTicket()
         return try await withTaskCancellationHandler {
             try await thread.perform { [self] in
                 try runJob(ticket) { session in
                     let call = try buildCall(session)
-                    let outcome = try session.evaluate(call, purpose: "evaluating R code")
-                    return try interpret(outcome, session: session, ticket: ticket)
+                    let value = try session.evaluateUnlessAborted(call)
+                    return try self.outcome(of: value, session: session, ticket: ticket)
                 }
             }
         } onCancel: {
@@ -286,23 +308,24 @@ public final class RRuntime: Sendable {
         }
     }
 
-    private func interpret(_ outcome: SEXP, session: RSession, ticket: RJobTicket) throws -> REvaluation {
-        let status = (try session.readStrings(VECTOR_ELT(outcome, 0)).first ?? nil) ?? "error"
+    /// The result of a prelude wrapper: `value` (nil when R unwound) plus what the wrapper's
+    /// handlers recorded in the prelude's `state`.
+    private func outcome(of value: SEXP?, session: RSession, ticket: RJobTicket) throws -> REvaluation {
         let output = RThreadState.takeConsole()
-        let message = (try session.readStrings(VECTOR_ELT(outcome, 2)).first ?? nil) ?? ""
-        switch status {
-        case "ok":
-            let warnings = try session.readStrings(VECTOR_ELT(outcome, 4)).compactMap { $0 }
-            return REvaluation(value: try session.read(VECTOR_ELT(outcome, 1)), output: output, warnings: warnings)
-        case "parse":
-            throw RError.parse(message: message)
-        case "interrupt":
+        let state = CAR(RThreadState.preludeState)!
+        if let value {
+            let warnings = try session.variable("warnings", in: state).map { try session.readStrings($0).compactMap { $0 } } ?? []
+            return REvaluation(value: try session.read(value), output: output, warnings: warnings)
+        }
+        guard let recorded = try session.variable("error", in: state) else {
+            // Unwound without an error: an interrupt.
             if ticket.cancelled.load(ordering: .acquiring) { throw CancellationError() }
             throw RError.interrupted
-        default:
-            let call = (try session.readStrings(VECTOR_ELT(outcome, 3)).first ?? nil) ?? ""
-            throw RError.evaluation(message: message, call: call.isEmpty ? nil : call, output: output)
         }
+        let parts = try session.readStrings(recorded).map { $0 ?? "" }
+        guard parts.count == 3 else { throw RError.evaluation(message: parts.joined(separator: " "), call: nil, output: output) }
+        if parts[0] == "parse" { throw RError.parse(message: parts[1]) }
+        throw RError.evaluation(message: parts[1], call: parts[2].isEmpty ? nil : parts[2], output: output)
     }
 }
 

@@ -256,16 +256,44 @@ extension RSession {
         return result
     }
 
-    /// A call `function(arguments...)` ready for `evaluate`, kept alive for the session.
-    public func lang(_ function: SEXP, _ arguments: [SEXP]) throws -> SEXP {
+    /// A call `function(arguments...)` ready for `evaluate`, kept alive for the session;
+    /// `names` (when given) name the arguments, nil for positional ones.
+    public func lang(_ function: SEXP, _ arguments: [SEXP], names: [String?] = []) throws -> SEXP {
         let call = try allocate(LANGSXP, length: arguments.count + 1, purpose: "building an R call")
+        var tags: [SEXP?] = []
+        for name in names { tags.append(try name.flatMap { $0.isEmpty ? nil : try symbol($0) }) }
         // Filling the cells of a pairlist the session owns allocates nothing.
         SETCAR(call, function)
         var cell = CDR(call)
-        for argument in arguments {
+        for (index, argument) in arguments.enumerated() {
             SETCAR(cell, argument)
+            if index < tags.count, let tag = tags[index] { SET_TAG(cell, tag) }
             cell = CDR(cell)
         }
         return call
+    }
+
+    /// Parses `code`, which must be exactly one R expression, without evaluating it.
+    public func parse(_ code: String) throws -> SEXP {
+        var result: SEXP? = nil
+        guard pb_r_parse_one(code, &result) != 0, let result else {
+            throw RError.parse(message: "\(String(cString: pb_r_last_error())): \(code)")
+        }
+        return try protect(result)
+    }
+
+    /// Evaluates `expression` in the global environment; nil when R unwound (an error or an
+    /// interrupt), for callers whose R code records what happened itself.
+    func evaluateUnlessAborted(_ expression: SEXP) throws -> SEXP? {
+        var result: SEXP? = nil
+        guard pb_r_eval(expression, globalEnvironment, &result) != 0, let result else { return nil }
+        return try protect(result)
+    }
+
+    /// The value of `name` in `environment` itself, or nil when it is unbound or NULL.
+    func variable(_ name: String, in environment: SEXP) throws -> SEXP? {
+        var result: SEXP? = nil
+        guard pb_r_variable(environment, try symbol(name), &result) != 0, let result else { throw failure("reading \(name)") }
+        return result == pb_r_nil() ? nil : try protect(result)
     }
 }

@@ -12,6 +12,8 @@ enum RThreadState {
     nonisolated(unsafe) static var preludeEvalText: SEXP?
     /// Precious-list cell holding the prelude's `call_function` closure.
     nonisolated(unsafe) static var preludeCallFunction: SEXP?
+    /// Precious-list cell holding the prelude's `state` environment (warnings and error of a call).
+    nonisolated(unsafe) static var preludeState: SEXP?
     /// True once reticulate's namespace has loaded in this R.
     nonisolated(unsafe) static var reticulateLoaded = false
     /// Releases the Python GIL taken for the current job, if one was taken.

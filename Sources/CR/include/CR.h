@@ -104,6 +104,12 @@ void pb_r_run_guarded_loop(void (*body)(void *), void *context);
 /// Raises an R error outside any guard. Only for the test of `pb_r_run_guarded_loop`.
 void pb_r_raise_unguarded(const char *message);
 
+/// The value of `symbol` in `environment` itself (not its parents); R's NULL when unbound.
+pb_status pb_r_variable(SEXP environment, SEXP symbol, SEXP *out);
+
+/// Parses `code`, which must hold exactly one R expression, without evaluating it.
+pb_status pb_r_parse_one(const char *code, SEXP *out);
+
 /// The 0-based element that made the last string-building call fail (invalid UTF-8 or a NUL
 /// byte), or -1 when it failed for another reason.
 long long pb_r_last_bad_row(void);
