@@ -24,6 +24,7 @@ test: setup
 
 # Start-up and call-latency benchmarks of the runtime layer.
 bench-runtime: release
+	./scripts/setup.sh --bench
 	./scripts/bench-runtime.sh
 
 clean:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runtime benchmarks: cold start of `polybridge doctor` (fresh process each run) and the
-# round-trip latency of trivial R calls from Swift tasks (in-process).
+# round-trip latency of trivial R calls from Swift tasks (in-process), beside rpy2's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=".build/release/polybridge"
@@ -19,3 +19,6 @@ for _ in range(runs):
 print(f"  median {statistics.median(times):.3f} s   min {min(times):.3f} s   max {max(times):.3f} s   (goal < 0.5 s)")
 PY
 "$bin" bench runtime
+# The same trivial call through rpy2 3.5 (its robjects and rinterface layers), in the same run.
+python3 pyscripts/bench_rpy2_calls.py
+echo "goal: a guarded call with a typed result at most 20 µs median, below rpy2's robjects call"

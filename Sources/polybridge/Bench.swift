@@ -21,10 +21,10 @@ struct RuntimeBench: AsyncParsableCommand {
         let r = try RRuntime.shared()
         _ = try PythonRuntime.shared()
         print("round trip of a trivial R call from a Swift task (\(calls) calls each, both runtimes up):")
-        try await report("thread hop + R C API (withSession { Rf_ScalarInteger })") {
+        try await report("thread hop + R C API (withSession: make and read 1L)") {
             _ = try await r.withSession { session in try session.read(try session.make(.integer([1]))) }
         }
-        try await report("r.call(\"identity\", 1) (guarded, tryCatch, typed result)") {
+        try await report("r.call(\"identity\", 1) (guarded, warnings caught, typed)") {
             _ = try await r.call("identity", 1.0)
         }
         try await report("r.evaluate(\"1L\") (parse + eval + typed result)") {
