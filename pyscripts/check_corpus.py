@@ -349,7 +349,10 @@ quote_json <- function(s) {
   s
 }
 array_json <- function(items) paste0("[", paste(items, collapse = ","), "]")
-strings_json <- function(s) array_json(ifelse(is.na(s), "null", quote_json(ifelse(is.na(s), "", s))))
+strings_json <- function(s) {
+  if (!length(s)) return("[]")
+  array_json(ifelse(is.na(s), "null", quote_json(ifelse(is.na(s), "", s))))
+}
 
 # Long NA-free runs of whole numbers stepping by 1 or -1 are written as {"seq": ...}.
 seq_json <- function(x) {
@@ -369,7 +372,7 @@ values_json <- function(col) {
     return(array_json(ifelse(is.na(text), "null", paste0("\"", text, "\""))))
   }
   switch(typeof(x),
-    double = { s <- seq_json(x); if (is.null(s)) array_json(paste0("\"", sprintf("%.17g", x), "\"")) else s },
+    double = { s <- seq_json(x); if (is.null(s)) array_json(sprintf("\"%.17g\"", x)) else s },
     integer = { s <- seq_json(x); if (is.null(s)) array_json(ifelse(is.na(x), "null", sprintf("%d", x))) else s },
     logical = array_json(ifelse(is.na(x), "null", ifelse(x, "true", "false"))),
     character = strings_json(x),
@@ -442,10 +445,11 @@ def compare_rds_column(col, column, notes):
         compare_texts(name, expected_column(col), decode_values(column["values"], "text"))
     elif r_type == "POSIXct":
         compare_rds_times(name, col, column)
-    elif r_type == "Date" or kind == "double":
+    elif r_type == "Date" or (r_type == "integer64" and kind == "double"):
         values, valid = decode_values(column["values"], "float")
         expected, exp_valid = expected_column(col)
-        valid &= ~np.isnan(values)  # NaN and NA are both a missing Date
+        if r_type == "Date":
+            valid &= ~np.isnan(values)  # NaN and NA are both a missing Date
         compare_numbers(name, (expected.astype(np.float64), exp_valid), (values, valid), True, notes, "rds")
     else:
         value_kind = {"double": "float", "logical": "bool", "integer64": "bigint"}.get(r_type, "int")

@@ -892,3 +892,33 @@ pb_status pb_r_parse_one(const char *code, SEXP *out) {
     *out = job.result;
     return 1;
 }
+
+typedef struct {
+    SEXP old_list, object, new_list, new_cell;
+    R_xlen_t count, capacity;
+} grow_job;
+
+static void run_grow(void *data) {
+    grow_job *job = data;
+    // `object` is reachable from nowhere yet: it must survive the allocations below.
+    PROTECT(job->object);
+    SEXP list = PROTECT(Rf_allocVector(VECSXP, job->capacity));
+    for (R_xlen_t i = 0; i < job->count; i++) SET_VECTOR_ELT(list, i, VECTOR_ELT(job->old_list, i));
+    SET_VECTOR_ELT(list, job->count, job->object);
+    preserve_job keep = {list, NULL};
+    run_preserve(&keep);
+    UNPROTECT(2);
+    job->new_list = list;
+    job->new_cell = keep.cell;
+}
+
+pb_status pb_r_keep_grow(SEXP old_list, R_xlen_t count, R_xlen_t capacity, SEXP object,
+                         SEXP *new_list, SEXP *new_cell) {
+    clear_own_error();
+    if (capacity <= count) { set_own_error("the new capacity must exceed the count"); return 0; }
+    grow_job job = {old_list, object, NULL, NULL, count, capacity};
+    if (!R_ToplevelExec(run_grow, &job)) return 0;
+    *new_list = job.new_list;
+    *new_cell = job.new_cell;
+    return 1;
+}

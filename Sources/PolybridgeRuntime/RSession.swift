@@ -33,30 +33,24 @@ public final class RSession {
 
     /// Keeps `object` alive until the session ends, and returns it.
     ///
-    /// Appending to the session's list does not allocate; growing it (doubling) does, under a guard.
+    /// Appending to the session's list does not allocate; growing it (doubling) does, under a
+    /// guard that keeps `object` protected while it allocates.
     @discardableResult
     public func protect(_ object: SEXP) throws -> SEXP {
-        if keptCount == keptCapacity { try growKept() }
-        _ = pb_r_set_list_element(kept, R_xlen_t(keptCount), object)
+        if keptCount < keptCapacity {
+            _ = pb_r_set_list_element(kept, R_xlen_t(keptCount), object)
+        } else {
+            let capacity = max(32, keptCapacity * 2)
+            var list: SEXP? = nil, cell: SEXP? = nil
+            guard pb_r_keep_grow(kept, R_xlen_t(keptCount), R_xlen_t(capacity), object, &list, &cell) != 0,
+                  let list, let cell else { throw failure("keeping R objects alive") }
+            if let keptCell { pb_r_release(keptCell) }
+            kept = list
+            keptCell = cell
+            keptCapacity = capacity
+        }
         keptCount += 1
         return object
-    }
-
-    private func growKept() throws {
-        let capacity = max(32, keptCapacity * 2)
-        var list: SEXP? = nil
-        guard pb_r_alloc_vector(SEXPTYPE(VECSXP), R_xlen_t(capacity), &list) != 0, let list else {
-            throw failure("keeping R objects alive")
-        }
-        // The new list must be reachable before the old one lets go of its elements.
-        guard let cell = pb_r_preserve(list) else { throw failure("keeping R objects alive") }
-        for index in 0..<keptCount {
-            _ = pb_r_set_list_element(list, R_xlen_t(index), pb_r_list_element(kept, R_xlen_t(index)))
-        }
-        if let keptCell { pb_r_release(keptCell) }
-        kept = list
-        keptCell = cell
-        keptCapacity = capacity
     }
 
     /// The error for a guarded call that did not complete: the job was cancelled, a string was

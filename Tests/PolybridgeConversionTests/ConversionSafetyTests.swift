@@ -34,7 +34,9 @@ import PolybridgeRuntime
         let table = try await Bridge.table(fromR: "wide_frame <- as.data.frame(matrix(as.numeric(1:100000), 1, 100000)); wide_frame")
         #expect(table.columns.count == 100_000)
         try await Bridge.assignToR(table, as: "wide_back")
-        #expect(try await r.eval("identical(wide_back, wide_frame)", as: Bool.self))
+        let same = try await r.eval("identical(wide_back, wide_frame)", as: Bool.self)
+        let difference = same ? "" : try await r.eval("paste(c(all.equal(wide_back, wide_frame), all.equal(attributes(wide_back)[c('class', 'row.names')], attributes(wide_frame)[c('class', 'row.names')])), collapse = '; ')", as: String.self)
+        #expect(same, "\(difference)")
     }
 
     @Test func aMillionDistinctStringsRoundTripBothWays() async throws {

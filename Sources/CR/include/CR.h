@@ -137,6 +137,13 @@ static inline int pb_r_is_na_real(double value) { return R_IsNA(value); }
 
 /// Keeps `object` alive until `pb_r_release`; returns a cell token (R 4.2's R_ReleaseObject is O(n)).
 SEXP pb_r_preserve(SEXP object);
+/// Makes a list of `capacity` holding the first `count` elements of `old_list` (may be NULL
+/// when `count` is 0) followed by `object`, preserved in the precious list (cell in
+/// `*new_cell`). `object` stays protected throughout, so a collection during the allocations
+/// cannot take it. The caller then releases the old list's cell.
+pb_status pb_r_keep_grow(SEXP old_list, R_xlen_t count, R_xlen_t capacity, SEXP object,
+                         SEXP *new_list, SEXP *new_cell);
+
 /// Drops the keep-alive created by `pb_r_preserve`.
 void pb_r_release(SEXP token);
 
