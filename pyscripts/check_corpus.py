@@ -143,9 +143,9 @@ def compare_micros(name, expected, actual):
         i = first_difference(exp_values, exp_valid, act_values, act_valid, floats=False)
 
 
-def compare_texts(name, expected, actual, csv_nulls=False):
+def compare_texts(name, expected, actual, csv_nulls=False, what="values"):
     if len(expected) != len(actual):
-        raise Mismatch(f"column '{name}': {len(actual)} values, expected {len(expected)}")
+        raise Mismatch(f"column '{name}': {len(actual)} {what} {clip(actual)}, expected {len(expected)} {clip(expected)}")
     for i, (e, a) in enumerate(zip(expected, actual)):
         if e == a or (csv_nulls and a is None and e in (None, "", "NA")):
             continue
@@ -438,7 +438,7 @@ def compare_rds_column(col, column, notes):
     if kind != r_type and not (r_type == "integer64" and kind == "double"):
         raise Mismatch(f"column '{name}': R kind {kind} ({column['typeof']}), expected {r_type}")
     if r_type in ("factor", "ordered"):
-        compare_texts(name, decode_values(col["levels"], "text"), column.get("levels"))
+        compare_texts(name, decode_values(col["levels"], "text"), column.get("levels", []), what="levels")
         codes, valid = decode_values(column["values"], "int")
         compare_numbers(name, expected_column(col), (codes - 1, valid), floats=False)
     elif r_type == "character":
@@ -503,7 +503,7 @@ def error_problem(message, input_path, expectation):
     return "error_without_column" if blame["columns"] else "error_without_file"
 
 
-def judge(result, expectation, check_output):
+def judge(result, expectation, check_output, peek):
     """Returns (failure kind, detail) or None for one conversion."""
     status, message = result["status"], result.get("message", "")
     if status in ("signal", "timeout"):
@@ -511,6 +511,8 @@ def judge(result, expectation, check_output):
     if status == "error":
         if Path(result["output"]).exists():
             return "error_left_output", message
+        if not message.strip():
+            return "error_without_message", f"exit status {result.get('returncode')}, nothing printed"
         if expectation["kind"] == "frame" and not expectation.get("may_fail"):
             return "refused_exact", message
         problem = error_problem(message, result["input"], expectation)
@@ -518,7 +520,7 @@ def judge(result, expectation, check_output):
     if status != "ok":
         return "unknown_status", status
     if expectation["kind"] == "must_fail":
-        return "ok_but_must_fail", f"expected an error: {expectation['reason']}"
+        return "ok_but_must_fail", f"expected an error ({expectation['reason']}); wrote {peek()}"
     if not Path(result["output"]).exists():
         return "ok_without_output", message
     try:
@@ -543,8 +545,9 @@ def load_results(path):
 def check_all(corpus, results, notes):
     expectations = {p.stem: json.loads(p.read_text(encoding="utf-8"))
                     for p in sorted((corpus / "expected").glob("*.json"))}
-    rds_paths = [results[(stem + ".rds", "rds")]["output"] for stem, e in expectations.items()
-                 if e["kind"] == "frame" and results.get((stem + ".rds", "rds"), {}).get("status") == "ok"]
+    # Every RDS written, also those that should have been refused (to show what they hold).
+    rds_paths = [results[(stem + ".rds", "rds")]["output"] for stem in expectations
+                 if results.get((stem + ".rds", "rds"), {}).get("status") == "ok"]
     rds_descriptions = describe_rds_outputs([p for p in rds_paths if Path(p).exists()])
     failures = []
     for stem, expected in expectations.items():
@@ -554,7 +557,9 @@ def check_all(corpus, results, notes):
                 failures.append(failure(stem, expected, fmt, "missing_result", ""))
                 continue
             expectation = effective_expectation(expected, fmt)
-            verdict = judge(result, expectation, output_checker(fmt, result["output"], expectation, rds_descriptions, notes))
+            verdict = judge(result, expectation,
+                            output_checker(fmt, result["output"], expectation, rds_descriptions, notes),
+                            lambda: peek_output(fmt, result["output"], expectation, rds_descriptions))
             if verdict:
                 failures.append(failure(stem, expected, fmt, *verdict))
     return expectations, failures
@@ -566,6 +571,25 @@ def output_checker(fmt, path, expectation, rds_descriptions, notes):
     if fmt == "rds":
         return lambda: check_rds(rds_descriptions.get(path, {"error": "not described"}), expectation, notes)
     return lambda: check_arrow(path, fmt, expectation, notes)
+
+
+def peek_output(fmt, path, expectation, rds_descriptions):
+    """A one-line look at an output that should not exist: the blamed columns' first values."""
+    blamed = set(expectation.get("blame", {}).get("columns", []))
+    try:
+        if fmt == "csv":
+            with open(path, encoding="utf-8", errors="replace") as f:
+                return " | ".join(f.read(300).splitlines()[:3])
+        if fmt == "rds":
+            described = rds_descriptions.get(path, {})
+            columns = zip(described.get("names", []), described.get("columns", []))
+            return "; ".join(f"{n}: {c['typeof']} {c['class']} {clip(c['values'] if isinstance(c['values'], dict) else c['values'][:3])}"
+                             for n, c in columns if n in blamed or not blamed) or str(described.get("class"))
+        table = feather.read_table(path) if fmt == "feather" else pq.read_table(path)
+        return "; ".join(f"{n}: {c.type} {' '.join(str(c.slice(0, 3).combine_chunks()).split())[:160]}"
+                         for n, c in zip(table.column_names, table.columns) if n in blamed or not blamed)
+    except Exception as error:  # a peek is a courtesy; the failure is reported either way
+        return f"(unreadable: {type(error).__name__})"
 
 
 def failure(stem, expected, fmt, kind, detail):

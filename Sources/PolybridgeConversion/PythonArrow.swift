@@ -141,14 +141,16 @@ enum PythonHelpers {
         """What to export for `obj`: a pyarrow Table for a pandas frame, else `obj` itself.
 
         R shares null-free float64 and int32 Arrow buffers without copying, and R's values must
-        never change behind its back. Arrow memory is immutable, but numpy memory behind a pandas
-        column is not (`df.iloc[0, 0] = 99` writes into it), so those columns are copied here,
-        once, at memory speed. Other columns are converted by R anyway.
+        never change behind its back. Arrow memory is immutable; numpy memory behind a pandas
+        column is not (`df.iloc[0, 0] = 99` writes into it). With pandas' copy-on-write (always
+        on from pandas 3), a shallow copy of the frame that lives as long as the exported
+        buffers makes pandas copy a block before writing to it, so the buffers are shared and
+        still never change. Without copy-on-write those columns are copied here instead.
 
         pandas' own export (`Table.from_pandas`) scans float columns for NaN element by element;
         numpy's vectorised isnan does the same job about 3x faster. Anything unusual (an index
         worth keeping, MultiIndex or non-string column labels, no columns) goes through
-        `Table.from_pandas`, with the same copies.
+        `Table.from_pandas`, with the same protection.
         """
         import sys
         # Another thread may be importing pandas right now: sys.modules then holds a partly
@@ -159,50 +161,55 @@ enum PythonHelpers {
         import numpy as np
         import pandas as pd
         import pyarrow as pa
+        # The owner pinned to every shared buffer, or None when shared buffers must be copies.
+        owner = obj.copy(deep=False) if _copy_on_write(pd) else None
+        source = obj if owner is None else owner
         index = obj.index
         plain_index = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None
         if not plain_index or obj.shape[1] == 0 or not all(isinstance(label, str) for label in obj.columns):
             # pandas' own conversion keeps the index and the row count of a frame without columns.
-            return _owned_copy(pa.Table.from_pandas(obj), [obj.dtypes.get(name) for name in obj.columns])
+            table = pa.Table.from_pandas(source)
+            columns = [pa.chunked_array([_protected(chunk, owner) for chunk in column.chunks], type=column.type)
+                       for column in table.columns]
+            return pa.Table.from_arrays(columns, schema=table.schema) if columns else table
         arrays = []
-        for position in range(obj.shape[1]):
-            column = obj.iloc[:, position]
+        for position in range(source.shape[1]):
+            column = source.iloc[:, position]
             dtype = column.dtype
             if isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype.itemsize in (4, 8):
                 values = column.to_numpy(copy=False)
                 missing = np.isnan(values)
-                # With a mask R copies the values itself; without one it would share them.
-                arrays.append(pa.array(values, mask=missing) if missing.any() else pa.array(values.copy()))
+                # With a mask R copies the values itself; without one it may share them.
+                arrays.append(pa.array(values, mask=missing) if missing.any() else _protected(pa.array(values), owner))
             elif isinstance(dtype, np.dtype) and dtype.kind in "iu":
-                arrays.append(pa.array(column.to_numpy(copy=True)))
+                arrays.append(_protected(pa.array(column.to_numpy(copy=False)), owner))
+            elif isinstance(dtype, pd.ArrowDtype):
+                arrays.append(pa.Array.from_pandas(column))  # Arrow memory: immutable already
             else:
-                arrays.append(_owned_array(pa.Array.from_pandas(column), dtype))
+                arrays.append(_protected(pa.Array.from_pandas(column), owner))
         return pa.Table.from_arrays(arrays, names=list(obj.columns))
 
-    def _shared_by_r(array):
-        import pyarrow as pa
-        return array.null_count == 0 and (pa.types.is_float64(array.type) or pa.types.is_int32(array.type))
+    def _copy_on_write(pd):
+        """Whether pandas copies a block before writing into one another frame still uses."""
+        try:
+            if int(pd.__version__.split(".")[0]) >= 3:
+                return True
+            return pd.options.mode.copy_on_write is True
+        except (AttributeError, ValueError):
+            return False
 
-    def _owned_array(array, dtype):
-        """`array`, or a copy when R would share memory that pandas can still write to."""
-        import pandas as pd
+    def _protected(array, owner):
+        """`array` as R may share it: its value buffer pinned to `owner` (a shallow copy that
+        makes pandas copy on write), or copied when there is no owner. Arrays R converts
+        anyway (nulls, other types) are returned as they are."""
         import pyarrow as pa
-        if isinstance(dtype, pd.ArrowDtype) or not _shared_by_r(array):
-            return array  # Arrow memory is immutable; other types are converted, not shared
-        return pa.array(array.to_numpy(zero_copy_only=False).copy())
-
-    def _owned_copy(table, dtypes):
-        import pandas as pd
-        import pyarrow as pa
-        columns = []
-        for position in range(table.num_columns):
-            column = table.column(position)
-            dtype = dtypes[position] if position < len(dtypes) else None
-            if isinstance(dtype, pd.ArrowDtype) or not any(_shared_by_r(chunk) for chunk in column.chunks):
-                columns.append(column)
-            else:
-                columns.append(pa.chunked_array([_owned_array(chunk, None) for chunk in column.chunks], type=column.type))
-        return pa.Table.from_arrays(columns, schema=table.schema) if columns else table
+        if array.null_count != 0 or not (pa.types.is_float64(array.type) or pa.types.is_int32(array.type)):
+            return array
+        if owner is None:
+            return pa.array(array.to_numpy(zero_copy_only=False).copy())
+        values = array.buffers()[1]
+        pinned = pa.foreign_buffer(values.address, values.size, base=(owner, values))
+        return pa.Array.from_buffers(array.type, len(array), [None, pinned], offset=array.offset)
 
     def reader_from_stream_capsule(capsule):
         import pyarrow as pa

@@ -155,74 +155,76 @@ extension RSession {
         return try PolybridgeArrow.ArrowArray(type: .bool, length: length, nullCount: nulls, buffers: [bitmap, values])
     }
 
-    /// The values of a Date or POSIXct vector as doubles (both may be stored as integers).
-    private func temporalValues(_ vector: SEXP) throws -> [Double] {
+    /// Calls `body` with a Date or POSIXct vector's values as doubles (either may be stored as
+    /// integers, which are widened into a temporary buffer; doubles are read in place).
+    private func withTemporalValues<Result>(_ vector: SEXP, _ body: (UnsafeBufferPointer<Double>) throws -> Result) throws -> Result {
         let length = try length(of: vector)
         if vectorType(of: vector) == .integer {
-            guard let data = try readOnlyValues(of: vector, as: Int32.self) else { return [] }
-            let na = naInteger
-            return (0..<length).map { data[$0] == na ? naReal : Double(data[$0]) }
+            let data = try readOnlyValues(of: vector, as: Int32.self)
+            let na = naInteger, naDouble = naReal
+            let widened = (0..<length).map { data![$0] == na ? naDouble : Double(data![$0]) }
+            return try widened.withUnsafeBufferPointer(body)
         }
-        guard let data = try readOnlyValues(of: vector, as: Double.self) else { return [] }
-        return Array(UnsafeBufferPointer(start: data, count: length))
+        let data = try readOnlyValues(of: vector, as: Double.self)
+        return try body(UnsafeBufferPointer(start: length == 0 ? nil : data, count: length))
     }
 
     /// Dates (days since 1970) as date32. NA and NaN (which R reads as NA) become null; an
     /// infinite, fractional or out-of-range day is an error naming the row.
     private func dateArray(_ vector: SEXP, column: String) throws -> PolybridgeArrow.ArrowArray {
-        let values = try temporalValues(vector)
-        let length = values.count
-        let (bitmap, nulls) = values.withUnsafeBufferPointer {
-            validity($0.baseAddress, length: length, mayBeMissing: { $0 != $0 }, isMissing: { $0.isNaN })
-        }
-        let days = ArrowBuffer(uninitializedByteCount: length * 4)
-        let out = days.mutableElements(of: Int32.self)
-        for index in 0..<length {
-            let value = values[index]
-            if value.isNaN { out[index] = 0; continue }
-            guard let day = Int32(exactly: value) else {
+        try withTemporalValues(vector) { values in
+            let length = values.count
+            let (bitmap, nulls) = validity(values.baseAddress, length: length, mayBeMissing: { $0 != $0 }, isMissing: { $0.isNaN })
+            let days = ArrowBuffer(uninitializedByteCount: length * 4)
+            let out = days.mutableElements(of: Int32.self)
+            for index in 0..<length {
+                let value = values[index]
+                // Whole days within int32 convert exactly; NaN (NA) is masked by the bitmap.
+                if value.rounded(.towardZero) == value, value >= -2_147_483_648, value <= 2_147_483_647 {
+                    out[index] = Int32(value)
+                    continue
+                }
+                if value.isNaN { out[index] = 0; continue }
                 let reason = !value.isFinite ? "is \(value > 0 ? "Inf" : "-Inf"), which Arrow's date32 cannot hold"
                     : value.rounded(.down) != value ? "is \(value) days, not a whole day; date32 holds whole days (use floor() or as.POSIXct() in R first)"
                     : "is \(value) days from 1970-01-01, outside Arrow's date32 range (±2147483647 days)"
                 throw ConversionError.invalidValue(column: column, row: index + 1, detail: "the Date " + reason)
             }
-            out[index] = day
+            return try PolybridgeArrow.ArrowArray(type: .date32, length: length, nullCount: nulls, buffers: [bitmap, days])
         }
-        return try PolybridgeArrow.ArrowArray(type: .date32, length: length, nullCount: nulls, buffers: [bitmap, days])
     }
 
     /// POSIXct seconds as timestamp[us, tz]. NA and NaN become null; an infinite value or one
     /// whose microseconds do not fit in int64 (about ±292,000 years) is an error naming the row.
     private func timestampArray(_ vector: SEXP, column: String) throws -> PolybridgeArrow.ArrowArray {
-        let values = try temporalValues(vector)
-        let length = values.count
         var zone: String?
         if let tzone = try attribute(vector, "tzone"), vectorType(of: tzone) == .character {
-            let zones = try readStrings(tzone)
-            zone = zones.first ?? nil
+            zone = try readStrings(tzone).first ?? nil
         }
-        let (bitmap, nulls) = values.withUnsafeBufferPointer {
-            validity($0.baseAddress, length: length, mayBeMissing: { $0 != $0 }, isMissing: { $0.isNaN })
-        }
-        let micros = ArrowBuffer(uninitializedByteCount: length * 8)
-        let out = micros.mutableElements(of: Int64.self)
-        // 2^63 µs as a double; anything at or past it does not fit.
-        let limit = 9_223_372_036_854_775_808.0
-        for index in 0..<length {
-            let value = values[index]
-            if value.isNaN { out[index] = 0; continue }
-            let scaled = (value * 1e6).rounded()
-            guard value.isFinite, scaled < limit, scaled >= -limit, let micro = Int64(exactly: scaled) else {
+        // A POSIXct without a time zone (or with "") is local wall-clock time: a naive timestamp.
+        let timezone = (zone?.isEmpty ?? true) ? nil : zone
+        return try withTemporalValues(vector) { values in
+            let length = values.count
+            let (bitmap, nulls) = validity(values.baseAddress, length: length, mayBeMissing: { $0 != $0 }, isMissing: { $0.isNaN })
+            let micros = ArrowBuffer(uninitializedByteCount: length * 8)
+            let out = micros.mutableElements(of: Int64.self)
+            // Below 2^63 µs in magnitude a rounded double converts exactly; NaN fails both tests.
+            let limit = 9_223_372_036_854_775_808.0
+            for index in 0..<length {
+                let scaled = (values[index] * 1e6).rounded()
+                if scaled < limit, scaled >= -limit {
+                    out[index] = Int64(scaled)
+                    continue
+                }
+                let value = values[index]
+                if value.isNaN { out[index] = 0; continue }
                 let reason = !value.isFinite ? "is \(value > 0 ? "Inf" : "-Inf"), which Arrow's timestamp cannot hold"
                     : "is \(value) seconds from 1970, outside what timestamp[us] holds (about ±292,000 years)"
                 throw ConversionError.invalidValue(column: column, row: index + 1, detail: "the POSIXct time " + reason)
             }
-            out[index] = micro
+            return try PolybridgeArrow.ArrowArray(type: .timestamp(unit: .microsecond, timezone: timezone),
+                                                  length: length, nullCount: nulls, buffers: [bitmap, micros])
         }
-        // A POSIXct without a time zone (or with "") is local wall-clock time: a naive timestamp.
-        let timezone = (zone?.isEmpty ?? true) ? nil : zone
-        return try PolybridgeArrow.ArrowArray(type: .timestamp(unit: .microsecond, timezone: timezone),
-                                              length: length, nullCount: nulls, buffers: [bitmap, micros])
     }
 
     /// A factor as dictionary<int32, utf8>. Every code must be NA or within 1...nlevels, and the
