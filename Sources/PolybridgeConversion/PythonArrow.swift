@@ -225,11 +225,26 @@ enum PythonHelpers {
         import pandas as pd
         import pyarrow as pa
         if dtypes == "arrow":
-            return table.to_pandas(types_mapper=pd.ArrowDtype)
+            return table.to_pandas(types_mapper=pd.ArrowDtype, split_blocks=True)
         if dtypes == "numpy":
-            return table.to_pandas()
+            return _writable_on_demand(table.to_pandas(split_blocks=True), pd)
         mapping = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
                    pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
-        return table.to_pandas(types_mapper=mapping.get)
+        return _writable_on_demand(table.to_pandas(types_mapper=mapping.get, split_blocks=True), pd)
+
+    def _writable_on_demand(frame, pd):
+        """`frame`, whose zero-copy columns pandas copies the first time they are written to.
+
+        With one block per column (`split_blocks`), a null-free numeric column wraps its Arrow
+        buffer (possibly R's own memory) read-only instead of being copied into a consolidated
+        block. Writing to a read-only block fails, unless pandas' copy-on-write sees another
+        frame using it: a shallow copy kept on the frame is that user, so the first write copies
+        the block and later ones go to the copy. Without copy-on-write (pandas 2 by default) the
+        frame is copied now instead.
+        """
+        if not _copy_on_write(pd):
+            return frame.copy(deep=True)
+        object.__setattr__(frame, "_polybridge_shared_blocks", frame.copy(deep=False))
+        return frame
     """#
 }

@@ -167,7 +167,21 @@ import PolybridgeRuntime
             mutable_indexed.iloc[0, 0] = 99.0
             """)
         #expect(try await r.eval("mutable$x[1] == 0 && mutable$n[1] == 0L && mutable$m[1] == 1L", as: Bool.self))
+        // pandas 3 copies on write, so the values were shared with R without a copy all the same.
+        let shared = try await r.withSession { session in
+            let frame = try session.evaluateText("mutable", purpose: "reading mutable")
+            return try (0..<2).map { session.isSharedVector(try session.element(of: frame, at: $0)) }
+        }
+        #expect(shared == [true, true])
         #expect(try await r.eval("mutable_indexed$x[1] == 0", as: Bool.self))
+    }
+
+    @Test func writingToAPandasFrameMadeFromRDoesNotChangeR() async throws {
+        // The pandas columns wrap R's memory through Arrow; pandas must copy before writing.
+        let frame = try await Bridge.pandas(fromR: "r_owned <- data.frame(x = c(1.5, 2.5), n = 1:2); r_owned")
+        let write = try python.evaluateObject("lambda f: (f.iloc.__setitem__((0, 0), 99.0), float(f.iloc[0, 0]))[1]")
+        #expect(try python.value(of: try python.call(write, [frame])) == .float(99))
+        #expect(try await r.eval("identical(r_owned$x, c(1.5, 2.5))", as: Bool.self))
     }
 
     @Test func pyarrowBuffersAreStillSharedWithoutACopy() async throws {
