@@ -147,8 +147,8 @@ def compare_texts(name, expected, actual, csv_nulls=False, what="values"):
 
 
 def clip(value):
-    # Strings that differ only in normalisation print alike; show their code points then.
-    text = ascii(value) if isinstance(value, str) and not value.isascii() else repr(value)
+    # Strings that differ only in normalisation print alike: non-ASCII is shown escaped.
+    text = ascii(value)
     return text if len(text) <= 80 else text[:60] + f"... ({len(text)} chars)"
 
 
@@ -182,10 +182,14 @@ def arrow_numbers(chunked):
     return values, valid
 
 
-def compare_dictionary(name, col, chunked):
+def compare_dictionary(name, col, chunked, fmt=None):
     levels = decode_values(col["levels"], "text")
     for i, chunk in enumerate(chunked.chunks):
         got = chunk.dictionary.to_pylist()
+        # Parquet stores a dictionary only beside the data it encodes: a factor without rows
+        # has nowhere to keep its (all unused) levels. A format limit, stated in the README.
+        if fmt == "parquet" and len(chunk) == 0 and not got:
+            continue
         if got != levels:
             raise Mismatch(f"column '{name}' chunk {i}: levels {clip(got)}, expected {clip(levels)}")
     indices = pa.chunked_array([c.indices for c in chunked.chunks], pa.int32())
@@ -200,7 +204,7 @@ def compare_arrow_column(col, chunked, notes, fmt):
         raise Mismatch(f"column '{name}': type {chunked.type}, expected {expected_arrow_type(col)[0]}")
     r_type = col["r_type"]
     if r_type in ("factor", "ordered"):
-        compare_dictionary(name, col, chunked)
+        compare_dictionary(name, col, chunked, fmt)
     elif r_type == "character":
         compare_texts(name, expected_column(col), chunked.to_pylist())
     elif r_type == "POSIXct":

@@ -94,6 +94,9 @@ int pb_r_initialize(const char *r_home, pb_console_sink sink, char *error, size_
 
     setup_Rmainloop();
     R_Interactive = FALSE;
+    // R is never finalised (that would end the process), so its per-session temporary
+    // directory would stay behind in /tmp after every run: remove it when the process exits.
+    atexit(R_CleanTempDir);
     return 1;
 }
 
@@ -423,9 +426,10 @@ enum { UTF8_KEEP, UTF8_REMARK, UTF8_TRANSLATE, UTF8_INVALID };
 static int utf8_action(SEXP c) {
     if (c == R_NaString || is_ascii((const uint8_t *)CHAR(c), LENGTH(c))) return UTF8_KEEP;
     cetype_t encoding = Rf_getCharCE(c);
-    // Strings marked UTF-8, and unmarked ones in a UTF-8 locale, are taken as they are, so they
-    // must really be UTF-8: R's translation would silently turn bad bytes into "<e9>".
-    if (encoding == CE_UTF8 || (encoding == CE_NATIVE && native_is_utf8())) {
+    // Strings marked UTF-8, unmarked ones in a UTF-8 locale, and "bytes" (which R refuses to
+    // translate) are taken as they are, so they must really be UTF-8: R's translation would
+    // silently turn bad bytes into "<e9>".
+    if (encoding == CE_UTF8 || encoding == CE_BYTES || (encoding == CE_NATIVE && native_is_utf8())) {
         if (!valid_utf8((const uint8_t *)CHAR(c), LENGTH(c))) return UTF8_INVALID;
         return encoding == CE_UTF8 ? UTF8_KEEP : UTF8_REMARK;
     }

@@ -33,7 +33,7 @@ public enum ArrowError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .lengthMismatch(column, expected, actual):
             return "column '\(column)' has \(actual) row(s) but the table has \(expected)"
         case let .duplicateColumn(name):
-            return "column name '\(name)' appears more than once; column names must be unique"
+            return "column '\(name)': the name appears more than once; column names must be unique"
         case let .typeMismatch(column, expected, actual):
             return Self.prefix(column) + "expected Arrow type \(expected) but found \(actual)"
         case let .streamError(reason):

@@ -18,6 +18,8 @@ public enum ConversionError: Error, CustomStringConvertible, Equatable, Sendable
     /// A value the target cannot hold exactly (a date outside date32, a factor code outside its
     /// levels, …); `row` is 1-based. Never clamped, wrapped or turned into NA.
     case invalidValue(column: String, row: Int?, detail: String)
+    /// A data.frame R itself would not make: columns without names, for instance.
+    case malformedDataFrame(String)
     /// More rows than an R data.frame can have (2^31 − 1).
     case tooManyRows(Int)
     /// An Arrow-level problem (invalid layout, stream error, …).
@@ -31,7 +33,7 @@ public enum ConversionError: Error, CustomStringConvertible, Equatable, Sendable
         case .unsupportedColumn(let column, let type):
             return "column '\(column)': unsupported type \(type)"
         case .duplicateColumn(let name):
-            return "duplicate column name '\(name)'"
+            return "column '\(name)': the name appears more than once; column names must be unique"
         case .inexactInt64(let column, let row, let value):
             return "column '\(column)': int64 value \(value) at row \(row) cannot be represented exactly as an R double (|value| > 2^53); bit64 is not used"
         case .invalidUTF8(let column, let detail):
@@ -40,6 +42,8 @@ public enum ConversionError: Error, CustomStringConvertible, Equatable, Sendable
             return "a Python \(type) does not export Arrow data (no __arrow_c_stream__ or __arrow_c_array__)"
         case .invalidValue(let column, let row, let detail):
             return "column '\(column)'" + (row.map { ", row \($0)" } ?? "") + ": \(detail)"
+        case .malformedDataFrame(let detail):
+            return "a malformed data.frame: \(detail)"
         case .tooManyRows(let count):
             return "\(count) rows do not fit in an R data.frame (at most 2147483647 rows)"
         case .arrow(let error):

@@ -157,7 +157,7 @@ enum PythonHelpers {
         # initialised module without DataFrame yet, and no object can be a DataFrame either.
         frame_type = getattr(sys.modules.get("pandas"), "DataFrame", None)
         if frame_type is None or not isinstance(obj, frame_type):
-            return obj
+            return _keeping_empty_dictionaries(obj)
         import numpy as np
         import pandas as pd
         import pyarrow as pa
@@ -188,6 +188,18 @@ enum PythonHelpers {
             else:
                 arrays.append(_protected(pa.Array.from_pandas(column), owner))
         return pa.Table.from_arrays(arrays, names=list(obj.columns))
+
+    def _keeping_empty_dictionaries(obj):
+        """`obj`, or for a pyarrow Table without rows a reader of one empty batch.
+
+        pyarrow drops zero-length chunks when it exports a table, and with them the
+        dictionaries of its dictionary columns: a zero-row factor would lose its levels.
+        """
+        import pyarrow as pa
+        if not isinstance(obj, pa.Table) or obj.num_rows != 0 or obj.num_columns == 0:
+            return obj
+        empty = [column.chunks[0] if column.num_chunks else pa.array([], type=column.type) for column in obj.columns]
+        return pa.RecordBatchReader.from_batches(obj.schema, [pa.record_batch(empty, schema=obj.schema)])
 
     def _copy_on_write(pd):
         """Whether pandas copies a block before writing into one another frame still uses."""

@@ -17,16 +17,19 @@ extension RSession {
             let described = classes.isEmpty ? typeName(of: frame) : classes.joined(separator: "/")
             throw ConversionError.notADataFrame(found: described)
         }
-        let names = try self.names(of: frame) ?? []
         let count = try length(of: frame)
+        let names = try columnNames(of: frame, count: count)
         // R expands compact row names on access; their length is the frame's row count.
         let rows = try attribute(frame, "row.names").map { try length(of: $0) }
+        if rows == nil, count > 0 {
+            throw ConversionError.malformedDataFrame("it has no row.names attribute, so R counts 0 rows")
+        }
         // Names compare as bytes: "\u{e9}" and "e\u{301}" are different columns.
         var seen = Set<[UInt8]>()
         var columns: [(name: String, array: PolybridgeArrow.ArrowArray)] = []
         columns.reserveCapacity(count)
         for index in 0..<count {
-            let name = index < names.count ? names[index] : "V\(index + 1)"
+            let name = names[index]
             guard seen.insert(Array(name.utf8)).inserted else { throw ConversionError.duplicateColumn(name) }
             let vector = try element(of: frame, at: index)
             let array = try arrowArray(fromVector: vector, column: name)
@@ -42,12 +45,45 @@ extension RSession {
         do { return try ArrowTable(columns: columns) } catch { throw ConversionError.arrow(error) }
     }
 
+    /// A data.frame's column names: one non-NA name per column, else an error (never invented).
+    private func columnNames(of frame: SEXP, count: Int) throws -> [String] {
+        guard count > 0 else { return [] }
+        guard let attribute = try attribute(frame, "names"), vectorType(of: attribute) == .character else {
+            throw ConversionError.malformedDataFrame("its columns have no names")
+        }
+        let names = try readStrings(attribute)
+        guard names.count == count else {
+            throw ConversionError.malformedDataFrame("it has \(count) columns but \(names.count) names")
+        }
+        if let missing = names.firstIndex(where: { $0 == nil }) {
+            throw ConversionError.invalidValue(column: "NA", row: nil, detail: "column \(missing + 1) is named NA; name it in R first")
+        }
+        return names.map { $0! }
+    }
+
+    /// The classes whose meaning the conversion keeps; any other class (difftime, units, a
+    /// package's own subclass of Date, ...) would be dropped silently, so it is refused.
+    /// `AsIs` (from `I()`) only protects a column inside `data.frame()` and changes no value.
+    private static let convertibleClasses: Set<Set<String>> = [
+        [], ["factor"], ["ordered", "factor"], ["Date"], ["IDate", "Date"], ["POSIXct", "POSIXt"], ["POSIXct"], ["integer64"],
+    ]
+
     /// Converts one atomic R vector (or factor, Date, POSIXct) into an Arrow array.
     public func arrowArray(fromVector vector: SEXP, column: String) throws -> PolybridgeArrow.ArrowArray {
-        let classes = try classes(of: vector)
+        let classes = try classes(of: vector).filter { $0 != "AsIs" }
         let type = vectorType(of: vector)
         if let dimensions = try attribute(vector, "dim"), try length(of: dimensions) > 1 {
             throw ConversionError.unsupportedColumn(column: column, type: "R matrix (a column with dimensions)")
+        }
+        let described = classes.isEmpty ? typeName(of: vector) : "\(typeName(of: vector)) (class \(classes.joined(separator: "/")))"
+        guard RSession.convertibleClasses.contains(Set(classes)) else {
+            throw ConversionError.unsupportedColumn(column: column, type: "R \(described)")
+        }
+        if classes.contains("integer64") && type != .double {
+            throw ConversionError.unsupportedColumn(column: column, type: "R \(described): bit64 keeps integer64 values in doubles")
+        }
+        if (classes.contains("Date") || classes.contains("POSIXct")) && type != .double && type != .integer {
+            throw ConversionError.unsupportedColumn(column: column, type: "R \(described): dates and times must be stored as numbers")
         }
         do {
             switch type {
@@ -78,8 +114,6 @@ extension RSession {
             case .character:
                 return try stringArray(vector, column: column)
             default:
-                let described = classes.isEmpty ? typeName(of: vector)
-                    : "\(typeName(of: vector)) (class \(classes.joined(separator: "/")))"
                 throw ConversionError.unsupportedColumn(column: column, type: "R \(described)")
             }
         } catch let error as ArrowError {
@@ -197,9 +231,15 @@ extension RSession {
     /// POSIXct seconds as timestamp[us, tz]. NA and NaN become null; an infinite value or one
     /// whose microseconds do not fit in int64 (about ±292,000 years) is an error naming the row.
     private func timestampArray(_ vector: SEXP, column: String) throws -> PolybridgeArrow.ArrowArray {
+        // R reads the first element of `tzone` (later ones name the standard and summer zones).
         var zone: String?
-        if let tzone = try attribute(vector, "tzone"), vectorType(of: tzone) == .character {
-            zone = try readStrings(tzone).first ?? nil
+        if let tzone = try attribute(vector, "tzone") {
+            let zones = vectorType(of: tzone) == .character ? try readStrings(tzone) : []
+            guard let first = zones.first, let name = first else {
+                throw ConversionError.invalidValue(column: column, row: nil,
+                    detail: "the POSIXct tzone attribute is not a time zone name (a \(typeName(of: tzone)) of length \(try length(of: tzone)))")
+            }
+            zone = name
         }
         // A POSIXct without a time zone (or with "") is local wall-clock time: a naive timestamp.
         let timezone = (zone?.isEmpty ?? true) ? nil : zone

@@ -37,7 +37,7 @@ public enum DataFileError: Error, CustomStringConvertible, Equatable, Sendable {
         case .unsupportedColumn(let file, let column, let type):
             return "\(file): column '\(column)' has type \(type), which Polybridge does not convert (it converts doubles, integers, logicals, strings, factors/dictionaries, dates and timestamps)"
         case .duplicateColumn(let file, let column):
-            return "\(file): column name '\(column)' appears more than once; column names must be unique"
+            return "\(file): column '\(column)': the name appears more than once; column names must be unique"
         case .notADataFrame(let file, let found):
             return "\(file): the RDS file holds \(found), not a data.frame"
         case .unwritable(let file, let detail):

@@ -129,6 +129,49 @@ enum DataFilePython {
             pass
         return counts.summary()
 
+    # Years 1-9999: what ISO 8601 text (and so pyarrow's CSV writer) can hold. Outside them it
+    # writes "<value out of range>" or a wrong year instead of failing.
+    _SECONDS_PER_DAY = 86400
+    _FIRST_DAY, _LAST_DAY = -719162, 2932896  # 0001-01-01 and 9999-12-31 as days since 1970
+    _PER_SECOND = {"s": 1, "ms": 1000, "us": 1000000, "ns": 1000000000}
+
+    def _check_csv_years(batch, first_row):
+        import pyarrow.compute as pc
+        for index, field in enumerate(batch.schema):
+            kind = field.type
+            if pa.types.is_date32(kind):
+                values, low, high = batch.column(index).cast(pa.int32()), _FIRST_DAY, _LAST_DAY
+            elif pa.types.is_date64(kind):
+                values = batch.column(index).cast(pa.int64())
+                low, high = _FIRST_DAY * _SECONDS_PER_DAY * 1000, (_LAST_DAY + 1) * _SECONDS_PER_DAY * 1000 - 1
+            elif pa.types.is_timestamp(kind):
+                per_second = _PER_SECOND[kind.unit]
+                values = batch.column(index).cast(pa.int64())
+                low = _FIRST_DAY * _SECONDS_PER_DAY * per_second
+                high = (_LAST_DAY + 1) * _SECONDS_PER_DAY * per_second - 1
+            else:
+                continue
+            outside = pc.or_(pc.less(values, low), pc.greater(values, high))
+            position = pc.index(outside, True).as_py()
+            if position >= 0:
+                unit = "days" if pa.types.is_date32(kind) else ("ms" if pa.types.is_date64(kind) else kind.unit)
+                raise FileProblem(f"column '{field.name}', row {first_row + position + 1}: "
+                                  f"{values[position].as_py()} {unit} from 1970 is outside the years 1-9999 "
+                                  "that CSV text can hold; write Parquet or Feather instead")
+
+    def _check_csv_time_zones(schema):
+        import re
+        import zoneinfo
+        for field in schema:
+            zone = field.type.tz if pa.types.is_timestamp(field.type) else None
+            if not zone or re.fullmatch(r"[+-]\d\d:\d\d", zone):
+                continue
+            try:
+                zoneinfo.ZoneInfo(zone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise FileProblem(f"column '{field.name}': unknown time zone '{zone}'; CSV text needs a "
+                                  "known zone to print its times") from None
+
     def write(reader, path, file_format, compression=None):
         """Writes every batch of `reader` to `path`; returns the same summary as summarize()."""
         schema = reader.schema
@@ -144,8 +187,14 @@ enum DataFilePython {
         else:
             raise FileProblem(f"pyarrow does not write the {file_format} format")
         counts = _Counts(schema)
+        if file_format == "csv":
+            _check_csv_time_zones(schema)
         try:
+            first_row = 0
             for batch in counts.count(reader):
+                if file_format == "csv":
+                    _check_csv_years(batch, first_row)
+                first_row += batch.num_rows
                 writer.write_batch(batch)
         finally:
             writer.close()

@@ -131,9 +131,10 @@ public enum DataFiles {
 
     /// Refuses duplicate names and types that Polybridge does not convert, naming the column.
     private static func checkConvertible(_ fields: [ArrowField], file: String) throws(DataFileError) {
-        var seen = Set<String>()
+        // Bytes, not `String` equality: "\u{e9}" and "e\u{301}" are different names.
+        var seen = Set<[UInt8]>()
         for field in fields {
-            guard seen.insert(field.name).inserted else { throw .duplicateColumn(file: file, column: field.name) }
+            guard seen.insert(Array(field.name.utf8)).inserted else { throw .duplicateColumn(file: file, column: field.name) }
             if field.type.rTypeName == nil { throw .unsupportedColumn(file: file, column: field.name, type: describe(field.type)) }
         }
     }

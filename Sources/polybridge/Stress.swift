@@ -8,7 +8,7 @@ struct Stress: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Leak checks: R errors or conversion round trips in a loop, resident memory as JSON.",
         shouldDisplay: false,
-        subcommands: [StressErrors.self, StressConversion.self, StressUnguardedError.self],
+        subcommands: [StressErrors.self, StressConversion.self, StressUnguardedError.self, StressCorpus.self],
         defaultSubcommand: StressErrors.self)
 }
 

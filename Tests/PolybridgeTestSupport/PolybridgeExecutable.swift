@@ -58,3 +58,25 @@ public func runPolybridge(_ arguments: [String], environment: [String: String] =
     process.waitUntilExit()
     return PolybridgeRun(status: process.terminationStatus, output: outputReader.text, error: errorReader.text)
 }
+
+/// Runs any program found on PATH (`Rscript`, `python3`) and collects its output.
+public func runCommand(_ program: String, _ arguments: [String]) throws -> PolybridgeRun {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [program] + arguments
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    process.standardInput = FileHandle.nullDevice
+    let outputReader = PipeReader(output), errorReader = PipeReader(error)
+    try process.run()
+    process.waitUntilExit()
+    let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
+    return PolybridgeRun(status: status, output: outputReader.text, error: errorReader.text)
+}
+
+/// The repository's root directory (where Package.swift is).
+public func repositoryRoot() -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+}
