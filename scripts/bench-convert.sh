@@ -32,16 +32,16 @@ def seconds(mode):
     entry = res.get(mode) or {}
     return entry.get("seconds"), entry.get("peak_rss_increase_bytes"), entry.get("error"), entry.get("workaround")
 print(f"\n{pb['rows']:,} rows, frame {pb['frame_bytes'] / 1e6:.1f} MB (pandas memory_usage deep); rpy2 {rp.get('rpy2_version')}, pandas {rp.get('pandas_version')}")
-for direction, pb_key, rp_key in [("pandas -> R data.frame", "pandas_to_r", "pandas2ri-to-r"), ("R data.frame -> pandas", "r_to_pandas", "pandas2ri-to-pandas")]:
+for direction, pb_key, rp_key, goal in [("pandas -> R data.frame", "pandas_to_r", "pandas2ri-to-r", 500), ("R data.frame -> pandas", "r_to_pandas", "pandas2ri-to-pandas", 200)]:
     print(f"{direction}:")
     mine = pb[pb_key]
     row("polybridge", mine["seconds"], mine["peak_rss_increase_bytes"], f"peak/frame {mine['peak_rss_increase_bytes'] / pb['frame_bytes']:.2f}")
     s, peak, error, workaround = seconds(rp_key)
     row("rpy2 pandas2ri", s, peak, (f"workaround: {workaround}" if workaround else "") + (f"error: {error}" if error else ""))
-    print(f"  => polybridge {ratio(mine['seconds'], s)} (goal >= 100x)")
+    print(f"  => polybridge {ratio(mine['seconds'], s)} (goal >= {goal}x)")
 num = pb["numeric_pandas_to_r"]
 print("numeric columns only (8 float64 + 1 int32):")
-row("polybridge pandas -> R", num["seconds"], num["peak_rss_increase_bytes"], f"{pb['numeric_bytes'] / num['seconds'] / 1e9:.1f} GB/s effective (goal >= 5 GB/s or zero-copy)")
+row("polybridge pandas -> R", num["seconds"], num["peak_rss_increase_bytes"], f"{pb['numeric_bytes'] / num['seconds'] / 1e9:.1f} GB/s effective (goal >= 5 GB/s, R's values never changed by pandas)")
 for mode in ("numpy2ri-to-r", "numpy2ri-to-numpy"):
     s, peak, error, _ = seconds(mode)
     row(f"rpy2 {mode} (sum over columns)", s, peak, f"error: {error}" if error else "")

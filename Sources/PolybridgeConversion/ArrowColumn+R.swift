@@ -65,8 +65,7 @@ extension RSession {
         } catch let error as ArrowError {
             throw ConversionError.arrow(error.inColumn(name))
         } catch RError.invalidString(let row) {
-            throw ConversionError.invalidUTF8(column: name,
-                detail: "row \(row) holds a string that is not valid UTF-8 (or contains a NUL byte)")
+            throw ConversionError.invalidString(column: name, row: row)
         }
     }
 
@@ -241,8 +240,7 @@ extension RSession {
                                 first: array.offset, count: array.length)
             }
         } catch RError.invalidString(let row) {
-            throw ConversionError.invalidUTF8(column: column,
-                detail: "row \(rowOffset + row) holds a string that is not valid UTF-8 (or contains a NUL byte)")
+            throw ConversionError.invalidString(column: column, row: rowOffset + row)
         }
     }
 

@@ -25,6 +25,11 @@ public enum ConversionError: Error, CustomStringConvertible, Equatable, Sendable
     /// An Arrow-level problem (invalid layout, stream error, …).
     case arrow(ArrowError)
 
+    /// The error for element `row` (1-based) of `column` that is not valid UTF-8 or holds a NUL.
+    static func invalidString(column: String, row: Int) -> ConversionError {
+        .invalidUTF8(column: column, detail: "row \(row) holds a string that is not valid UTF-8 (or contains a NUL byte)")
+    }
+
     /// A message for the person at the terminal.
     public var description: String {
         switch self {

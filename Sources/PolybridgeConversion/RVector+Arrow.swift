@@ -119,8 +119,7 @@ extension RSession {
         } catch let error as ArrowError {
             throw ConversionError.arrow(error.inColumn(column))
         } catch RError.invalidString(let row) {
-            throw ConversionError.invalidUTF8(column: column,
-                detail: "row \(row) holds a string that is not valid UTF-8 (or contains a NUL byte)")
+            throw ConversionError.invalidString(column: column, row: row)
         }
     }
 

@@ -45,8 +45,17 @@ public func runPolybridge(_ arguments: String..., environment: [String: String] 
 
 /// Runs `polybridge arguments...` with extra environment variables and collects its output.
 public func runPolybridge(_ arguments: [String], environment: [String: String] = [:]) throws -> PolybridgeRun {
+    try run(polybridgeExecutable(), arguments, environment: environment)
+}
+
+/// Runs any program found on PATH (`Rscript`, `python3`) and collects its output.
+public func runCommand(_ program: String, _ arguments: [String]) throws -> PolybridgeRun {
+    try run(URL(fileURLWithPath: "/usr/bin/env"), [program] + arguments, environment: [:])
+}
+
+private func run(_ executable: URL, _ arguments: [String], environment: [String: String]) throws -> PolybridgeRun {
     let process = Process()
-    process.executableURL = polybridgeExecutable()
+    process.executableURL = executable
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let output = Pipe(), error = Pipe()
@@ -57,22 +66,6 @@ public func runPolybridge(_ arguments: [String], environment: [String: String] =
     try process.run()
     process.waitUntilExit()
     return PolybridgeRun(status: process.terminationStatus, output: outputReader.text, error: errorReader.text)
-}
-
-/// Runs any program found on PATH (`Rscript`, `python3`) and collects its output.
-public func runCommand(_ program: String, _ arguments: [String]) throws -> PolybridgeRun {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [program] + arguments
-    let output = Pipe(), error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    process.standardInput = FileHandle.nullDevice
-    let outputReader = PipeReader(output), errorReader = PipeReader(error)
-    try process.run()
-    process.waitUntilExit()
-    let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
-    return PolybridgeRun(status: status, output: outputReader.text, error: errorReader.text)
 }
 
 /// The repository's root directory (where Package.swift is).
