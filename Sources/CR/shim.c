@@ -93,6 +93,10 @@ int pb_r_initialize(const char *r_home, pb_console_sink sink, char *error, size_
     R_Interactive = FALSE;
 
     setup_Rmainloop();
+    // setup_Rmainloop() treats a limit above 100,000,000 bytes as "silly" and turns stack
+    // checking off (-1), after which deep C recursion segfaults: set the real bounds again.
+    R_CStackStart = (uintptr_t)stack_low + stack_size;
+    R_CStackLimit = stack_size;
     R_Interactive = FALSE;
     // R is never finalised (that would end the process), so its per-session temporary
     // directory would stay behind in /tmp after every run: remove it when the process exits.
@@ -438,6 +442,8 @@ static int utf8_action(SEXP c) {
 
 static void run_strings_as_utf8(void *data) {
     utf8_job *job = data;
+    // Rf_translateCharUTF8 allocates with R_alloc, which a top-level context does not reset.
+    const void *vmax = vmaxget();
     R_xlen_t n = XLENGTH(job->strings);
     const SEXP *elements = STRING_PTR_RO(job->strings);
     // CHARSXPs are cached by R, so a column of few distinct values repeats the same pointers:
@@ -455,6 +461,7 @@ static void run_strings_as_utf8(void *data) {
         if (action == UTF8_INVALID) {
             job->bad_row = i;
             if (result) UNPROTECT(1);
+            vmaxset(vmax);
             return;
         }
         if (action == UTF8_KEEP && !result) continue;
@@ -469,6 +476,7 @@ static void run_strings_as_utf8(void *data) {
         SET_STRING_ELT(result, i, converted);
     }
     if (result) UNPROTECT(1);
+    vmaxset(vmax);
     job->result = result ? result : job->strings;
 }
 
@@ -501,8 +509,10 @@ typedef struct {
 static void run_preserve(void *data) {
     preserve_job *job = data;
     if (!precious_head) {
-        precious_head = Rf_cons(R_NilValue, R_NilValue);
-        R_PreserveObject(precious_head);
+        SEXP head = PROTECT(Rf_cons(R_NilValue, R_NilValue));
+        R_PreserveObject(head);  // may raise: only then is the head ours to keep
+        precious_head = head;
+        UNPROTECT(1);
     }
     SEXP next = CDR(precious_head);
     SEXP cell = Rf_cons(job->object, next);
@@ -513,6 +523,7 @@ static void run_preserve(void *data) {
 }
 
 SEXP pb_r_preserve(SEXP object) {
+    clear_own_error();
     preserve_job job = {object, NULL};
     if (!R_ToplevelExec(run_preserve, &job)) return NULL;
     return job.cell;

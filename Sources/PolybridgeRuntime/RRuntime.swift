@@ -170,7 +170,10 @@ public final class RRuntime: Sendable {
             values.reserveCapacity(arguments.count)
             for argument in arguments { values.append(try session.make(argument.value)) }
             let call = try session.lang(head, values, names: arguments.map(\.name))
-            return try session.lang(wrapper, [call, session.globalEnvironment])
+            // Quoted: the wrapper's argument is a promise, and forcing an unquoted call would run
+            // it there and hand eval() its result to evaluate again (a symbol, a call, ...).
+            let quoted = try session.lang(try session.symbol("quote"), [call])
+            return try session.lang(wrapper, [quoted, session.globalEnvironment])
         }
     }
 
@@ -299,6 +302,7 @@ public final class RRuntime: Sendable {
     private func keepInterrupting(_ ticket: RJobTicket) {
         let running = jobs.withLock { state in
             guard state.running === ticket else { return false }
+            ticket.interruptRequested.store(true, ordering: .releasing)
             pb_r_request_interrupt()
             return true
         }
@@ -313,14 +317,18 @@ public final class RRuntime: Sendable {
     private func outcome(of value: SEXP?, session: RSession, ticket: RJobTicket) throws -> REvaluation {
         let output = RThreadState.takeConsole()
         let state = CAR(RThreadState.preludeState)!
+        // An interrupt can arrive before the wrapper resets `state`: the cancel decides first.
+        if value == nil, ticket.cancelled.load(ordering: .acquiring) { throw CancellationError() }
         if let value {
             let warnings = try session.variable("warnings", in: state).map { try session.readStrings($0).compactMap { $0 } } ?? []
             return REvaluation(value: try session.read(value), output: output, warnings: warnings)
         }
         guard let recorded = try session.variable("error", in: state) else {
-            // Unwound without an error: an interrupt.
-            if ticket.cancelled.load(ordering: .acquiring) { throw CancellationError() }
-            throw RError.interrupted
+            // Unwound without a recorded error: an interrupt, or an error R raised without
+            // running calling handlers (it does so when the C stack or eval depth is exhausted).
+            if ticket.interruptRequested.load(ordering: .acquiring) { throw RError.interrupted }
+            throw RError.evaluation(message: RRuntime.conditionMessage(fromErrorBuffer: String(cString: pb_r_last_error())),
+                                    call: nil, output: output)
         }
         let parts = try session.readStrings(recorded).map { $0 ?? "" }
         guard parts.count == 3 else { throw RError.evaluation(message: parts.joined(separator: " "), call: nil, output: output) }
@@ -336,5 +344,21 @@ struct RJobState {
 
 /// Identity and cancellation flag of one queued R job.
 final class RJobTicket: Sendable {
+    /// Set when the calling task was cancelled.
     let cancelled = Atomic<Bool>(false)
+    /// Set when an interrupt was requested for this job (a cancel or Ctrl-C).
+    let interruptRequested = Atomic<Bool>(false)
+}
+
+extension RRuntime {
+    /// R's message from its error buffer ("Error in f(x) : message\n"), without the framing.
+    static func conditionMessage(fromErrorBuffer buffer: String) -> String {
+        var text = buffer.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.hasPrefix("Error in "), let colon = text.range(of: " : ") {
+            text = String(text[colon.upperBound...])
+        } else if text.hasPrefix("Error: ") {
+            text = String(text.dropFirst("Error: ".count))
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 }

@@ -57,6 +57,7 @@ public final class RSession {
     /// invalid, or R raised (its message).
     func failure(_ operation: String) -> any Error {
         if let ticket, ticket.cancelled.load(ordering: .acquiring) { return CancellationError() }
+        if let ticket, ticket.interruptRequested.load(ordering: .acquiring) { return RError.interrupted }
         let badRow = pb_r_last_bad_row()
         if badRow >= 0 { return RError.invalidString(row: Int(badRow) + 1) }
         return RError.internalCall(operation: operation, message: String(cString: pb_r_last_error()))
@@ -112,7 +113,10 @@ public final class RSession {
             starts.append(bytes.count)
             if let string {
                 bytes.append(contentsOf: string.utf8)
-                lengths.append(Int32(clamping: bytes.count - starts[starts.count - 1]))
+                guard let length = Int32(exactly: bytes.count - starts[starts.count - 1]) else {
+                    throw RError.conversion("string \(starts.count) is longer than R's limit of 2^31 - 1 bytes")
+                }
+                lengths.append(length)
             } else {
                 lengths.append(-1)
             }

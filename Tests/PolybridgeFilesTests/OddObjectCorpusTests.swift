@@ -24,8 +24,10 @@ import Testing
         let lastInput = converted.error.split(separator: "\n").last.map(String.init) ?? ""
         #expect(converted.status == 0, "the conversions ended with status \(converted.status) at: \(lastInput)")
 
-        let checked = try runCommand("python3", [root + "/pyscripts/check_corpus.py", "--corpus", corpus,
-                                                 "--results", results, "--outputs", outputs])
+        // Capped at 16 GB of address space: a runaway checker fails with a traceback instead of
+        // making the kernel kill processes (it needs under 2 GB).
+        let checker = "ulimit -v 16000000; exec python3 \"$0\" --corpus \"$1\" --results \"$2\" --outputs \"$3\""
+        let checked = try runCommand("bash", ["-c", checker, root + "/pyscripts/check_corpus.py", corpus, results, outputs])
         #expect(checked.status == 0, "\(checked.output.suffix(6000))\(checked.error.suffix(2000))")
         #expect(checked.output.contains("\(inputs.count * 4) conversions, 0 failures"), "\(checked.output.suffix(500))")
         try? FileManager.default.removeItem(atPath: directory)

@@ -83,9 +83,14 @@ import Testing
     }
 
     @Test func deepRecursionIsACatchableError() async throws {
-        await #expect(throws: RError.self) {
-            try await r.evaluate("f <- function(n) f(n + 1); f(0)")
+        // R raises this error without running calling handlers: it must still be an error, not an interrupt.
+        do {
+            _ = try await r.evaluate("f <- function(n) f(n + 1); f(0)")
+            Issue.record("expected an error")
+        } catch RError.evaluation(let message, _, _) {
+            #expect(message.contains("nested too deeply"), "\(message)")
         }
+        #expect(try await r.eval("!is.na(Cstack_info()[['size']])", as: Bool.self), "R's C stack check is off")
         // With R's expression limit lifted, the C stack check must catch it instead of a segfault.
         do {
             _ = try await r.evaluate("local({ old <- options(expressions = 500000); on.exit(options(old)); g <- function(n) g(n + 1); g(0) })")
@@ -94,6 +99,12 @@ import Testing
             #expect(error.conditionMessage.contains("stack") || error.conditionMessage.contains("nested too deeply"))
         }
         #expect(try await r.eval("1L", as: Int.self) == 1)
+    }
+
+    @Test func callResultsAreNotEvaluatedAgain() async throws {
+        // A function returning a symbol or a call: its value, not the value of evaluating it.
+        #expect(try await r.call("as.name", "not_a_variable_anywhere").value == .other(type: "symbol", classes: []))
+        #expect(try await r.call("str2lang", "stop('must not run')").value == .other(type: "language", classes: []))
     }
 
     @Test func quitIsRefusedInsteadOfEndingTheProcess() async throws {
