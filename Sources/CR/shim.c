@@ -82,7 +82,8 @@ int pb_r_initialize(const char *r_home, pb_console_sink sink, char *error, size_
     }
     pthread_attr_destroy(&attributes);
     R_CStackStart = (uintptr_t)stack_low + stack_size;
-    R_CStackLimit = stack_size;
+    // R checks usage against the limit, so leave it the same 5% margin R leaves itself.
+    R_CStackLimit = (uintptr_t)(0.95 * (double)stack_size);
 
     R_Outputfile = NULL;
     R_Consolefile = NULL;
@@ -96,7 +97,7 @@ int pb_r_initialize(const char *r_home, pb_console_sink sink, char *error, size_
     // setup_Rmainloop() treats a limit above 100,000,000 bytes as "silly" and turns stack
     // checking off (-1), after which deep C recursion segfaults: set the real bounds again.
     R_CStackStart = (uintptr_t)stack_low + stack_size;
-    R_CStackLimit = stack_size;
+    R_CStackLimit = (uintptr_t)(0.95 * (double)stack_size);
     R_Interactive = FALSE;
     // R is never finalised (that would end the process), so its per-session temporary
     // directory would stay behind in /tmp after every run: remove it when the process exits.

@@ -91,6 +91,13 @@ import Testing
             #expect(message.contains("nested too deeply"), "\(message)")
         }
         #expect(try await r.eval("!is.na(Cstack_info()[['size']])", as: Bool.self), "R's C stack check is off")
+        // Deep recursion in R's C code (not its evaluator) must hit the C stack check, not the guard page.
+        do {
+            _ = try await r.evaluate("local({ x <- list(); for (i in 1:3e6) x <- list(x); object.size(x) })")
+            Issue.record("expected a C stack error")
+        } catch let error as RError {
+            #expect(error.conditionMessage.contains("C stack"), "\(error)")
+        }
         // With R's expression limit lifted, the C stack check must catch it instead of a segfault.
         do {
             _ = try await r.evaluate("local({ old <- options(expressions = 500000); on.exit(options(old)); g <- function(n) g(n + 1); g(0) })")
