@@ -71,7 +71,18 @@ extension ArrowField {
     static func parse(_ schema: UnsafePointer<ArrowSchema>, depth: Int) throws(ArrowError) -> ArrowField {
         let type = try ArrowDataType.parse(schema, depth: depth)
         let s = schema.pointee
-        let name = s.name.map { String(cString: $0) } ?? ""
+        var name = ""
+        if let raw = s.name {
+            // A column name that is not UTF-8 is an error, never repaired into U+FFFD.
+            let start = UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self)
+            var count = 0
+            while start[count] != 0 { count += 1 }
+            let bytes = UnsafeBufferPointer(start: start, count: count)
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw .invalidSchema("a field name is not valid UTF-8 (bytes \(bytes.prefix(40).map { String($0, radix: 16) }.joined(separator: " ")))")
+            }
+            name = text
+        }
         return ArrowField(name: name, type: type, nullable: s.flags & CArrowFlagNullable != 0)
     }
 }

@@ -1,3 +1,4 @@
+import CArrow
 import Testing
 @testable import PolybridgeArrow
 
@@ -86,5 +87,23 @@ import Testing
         let field = try ArrowField(consuming: schema.pointer)
         #expect(schema.pointer.pointee.release == nil)
         #expect(field == ArrowField(name: "when", type: .timestamp(unit: .millisecond, timezone: "UTC"), nullable: false))
+    }
+}
+
+@Suite struct ArrowNameEncodingTests {
+    @Test func fieldNamesThatAreNotUTF8AreAnErrorNotRepaired() throws {
+        let schema = UnsafeMutablePointer<ArrowSchema>.allocate(capacity: 1)
+        defer { schema.deallocate() }
+        ArrowField(name: "cafe", type: .int32, nullable: true).exportSchema(to: schema)
+        let original = schema.pointee.name
+        // "caf" + 0xE9: Latin-1, not UTF-8. It must not come back as "caf\u{FFFD}".
+        let latin1: [CChar] = [0x63, 0x61, 0x66, CChar(bitPattern: 0xE9), 0]
+        latin1.withUnsafeBufferPointer { bytes in
+            schema.pointee.name = bytes.baseAddress
+            #expect(throws: ArrowError.self) { try ArrowField.parse(schema, depth: 0) }
+            schema.pointee.name = original
+        }
+        #expect(try ArrowField.parse(schema, depth: 0).name == "cafe")
+        schema.pointee.release?(schema)
     }
 }
