@@ -55,10 +55,12 @@ extension RSession {
         guard names.count == count else {
             throw ConversionError.malformedDataFrame("it has \(count) columns but \(names.count) names")
         }
-        if let missing = names.firstIndex(where: { $0 == nil }) {
-            throw ConversionError.invalidValue(column: "NA", row: nil, detail: "column \(missing + 1) is named NA; name it in R first")
+        return try names.enumerated().map { index, name in
+            guard let name else {
+                throw ConversionError.invalidValue(column: "NA", row: nil, detail: "column \(index + 1) is named NA; name it in R first")
+            }
+            return name
         }
-        return names.map { $0! }
     }
 
     /// The classes whose meaning the conversion keeps; any other class (difftime, units, a
@@ -193,9 +195,11 @@ extension RSession {
     private func withTemporalValues<Result>(_ vector: SEXP, _ body: (UnsafeBufferPointer<Double>) throws -> Result) throws -> Result {
         let length = try length(of: vector)
         if vectorType(of: vector) == .integer {
-            let data = try readOnlyValues(of: vector, as: Int32.self)
+            guard length > 0, let data = try readOnlyValues(of: vector, as: Int32.self) else {
+                return try body(UnsafeBufferPointer(start: nil, count: 0))
+            }
             let na = naInteger, naDouble = naReal
-            let widened = (0..<length).map { data![$0] == na ? naDouble : Double(data![$0]) }
+            let widened = (0..<length).map { data[$0] == na ? naDouble : Double(data[$0]) }
             return try widened.withUnsafeBufferPointer(body)
         }
         let data = try readOnlyValues(of: vector, as: Double.self)
