@@ -15,8 +15,10 @@
 #include <R_ext/Altrep.h>
 #include <R_ext/Parse.h>
 #include <R_ext/Rdynload.h>
+#include <R_ext/eventloop.h>
 
 extern int R_interrupts_pending;
+extern Rboolean R_interrupts_suspended;
 extern char *R_TempDir;
 
 static pb_console_sink console_sink = NULL;
@@ -105,8 +107,38 @@ int pb_r_initialize(const char *r_home, pb_console_sink sink, char *error, size_
     return 1;
 }
 
-void pb_r_request_interrupt(void) { R_interrupts_pending = 1; }
-void pb_r_clear_interrupt(void) { R_interrupts_pending = 0; }
+// An interrupt the host wants for the running job. R's flag alone can be lost: code running
+// inside R (reticulate's interrupt scopes, for one) saves and restores R_interrupts_pending
+// around its own work. So the wish is also kept here and re-asserted from R_PolledEvents,
+// which R_CheckUserInterrupt runs right before it looks at the flag.
+static volatile int interrupt_wanted = 0;
+static void (*previous_polled_events)(void) = NULL;
+
+static void polled_events(void) {
+    if (previous_polled_events) previous_polled_events();
+    if (interrupt_wanted) R_interrupts_pending = 1;
+}
+
+void pb_r_request_interrupt(void) {
+    interrupt_wanted = 1;
+    R_interrupts_pending = 1;
+}
+
+void pb_r_clear_interrupt(void) {
+    interrupt_wanted = 0;
+    R_interrupts_pending = 0;
+}
+
+void pb_r_begin_job(void) {
+    // Packages loaded later (reticulate) may install their own hook: keep ours on top of it.
+    if (R_PolledEvents != polled_events) {
+        previous_polled_events = R_PolledEvents;
+        R_PolledEvents = polled_events;
+    }
+    // Between jobs R is at top level, where interrupts are never suspended: a suspension left
+    // behind by code that unwound past its own restore would make every later cancel a no-op.
+    R_interrupts_suspended = FALSE;
+}
 
 // ---- Guarded operations ----------------------------------------------------------------------
 

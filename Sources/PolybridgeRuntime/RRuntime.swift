@@ -265,6 +265,7 @@ public final class RRuntime: Sendable {
     /// GIL once reticulate is loaded (it calls Python without taking it), console captured for
     /// this job only, and a session whose guarded calls know the job's cancellation.
     private func runJob<T>(_ ticket: RJobTicket, _ body: (RSession) throws -> T) throws -> T {
+        pb_r_begin_job()
         try begin(ticket)
         defer { end(ticket) }
         if RThreadState.reticulateLoaded { RThreadState.holdHostLock() }

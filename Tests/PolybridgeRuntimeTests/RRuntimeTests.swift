@@ -120,7 +120,9 @@ import Testing
     }
 
     @Test func cancellingATaskInterruptsALongComputation() async throws {
-        let task = Task { try await r.evaluate("i <- 0; repeat { i <- i + 1 }") }
+        // Bounded (10 minutes) so that a cancel that never lands fails this test instead of
+        // hanging the whole suite.
+        let task = Task { try await r.evaluate("i <- 0; deadline <- Sys.time() + 600; while (Sys.time() < deadline) { i <- i + 1 }") }
         try await Task.sleep(for: .milliseconds(200))
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }

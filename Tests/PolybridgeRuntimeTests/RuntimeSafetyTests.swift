@@ -74,6 +74,24 @@ import Testing
         #expect(result.value == .int(42))
     }
 
+    @Test func cancellingAfterReticulateRanStillStopsTheRJob() async throws {
+        _ = try PythonRuntime.shared()
+        // reticulate saves and restores R's interrupt flag around its own work; a cancel must
+        // still land (the host re-asserts it from R's event polling).
+        _ = try await r.evaluate("invisible(loadNamespace('reticulate')); invisible(reticulate::py_eval('1 + 1'))")
+        for _ in 0..<5 {
+            // Bounded, so that a cancel that never lands fails the test instead of hanging the suite.
+            let task = Task { try await r.evaluate("reticulate::py_eval('2'); deadline <- Sys.time() + 600; while (Sys.time() < deadline) {}") }
+            try await Task.sleep(for: .milliseconds(300))
+            task.cancel()
+            let started = ContinuousClock.now
+            let outcome = await task.result
+            guard case .failure(let error) = outcome else { Issue.record("the loop finished on its own"); continue }
+            #expect(error is CancellationError, "\(error)")
+            #expect(ContinuousClock.now - started < .seconds(60))
+        }
+    }
+
     @Test func sessionJobsCallingReticulateHoldTheGILWhileOtherThreadsRunPython() async throws {
         let python = try PythonRuntime.shared()
         _ = try await r.evaluate("invisible(loadNamespace('reticulate'))")

@@ -32,6 +32,10 @@ void pb_r_request_interrupt(void);
 /// Clears a pending interrupt request that R has not acted on yet.
 void pb_r_clear_interrupt(void);
 
+/// Prepares R for the next job on the R thread: interrupts not suspended, and the host's
+/// interrupt hook installed in R_PolledEvents (above any hook a package added since).
+void pb_r_begin_job(void);
+
 // ---- Guarded operations (never longjmp into the caller) ---------------------------------------
 
 /// Evaluates `expression` in `environment`; on success stores the (unprotected) value in `*out`.
