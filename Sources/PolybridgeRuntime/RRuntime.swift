@@ -266,8 +266,8 @@ public final class RRuntime: Sendable {
     /// this job only, and a session whose guarded calls know the job's cancellation.
     private func runJob<T>(_ ticket: RJobTicket, _ body: (RSession) throws -> T) throws -> T {
         pb_r_begin_job()
-        try begin(ticket)
-        defer { end(ticket) }
+        let outer = try begin(ticket)
+        defer { end(ticket, resuming: outer) }
         if RThreadState.reticulateLoaded { RThreadState.holdHostLock() }
         // Also released when the job itself loaded reticulate (its onLoad hook took the lock).
         defer { RThreadState.releaseHostLock() }
@@ -276,17 +276,25 @@ public final class RRuntime: Sendable {
         return try body(RSession(thread: thread, ticket: ticket))
     }
 
-    private func begin(_ ticket: RJobTicket) throws {
+    /// Marks `ticket`'s job as running; returns the job it interrupts, if R code called back
+    /// into the host and started a job inside another.
+    private func begin(_ ticket: RJobTicket) throws -> RJobTicket? {
         try jobs.withLock { state in
             if ticket.cancelled.load(ordering: .acquiring) { throw CancellationError() }
+            let outer = state.running
             state.running = ticket
+            ticket.started.store(true, ordering: .releasing)
+            return outer
         }
     }
 
-    private func end(_ ticket: RJobTicket) {
+    private func end(_ ticket: RJobTicket, resuming outer: RJobTicket?) {
         jobs.withLock { state in
-            state.running = nil
+            ticket.finished.store(true, ordering: .releasing)
+            state.running = outer
             pb_r_clear_interrupt()
+            // An outer job that was being interrupted still is.
+            if let outer, outer.interruptRequested.load(ordering: .acquiring) { pb_r_request_interrupt() }
         }
     }
 
@@ -301,8 +309,10 @@ public final class RRuntime: Sendable {
     /// evaluator sees it. reticulate's event polling does exactly that when Python runs on the R
     /// thread (for instance when R's GC releases a buffer shared with Python).
     private func keepInterrupting(_ ticket: RJobTicket) {
-        let running = jobs.withLock { state in
-            guard state.running === ticket else { return false }
+        // Keyed on the ticket's own state, not on which job `running` names, so the request
+        // keeps coming until this job has really ended.
+        let running = jobs.withLock { _ in
+            guard ticket.started.load(ordering: .acquiring), !ticket.finished.load(ordering: .acquiring) else { return false }
             ticket.interruptRequested.store(true, ordering: .releasing)
             pb_r_request_interrupt()
             return true
@@ -349,6 +359,10 @@ final class RJobTicket: Sendable {
     let cancelled = Atomic<Bool>(false)
     /// Set when an interrupt was requested for this job (a cancel or Ctrl-C).
     let interruptRequested = Atomic<Bool>(false)
+    /// Set when the job begins running on the R thread.
+    let started = Atomic<Bool>(false)
+    /// Set when the job has ended (normally, by an error or by an interrupt).
+    let finished = Atomic<Bool>(false)
 }
 
 extension RRuntime {
