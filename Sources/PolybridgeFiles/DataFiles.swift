@@ -283,8 +283,6 @@ public enum DataFiles {
 
     /// R's condition message without the "Error in call :" framing.
     private static func rMessage(_ error: RError) -> String {
-        var message = error.conditionMessage.trimmingCharacters(in: .whitespacesAndNewlines)
-        if message.hasPrefix("Error"), let colon = message.range(of: ": ") { message = String(message[colon.upperBound...]) }
-        return message.replacingOccurrences(of: "\n", with: " ")
+        RRuntime.conditionMessage(fromErrorBuffer: error.conditionMessage).replacingOccurrences(of: "\n", with: " ")
     }
 }

@@ -367,7 +367,7 @@ final class RJobTicket: Sendable {
 
 extension RRuntime {
     /// R's message from its error buffer ("Error in f(x) : message\n"), without the framing.
-    static func conditionMessage(fromErrorBuffer buffer: String) -> String {
+    public static func conditionMessage(fromErrorBuffer buffer: String) -> String {
         var text = buffer.trimmingCharacters(in: .whitespacesAndNewlines)
         if text.hasPrefix("Error in "), let colon = text.range(of: " : ") {
             text = String(text[colon.upperBound...])
