@@ -11,6 +11,9 @@ extension ArrowArray {
             buffers.append(UnsafeRawPointer(buffer.baseAddress))
         }
         switch type {
+        case .null:
+            return ArrowArray(type: .null, length: 0, offset: 0, nullCount: 0, buffers: [], children: [],
+                              dictionary: nil, anchor: .owned([]))
         case .utf8:
             add(ArrowBuffer(byteCount: 4))
             add(ArrowBuffer(byteCount: 0))

@@ -2,6 +2,7 @@ extension ArrowArray {
     /// The number of buffers the C Data Interface prescribes for `type` (`nil` when it varies: utf8View needs at least 2).
     static func expectedBufferCount(_ type: ArrowDataType) -> Int? {
         switch type {
+        case .null: 0
         case .utf8, .largeUtf8: 3
         case .utf8View: nil
         case .structType: 1
@@ -27,6 +28,10 @@ extension ArrowArray {
             }
         } else if buffers.count < 2 {
             throw invalid("\(type) arrays need at least 2 buffers, got \(buffers.count)")
+        }
+        if type == .null {
+            guard nullCount == length || nullCount == -1 else { throw invalid("a null array of \(length) element(s) has null count \(nullCount)") }
+            return
         }
         if nullCount > 0 && buffers[0] == nil {
             throw invalid("null count is \(nullCount) but the validity buffer is NULL")
@@ -99,6 +104,7 @@ extension ArrowArray {
             if bytes > 0 && have < bytes { throw invalid("\(what) has \(have) byte(s), needs \(bytes)") }
         }
         let end = offset + length
+        if type == .null { return }
         if buffers[0] != nil { try need(buffers[0], ArrowBitmap.byteCount(forBits: end), "validity buffer") }
         switch type {
         case .bool:

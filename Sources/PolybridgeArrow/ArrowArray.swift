@@ -47,7 +47,9 @@ public final class ArrowArray: @unchecked Sendable {
         self.children = children
         self.dictionary = dictionary
         self.anchor = anchor
-        if nullCount >= 0 {
+        if type == .null {
+            self.nullCount = length  // a null array has no validity bitmap: every element is null
+        } else if nullCount >= 0 {
             self.nullCount = nullCount
         } else if let validity = buffers.first ?? nil {
             let bitmap = validity.assumingMemoryBound(to: UInt8.self)
@@ -65,7 +67,7 @@ public final class ArrowArray: @unchecked Sendable {
 
     /// Whether element `i` (relative to this array; the offset is applied) is non-null; false when `i` is out of range.
     public func isValid(_ i: Int) -> Bool {
-        guard i >= 0, i < length else { return false }
+        guard i >= 0, i < length, type != .null else { return false }
         guard let bitmap = validityBitmap else { return true }
         return ArrowBitmap.bit(bitmap, offset + i)
     }

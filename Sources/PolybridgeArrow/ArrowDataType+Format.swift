@@ -2,6 +2,9 @@ extension ArrowDataType {
     /// The Arrow C Data Interface format string ("g", "tsu:UTC", "+s"; a dictionary gives its index format).
     public var format: String {
         switch self {
+        case .null: return "n"
+        case .float16: return "e"
+        case .float32: return "f"
         case .float64: return "g"
         case .int8: return "c"
         case .int16: return "s"
@@ -16,6 +19,9 @@ extension ArrowDataType {
         case .largeUtf8: return "U"
         case .utf8View: return "vu"
         case .date32: return "tdD"
+        case .date64: return "tdm"
+        case let .decimal(precision, scale, bitWidth):
+            return bitWidth == 128 ? "d:\(precision),\(scale)" : "d:\(precision),\(scale),\(bitWidth)"
         case let .timestamp(unit, timezone):
             return "ts\(unit.formatLetter):\(timezone ?? "")"
         case let .dictionary(index, _, _):
@@ -34,6 +40,9 @@ extension ArrowDataType {
     /// library does not handle, including malformed ones, yields ``unsupported(format:)``.
     public init(format: String) {
         switch format {
+        case "n": self = .null
+        case "e": self = .float16
+        case "f": self = .float32
         case "g": self = .float64
         case "c": self = .int8
         case "s": self = .int16
@@ -48,10 +57,22 @@ extension ArrowDataType {
         case "U": self = .largeUtf8
         case "vu": self = .utf8View
         case "tdD": self = .date32
+        case "tdm": self = .date64
         case "+s": self = .structType([])
         default:
-            self = ArrowDataType.parseTimestamp(format) ?? .unsupported(format: format)
+            self = ArrowDataType.parseTimestamp(format) ?? ArrowDataType.parseDecimal(format) ?? .unsupported(format: format)
         }
+    }
+
+    /// "d:precision,scale[,bitWidth]" with a bit width of 32, 64, 128 (the default) or 256.
+    private static func parseDecimal(_ format: String) -> ArrowDataType? {
+        guard format.hasPrefix("d:") else { return nil }
+        let numbers = format.dropFirst(2).split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+        guard numbers.count == 2 || numbers.count == 3, let precision = numbers[0], let scale = numbers[1],
+              precision >= 1, precision <= 76 else { return nil }
+        let bitWidth = numbers.count == 3 ? numbers[2] : 128
+        guard let bitWidth, [32, 64, 128, 256].contains(bitWidth) else { return nil }
+        return .decimal(precision: precision, scale: scale, bitWidth: bitWidth)
     }
 
     private static func parseTimestamp(_ format: String) -> ArrowDataType? {

@@ -3,6 +3,13 @@
 /// Everything else is kept as ``unsupported(format:)`` so that errors can name
 /// the exact Arrow format string.
 public indirect enum ArrowDataType: Sendable, Equatable, Hashable, CustomStringConvertible {
+    /// Every element is null; the array has no buffers (format "n"). CSV readers give it to a
+    /// column that is empty in every row.
+    case null
+    /// 16-bit IEEE float (format "e").
+    case float16
+    /// 32-bit IEEE float (format "f").
+    case float32
     /// 64-bit IEEE float (format "g").
     case float64
     /// Signed 8-bit integer (format "c"); mainly used as dictionary indices.
@@ -31,6 +38,11 @@ public indirect enum ArrowDataType: Sendable, Equatable, Hashable, CustomStringC
     case utf8View
     /// Days since the UNIX epoch as a 32-bit integer (format "tdD").
     case date32
+    /// Milliseconds since the UNIX epoch as a 64-bit integer (format "tdm").
+    case date64
+    /// A decimal of `precision` digits, `scale` of them after the point, stored as a two's
+    /// complement integer of `bitWidth` bits (32, 64, 128 or 256; format "d:p,s[,bits]").
+    case decimal(precision: Int, scale: Int, bitWidth: Int)
     /// A 64-bit count of `unit`s since the UNIX epoch; a nil `timezone` means naive local time (format "ts?:tz").
     case timestamp(unit: ArrowTimeUnit, timezone: String?)
     /// Dictionary-encoded values: integer `index` codes into a dictionary array of type `value`.
@@ -43,6 +55,9 @@ public indirect enum ArrowDataType: Sendable, Equatable, Hashable, CustomStringC
     /// A readable name such as "float64", "timestamp[us, tz=UTC]" or "dictionary<values=utf8, indices=int32, ordered>".
     public var description: String {
         switch self {
+        case .null: return "null"
+        case .float16: return "float16"
+        case .float32: return "float32"
         case .float64: return "float64"
         case .int8: return "int8"
         case .int16: return "int16"
@@ -57,6 +72,8 @@ public indirect enum ArrowDataType: Sendable, Equatable, Hashable, CustomStringC
         case .largeUtf8: return "large_utf8"
         case .utf8View: return "utf8_view"
         case .date32: return "date32"
+        case .date64: return "date64"
+        case let .decimal(precision, scale, bitWidth): return "decimal\(bitWidth)(\(precision), \(scale))"
         case let .timestamp(unit, timezone):
             if let timezone { return "timestamp[\(unit), tz=\(timezone)]" }
             return "timestamp[\(unit)]"
@@ -74,9 +91,10 @@ public indirect enum ArrowDataType: Sendable, Equatable, Hashable, CustomStringC
     public var fixedByteWidth: Int? {
         switch self {
         case .int8, .uint8: 1
-        case .int16, .uint16: 2
-        case .int32, .uint32, .date32: 4
-        case .float64, .int64, .uint64, .timestamp: 8
+        case .int16, .uint16, .float16: 2
+        case .int32, .uint32, .date32, .float32: 4
+        case .float64, .int64, .uint64, .timestamp, .date64: 8
+        case let .decimal(_, _, bitWidth): bitWidth / 8
         default: nil
         }
     }

@@ -49,8 +49,28 @@ extension RSession {
                 return try strings(column.chunks, total: column.length, column: name)
             case .dictionary(_, let value, let ordered) where value.isString:
                 return try factor(column, ordered: ordered)
+            case .null:
+                // What read.csv gives an empty column: logical, all NA.
+                let vector = try allocate(.logical, length: column.length, purpose: "column \(name)")
+                let out = try writableValues(of: vector, as: Int32.self)
+                for index in 0..<column.length { out[index] = naInteger }
+                return vector
+            case .float32:
+                return try convertedDoubles(column) { array, index in
+                    Double(array.buffers[1]!.assumingMemoryBound(to: Float.self)[array.offset + index])
+                }
+            case .float16:
+                return try convertedDoubles(column) { array, index in
+                    Double(array.buffers[1]!.assumingMemoryBound(to: Float16.self)[array.offset + index])
+                }
+            case .decimal(let precision, let scale, let bitWidth):
+                return try decimals(column, precision: precision, scale: scale, bitWidth: bitWidth)
             case .date32:
                 let days = try scaledDoubles(column, as: Int32.self, divisor: 1)
+                try setAttribute(days, "class", try makeStrings(["Date"]))
+                return days
+            case .date64:
+                let days = try date64Days(column)
                 try setAttribute(days, "class", try makeStrings(["Date"]))
                 return days
             case .timestamp(let unit, let timezone):
@@ -141,6 +161,60 @@ extension RSession {
             position += array.length
         }
         return vector
+    }
+
+    /// date64 (milliseconds) as whole days; a value that is not a whole day is an error naming
+    /// the row (the format requires whole days, and R's Date would silently hold a fraction).
+    private func date64Days(_ column: ArrowColumn) throws -> SEXP {
+        let perDay: Int64 = 86_400_000
+        var row = 0
+        for array in column.chunks where array.length > 0 {
+            let values = array.buffers[1]!.assumingMemoryBound(to: Int64.self) + array.offset
+            for index in 0..<array.length where array.isValid(index) && values[index] % perDay != 0 {
+                throw ConversionError.invalidValue(column: column.name, row: row + index + 1,
+                    detail: "date64 value \(values[index]) ms is not a whole day, which R's Date cannot hold exactly")
+            }
+            row += array.length
+        }
+        return try scaledDoubles(column, as: Int64.self, divisor: Double(perDay))
+    }
+
+    /// Decimals become doubles when every value has at most 15 significant digits, so the
+    /// double prints back as the same decimal; otherwise an error names the row.
+    private func decimals(_ column: ArrowColumn, precision: Int, scale: Int, bitWidth: Int) throws -> SEXP {
+        let limit: Int128 = 1_000_000_000_000_000  // 10^15
+        func unscaled(_ array: PolybridgeArrow.ArrowArray, _ index: Int) -> Int128? {
+            let raw = array.buffers[1]! + (array.offset + index) * (bitWidth / 8)
+            switch bitWidth {
+            case 32: return Int128(raw.loadUnaligned(as: Int32.self))
+            case 64: return Int128(raw.loadUnaligned(as: Int64.self))
+            case 128: return raw.loadUnaligned(as: Int128.self)
+            default:
+                // 256 bits: exact only when the upper half just extends the sign of the lower.
+                let low = raw.loadUnaligned(as: Int128.self)
+                let high = raw.loadUnaligned(fromByteOffset: 16, as: Int128.self)
+                return high == (low < 0 ? -1 : 0) ? low : nil
+            }
+        }
+        func power(_ exponent: Int) -> Double { (0..<exponent).reduce(1.0) { value, _ in value * 10 } }
+        var row = 0
+        for array in column.chunks {
+            for index in 0..<array.length where array.isValid(index) {
+                guard let value = unscaled(array, index), value.magnitude < limit.magnitude else {
+                    throw ConversionError.invalidValue(column: column.name, row: row + index + 1,
+                        detail: "decimal\(bitWidth)(\(precision), \(scale)) value has more than 15 significant digits, which a double cannot hold exactly; cast it to a string or round it first")
+                }
+            }
+            row += array.length
+        }
+        // |unscaled| < 10^15 < 2^53 is exact as a double, and so is 10^|scale| up to 10^22, so the
+        // division (or product) is correctly rounded; beyond that, parsing the decimal text is.
+        let factor = power(Swift.min(abs(scale), 22))
+        return try convertedDoubles(column) { array, index in
+            let value = unscaled(array, index) ?? 0
+            if abs(scale) > 22 { return Double("\(value)e\(-scale)") ?? .nan }
+            return scale >= 0 ? Double(value) / factor : Double(value) * factor
+        }
     }
 
     /// int64/uint32/uint64 become doubles when every value is exact (|v| ≤ 2^53), else an error.

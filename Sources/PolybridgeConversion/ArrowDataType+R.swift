@@ -5,7 +5,10 @@ extension ArrowDataType {
     /// when Polybridge does not convert it.
     public var rTypeName: String? {
         switch self {
-        case .float64: "double"
+        case .float64, .float32, .float16: "double"
+        case .null: "logical (all NA)"
+        case .decimal: "double (up to 15 significant digits)"
+        case .date64: "Date"
         case .int8, .int16, .int32, .uint8, .uint16: "integer"
         case .int64, .uint32, .uint64: "double (exact integers only)"
         case .bool: "logical"

@@ -8,6 +8,8 @@ public enum DataFileError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidContents(file: String, detail: String)
     /// A column holds a type Polybridge does not convert (list, struct, decimal, binary…).
     case unsupportedColumn(file: String, column: String, type: String)
+    /// Several columns hold types Polybridge does not convert; every one is named.
+    case unsupportedColumns(file: String, columns: [String], types: [String])
     /// Two columns share a name.
     case duplicateColumn(file: String, column: String)
     /// An RDS file holds something other than a data frame.
@@ -19,11 +21,13 @@ public enum DataFileError: Error, CustomStringConvertible, Equatable, Sendable {
     public var file: String {
         switch self {
         case .unknownFormat(let file, _), .unreadable(let file, _), .invalidContents(let file, _),
-             .unsupportedColumn(let file, _, _), .duplicateColumn(let file, _), .notADataFrame(let file, _),
+             .unsupportedColumn(let file, _, _), .unsupportedColumns(let file, _, _), .duplicateColumn(let file, _), .notADataFrame(let file, _),
              .unwritable(let file, _):
             return file
         }
     }
+
+    private static let convertible = "(it converts numbers, decimals that fit a double, logicals, strings, factors/dictionaries, dates and timestamps; between CSV, Feather and Parquet every type passes through)"
 
     /// A message for the person at the terminal: the file, then the problem.
     public var description: String {
@@ -35,7 +39,10 @@ public enum DataFileError: Error, CustomStringConvertible, Equatable, Sendable {
         case .invalidContents(let file, let detail):
             return "\(file): \(detail)"
         case .unsupportedColumn(let file, let column, let type):
-            return "\(file): column '\(column)' has type \(type), which Polybridge does not convert (it converts doubles, integers, logicals, strings, factors/dictionaries, dates and timestamps)"
+            return "\(file): column '\(column)' has type \(type), which Polybridge does not convert to R \(DataFileError.convertible)"
+        case .unsupportedColumns(let file, let columns, let types):
+            let list = zip(columns, types).map { "'\($0)' (\($1))" }.joined(separator: ", ")
+            return "\(file): columns \(list) have types Polybridge does not convert to R \(DataFileError.convertible)"
         case .duplicateColumn(let file, let column):
             return "\(file): column '\(column)': the name appears more than once; column names must be unique"
         case .notADataFrame(let file, let found):

@@ -14,24 +14,67 @@ enum DataFilePython {
     class FileProblem(Exception):
         """A problem with the file's contents, described for the person at the terminal."""
 
-    # Empty fields and R's "NA" are missing values. "nan"/"NaN" are not in the list, so a
-    # written NaN reads back as NaN and stays apart from null.
+    # Unquoted empty fields and R's "NA"/"NULL" are missing values; a quoted field is always text
+    # ("NA" in quotes is the two letters, as R's write.csv and read.csv agree). "nan"/"NaN" are not
+    # in the list, so a written NaN reads back as NaN and stays apart from null.
     CSV_NULL_VALUES = ["", "NA", "NULL", "null"]
 
-    def _csv_batches(path, encoding):
-        from pyarrow import csv
-        # Single-threaded reading numbers rows, so a malformed row can be named by its line.
-        read = csv.ReadOptions(use_threads=False, encoding=encoding or "utf8")
-        convert = csv.ConvertOptions(null_values=CSV_NULL_VALUES, strings_can_be_null=True)
+    # The compressions text files may have, by extension and by --compression name.
+    TEXT_COMPRESSIONS = {"gzip": "gzip", "bz2": "bz2", "zstd": "zstd"}
+
+    class ColumnTypeProblem(FileProblem):
+        """A CSV value later in the file does not fit the type inferred from the first block."""
+
+    def _text_stream(path, compression):
         import os, stat
         # A pipe (`<(zcat x.gz)`, a FIFO, /dev/stdin) cannot seek, which pyarrow's own file
         # opening does; Python's buffered reader streams it instead.
         source = path if stat.S_ISREG(os.stat(path).st_mode) else open(path, "rb")
+        if compression:
+            return pa.input_stream(source, compression=compression)
+        return source
+
+    def _arrow_type(name, column):
+        import pyarrow as pa
+        types = {"string": pa.string(), "character": pa.string(), "text": pa.string(),
+                 "integer": pa.int32(), "int32": pa.int32(), "int64": pa.int64(),
+                 "double": pa.float64(), "numeric": pa.float64(), "float64": pa.float64(),
+                 "logical": pa.bool_(), "bool": pa.bool_(), "boolean": pa.bool_(),
+                 "date": pa.date32(), "timestamp": pa.timestamp("us"), "datetime": pa.timestamp("us"),
+                 "factor": pa.dictionary(pa.int32(), pa.string())}
+        found = types.get(name.lower())
+        if found is None:
+            raise FileProblem(f"--column-types: unknown type '{name}' for column '{column}'; "
+                              f"expected one of {', '.join(types)}")
+        return found
+
+    def _csv_options(encoding, delimiter, column_types):
+        from pyarrow import csv
+        # Single-threaded reading numbers rows, so a malformed row can be named by its line.
+        read = csv.ReadOptions(use_threads=False, encoding=encoding or "utf8")
+        types = {name: (_arrow_type(kind, name) if isinstance(kind, str) else kind)
+                 for name, kind in (column_types or {}).items()}
+        convert = csv.ConvertOptions(null_values=CSV_NULL_VALUES, strings_can_be_null=True,
+                                     quoted_strings_can_be_null=False, column_types=types)
+        parse = csv.ParseOptions(delimiter=delimiter or ",")
+        return read, parse, convert
+
+    def _csv_batches(path, encoding, delimiter, compression, column_types):
+        from pyarrow import csv
+        read, parse, convert = _csv_options(encoding, delimiter, column_types)
+        _refuse_binary(path, compression)
         try:
-            reader = csv.open_csv(source, read_options=read, convert_options=convert)
+            reader = csv.open_csv(_text_stream(path, compression), read_options=read,
+                                  parse_options=parse, convert_options=convert)
         except pa.ArrowInvalid as error:
             raise FileProblem(_csv_message(str(error), None)) from None
+        except OSError as error:
+            raise FileProblem(f"cannot decompress the {compression} text ({error})") from None
         schema = reader.schema
+        missing = [name for name in (column_types or {}) if name not in schema.names]
+        if missing:
+            raise FileProblem(f"--column-types names {', '.join(repr(m) for m in missing)}, "
+                              f"which the file does not have (its columns: {', '.join(schema.names)})")
         for field in schema:
             if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
                 raise FileProblem(
@@ -42,8 +85,42 @@ enum DataFilePython {
                 for batch in reader:
                     yield batch
             except pa.ArrowInvalid as error:
+                problem = _csv_type_problem(str(error), schema)
+                if problem:
+                    raise problem from None
                 raise FileProblem(_csv_message(str(error), schema)) from None
+            except OSError as error:
+                raise FileProblem(f"cannot decompress the {compression} text ({error})") from None
         return schema, batches()
+
+    def _refuse_binary(path, compression):
+        """A Parquet, Arrow or RDS file named .csv is named as such instead of parsed as text."""
+        import os, stat
+        if compression or not stat.S_ISREG(os.stat(path).st_mode):
+            return
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+        kinds = [(b"PAR1", "Parquet", "parquet"), (b"ARROW1", "Feather/Arrow IPC", "feather"),
+                 (b"FEA1", "Feather V1", "feather"), (b"\x1f\x8b", "gzip-compressed", None),
+                 (b"BZh", "bzip2-compressed", None), (b"\x28\xb5\x2f\xfd", "zstd-compressed", None)]
+        for magic, kind, name in kinds:
+            if head.startswith(magic):
+                hint = f"pass --from {name} or rename it" if name else \
+                    "name it .csv.gz/.csv.bz2/.csv.zst, or pass --from rds if it is an RDS file"
+                raise FileProblem(f"this looks like a {kind} file, not CSV text; {hint}")
+
+    def _csv_type_problem(message, schema):
+        import re
+        found = re.match(r"In CSV column #(\d+): Row #(\d+): CSV conversion error to (.*): invalid value '(.*)'$",
+                         message, re.S)
+        if not found or schema is None or int(found.group(1)) >= len(schema):
+            return None
+        name = schema.field(int(found.group(1))).name
+        problem = ColumnTypeProblem(
+            f"column '{name}', line {found.group(2)}: '{found.group(4)}' is not a {found.group(3)} value (the type "
+            f"inferred from the lines before it); pass --column-types {name}=string (or another type)")
+        problem.column = name
+        return problem
 
     def _csv_message(message, schema):
         import re
@@ -62,7 +139,52 @@ enum DataFilePython {
             return f"column '{name}': {detail}"
         return message
 
+    # What a whole-file scan may settle on, in order of preference; pyarrow's CSV inference
+    # knows the same families.
+    _CANDIDATES = [pa.int64(), pa.bool_(), pa.date32(), pa.timestamp("s"), pa.timestamp("ns"),
+                   pa.timestamp("s", "UTC"), pa.timestamp("ns", "UTC"), pa.float64()]
+
+    def infer_csv_types(path, encoding=None, delimiter=None, compression=None, column_types=None):
+        """The column types a whole-file scan gives, for columns whose type inferred from the first
+        block does not hold further down (a column empty for 299,000 lines, text late in numbers)."""
+        import pyarrow.compute as pc
+        from pyarrow import csv
+        fixed = dict(column_types or {})
+        first_schema, _ = _csv_batches(path, encoding, delimiter, compression, fixed)
+        as_text = {field.name: pa.string() for field in first_schema if field.name not in fixed}
+        as_text.update({name: kind for name, kind in fixed.items()})
+        schema, batches = _csv_batches(path, encoding, delimiter, compression, as_text)
+        initial = {field.name: field.type for field in first_schema}
+        fits = {name: True for name in as_text if name not in fixed}
+        alive = {name: list(_CANDIDATES) for name in fits}
+        seen = {name: False for name in fits}
+        def casts(values, kind):
+            try:
+                pc.cast(values, kind)
+                return True
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return False
+        for batch in batches:
+            for name in fits:
+                values = batch.column(batch.schema.get_field_index(name)).drop_null()
+                if len(values) == 0:
+                    continue
+                seen[name] = True
+                start = initial[name]
+                if fits[name] and not (pa.types.is_string(start) or pa.types.is_large_string(start)):
+                    fits[name] = not pa.types.is_null(start) and casts(values, start)
+                alive[name] = [kind for kind in alive[name] if casts(values, kind)]
+        widened = {}
+        for name in fits:
+            if fits[name]:
+                continue
+            widened[name] = alive[name][0] if alive[name] else (pa.string() if seen[name] else pa.null())
+        return widened
+
     def _feather_batches(path):
+        with open(path, "rb") as handle:
+            if handle.read(4) == b"FEA1":
+                return _feather_v1_batches(path)
         source = pa.memory_map(path)
         try:
             reader = pa.ipc.open_file(source)
@@ -75,6 +197,18 @@ enum DataFilePython {
             except (pa.ArrowInvalid, OSError) as error:
                 raise FileProblem(f"corrupted Feather/Arrow IPC data ({error})") from None
         return reader.schema, batches()
+
+    def _feather_v1_batches(path):
+        # Feather V1 (before Arrow IPC) has no record batches to stream: it is read whole.
+        import warnings
+        import pyarrow.feather as feather
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                table = feather.read_table(path)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise FileProblem(f"not a readable Feather V1 file ({error})") from None
+        return table.schema, iter(table.to_batches())
 
     def _parquet_batches(path):
         import pyarrow.parquet as pq
@@ -90,10 +224,11 @@ enum DataFilePython {
                 raise FileProblem(f"corrupted Parquet data ({error})") from None
         return schema, batches()
 
-    def open_reader(path, file_format, encoding=None):
+    def open_reader(path, file_format, encoding=None, delimiter=None, compression=None, column_types=None):
         """A RecordBatchReader over the file, read lazily batch by batch."""
-        if file_format == "csv":
-            schema, batches = _csv_batches(path, encoding)
+        if file_format in ("csv", "tsv"):
+            delimiter = delimiter or ("\t" if file_format == "tsv" else ",")
+            schema, batches = _csv_batches(path, encoding, delimiter, compression, column_types)
         elif file_format == "feather":
             schema, batches = _feather_batches(path)
         elif file_format == "parquet":
@@ -102,8 +237,22 @@ enum DataFilePython {
             raise FileProblem(f"pyarrow does not read the {file_format} format")
         return pa.RecordBatchReader.from_batches(schema, batches)
 
-    def read_all(reader):
-        return reader.read_all()
+    def read_all(reader, integers_as_r_does=False):
+        """The whole table. With `integers_as_r_does` (CSV text headed for R), int64 columns whose
+        values fit R's integer become int32, so they arrive as integer vectors, as read.csv gives."""
+        table = reader.read_all()
+        if not integers_as_r_does:
+            return table
+        import pyarrow.compute as pc
+        for index, field in enumerate(table.schema):
+            if not pa.types.is_int64(field.type):
+                continue
+            column = table.column(index)
+            bounds = pc.min_max(column)
+            low, high = bounds["min"].as_py(), bounds["max"].as_py()
+            if low is None or (low > -2**31 and high < 2**31):
+                table = table.set_column(index, field.with_type(pa.int32()), column.cast(pa.int32()))
+        return table
 
     class _Counts:
         """Rows, batches and per-column null counts of the batches that pass through `count`."""
@@ -172,14 +321,52 @@ enum DataFilePython {
                 raise FileProblem(f"column '{field.name}': unknown time zone '{zone}'; CSV text needs a "
                                   "known zone to print its times") from None
 
-    def write(reader, path, file_format, compression=None):
+    def type_name(kind):
+        """A readable name for an Arrow type: list<int64>, struct<a: int64, b: string>, decimal128(10, 2)."""
+        lists = [(pa.types.is_list, "list"), (pa.types.is_large_list, "large_list"),
+                 (pa.types.is_list_view, "list_view"), (pa.types.is_large_list_view, "large_list_view")]
+        for test, prefix in lists:
+            if test(kind):
+                return f"{prefix}<{type_name(kind.value_type)}>"
+        if pa.types.is_fixed_size_list(kind):
+            return f"fixed_size_list<{type_name(kind.value_type)}, {kind.list_size}>"
+        if pa.types.is_struct(kind):
+            return "struct<" + ", ".join(f"{field.name}: {type_name(field.type)}" for field in kind) + ">"
+        if pa.types.is_map(kind):
+            return f"map<{type_name(kind.key_type)}, {type_name(kind.item_type)}>"
+        if pa.types.is_dictionary(kind):
+            return f"dictionary<values={type_name(kind.value_type)}, indices={kind.index_type}" + \
+                (", ordered>" if kind.ordered else ">")
+        return str(kind)
+
+    def type_names(schema):
+        return [type_name(field.type) for field in schema]
+
+    _NOT_TEXT = (pa.types.is_nested, pa.types.is_binary, pa.types.is_large_binary,
+                 pa.types.is_fixed_size_binary, pa.types.is_binary_view)
+
+    def write(reader, path, file_format, compression=None, delimiter=None):
         """Writes every batch of `reader` to `path`; returns the same summary as summarize()."""
         schema = reader.schema
-        if file_format == "csv":
+        stream = None
+        if file_format in ("csv", "tsv"):
             from pyarrow import csv
-            writer = csv.CSVWriter(path, schema)
+            refused = [f"'{field.name}' ({type_name(field.type)})" for field in schema
+                       if any(test(field.type) for test in _NOT_TEXT)]
+            if refused:
+                raise FileProblem(f"CSV text cannot hold column{'s' if len(refused) > 1 else ''} "
+                                  f"{', '.join(refused)}; write Parquet or Feather instead")
+            _check_csv_time_zones(schema)
+            delimiter = delimiter or ("\t" if file_format == "tsv" else ",")
+            if compression and compression != "none":
+                stream = pa.output_stream(path, compression=TEXT_COMPRESSIONS[compression])
+            # Missing values are written as NA, as R's write.csv does: an empty field would make an
+            # empty line in a one-column file, which CSV readers skip.
+            writer = csv.CSVWriter(stream or path, schema,
+                                   write_options=csv.WriteOptions(delimiter=delimiter, null_string="NA"))
         elif file_format == "feather":
-            options = pa.ipc.IpcWriteOptions(compression=None if compression == "uncompressed" else (compression or "lz4"))
+            chosen = compression or "lz4"
+            options = pa.ipc.IpcWriteOptions(compression=None if chosen == "none" else chosen)
             writer = pa.ipc.new_file(path, schema, options=options)
         elif file_format == "parquet":
             import pyarrow.parquet as pq
@@ -187,17 +374,17 @@ enum DataFilePython {
         else:
             raise FileProblem(f"pyarrow does not write the {file_format} format")
         counts = _Counts(schema)
-        if file_format == "csv":
-            _check_csv_time_zones(schema)
         try:
             first_row = 0
             for batch in counts.count(reader):
-                if file_format == "csv":
+                if file_format in ("csv", "tsv"):
                     _check_csv_years(batch, first_row)
                 first_row += batch.num_rows
                 writer.write_batch(batch)
         finally:
             writer.close()
+            if stream is not None:
+                stream.close()
         return counts.summary()
     """#
 }

@@ -19,52 +19,113 @@ public enum DataFiles {
         public var to: DataFileFormat?
         /// The input text encoding for CSV (e.g. `latin1`); UTF-8 when nil.
         public var encoding: String?
-        /// The output compression: Feather `lz4` (default), `zstd` or `uncompressed`;
-        /// Parquet `snappy` (default), `zstd`, `gzip`, `brotli`, `lz4` or `none`.
+        /// The output compression: Feather `lz4` (default), `zstd` or `none`; Parquet `snappy`
+        /// (default), `zstd`, `gzip`, `brotli`, `lz4` or `none`; CSV/TSV `none` (default unless the
+        /// name ends in .gz/.bz2/.zst), `gzip`, `bz2` or `zstd`; RDS `gzip` (default), `bz2`, `xz`
+        /// or `none`. `uncompressed` is accepted for `none`.
         public var compression: String?
+        /// The field delimiter of CSV text, one character (`;`, `|`, `tab`); a comma for CSV and a
+        /// tab for TSV when nil. It applies to the input when that is text, else to the output.
+        public var delimiter: String?
+        /// Column types for CSV input by column name (`string`, `integer`, `int64`, `double`,
+        /// `logical`, `date`, `timestamp`, `factor`), overriding what pyarrow infers.
+        public var columnTypes: [String: String]
 
         /// Options with every field defaulted.
         public init(from: DataFileFormat? = nil, to: DataFileFormat? = nil,
-                    encoding: String? = nil, compression: String? = nil) {
+                    encoding: String? = nil, compression: String? = nil,
+                    delimiter: String? = nil, columnTypes: [String: String] = [:]) {
             self.from = from
             self.to = to
             self.encoding = encoding
             self.compression = compression
+            self.delimiter = delimiter
+            self.columnTypes = columnTypes
         }
     }
 
+    /// How text input is parsed: encoding, delimiter, compression and column types.
+    struct TextReading {
+        var encoding: String?
+        var delimiter: String?
+        var compression: String?
+        /// A Python dict of column name → type name or pyarrow type (nil: pyarrow infers all).
+        var columnTypes: PythonObject?
+        /// Whether `columnTypes` already holds types from a whole-file scan.
+        var scanned = false
+    }
+
     /// Converts `input` to `output`; returns a summary of what was written.
+    ///
+    /// When CSV types inferred from the first block of a regular file do not hold further down
+    /// (a column empty for 299,000 lines and then filled, text late in a numeric column), the
+    /// whole file is scanned for types that hold everywhere and the conversion starts again.
     public static func convert(_ input: String, to output: String,
                                options: ConvertOptions = ConvertOptions()) async throws(DataFileError) -> DataFileSummary {
         let inputFormat = try resolve(options.from, path: input)
         let outputFormat = try resolve(options.to, path: output)
-        let compression = try checkCompression(options.compression, for: outputFormat, file: output)
-        let source = try await openReader(input, format: inputFormat, encoding: options.encoding)
-        try checkConvertible(source.fields, file: input)
-        let destination = try AtomicOutput(destination: output)
-        do {
-            let written: (rows: Int, batches: Int, nulls: [Int])
-            if outputFormat == .rds {
-                written = try await writeRDS(source, input: input, to: destination.temporaryPath)
-            } else {
-                written = try writeWithPyarrow(source, input: input, format: outputFormat,
-                                               compression: compression, to: destination.temporaryPath)
+        let compression = try checkCompression(options.compression ?? (outputFormat.isText ? DataFileFormat.textCompression(ofPath: output) : nil),
+                                               for: outputFormat, file: output)
+        let delimiter = try checkDelimiter(options.delimiter, input: (input, inputFormat), output: (output, outputFormat))
+        var reading = try textReading(input, format: inputFormat, encoding: options.encoding,
+                                      delimiter: inputFormat.isText ? delimiter : nil, columnTypes: options.columnTypes)
+        let target = try OutputTarget(destination: output)
+        while true {
+            do {
+                return try await convertOnce(input, format: inputFormat, reading: reading, to: target, format: outputFormat,
+                                             compression: compression, delimiter: outputFormat.isText && !inputFormat.isText ? delimiter : nil)
+            } catch let problem as LateColumnType {
+                reading = try await rescanned(input, reading: reading, after: problem)
+            } catch let error as DataFileError {
+                throw error
+            } catch {
+                throw .invalidContents(file: input, detail: "\(error)")
             }
-            try destination.commit()
-            return summary(of: output, format: outputFormat, fields: source.fields, counts: written)
-        } catch {
-            destination.discard()
-            throw error
         }
     }
 
     /// Describes `path`: rows, record batches, and each column's type and null count.
-    public static func inspect(_ path: String, format: DataFileFormat? = nil,
-                               encoding: String? = nil) async throws(DataFileError) -> DataFileSummary {
+    public static func inspect(_ path: String, format: DataFileFormat? = nil, encoding: String? = nil,
+                               delimiter: String? = nil, columnTypes: [String: String] = [:]) async throws(DataFileError) -> DataFileSummary {
         let fileFormat = try resolve(format, path: path)
-        let source = try await openReader(path, format: fileFormat, encoding: encoding)
-        let counts = try pythonCall("summarize", [source.reader], file: path)
-        return summary(of: path, format: fileFormat, fields: source.fields, counts: try decodeCounts(counts, file: path))
+        let checkedDelimiter = try checkDelimiter(delimiter, input: (path, fileFormat), output: nil)
+        var reading = try textReading(path, format: fileFormat, encoding: encoding, delimiter: checkedDelimiter, columnTypes: columnTypes)
+        while true {
+            do {
+                let source = try await openReader(path, format: fileFormat, reading: reading)
+                let counts = try pythonCall("summarize", [source.reader], file: path, classify: lateColumnType)
+                return summary(of: path, format: fileFormat, source: source, counts: try decodeCounts(counts, file: path))
+            } catch let problem as LateColumnType {
+                reading = try await rescanned(path, reading: reading, after: problem)
+            } catch let error as DataFileError {
+                throw error
+            } catch {
+                throw .invalidContents(file: path, detail: "\(error)")
+            }
+        }
+    }
+
+    /// One attempt at a conversion; a late CSV type problem is thrown as ``LateColumnType``.
+    private static func convertOnce(_ input: String, format inputFormat: DataFileFormat, reading: TextReading,
+                                    to target: OutputTarget, format outputFormat: DataFileFormat,
+                                    compression: String?, delimiter: String?) async throws -> DataFileSummary {
+        let source = try await openReader(input, format: inputFormat, reading: reading)
+        if inputFormat == .rds || outputFormat == .rds { try checkConvertible(source, file: input) }
+        let destination = try AtomicOutput(target)
+        do {
+            let written: (rows: Int, batches: Int, nulls: [Int])
+            if outputFormat == .rds {
+                written = try await writeRDS(source, input: input, to: destination, compression: compression)
+            } else {
+                written = try writeWithPyarrow(source, input: input, format: outputFormat, compression: compression,
+                                               delimiter: delimiter, to: destination)
+            }
+            try destination.commit()
+            return summary(of: target.destination, format: outputFormat, source: source, counts: written)
+        } catch {
+            destination.discard()
+            throw error
+        }
     }
 
     /// The format given explicitly, else the one the extension names.
@@ -73,28 +134,95 @@ public enum DataFiles {
         return try DataFileFormat(path: path)
     }
 
+    /// A CSV value that does not fit the type inferred from the lines before it.
+    struct LateColumnType: Error {
+        var file: String
+        var message: String
+    }
+
+    private static func lateColumnType(_ error: PythonError) -> (any Error)? {
+        if case .exception("ColumnTypeProblem", let message, _) = error { return LateColumnType(file: "", message: message) }
+        return nil
+    }
+
+    /// After a late type problem: the whole file's types, or the problem itself when a scan
+    /// cannot help (already scanned, or the input is a pipe that cannot be read twice).
+    private static func rescanned(_ path: String, reading: TextReading, after problem: LateColumnType) async throws(DataFileError) -> TextReading {
+        var isRegular = false
+        var status = stat()
+        if stat(path, &status) == 0 { isRegular = (status.st_mode & S_IFMT) == S_IFREG }
+        guard !reading.scanned, isRegular else { throw .invalidContents(file: path, detail: problem.message) }
+        var next = reading
+        next.columnTypes = try fileErrors(path) {
+            try pythonCall("infer_csv_types", [path, reading.encoding, reading.delimiter, reading.compression, reading.columnTypes],
+                           file: path)
+        }
+        next.scanned = true
+        return next
+    }
+
+    private static func textReading(_ path: String, format: DataFileFormat, encoding: String?, delimiter: String?,
+                                    columnTypes: [String: String]) throws(DataFileError) -> TextReading {
+        guard format.isText else {
+            if !columnTypes.isEmpty { throw .invalidContents(file: path, detail: "--column-types applies to CSV/TSV input, not \(format.displayName)") }
+            if encoding != nil { throw .invalidContents(file: path, detail: "--encoding applies to CSV/TSV input, not \(format.displayName)") }
+            return TextReading()
+        }
+        var reading = TextReading(encoding: encoding, delimiter: delimiter, compression: DataFileFormat.textCompression(ofPath: path))
+        if !columnTypes.isEmpty {
+            let entries = columnTypes.sorted { $0.key < $1.key }.map { ($0.key, PythonValue.string($0.value)) }
+            reading.columnTypes = try fileErrors(path) {
+                try pythonStep(file: path) { try PythonRuntime.shared().object(PythonValue.dictionary(entries)) }
+            }
+        }
+        return reading
+    }
+
+    /// The one-character delimiter (`tab` and `\t` mean a tab), for the side that is text.
+    private static func checkDelimiter(_ delimiter: String?, input: (String, DataFileFormat),
+                                       output: (String, DataFileFormat)?) throws(DataFileError) -> String? {
+        guard let delimiter else { return nil }
+        let file = input.1.isText ? input.0 : (output?.1.isText == true ? output!.0 : input.0)
+        guard input.1.isText || output?.1.isText == true else {
+            throw .invalidContents(file: file, detail: "--delimiter applies to CSV/TSV text, and neither side is text")
+        }
+        let character = ["tab": "\t", "\\t": "\t"][delimiter.lowercased()] ?? delimiter
+        guard character.utf8.count == 1, character != "\n", character != "\r", character != "\"" else {
+            throw .invalidContents(file: file, detail: "--delimiter must be one ASCII character other than a quote or line break (got '\(delimiter)'); use tab for tabs")
+        }
+        return character
+    }
+
     // MARK: - Reading
 
-    /// A pyarrow RecordBatchReader over a file, with its fields as Polybridge sees them.
+    /// A pyarrow RecordBatchReader over a file, with its fields as Polybridge sees them and
+    /// pyarrow's readable name for each field's type.
     struct Source {
         var reader: PythonObject
         var fields: [ArrowField]
+        var typeNames: [String]
+        /// Whether the file is CSV/TSV text (whose integers R's read.csv makes integer vectors).
+        var isText = false
     }
 
-    static func openReader(_ path: String, format: DataFileFormat, encoding: String?) async throws(DataFileError) -> Source {
+    static func openReader(_ path: String, format: DataFileFormat, reading: TextReading) async throws -> Source {
         try checkReadable(path)
         let reader: PythonObject
         if format == .rds {
             let table = try await readRDS(path)
             reader = try pythonStep(file: path) { try PythonRuntime.shared().pyarrowReader(from: table) }
         } else {
-            reader = try pythonCall("open_reader", [path, format.rawValue, encoding], file: path)
+            reader = try pythonCall("open_reader", [path, format.rawValue, reading.encoding, reading.delimiter,
+                                                    reading.compression, reading.columnTypes], file: path, classify: lateColumnType)
         }
-        let fields = try pythonStep(file: path) {
+        return try pythonStep(file: path) {
             let python = try PythonRuntime.shared()
-            return try python.arrowFields(of: try python.attribute("schema", of: reader))
+            let schema = try python.attribute("schema", of: reader)
+            let names = try python.value(of: try python.call(try python.attribute("type_names", of: try helpers()), [schema]))
+            guard case .list(let items) = names else { throw DataFileError.invalidContents(file: path, detail: "the Python helper returned \(names)") }
+            let typeNames = items.map { item -> String in if case .string(let text) = item { text } else { "\(item)" } }
+            return Source(reader: reader, fields: try python.arrowFields(of: schema), typeNames: typeNames, isText: format.isText)
         }
-        return Source(reader: reader, fields: fields)
     }
 
     private static func checkReadable(_ path: String) throws(DataFileError) {
@@ -103,7 +231,7 @@ public enum DataFiles {
             throw .unreadable(file: path, detail: "no such file")
         }
         guard !isDirectory.boolValue else { throw .unreadable(file: path, detail: "it is a directory, not a file") }
-        guard access(path, R_OK) == 0 else { throw .unreadable(file: path, detail: String(cString: strerror(errno))) }
+        guard access(path, R_OK) == 0 else { throw .unreadable(file: path, detail: systemMessage(errno)) }
     }
 
     /// `readRDS(path)`, checked to be a data.frame and converted to Arrow on the R thread.
@@ -129,33 +257,34 @@ public enum DataFiles {
         }
     }
 
-    /// Refuses duplicate names and types that Polybridge does not convert, naming the column.
-    private static func checkConvertible(_ fields: [ArrowField], file: String) throws(DataFileError) {
+    /// Refuses duplicate names and types that Polybridge does not convert to R, naming every
+    /// such column at once. Only conversions that go through R need this: between CSV, Feather
+    /// and Parquet every type passes through.
+    private static func checkConvertible(_ source: Source, file: String) throws(DataFileError) {
         // Bytes, not `String` equality: "\u{e9}" and "e\u{301}" are different names.
         var seen = Set<[UInt8]>()
-        for field in fields {
+        var refused: [(column: String, type: String)] = []
+        for (index, field) in source.fields.enumerated() {
             guard seen.insert(Array(field.name.utf8)).inserted else { throw .duplicateColumn(file: file, column: field.name) }
-            if field.type.rTypeName == nil { throw .unsupportedColumn(file: file, column: field.name, type: describe(field.type)) }
+            if field.type.rTypeName == nil {
+                refused.append((field.name, index < source.typeNames.count ? source.typeNames[index] : "\(field.type)"))
+            }
         }
-    }
-
-    /// "list ('+l')" for a type Polybridge does not know, else the type's own name.
-    private static func describe(_ type: ArrowDataType) -> String {
-        if case .unsupported(let format) = type { return "Arrow \(ArrowDataType.kindName(ofFormat: format)) ('\(format)')" }
-        if let unsupported = type.firstUnsupportedFormat {
-            return "Arrow \(type) containing \(ArrowDataType.kindName(ofFormat: unsupported))"
-        }
-        return "Arrow \(type)"
+        guard let first = refused.first else { return }
+        if refused.count == 1 { throw .unsupportedColumn(file: file, column: first.column, type: first.type) }
+        throw .unsupportedColumns(file: file, columns: refused.map { "\($0.column)" }, types: refused.map(\.type))
     }
 
     // MARK: - Writing
 
-    private static func writeWithPyarrow(_ source: Source, input: String, format: DataFileFormat,
-                                         compression: String?, to path: String) throws(DataFileError) -> (rows: Int, batches: Int, nulls: [Int]) {
-        let counts = try pythonCall("write", [source.reader, path, format.rawValue, compression], file: input) { error -> DataFileError? in
+    private static func writeWithPyarrow(_ source: Source, input: String, format: DataFileFormat, compression: String?,
+                                         delimiter: String?, to output: AtomicOutput) throws -> (rows: Int, batches: Int, nulls: [Int]) {
+        let counts = try pythonCall("write", [source.reader, output.temporaryPath, format.rawValue, compression, delimiter],
+                                    file: input) { error -> (any Error)? in
+            if case .exception("ColumnTypeProblem", let message, _) = error { return LateColumnType(file: input, message: message) }
             // Problems in the data name the input; anything else happened while writing.
             if case .exception(let type, let message, _) = error, type != "FileProblem" {
-                return .unwritable(file: path, detail: "\(type): \(message)")
+                return output.writeError(type: type, message: message)
             }
             return nil
         }
@@ -163,43 +292,66 @@ public enum DataFiles {
     }
 
     /// Reads every batch into one table, converts it to a data.frame and `saveRDS`es it.
-    private static func writeRDS(_ source: Source, input: String, to path: String) async throws(DataFileError) -> (rows: Int, batches: Int, nulls: [Int]) {
+    private static func writeRDS(_ source: Source, input: String, to output: AtomicOutput,
+                                 compression: String?) async throws -> (rows: Int, batches: Int, nulls: [Int]) {
         let table = try pythonStep(file: input) { () throws -> ArrowTable in
             let python = try PythonRuntime.shared()
-            let whole = try python.call(try python.attribute("read_all", of: try helpers()), [source.reader])
-            return try python.arrowTable(from: whole)
+            do {
+                let whole = try python.call(try python.attribute("read_all", of: try helpers()),
+                                            [source.reader, try python.object(source.isText)])
+                return try python.arrowTable(from: whole)
+            } catch let error as PythonError {
+                if case .exception("ColumnTypeProblem", let message, _) = error { throw LateColumnType(file: input, message: message) }
+                throw error
+            }
         }
+        let path = output.temporaryPath
         do {
             let r = try RRuntime.shared()
             try await r.withSession { session in
+                func logical(_ value: Bool) throws -> SEXP {
+                    let vector = try session.allocate(.logical, length: 1)
+                    try session.writableValues(of: vector, as: Int32.self)[0] = value ? 1 : 0
+                    return vector
+                }
                 let frame = try session.dataFrame(from: table)
-                let call = try session.lang(try session.symbol("saveRDS"), [frame, try session.makeStrings([path])])
+                // saveRDS(frame, path, ascii = FALSE, version = NULL, compress = …)
+                let compress: SEXP
+                switch compression ?? "gzip" {
+                case "none": compress = try logical(false)
+                case let other: compress = try session.makeStrings([other == "bz2" ? "bzip2" : other])
+                }
+                let call = try session.lang(try session.symbol("saveRDS"),
+                                            [frame, try session.makeStrings([path]), try logical(false), session.null, compress])
                 _ = try session.evaluate(call, purpose: "saveRDS")
             }
         } catch let error as RError {
-            throw .unwritable(file: path, detail: rMessage(error))
-        } catch {
-            throw .invalidContents(file: input, detail: "\(error)")
+            throw output.writeError(type: "R", message: rMessage(error))
+        } catch let error as ConversionError {
+            throw DataFileError.invalidContents(file: input, detail: error.description)
         }
         let nulls = table.columns.map { column in column.chunks.reduce(0) { $0 + $1.nullCount } }
         return (table.rowCount, 1, nulls)  // an RDS file is one object
     }
 
-    /// The compression name in the lower case pyarrow expects; an error when `format` has no such option.
+    /// The compression's canonical name (`uncompressed` is `none`); an error when `format` has
+    /// no such option.
     private static func checkCompression(_ compression: String?, for format: DataFileFormat,
                                          file: String) throws(DataFileError) -> String? {
         guard let compression else { return nil }
+        let aliases = ["uncompressed": "none", "gz": "gzip", "zst": "zstd", "bzip2": "bz2"]
+        let name = aliases[compression.lowercased()] ?? compression.lowercased()
         let accepted: [String]
         switch format {
-        case .feather: accepted = ["lz4", "zstd", "uncompressed"]
+        case .feather: accepted = ["lz4", "zstd", "none"]
         case .parquet: accepted = ["snappy", "zstd", "gzip", "brotli", "lz4", "none"]
-        case .csv, .rds: accepted = []
+        case .csv, .tsv: accepted = ["none", "gzip", "bz2", "zstd"]
+        case .rds: accepted = ["gzip", "bz2", "xz", "none"]
         }
-        guard accepted.contains(compression.lowercased()) else {
-            let choices = accepted.isEmpty ? "none can be chosen for \(format.displayName)" : "expected one of \(accepted.joined(separator: ", "))"
-            throw .unwritable(file: file, detail: "unknown compression '\(compression)' for \(format.displayName); \(choices)")
+        guard accepted.contains(name) else {
+            throw .unwritable(file: file, detail: "unknown compression '\(compression)' for \(format.displayName); expected one of \(accepted.joined(separator: ", "))")
         }
-        return compression.lowercased()
+        return name
     }
 
     // MARK: - Python plumbing
@@ -211,7 +363,7 @@ public enum DataFiles {
     /// Calls a function of the helper module; Python errors become `DataFileError`s about `file`
     /// unless `classify` names another error.
     private static func pythonCall(_ function: String, _ arguments: [Any?], file: String,
-                                   classify: (PythonError) -> DataFileError? = { _ in nil }) throws(DataFileError) -> PythonObject {
+                                   classify: (PythonError) -> (any Error)? = { _ in nil }) throws -> PythonObject {
         do {
             let python = try PythonRuntime.shared()
             var objects: [PythonObject] = []
@@ -226,22 +378,41 @@ public enum DataFiles {
         } catch let error as PythonError {
             if let classified = classify(error) { throw classified }
             throw describe(error, file: file)
+        } catch let error as DataFileError {
+            throw error
         } catch {
-            throw .invalidContents(file: file, detail: "\(error)")
+            throw DataFileError.invalidContents(file: file, detail: "\(error)")
         }
     }
 
     /// Runs a Python-side step; its errors become `DataFileError`s about `file`.
-    private static func pythonStep<T>(file: String, _ body: () throws -> T) throws(DataFileError) -> T {
+    private static func pythonStep<T>(file: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
+        } catch let error as LateColumnType {
+            throw error
+        } catch let error as DataFileError {
+            throw error
         } catch let error as PythonError {
             throw describe(error, file: file)
         } catch let error as ConversionError {
             if case .arrow(.unsupportedType(let column?, let format)) = error {
-                throw .unsupportedColumn(file: file, column: column, type: describe(.unsupported(format: format)))
+                throw DataFileError.unsupportedColumn(file: file, column: column, type: "Arrow \(ArrowDataType.kindName(ofFormat: format)) ('\(format)')")
             }
-            throw .invalidContents(file: file, detail: error.description)
+            throw DataFileError.invalidContents(file: file, detail: error.description)
+        } catch {
+            throw DataFileError.invalidContents(file: file, detail: "\(error)")
+        }
+    }
+
+    /// Runs `body`, turning anything but a ``DataFileError`` into one about `file`.
+    private static func fileErrors<T>(_ file: String, _ body: () throws -> T) throws(DataFileError) -> T {
+        do {
+            return try body()
+        } catch let error as DataFileError {
+            throw error
+        } catch let error as LateColumnType {
+            throw .invalidContents(file: file, detail: error.message)
         } catch {
             throw .invalidContents(file: file, detail: "\(error)")
         }
@@ -249,7 +420,7 @@ public enum DataFiles {
 
     private static func describe(_ error: PythonError, file: String) -> DataFileError {
         switch error {
-        case .exception("FileProblem", let message, _):
+        case .exception("FileProblem", let message, _), .exception("ColumnTypeProblem", let message, _):
             return .invalidContents(file: file, detail: message)
         case .exception(let type, let message, _) where type == "FileNotFoundError" || type == "PermissionError" || type == "IsADirectoryError":
             return .unreadable(file: file, detail: message)
@@ -260,10 +431,10 @@ public enum DataFiles {
         }
     }
 
-    private static func decodeCounts(_ object: PythonObject, file: String) throws(DataFileError) -> (rows: Int, batches: Int, nulls: [Int]) {
+    private static func decodeCounts(_ object: PythonObject, file: String) throws -> (rows: Int, batches: Int, nulls: [Int]) {
         let value = try pythonStep(file: file) { try PythonRuntime.shared().value(of: object) }
         guard case .dictionary(let entries) = value else {
-            throw .invalidContents(file: file, detail: "the Python helper returned \(value)")
+            throw DataFileError.invalidContents(file: file, detail: "the Python helper returned \(value)")
         }
         func integer(_ value: PythonValue?) -> Int { if case .int(let number)? = value { Int(number) } else { 0 } }
         let lookup = Dictionary(entries, uniquingKeysWith: { first, _ in first })
@@ -272,13 +443,20 @@ public enum DataFiles {
         return (integer(lookup["rows"]), integer(lookup["batches"]), nulls)
     }
 
-    private static func summary(of file: String, format: DataFileFormat, fields: [ArrowField],
+    private static func summary(of file: String, format: DataFileFormat, source: Source,
                                 counts: (rows: Int, batches: Int, nulls: [Int])) -> DataFileSummary {
-        let columns = fields.enumerated().map { index, field in
-            DataFileSummary.Column(name: field.name, arrowType: "\(field.type)", rType: field.type.rTypeName,
+        let columns = source.fields.enumerated().map { index, field in
+            DataFileSummary.Column(name: field.name,
+                                   arrowType: index < source.typeNames.count ? source.typeNames[index] : "\(field.type)",
+                                   rType: field.type.rTypeName,
                                    nullCount: index < counts.nulls.count ? counts.nulls[index] : 0)
         }
         return DataFileSummary(file: file, format: format, rows: counts.rows, batches: counts.batches, columns: columns)
+    }
+
+    /// The C library's text for an errno value ("No space left on device").
+    static func systemMessage(_ code: Int32) -> String {
+        String(decoding: Data(bytes: strerror(code), count: strlen(strerror(code))), as: UTF8.self)
     }
 
     /// R's condition message without the "Error in call :" framing.

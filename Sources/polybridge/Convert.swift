@@ -34,8 +34,15 @@ struct Convert: AsyncParsableCommand {
     @Option(help: "Text encoding of a CSV input, e.g. latin1 (default UTF-8).")
     var encoding: String?
 
-    @Option(help: "Output compression: Feather lz4|zstd|uncompressed, Parquet snappy|zstd|gzip|brotli|lz4|none.")
+    @Option(help: "Output compression: Feather lz4|zstd|none, Parquet snappy|zstd|gzip|brotli|lz4|none, CSV/TSV none|gzip|bz2|zstd (default from a .gz/.bz2/.zst name), RDS gzip|bz2|xz|none; 'uncompressed' means none.")
     var compression: String?
+
+    @Option(help: "Field delimiter of the CSV text (one character, or 'tab'); applies to the input when it is text, else to the output.")
+    var delimiter: String?
+
+    @Option(name: .customLong("column-types"),
+            help: "Types of CSV input columns, e.g. 'zip=string,score=double' (string, integer, int64, double, logical, date, timestamp, factor).")
+    var columnTypes: ColumnTypes?
 
     @Flag(help: "Print the summary of the written file as JSON.")
     var json = false
@@ -49,7 +56,8 @@ struct Convert: AsyncParsableCommand {
             _exit(130)
         }
         defer { interrupts.stop() }
-        let options = DataFiles.ConvertOptions(from: from, to: to, encoding: encoding, compression: compression)
+        let options = DataFiles.ConvertOptions(from: from, to: to, encoding: encoding, compression: compression,
+                                               delimiter: delimiter, columnTypes: columnTypes?.types ?? [:])
         let summary: DataFileSummary
         do {
             summary = try await DataFiles.convert(input, to: output, options: options)
@@ -80,13 +88,21 @@ struct Inspect: AsyncParsableCommand {
     @Option(help: "Text encoding of a CSV file, e.g. latin1 (default UTF-8).")
     var encoding: String?
 
+    @Option(help: "Field delimiter of CSV text (one character, or 'tab').")
+    var delimiter: String?
+
+    @Option(name: .customLong("column-types"),
+            help: "Types of CSV columns, e.g. 'zip=string,score=double' (string, integer, int64, double, logical, date, timestamp, factor).")
+    var columnTypes: ColumnTypes?
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
     func run() async throws {
         let summary: DataFileSummary
         do {
-            summary = try await DataFiles.inspect(file, format: format, encoding: encoding)
+            summary = try await DataFiles.inspect(file, format: format, encoding: encoding, delimiter: delimiter,
+                                                  columnTypes: columnTypes?.types ?? [:])
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -110,6 +126,22 @@ struct Inspect: AsyncParsableCommand {
         }
         print(line(header))
         for row in rows { print(line(row)) }
+    }
+}
+
+/// `--column-types name=type,…`: the last `=` of each entry splits name from type, so a name
+/// may contain `=`.
+struct ColumnTypes: ExpressibleByArgument {
+    /// Type name by column name.
+    var types: [String: String] = [:]
+
+    init?(argument: String) {
+        for entry in argument.split(separator: ",", omittingEmptySubsequences: true) {
+            guard let equals = entry.lastIndex(of: "="), equals != entry.startIndex,
+                  entry.index(after: equals) != entry.endIndex else { return nil }
+            types[String(entry[..<equals])] = String(entry[entry.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
+        }
+        if types.isEmpty { return nil }
     }
 }
 
