@@ -110,7 +110,7 @@ public enum DataFiles {
                                     to target: OutputTarget, format outputFormat: DataFileFormat,
                                     compression: String?, delimiter: String?) async throws -> DataFileSummary {
         let source = try await openReader(input, format: inputFormat, reading: reading)
-        if inputFormat == .rds || outputFormat == .rds { try checkConvertible(source, file: input) }
+        try checkConvertible(source, file: input, toR: inputFormat == .rds || outputFormat == .rds)
         let destination = try AtomicOutput(target)
         do {
             let written: (rows: Int, batches: Int, nulls: [Int])
@@ -257,16 +257,16 @@ public enum DataFiles {
         }
     }
 
-    /// Refuses duplicate names and types that Polybridge does not convert to R, naming every
-    /// such column at once. Only conversions that go through R need this: between CSV, Feather
-    /// and Parquet every type passes through.
-    private static func checkConvertible(_ source: Source, file: String) throws(DataFileError) {
+    /// Refuses duplicate names (pandas and R need unique ones) and, when the data goes through R,
+    /// types that Polybridge does not convert to R, naming every such column at once. Between
+    /// CSV, Feather and Parquet every type passes through.
+    private static func checkConvertible(_ source: Source, file: String, toR: Bool) throws(DataFileError) {
         // Bytes, not `String` equality: "\u{e9}" and "e\u{301}" are different names.
         var seen = Set<[UInt8]>()
         var refused: [(column: String, type: String)] = []
         for (index, field) in source.fields.enumerated() {
             guard seen.insert(Array(field.name.utf8)).inserted else { throw .duplicateColumn(file: file, column: field.name) }
-            if field.type.rTypeName == nil {
+            if toR && field.type.rTypeName == nil {
                 refused.append((field.name, index < source.typeNames.count ? source.typeNames[index] : "\(field.type)"))
             }
         }
