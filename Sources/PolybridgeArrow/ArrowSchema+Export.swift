@@ -45,6 +45,14 @@ final class SchemaExportBox {
         return UnsafePointer(pointer)
     }
 
+    /// A copy of `bytes` that lives as long as the schema.
+    func bytes(_ bytes: [UInt8]) -> UnsafePointer<CChar> {
+        let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
+        for (i, byte) in bytes.enumerated() { pointer[i] = CChar(bitPattern: byte) }
+        strings.append(pointer)
+        return UnsafePointer(pointer)
+    }
+
     deinit {
         for s in strings { s.deallocate() }
         nested.deallocate()
@@ -53,7 +61,8 @@ final class SchemaExportBox {
 
 /// Builds C `ArrowSchema` trees from Swift types.
 enum SchemaExporter {
-    static func export(type: ArrowDataType, name: String, nullable: Bool, to out: UnsafeMutablePointer<ArrowSchema>) {
+    static func export(type: ArrowDataType, name: String, nullable: Bool, metadata: [String: String] = [:],
+                       to out: UnsafeMutablePointer<ArrowSchema>) {
         var flags: Int64 = nullable ? CArrowFlagNullable : 0
         var fields: [ArrowField] = []
         var dictionaryValues: ArrowDataType?
@@ -69,10 +78,11 @@ enum SchemaExporter {
         let box = SchemaExportBox(fields: fields, dictionaryValues: dictionaryValues)
         let format = box.cString(type.format)
         let cName = box.cString(name)
+        let cMetadata = ArrowSchemaMetadata.encode(metadata).map { box.bytes($0) }
         out.pointee = ArrowSchema(
             format: format,
             name: cName,
-            metadata: nil,
+            metadata: cMetadata,
             flags: flags,
             n_children: Int64(box.nested.count),
             children: box.nested.pointers,

@@ -18,8 +18,9 @@ extension ArrowTable {
     }
 
     /// Fills a C `ArrowSchema` describing the table as a struct ("+s") whose children are the columns.
+    /// The table's ``metadata`` goes with it (pandas reads its index from there).
     public func exportSchema(to out: UnsafeMutablePointer<ArrowSchema>) {
-        ArrowField(name: "", type: .structType(schema), nullable: false).exportSchema(to: out)
+        SchemaExporter.export(type: .structType(schema), name: "", nullable: false, metadata: metadata, to: out)
     }
 
     /// Exports record batch `index` as a C struct array plus its C schema (the `__arrow_c_array__` pair).
@@ -38,14 +39,17 @@ extension ArrowTable {
     public static func consume(array: UnsafeMutablePointer<CArrow.ArrowArray>,
                                schema: UnsafeMutablePointer<ArrowSchema>) throws(ArrowError) -> ArrowTable {
         let fields: [ArrowField]
+        let metadata: [String: String]
         do throws(ArrowError) {
+            metadata = try ArrowSchemaMetadata.decode(schema.pointee.metadata)
             fields = try structFields(of: ArrowField(consuming: schema))
         } catch {
+            if schema.pointee.release != nil { _ = try? ArrowField(consuming: schema) }
             ArrowArray.releaseUnimported(array)
             throw error
         }
         let root = try ArrowArray(consuming: array, type: .structType(fields), column: nil)
-        return try table(fields: fields, batches: [root])
+        return try table(fields: fields, batches: [root]).withMetadata(metadata)
     }
 
     /// The columns of a root struct schema, checked for unique names and supported types.

@@ -33,6 +33,7 @@ extension ArrowTable {
         }
         let schemaStatus = getSchema(owned, schema)
         guard schemaStatus == 0 else { throw .streamError(failure(owned, "get_schema", schemaStatus)) }
+        let metadata = try ArrowSchemaMetadata.decode(schema.pointee.metadata)
         let fields = try structFields(of: ArrowField(consuming: schema))
         let batchType = ArrowDataType.structType(fields)
 
@@ -46,7 +47,7 @@ extension ArrowTable {
             if next.pointee.release == nil { break }
             batches.append(try ArrowArray(consuming: next, type: batchType, column: nil))
         }
-        return try table(fields: fields, batches: batches)
+        return try table(fields: fields, batches: batches).withMetadata(metadata)
     }
 
     private static func failure(_ stream: UnsafeMutablePointer<ArrowArrayStream>, _ call: String, _ status: Int32) -> String {

@@ -15,6 +15,9 @@ public final class ArrowTable: Sendable {
     public let batchLengths: [Int]
     /// The row at which each record batch begins.
     let batchStarts: [Int]
+    /// Schema-level key/value metadata, exported with the table and read from imported ones
+    /// (pandas keeps its index description under `pandas`).
+    public let metadata: [String: String]
 
     /// The number of record batches (``recordBatch(at:)`` / the exported stream yields this many).
     public var recordBatchCount: Int { batchLengths.count }
@@ -22,12 +25,21 @@ public final class ArrowTable: Sendable {
     /// The column names, in order.
     public var columnNames: [String] { schema.map(\.name) }
 
+    /// The same columns (shared, not copied) with `metadata` as the schema metadata.
+    public func withMetadata(_ metadata: [String: String]) -> ArrowTable {
+        if metadata == self.metadata { return self }
+        return ArrowTable(validatedSchema: schema, columns: columns, rowCount: rowCount, batchLengths: batchLengths,
+                          metadata: metadata)
+    }
+
     /// The column with the given name, or nil.
     public func column(named name: String) -> ArrowColumn? {
         columns.first { $0.name == name }
     }
 
-    init(validatedSchema schema: [ArrowField], columns: [ArrowColumn], rowCount: Int, batchLengths: [Int]) {
+    init(validatedSchema schema: [ArrowField], columns: [ArrowColumn], rowCount: Int, batchLengths: [Int],
+         metadata: [String: String] = [:]) {
+        self.metadata = metadata
         self.schema = schema
         self.columns = columns
         self.rowCount = rowCount

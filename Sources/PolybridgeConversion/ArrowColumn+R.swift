@@ -8,22 +8,80 @@ import PolybridgeRuntime
 /// buffer (no copy; the Arrow array is released when R collects the vector). Everything else is
 /// copied in bulk: memcpy for values, then R's NA written where the validity bitmap says null.
 extension RSession {
-    /// Converts an Arrow table into an R data.frame (compact row names, UTF-8 strings).
+    /// Converts an Arrow table into an R data.frame (UTF-8 strings). A pandas index (named by
+    /// the table's `pandas` metadata) of unique, non-missing strings or integers becomes the row
+    /// names; otherwise the row names are automatic (compact) and an index column stays a column.
     public func dataFrame(from table: ArrowTable) throws -> SEXP {
         guard let rowCount = Int32(exactly: table.rowCount) else { throw ConversionError.tooManyRows(table.rowCount) }
-        let frame = try allocate(.list, length: table.columns.count, purpose: "allocating a data.frame")
-        for (index, column) in table.columns.enumerated() {
-            try setElement(of: frame, at: index, to: try vector(from: column))
+        var columns = table.columns
+        var indexRowNames: SEXP?
+        switch PandasIndex.location(in: table) {
+        case .column(let position)?:
+            indexRowNames = try rowNames(from: table.columns[position])
+            if indexRowNames != nil { columns.remove(at: position) }
+        case .range(let start, let step)?:
+            indexRowNames = try rowNames(start: start, step: step, count: table.rowCount)
+        case nil:
+            break
         }
-        try setNames(frame, table.columns.map(\.name))
-        // Compact row names: c(NA_integer_, -n).
-        let rowNames = try allocate(.integer, length: 2)
-        let compact = try writableValues(of: rowNames, as: Int32.self)
-        compact[0] = naInteger
-        compact[1] = -rowCount
-        try setAttribute(frame, "row.names", rowNames)
+        let frame = try allocate(.list, length: columns.count, purpose: "allocating a data.frame")
+        for (position, column) in columns.enumerated() {
+            try setElement(of: frame, at: position, to: try vector(from: column))
+        }
+        try setNames(frame, columns.map(\.name))
+        if let indexRowNames {
+            try setAttribute(frame, "row.names", indexRowNames)
+        } else {
+            // Compact row names: c(NA_integer_, -n).
+            let compact = try allocate(.integer, length: 2)
+            let values = try writableValues(of: compact, as: Int32.self)
+            values[0] = naInteger
+            values[1] = -rowCount
+            try setAttribute(frame, "row.names", compact)
+        }
         try setAttribute(frame, "class", try makeStrings(["data.frame"]))
         return frame
+    }
+
+    /// Integer row names `start, start + step, …`, or nil when one falls outside R's integers.
+    private func rowNames(start: Int, step: Int, count: Int) throws -> SEXP? {
+        guard count > 0, Int32(exactly: start) != nil, Int32(exactly: start + (count - 1) * step) != nil,
+              start + (count - 1) * step != Int(Int32.min) else { return nil }
+        let vector = try allocate(.integer, length: count, purpose: "row names")
+        let out = try writableValues(of: vector, as: Int32.self)
+        for position in 0..<count { out[position] = Int32(start + position * step) }
+        return vector
+    }
+
+    /// R row names from a pandas index column, or nil when R could not hold them as row names
+    /// (a null, a duplicate, an integer beyond R's range, another type).
+    private func rowNames(from column: ArrowColumn) throws -> SEXP? {
+        guard column.chunks.allSatisfy({ $0.nullCount == 0 }) else { return nil }
+        if column.type.isString {
+            var seen = Set<[UInt8]>()
+            var unique = true
+            for array in column.chunks where unique {
+                try array.forEachStringBytes { _, bytes throws(ArrowError) in
+                    if unique, let bytes, !seen.insert(Array(bytes)).inserted { unique = false }
+                }
+            }
+            return unique ? try vector(from: column) : nil
+        }
+        guard column.type.isInteger else { return nil }
+        var seen = Set<Int32>()
+        var values: [Int32] = []
+        values.reserveCapacity(column.length)
+        for array in column.chunks {
+            for index in 0..<array.length {
+                guard let value = try integerValue(array, index), let narrow = Int32(exactly: value), narrow != Int32.min,
+                      seen.insert(narrow).inserted else { return nil }
+                values.append(narrow)
+            }
+        }
+        let vector = try allocate(.integer, length: values.count, purpose: "row names")
+        let out = try writableValues(of: vector, as: Int32.self)
+        for (position, value) in values.enumerated() { out[position] = value }
+        return vector
     }
 
     /// Converts one (possibly chunked) Arrow column into an R vector.

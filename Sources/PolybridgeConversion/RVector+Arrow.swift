@@ -42,7 +42,32 @@ extension RSession {
         if columns.isEmpty {
             do { return try ArrowTable(rowCountWithoutColumns: rows ?? 0) } catch { throw ConversionError.arrow(error) }
         }
-        do { return try ArrowTable(columns: columns) } catch { throw ConversionError.arrow(error) }
+        var metadata: [String: String] = [:]
+        if let index = try rowNameIndex(of: frame), !seen.contains(Array(PandasIndex.unnamedColumn.utf8)) {
+            columns.append((PandasIndex.unnamedColumn, index.array))
+            metadata = PandasIndex.metadata(indexColumn: PandasIndex.unnamedColumn, pandasType: index.pandasType)
+        }
+        do { return try ArrowTable(columns: columns).withMetadata(metadata) } catch { throw ConversionError.arrow(error) }
+    }
+
+    /// Row names worth keeping as a pandas index: character row names, or integer ones other
+    /// than the automatic 1..n (a subset's `c(3L, 7L)`); nil for automatic row names.
+    private func rowNameIndex(of frame: SEXP) throws -> (array: PolybridgeArrow.ArrowArray, pandasType: String)? {
+        guard let rowNames = try attribute(frame, "row.names") else { return nil }
+        switch vectorType(of: rowNames) {
+        case .character:
+            return (try arrowArray(fromVector: rowNames, column: "row names"), "unicode")
+        case .integer:
+            let values = try readOnlyValues(of: rowNames, as: Int32.self)
+            let count = try length(of: rowNames)
+            // getAttrib expands R's compact automatic row names to 1..n: those are not an index.
+            if let values, !(0..<count).allSatisfy({ values[$0] == Int32($0 + 1) }) {
+                return (try arrowArray(fromVector: rowNames, column: "row names"), "int32")
+            }
+            return nil
+        default:
+            return nil
+        }
     }
 
     /// A data.frame's column names: one non-NA name per column, else an error (never invented).

@@ -224,11 +224,58 @@ enum DataFilePython {
                 raise FileProblem(f"corrupted Parquet data ({error})") from None
         return schema, batches()
 
+    def _renamed(schema, batches):
+        """The batches again under `schema` (same columns, other names or metadata)."""
+        for batch in batches:
+            yield pa.RecordBatch.from_arrays(batch.columns, schema=schema)
+
+    def _index_from_blank_header(schema, batches):
+        """A first column with an empty header holds row names, as R's write.csv and pandas'
+        to_csv write them: it becomes the pandas index (R's row names)."""
+        import json
+        if len(schema) == 0 or schema.field(0).name != "" or "" in schema.names[1:]:
+            return schema, batches
+        kind = schema.field(0).type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)):
+            return schema, batches
+        index = "__index_level_0__"
+        description = {"index_columns": [index], "column_indexes": [],
+                       "columns": [{"name": None, "field_name": index, "metadata": None,
+                                    "pandas_type": "unicode" if not pa.types.is_integer(kind) else str(kind),
+                                    "numpy_type": "object" if not pa.types.is_integer(kind) else str(kind)}]}
+        renamed = pa.schema([schema.field(0).with_name(index)] + list(schema)[1:],
+                            metadata={"pandas": json.dumps(description)})
+        return renamed, _renamed(renamed, batches)
+
+    def _index_first_with_blank_header(schema):
+        """For CSV text: the pandas index columns first, an unnamed one under an empty header
+        (what pandas' to_csv and R's write.csv write), and no metadata. None when there is no index."""
+        import json
+        try:
+            index_columns = json.loads((schema.metadata or {}).get(b"pandas", b"{}")).get("index_columns", [])
+        except ValueError:
+            return None
+        names = [name for name in index_columns if isinstance(name, str) and name in schema.names]
+        if not names:
+            return None
+        order = [schema.get_field_index(name) for name in names] + \
+                [position for position, name in enumerate(schema.names) if name not in names]
+        fields = []
+        for position in order:
+            field = schema.field(position)
+            fields.append(field.with_name("") if field.name.startswith("__index_level_") else field)
+        return order, pa.schema(fields)
+
+    def _reordered(order, schema, reader):
+        for batch in reader:
+            yield pa.RecordBatch.from_arrays([batch.column(position) for position in order], schema=schema)
+
     def open_reader(path, file_format, encoding=None, delimiter=None, compression=None, column_types=None):
         """A RecordBatchReader over the file, read lazily batch by batch."""
         if file_format in ("csv", "tsv"):
             delimiter = delimiter or ("\t" if file_format == "tsv" else ",")
             schema, batches = _csv_batches(path, encoding, delimiter, compression, column_types)
+            schema, batches = _index_from_blank_header(schema, batches)
         elif file_format == "feather":
             schema, batches = _feather_batches(path)
         elif file_format == "parquet":
@@ -357,6 +404,10 @@ enum DataFilePython {
                 raise FileProblem(f"CSV text cannot hold column{'s' if len(refused) > 1 else ''} "
                                   f"{', '.join(refused)}; write Parquet or Feather instead")
             _check_csv_time_zones(schema)
+            reordering = _index_first_with_blank_header(schema)
+            if reordering:
+                order, schema = reordering
+                reader = pa.RecordBatchReader.from_batches(schema, _reordered(order, schema, reader))
             delimiter = delimiter or ("\t" if file_format == "tsv" else ",")
             if compression and compression != "none":
                 stream = pa.output_stream(path, compression=TEXT_COMPRESSIONS[compression])

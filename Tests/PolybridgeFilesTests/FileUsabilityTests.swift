@@ -335,3 +335,74 @@ func pythonResult(_ code: String) throws -> String {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["big.csv"])
     }
 }
+
+/// R row names ↔ the pandas index, through Bridge and through files, stored as pandas stores it.
+@Suite struct RowNameIndexTests {
+    /// `mtcars`' car names become the pandas index, and a pandas string index becomes row names.
+    @Test func bridgeCarriesRowNamesBothWays() async throws {
+        let python = try PythonRuntime.shared()
+        let frame = try await Bridge.pandas(fromR: "mtcars")
+        let describe = try python.evaluateObject("lambda df: '|'.join(df.index) + ':' + str(df.shape[1])")
+        let seen = try python.value(of: try python.call(describe, [frame]))
+        let expected = try await RRuntime.shared().eval("paste(paste(rownames(mtcars), collapse = '|'), ncol(mtcars), sep = ':')", as: String.self)
+        #expect(seen == .string(expected))
+        let indexed = try python.evaluateObject("__import__('pandas').DataFrame({'v': [1.5, 2.5]}, index=__import__('pandas').Index(['x', 'y']))")
+        try await Bridge.assignToR(python: indexed, as: "row_name_index_test")
+        #expect(try await rIsTrue("identical(row_name_index_test, data.frame(v = c(1.5, 2.5), row.names = c('x', 'y')))"))
+        // A filtered pandas frame keeps its integer labels as R row names, and back.
+        let filtered = try python.evaluateObject("__import__('pandas').DataFrame({'v': [1.0, 2.0, 3.0]}).iloc[[2, 0]]")
+        try await Bridge.assignToR(python: filtered, as: "row_name_subset_test")
+        #expect(try await rIsTrue("identical(row_name_subset_test, data.frame(v = c(3, 1), row.names = c(2L, 0L)))"))
+    }
+
+    /// Through Parquet: pandas.read_parquet restores the index, R gets row names from a file
+    /// pandas wrote, and automatic row names add no column.
+    @Test func filesStoreTheIndexAsPandasDoes() async throws {
+        let directory = try scratchDirectory()
+        let mtcars = directory + "/mtcars.rds", parquet = directory + "/mtcars.parquet", back = directory + "/back.rds"
+        _ = try await rIsTrue("{saveRDS(mtcars, \(rLiteral(mtcars))); TRUE}")
+        _ = try await DataFiles.convert(mtcars, to: parquet)
+        let index = try pythonResult("""
+            import pandas as pd
+            result = '|'.join(pd.read_parquet(\(pythonLiteral(parquet))).index)
+            """)
+        #expect(index == (try await RRuntime.shared().eval("paste(rownames(mtcars), collapse = '|')", as: String.self)))
+        _ = try await DataFiles.convert(parquet, to: back)
+        #expect(try await rIsTrue("identical(readRDS(\(rLiteral(back))), mtcars)"))
+
+        let fromPandas = directory + "/pandas.parquet", rds = directory + "/pandas.rds"
+        _ = try pythonResult("""
+            import pandas as pd
+            pd.DataFrame({'v': [1.5, 2.5]}, index=pd.Index(['x', 'y'], name='id')).to_parquet(\(pythonLiteral(fromPandas)))
+            result = 'ok'
+            """)
+        _ = try await DataFiles.convert(fromPandas, to: rds)
+        #expect(try await rIsTrue("identical(readRDS(\(rLiteral(rds))), data.frame(v = c(1.5, 2.5), row.names = c('x', 'y')))"))
+
+        let automatic = directory + "/auto.rds", autoParquet = directory + "/auto.parquet"
+        _ = try await rIsTrue("{saveRDS(data.frame(a = 1:3), \(rLiteral(automatic))); TRUE}")
+        _ = try await DataFiles.convert(automatic, to: autoParquet)
+        let layout = try pythonResult("""
+            import pandas as pd, pyarrow.parquet as pq
+            result = f"{pq.read_schema(\(pythonLiteral(autoParquet))).names} {type(pd.read_parquet(\(pythonLiteral(autoParquet))).index).__name__}"
+            """)
+        #expect(layout == "['a'] RangeIndex")
+    }
+
+    /// Through CSV: row names go first under an empty header (as write.csv and to_csv write
+    /// them) and come back as row names (as read.csv(row.names = 1) and read_csv(index_col=0) read them).
+    @Test func csvKeepsRowNamesAsTheFirstColumn() async throws {
+        let directory = try scratchDirectory()
+        let rds = directory + "/m.rds", csv = directory + "/m.csv", back = directory + "/back.rds"
+        _ = try await rIsTrue("{saveRDS(mtcars, \(rLiteral(rds))); TRUE}")
+        _ = try await DataFiles.convert(rds, to: csv)
+        #expect(try await rIsTrue("identical(read.csv(\(rLiteral(csv)), row.names = 1), { m <- mtcars; m[] <- lapply(m, function(x) if (all(x == round(x))) as.integer(x) else x); m })"))
+        _ = try await DataFiles.convert(csv, to: back)
+        #expect(try await rIsTrue("identical(readRDS(\(rLiteral(back))), read.csv(\(rLiteral(csv)), row.names = 1))"))
+        let pandasIndex = try pythonResult("""
+            import pandas as pd
+            result = pd.read_csv(\(pythonLiteral(csv)), index_col=0).index[0]
+            """)
+        #expect(pandasIndex == "Mazda RX4")
+    }
+}
