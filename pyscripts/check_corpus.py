@@ -219,15 +219,33 @@ def read_parquet(path):
     return pq.ParquetFile(path).read()
 
 
+INDEX_COLUMN = "__index_level_0__"
+
+
 def check_arrow(path, fmt, expected, notes):
     table = feather.read_table(path) if fmt == "feather" else read_parquet(path)
-    check_shape(table.column_names, table.num_rows, expected)
+    check_shape(table.column_names, table.num_rows, expected, index_last=INDEX_COLUMN)
     for col, chunked in zip(expected["columns"], table.columns):
         compare_arrow_column(col, chunked, notes, fmt)
+    if "row_names" in expected:
+        # Stored the way pandas stores an index: a column the schema's pandas metadata names.
+        described = json.loads((table.schema.metadata or {}).get(b"pandas", b"{}"))
+        if described.get("index_columns") != [INDEX_COLUMN]:
+            raise Mismatch(f"pandas metadata names index columns {described.get('index_columns')}")
+        check_row_names(table.column(INDEX_COLUMN).to_pylist(), expected)
 
 
-def check_shape(names, nrow, expected):
+def check_row_names(found, expected):
+    if found != expected["row_names"]:
+        raise Mismatch(f"row names {clip(found)}, expected {clip(expected['row_names'])}")
+
+
+def check_shape(names, nrow, expected, index_last=None, index_first=None):
     want = [c["name"] for c in expected["columns"]]
+    if "row_names" in expected and index_last is not None:
+        want = want + [index_last]
+    if "row_names" in expected and index_first is not None:
+        want = [index_first] + want
     if names != want:
         raise Mismatch(f"column names {clip(names)}, expected {clip(want)}")
     if expected.get("nrow_checked", True) and nrow != expected["nrow"]:
@@ -329,8 +347,13 @@ def check_csv(path, expected, notes):
                            convert_options=pacsv.ConvertOptions(
                                column_types={name: pa.string() for name in header}, null_values=["", "NA"],
                                strings_can_be_null=True, quoted_strings_can_be_null=True))
-    check_shape(table.column_names, table.num_rows, expected)
-    for col, column in zip(expected["columns"], table.columns):
+    check_shape(table.column_names, table.num_rows, expected, index_first="")
+    columns = table.columns
+    if "row_names" in expected:
+        # Row names first under an empty header, as write.csv and pandas' to_csv write them.
+        check_row_names(columns[0].to_pylist(), expected)
+        columns = columns[1:]
+    for col, column in zip(expected["columns"], columns):
         compare_csv_column(col, column, notes)
 
 
@@ -398,8 +421,10 @@ column_json <- function(col) {
 
 describe <- function(x) {
   if (!is.data.frame(x)) return(paste0("\"class\":", strings_json(class(x))))
+  row_names <- attr(x, "row.names")
   paste0("\"class\":", strings_json(class(x)), ",\"nrow\":", .row_names_info(x, 2L),
          ",\"names\":", strings_json(names(x)),
+         ",\"row_names\":", if (is.character(row_names)) strings_json(row_names) else "null",
          ",\"columns\":", array_json(vapply(unclass(x), column_json, "", USE.NAMES = FALSE)))
 }
 
@@ -495,6 +520,8 @@ def check_rds(description, expected, notes):
     if "data.frame" not in description["class"]:
         raise Mismatch(f"holds class {description['class']}, not a data.frame")
     check_shape(description["names"], description["nrow"], expected)
+    if "row_names" in expected:
+        check_row_names(description.get("row_names"), expected)
     for col, column in zip(expected["columns"], description["columns"]):
         compare_rds_column(col, column, notes)
 

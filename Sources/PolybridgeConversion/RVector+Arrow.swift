@@ -56,6 +56,16 @@ extension RSession {
         guard let rowNames = try attribute(frame, "row.names") else { return nil }
         switch vectorType(of: rowNames) {
         case .character:
+            // What R itself refuses in data.frame(): NA and duplicated row names.
+            var seen = Set<[UInt8]>()
+            for (row, name) in try readStrings(rowNames).enumerated() {
+                guard let name else {
+                    throw ConversionError.malformedDataFrame("row name \(row + 1) is NA, which R does not allow")
+                }
+                guard seen.insert(Array(name.utf8)).inserted else {
+                    throw ConversionError.malformedDataFrame("row name \(row + 1) ('\(name)') appears more than once, which R does not allow")
+                }
+            }
             return (try arrowArray(fromVector: rowNames, column: "row names"), "unicode")
         case .integer:
             let values = try readOnlyValues(of: rowNames, as: Int32.self)

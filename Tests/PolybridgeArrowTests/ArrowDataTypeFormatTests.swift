@@ -13,9 +13,13 @@ import Testing
         ("tsu:", .timestamp(unit: .microsecond, timezone: nil)),
         ("tsu:UTC", .timestamp(unit: .microsecond, timezone: "UTC")),
         ("tsn:+01:00", .timestamp(unit: .nanosecond, timezone: "+01:00")),
-        ("d:10,2", .unsupported(format: "d:10,2")), ("f", .unsupported(format: "f")),
+        ("n", .null), ("e", .float16), ("f", .float32), ("tdm", .date64),
+        ("d:10,2", .decimal(precision: 10, scale: 2, bitWidth: 128)),
+        ("d:40,-3,256", .decimal(precision: 40, scale: -3, bitWidth: 256)),
+        ("d:9,2,32", .decimal(precision: 9, scale: 2, bitWidth: 32)),
+        ("d:10,2,48", .unsupported(format: "d:10,2,48")), ("tts", .unsupported(format: "tts")),
         ("+l", .unsupported(format: "+l")), ("z", .unsupported(format: "z")),
-        ("tdm", .unsupported(format: "tdm")), ("tsx:", .unsupported(format: "tsx:")),
+        ("tsx:", .unsupported(format: "tsx:")),
         ]
     }
 

@@ -97,16 +97,16 @@ import Testing
     @Test func unsupportedColumnFormatErrorNamesTheColumn() throws {
         let schema = CSchemaBox()
         ArrowDataType.structType([ArrowField(name: "ok", type: .int32),
-                                  ArrowField(name: "price", type: .unsupported(format: "d:10,2"))])
+                                  ArrowField(name: "price", type: .unsupported(format: "tts"))])
             .exportSchema(to: schema.pointer)
         let counter = ReleaseCounter()
         let array = CArrayBox()
         try ArrowArray(type: .structType([]), length: 0, nullCount: 0, buffers: [nil], onRelease: counter.callback)
             .export(to: array.pointer)
-        let error = ArrowError.unsupportedType(column: "price", format: "d:10,2")
+        let error = ArrowError.unsupportedType(column: "price", format: "tts")
         #expect(throws: error) { try ArrowTable.consume(array: array.pointer, schema: schema.pointer) }
         #expect(counter.count == 1, "the array is released even though the import failed")
-        #expect(error.description == "column 'price': unsupported Arrow type 'd:10,2' (decimal) is not supported")
+        #expect(error.description == "column 'price': unsupported Arrow type 'tts' (time32) is not supported")
     }
 
     @Test func columnReadersNameTheColumnOnTypeMismatch() throws {
