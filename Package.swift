@@ -18,10 +18,11 @@ let package = Package(
     targets: [
         // C: the three Arrow C Data / C Stream Interface structs (ABI-frozen).
         .target(name: "CArrow"),
-        // C: libR headers plus longjmp-safe shims and accessors for R's globals.
-        .systemLibrary(name: "CRLib", path: "Sources/CRLib", pkgConfig: "libR",
-                       providers: [.apt(["r-base-dev"])]),
-        .target(name: "CR", dependencies: ["CRLib", "CArrow"]),
+        // C: longjmp-safe shims around libR and accessors for R's globals. R's headers are
+        // reached through links in Sources/CR/include to Debian's /usr/share/R/include, and
+        // libR is linked by name (Debian's /usr/lib/libR.so): no pkg-config, whose libR.pc
+        // flags (-fopenmp, -Wl,...) SwiftPM refuses with a warning in every dependent package.
+        .target(name: "CR", dependencies: ["CArrow"], linkerSettings: [.linkedLibrary("R")]),
         // C: libpython loaded at run time with dlopen (no link-time Python).
         .target(name: "CPython", dependencies: ["CArrow"],
                 linkerSettings: [.linkedLibrary("dl")]),

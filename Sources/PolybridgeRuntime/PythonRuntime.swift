@@ -42,12 +42,12 @@ public final class PythonRuntime: Sendable {
         let initialize: @Sendable () -> Result<Void, PythonError> = {
             var message = [CChar](repeating: 0, count: 512)
             guard pb_py_load(interpreter.libraryPath, &message, message.count) != 0 else {
-                return .failure(.startup(reason: String(cString: message),
+                return .failure(.startup(reason: String(nulTerminated: message),
                                          fix: "check that \(interpreter.libraryPath) exists and matches \(interpreter.executable)"))
             }
             switch pb_py_initialize(interpreter.executable, &message, message.count) {
             case 0:
-                return .failure(.startup(reason: String(cString: message),
+                return .failure(.startup(reason: String(nulTerminated: message),
                                          fix: "check the Python installation at \(interpreter.prefix)"))
             case 2:
                 return .failure(.startup(reason: "Python was already initialised in this process by someone else",

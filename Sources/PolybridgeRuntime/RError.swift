@@ -50,6 +50,11 @@ public enum RError: Error, CustomStringConvertible, Equatable, Sendable {
 }
 
 extension String {
+    /// The text of a C buffer filled up to its first NUL byte (an error message from a shim).
+    init(nulTerminated buffer: [CChar]) {
+        self.init(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     var trimmingTrailingNewlines: String {
         var text = self
         while text.last == "\n" { text.removeLast() }

@@ -120,7 +120,7 @@ public final class RRuntime: Sendable {
     private static func initializeOnRThread(home: String, thread: RThread) throws -> String {
         var message = [CChar](repeating: 0, count: 512)
         guard pb_r_initialize(home, rConsoleSink, &message, message.count) != 0 else {
-            throw RError.startup(reason: String(cString: message), fix: "check R_HOME=\(home)")
+            throw RError.startup(reason: String(nulTerminated: message), fix: "check R_HOME=\(home)")
         }
         pb_r_register_host_events(rHostEventHandler)
         pb_r_register_altrep(rForeignRelease)

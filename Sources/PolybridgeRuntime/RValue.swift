@@ -1,7 +1,15 @@
-/// A Swift copy of an R value: NULL, an atomic vector, or a list.
+/// A Swift copy of an R value, keeping what the value means in R: NULL, an atomic vector, a
+/// list, a factor, dates and date-times, and the names, `dim` and `dimnames` around them.
 ///
-/// `nil` elements are R's `NA`. For doubles, `NA_real_` is `nil` while a plain `NaN` stays
-/// `Double.nan`, matching R's `is.na` versus `is.nan` distinction.
+/// `nil` elements are R's `NA`. For doubles (and the days and seconds of dates and times),
+/// `NA_real_` is `nil` while a plain `NaN` stays `Double.nan`, matching R's `is.na` versus
+/// `is.nan` distinction.
+///
+/// Names, `dim` and `dimnames` of atomic vectors, factors, dates and times wrap the value in
+/// `.structure`, the way R's `structure()` adds them; a list keeps its names in `.list` itself.
+/// `c(a = 1, b = 2)` is `.structure(.double([1, 2]), names: ["a", "b"])` and
+/// `matrix(1:4, 2)` is `.structure(.integer([1, 2, 3, 4]), dim: [2, 2])`.
+/// Printing a value (`description`) gives what R's `print()` shows.
 public enum RValue: Sendable, Equatable {
     /// R's `NULL`.
     case null
@@ -13,9 +21,29 @@ public enum RValue: Sendable, Equatable {
     case double([Double?])
     /// A character vector; `NA_character_` is `nil`. Strings are converted to UTF-8.
     case character([String?])
-    /// A generic vector (R list), with its names if it has any.
-    case list([RValue], names: [String]?)
+    /// A generic vector (R list; a data.frame reads as the list of its columns), with its names
+    /// if it has any (an `NA` name is `nil`).
+    case list([RValue], names: [String?]? = nil)
+    /// A factor: `codes` are R's 1-based codes into `levels` (what `as.integer(f)` gives), `nil`
+    /// for `NA`; `ordered` for an ordered factor (`ordered()`, class `c("ordered", "factor")`).
+    /// A level may be `NA` (`addNA()`); every code is `nil` or in `1...levels.count`.
+    case factor(levels: [String?], codes: [Int32?], ordered: Bool = false)
+    /// A `Date` vector: days since 1970-01-01 (`unclass(d)`), `nil` for `NA`. R stores days as
+    /// doubles, so a day may be fractional (`mean()` of two dates) or infinite.
+    case date(days: [Double?])
+    /// A `POSIXct` vector: seconds since 1970-01-01 00:00 UTC, `nil` for `NA`, and the time zone
+    /// it is shown in (the `tzone` attribute: `nil` when absent, `""` for the session's local zone).
+    case dateTime(seconds: [Double?], timeZone: String? = nil)
+    /// A value with the attributes that give it a shape, as R's `structure()` sets them: element
+    /// names, `dim` (a matrix has two dimensions), and `dimnames` (one optional name vector per
+    /// dimension). The names of `dimnames` themselves are not kept.
+    indirect case structure(RValue, names: [String?]? = nil, dim: [Int]? = nil, dimnames: [[String?]?]? = nil)
     /// Any other R object, described by `typeof()` and its class, e.g. a closure or environment.
+    ///
+    /// Also an object whose attributes contradict its meaning, so that it cannot be read
+    /// faithfully: a factor whose codes fall outside its levels or whose levels are not
+    /// strings, a `Date` or `POSIXct` that is not numeric, a `dim` or `dimnames` that does not
+    /// match the length. R itself refuses to print most of these ("malformed factor").
     case other(type: String, classes: [String])
 
     /// The number of elements (0 for `NULL` and other objects).
@@ -27,218 +55,101 @@ public enum RValue: Sendable, Equatable {
         case .double(let v): return v.count
         case .character(let v): return v.count
         case .list(let v, _): return v.count
+        case .factor(_, let codes, _): return codes.count
+        case .date(let days): return days.count
+        case .dateTime(let seconds, _): return seconds.count
+        case .structure(let value, _, _, _): return value.count
         }
     }
 
-    /// R's name for the kind of value, as `typeof()` reports it.
+    /// R's name for how the value is stored, as `typeof()` reports it ("integer" for a factor,
+    /// "double" for dates and times).
     public var typeName: String {
         switch self {
         case .null: return "NULL"
         case .logical: return "logical"
-        case .integer: return "integer"
-        case .double: return "double"
+        case .integer, .factor: return "integer"
+        case .double, .date, .dateTime: return "double"
         case .character: return "character"
         case .list: return "list"
+        case .structure(let value, _, _, _): return value.typeName
         case .other(let type, _): return type
         }
     }
-}
 
-/// A Swift type that an R value can be decoded into.
-public protocol RDecodable: Sendable {
-    /// Decodes `value`, throwing `RError.conversion` when its type or length does not fit.
-    init(rValue value: RValue) throws
-}
-
-/// A Swift value that can be passed to R.
-public protocol REncodable: Sendable {
-    /// The R value this Swift value becomes.
-    var rValue: RValue { get }
-}
-
-extension RValue: RDecodable, REncodable {
-    /// Returns the value itself.
-    public init(rValue value: RValue) { self = value }
-    /// The value itself.
-    public var rValue: RValue { self }
-}
-
-private func scalar<T>(_ values: [T?], _ type: String) throws -> T {
-    guard values.count == 1 else {
-        throw RError.conversion("expected a length-1 \(type) vector, got length \(values.count)")
-    }
-    guard let value = values[0] else {
-        throw RError.conversion("expected a non-NA \(type) value, got NA")
-    }
-    return value
-}
-
-extension Double: RDecodable, REncodable {
-    /// Decodes a length-1 double or integer vector without `NA`.
-    public init(rValue value: RValue) throws {
-        switch value {
-        case .double(let v): self = try scalar(v, "double")
-        case .integer(let v): self = Double(try scalar(v, "integer"))
-        default: throw RError.conversion("expected a double, got \(value.typeName)")
-        }
-    }
-    /// A length-1 double vector.
-    public var rValue: RValue { .double([self]) }
-}
-
-extension Int: RDecodable, REncodable {
-    /// Decodes a length-1 integer vector, or a double that holds an exact integer.
-    public init(rValue value: RValue) throws {
-        switch value {
-        case .integer(let v): self = Int(try scalar(v, "integer"))
-        case .double(let v):
-            let d = try scalar(v, "double")
-            guard let exact = Int(exactly: d) else {
-                throw RError.conversion("expected an integer, got the double \(d)")
+    /// R's `class()` of the value: `"factor"`, `"Date"`, `c("matrix", "array")`, `"numeric"`...
+    public var classNames: [String] {
+        switch self {
+        case .null: return ["NULL"]
+        case .logical: return ["logical"]
+        case .integer: return ["integer"]
+        case .double: return ["numeric"]
+        case .character: return ["character"]
+        case .list: return ["list"]
+        case .factor(_, _, let ordered): return ordered ? ["ordered", "factor"] : ["factor"]
+        case .date: return ["Date"]
+        case .dateTime: return ["POSIXct", "POSIXt"]
+        case .structure(let value, _, let dim, _):
+            guard let dim, value.classNames.count == 1, ["logical", "integer", "numeric", "character", "list"].contains(value.classNames[0]) else {
+                return value.classNames
             }
-            self = exact
-        default: throw RError.conversion("expected an integer, got \(value.typeName)")
+            return dim.count == 2 ? ["matrix", "array"] : ["array"]
+        case .other(let type, let classes): return classes.isEmpty ? [type] : classes
         }
     }
-    /// A length-1 integer vector when it fits in R's 32-bit integers, else a double.
-    public var rValue: RValue {
-        if let small = Int32(exactly: self), small != Int32.min { return .integer([small]) }
-        return .double([Double(self)])
+
+    /// The value without the names, `dim` and `dimnames` that `.structure` adds (a list keeps
+    /// its names): what R's `as.vector()` leaves of a named vector or a matrix.
+    public var unstructured: RValue {
+        if case .structure(let value, _, _, _) = self { return value.unstructured }
+        return self
     }
-}
 
-extension Int32: RDecodable, REncodable {
-    /// Decodes a length-1 integer vector without `NA`.
-    public init(rValue value: RValue) throws {
-        guard case .integer(let v) = value else {
-            throw RError.conversion("expected an integer, got \(value.typeName)")
-        }
-        self = try scalar(v, "integer")
-    }
-    /// A length-1 integer vector (`Int32.min` is R's `NA_integer_`).
-    public var rValue: RValue { .integer([self]) }
-}
-
-extension Bool: RDecodable, REncodable {
-    /// Decodes a length-1 logical vector without `NA`.
-    public init(rValue value: RValue) throws {
-        guard case .logical(let v) = value else {
-            throw RError.conversion("expected a logical, got \(value.typeName)")
-        }
-        self = try scalar(v, "logical")
-    }
-    /// A length-1 logical vector.
-    public var rValue: RValue { .logical([self]) }
-}
-
-extension String: RDecodable, REncodable {
-    /// Decodes a length-1 character vector without `NA`.
-    public init(rValue value: RValue) throws {
-        guard case .character(let v) = value else {
-            throw RError.conversion("expected a character string, got \(value.typeName)")
-        }
-        self = try scalar(v, "character")
-    }
-    /// A length-1 character vector.
-    public var rValue: RValue { .character([self]) }
-}
-
-extension Array: RDecodable where Element: RVectorElement {
-    /// Decodes a whole atomic vector; fails on `NA` (use an array of optionals to keep them).
-    public init(rValue value: RValue) throws {
-        let optionals = try Element.optionals(from: value)
-        var result: [Element] = []
-        result.reserveCapacity(optionals.count)
-        for (index, element) in optionals.enumerated() {
-            guard let element else {
-                throw RError.conversion("element \(index + 1) is NA; decode as [\(Element.self)?] to keep NA")
-            }
-            result.append(element)
-        }
-        self = result
-    }
-}
-
-extension Array: REncodable where Element: RVectorElement {
-    /// An atomic vector without `NA`.
-    public var rValue: RValue { Element.vector(self.map { Optional($0) }) }
-}
-
-/// An element type of an R atomic vector: `Double`, `Int32`, `Bool` or `String`.
-public protocol RVectorElement: Sendable {
-    /// The elements of `value` with `NA` as `nil`, or a conversion error for the wrong type.
-    static func optionals(from value: RValue) throws -> [Self?]
-    /// An R vector holding `elements`.
-    static func vector(_ elements: [Self?]) -> RValue
-}
-
-extension Double: RVectorElement {
-    /// Doubles from a double or integer vector.
-    public static func optionals(from value: RValue) throws -> [Double?] {
-        switch value {
-        case .double(let v): return v
-        case .integer(let v): return v.map { $0.map(Double.init) }
-        default: throw RError.conversion("expected a double vector, got \(value.typeName)")
+    /// The element names (`names(x)`): a list's names or those `.structure` adds; nil when none.
+    public var names: [String?]? {
+        switch self {
+        case .list(_, let names): return names
+        case .structure(let value, let names, _, _): return names ?? value.names
+        default: return nil
         }
     }
-    /// A double vector.
-    public static func vector(_ elements: [Double?]) -> RValue { .double(elements) }
-}
 
-extension Int32: RVectorElement {
-    /// Integers from an integer vector.
-    public static func optionals(from value: RValue) throws -> [Int32?] {
-        guard case .integer(let v) = value else {
-            throw RError.conversion("expected an integer vector, got \(value.typeName)")
+    /// The dimensions (`dim(x)`), nil for a value that is not a matrix or array.
+    public var dim: [Int]? {
+        if case .structure(_, _, let dim, _) = self { return dim }
+        return nil
+    }
+
+    /// The dimension names (`dimnames(x)`): one entry per dimension, nil where it has none.
+    public var dimnames: [[String?]?]? {
+        if case .structure(_, _, _, let dimnames) = self { return dimnames }
+        return nil
+    }
+
+    /// For a factor, each element's level (what `as.character(f)` gives), `nil` for `NA`;
+    /// nil for anything that is not a factor.
+    public var factorLabels: [String?]? {
+        guard case .factor(let levels, let codes, _) = unstructured else { return nil }
+        return codes.map { code in
+            guard let code, code >= 1, Int(code) <= levels.count else { return nil }
+            return levels[Int(code) - 1]
         }
-        return v
     }
-    /// An integer vector.
-    public static func vector(_ elements: [Int32?]) -> RValue { .integer(elements) }
-}
 
-extension Bool: RVectorElement {
-    /// Booleans from a logical vector.
-    public static func optionals(from value: RValue) throws -> [Bool?] {
-        guard case .logical(let v) = value else {
-            throw RError.conversion("expected a logical vector, got \(value.typeName)")
+    /// What the value is, for error messages: "a double vector", "a factor", "a Date vector".
+    var kindDescription: String {
+        switch self {
+        case .null: return "NULL"
+        case .factor(_, _, let ordered): return ordered ? "an ordered factor" : "a factor"
+        case .date: return "a Date vector"
+        case .dateTime: return "a POSIXct vector"
+        case .list: return "a list"
+        case .structure(let value, _, let dim, _):
+            guard let dim else { return "a named " + value.kindDescription.dropFirst(value.kindDescription.hasPrefix("an ") ? 3 : 2) }
+            return (dim.count == 2 ? "a matrix of " : "an array of ") + value.typeName
+        case .other(let type, let classes):
+            return classes.isEmpty ? "an R \(type)" : "an R \(type) of class \(classes.joined(separator: "/"))"
+        default: return "a \(typeName) vector"
         }
-        return v
-    }
-    /// A logical vector.
-    public static func vector(_ elements: [Bool?]) -> RValue { .logical(elements) }
-}
-
-extension String: RVectorElement {
-    /// Strings from a character vector.
-    public static func optionals(from value: RValue) throws -> [String?] {
-        guard case .character(let v) = value else {
-            throw RError.conversion("expected a character vector, got \(value.typeName)")
-        }
-        return v
-    }
-    /// A character vector.
-    public static func vector(_ elements: [String?]) -> RValue { .character(elements) }
-}
-
-extension Optional: RDecodable where Wrapped: RVectorElement {
-    /// Decodes a length-1 vector whose element may be `NA` (`nil`).
-    public init(rValue value: RValue) throws {
-        let values = try Wrapped.optionals(from: value)
-        guard values.count == 1 else {
-            throw RError.conversion("expected a length-1 vector, got length \(values.count)")
-        }
-        self = values[0]
-    }
-}
-
-extension Optional: RVectorElement where Wrapped: RVectorElement {
-    /// Elements that may be `NA`: decoding `[Double?]` keeps `NA` as `nil` instead of failing.
-    public static func optionals(from value: RValue) throws -> [Wrapped??] {
-        try Wrapped.optionals(from: value).map { .some($0) }
-    }
-    /// A vector whose `nil` elements are `NA`.
-    public static func vector(_ elements: [Wrapped??]) -> RValue {
-        Wrapped.vector(elements.map { $0 ?? nil })
     }
 }

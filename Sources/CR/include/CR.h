@@ -132,6 +132,10 @@ static inline SEXP pb_r_names_symbol(void) { return R_NamesSymbol; }
 static inline SEXP pb_r_class_symbol(void) { return R_ClassSymbol; }
 static inline SEXP pb_r_levels_symbol(void) { return R_LevelsSymbol; }
 static inline SEXP pb_r_row_names_symbol(void) { return R_RowNamesSymbol; }
+static inline SEXP pb_r_dim_symbol(void) { return R_DimSymbol; }
+static inline SEXP pb_r_dimnames_symbol(void) { return R_DimNamesSymbol; }
+/// Whether `object` has any attributes at all (reading the pairlist head cannot raise).
+static inline int pb_r_has_attributes(SEXP object) { return ATTRIB(object) != R_NilValue; }
 static inline SEXP pb_r_namespace_registry(void) { return R_NamespaceRegistry; }
 static inline int pb_r_na_int(void) { return R_NaInt; }
 static inline double pb_r_na_real(void) { return R_NaReal; }

@@ -1,0 +1,1 @@
+/usr/share/R/include/Rembedded.h

@@ -1,0 +1,1 @@
+/usr/share/R/include/Rinternals.h
