@@ -111,7 +111,7 @@ public enum DataFiles {
                                     compression: String?, delimiter: String?) async throws -> DataFileSummary {
         let source = try await openReader(input, format: inputFormat, reading: reading)
         try checkConvertible(source, file: input, toR: inputFormat == .rds || outputFormat == .rds)
-        let destination = try AtomicOutput(target)
+        let destination = AtomicOutput(target)
         do {
             let written: (rows: Int, batches: Int, nulls: [Int])
             if outputFormat == .rds {

@@ -23,7 +23,9 @@ struct StressCorpus: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: outputs, withIntermediateDirectories: true)
         let inputs = try FileManager.default.contentsOfDirectory(atPath: corpus)
             .filter { $0.hasSuffix(".rds") }.sorted()
-        FileManager.default.createFile(atPath: results, contents: nil)
+        guard FileManager.default.createFile(atPath: results, contents: nil) else {
+            throw ValidationError("cannot create \(results)")
+        }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: results))
         defer { try? handle.close() }
         for name in inputs {
