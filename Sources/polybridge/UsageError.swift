@@ -10,7 +10,7 @@ func usageError(_ message: String, in command: ParsableCommand.Type) -> ExitCode
     let name = command.configuration.commandName ?? command._commandName
     printError("""
         Error: \(message)
-        \(PolybridgeCommand.usageString(for: command))
+        Usage: \(PolybridgeCommand.usageString(for: command))
           See 'polybridge \(name) --help' for more information.
         """)
     return ExitCode.validationFailure

@@ -3,47 +3,24 @@ import Synchronization
 import Testing
 @testable import PolybridgeRuntime
 
-/// The chunks a streamed console received, in order; `arrival(of:)` waits for a text to appear.
+/// The chunks a streamed console received, in order.
 private final class ConsoleRecorder: Sendable {
-    private struct State {
-        var chunks: [(RConsoleStream, String)] = []
-        var waiting: [(text: String, continuation: CheckedContinuation<Void, Never>)] = []
-    }
-    private let state = Mutex(State())
+    private let chunks = Mutex<[(RConsoleStream, String)]>([])
 
     var console: RConsole {
         .stream { [self] bytes, stream in
             let text = String(decoding: bytes, as: UTF8.self)
-            let ready = state.withLock { state in
-                state.chunks.append((stream, text))
-                let all = state.chunks.map(\.1).joined()
-                let ready = state.waiting.filter { all.contains($0.text) }
-                state.waiting.removeAll { all.contains($0.text) }
-                return ready
-            }
-            for waiter in ready { waiter.continuation.resume() }
+            chunks.withLock { $0.append((stream, text)) }
         }
     }
 
     /// Everything written to `stream`, concatenated.
     func text(of stream: RConsoleStream) -> String {
-        state.withLock { $0.chunks.filter { $0.0 == stream }.map(\.1).joined() }
+        chunks.withLock { $0.filter { $0.0 == stream }.map(\.1).joined() }
     }
 
     /// The streams of the chunks, in the order they arrived.
-    var order: [RConsoleStream] { state.withLock { $0.chunks.map(\.0) } }
-
-    /// Returns once `text` has been written (at once if it already was).
-    func arrival(of text: String) async {
-        await withCheckedContinuation { continuation in
-            let seen = state.withLock { state in
-                if state.chunks.map(\.1).joined().contains(text) { return true }
-                state.waiting.append((text, continuation))
-                return false
-            }
-            if seen { continuation.resume() }
-        }
-    }
+    var order: [RConsoleStream] { chunks.withLock { $0.map(\.0) } }
 }
 
 @Suite struct RConsoleTests {
@@ -97,12 +74,32 @@ private final class ConsoleRecorder: Sendable {
     }
 
     @Test func cancellingWakesRFromSysSleep() async throws {
-        let recorder = ConsoleRecorder()
-        // Without the wake-up, R would sleep the whole minute and then return normally.
-        let task = Task { try await r.evaluate("cat('sleeping\\n'); Sys.sleep(60); 'woke on its own'", console: recorder.console) }
-        await recorder.arrival(of: "sleeping")
+        // The R thread's kernel task, to see when it is blocked in select().
+        let rThreadTask = try await r.withSession { _ in
+            try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")
+        }
+        let task = Task { try await r.evaluate("Sys.sleep(120)") }
+        // Cancel only once R waits in select(): a cancel that lands before it is seen without
+        // any wake-up, when R checks its flag on the way in.
+        #expect(await waitUntilBlockedInSelect("/proc/\(rThreadTask)"), "R never went to sleep")
+        let cancelled = ContinuousClock.now
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
+        // Without the wake-up R sleeps its two minutes and only then sees the interrupt.
+        #expect(ContinuousClock.now - cancelled < .seconds(60))
         #expect(try await r.eval("4L", as: Int.self) == 4)
     }
+}
+
+/// Waits until the thread at `/proc/<pid>/task/<tid>` is in select(2)/pselect6(2) (true), or
+/// gives up after a minute (false).
+func waitUntilBlockedInSelect(_ threadDirectory: String) async -> Bool {
+    for _ in 0..<6_000 {
+        if let syscall = try? String(contentsOfFile: threadDirectory + "/syscall", encoding: .utf8),
+           let number = syscall.split(separator: " ").first, ["23", "270"].contains(number) {
+            return true
+        }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return false
 }
