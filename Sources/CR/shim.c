@@ -3,6 +3,7 @@
 #include "CR.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,8 @@ static int read_console(const char *prompt, unsigned char *buffer, int length, i
 
 // ---- Start-up --------------------------------------------------------------------------------
 
+static void install_wake_signal(void);
+
 int pb_r_initialize(const char *r_home, pb_console_sink sink, char *error, size_t error_length) {
     if (r_home && *r_home) setenv("R_HOME", r_home, 1);
     if (!getenv("R_HOME")) {
@@ -86,6 +89,7 @@ int pb_r_initialize(const char *r_home, pb_console_sink sink, char *error, size_
     R_CStackStart = (uintptr_t)stack_low + stack_size;
     // R checks usage against the limit, so leave it the same 5% margin R leaves itself.
     R_CStackLimit = (uintptr_t)(0.95 * (double)stack_size);
+    install_wake_signal();
 
     R_Outputfile = NULL;
     R_Consolefile = NULL;
@@ -114,6 +118,33 @@ int pb_r_initialize(const char *r_home, pb_console_sink sink, char *error, size_
 static volatile int interrupt_wanted = 0;
 static void (*previous_polled_events)(void) = NULL;
 
+// R waits in select() (Sys.sleep, waiting for input handlers) for as long as it was asked to
+// and looks at its interrupt flag only before and after. An interrupt request therefore also
+// sends the R thread a signal whose handler does nothing, so that wait ends early with EINTR.
+// (R's own way, a SIGINT handler it installs around select() that longjmps, is only safe when
+// SIGINT reaches the R thread itself; the CLI keeps SIGINT blocked everywhere instead.)
+// SA_RESTART: reads and writes resume; select, poll and sleeps return EINTR, as wanted.
+#define PB_WAKE_SIGNAL (SIGRTMIN + 5)
+static pthread_t r_thread;
+static volatile int r_thread_known = 0;
+
+static void wake_signal_handler(int signal_number) { (void)signal_number; }
+
+static void install_wake_signal(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = wake_signal_handler;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    sigaction(PB_WAKE_SIGNAL, &action, NULL);
+    sigset_t wake;
+    sigemptyset(&wake);
+    sigaddset(&wake, PB_WAKE_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+    r_thread = pthread_self();
+    r_thread_known = 1;
+}
+
 static void polled_events(void) {
     if (previous_polled_events) previous_polled_events();
     if (interrupt_wanted) R_interrupts_pending = 1;
@@ -122,6 +153,7 @@ static void polled_events(void) {
 void pb_r_request_interrupt(void) {
     interrupt_wanted = 1;
     R_interrupts_pending = 1;
+    if (r_thread_known) pthread_kill(r_thread, PB_WAKE_SIGNAL);
 }
 
 void pb_r_clear_interrupt(void) {
@@ -735,10 +767,21 @@ static SEXP host_event(SEXP name) {
     return R_NilValue;
 }
 
+// Exported by libR but no longer declared in its headers. Base's environment is locked, so
+// R code cannot create `last.warning` there; R's own warning report sets it this way.
+extern void SET_SYMVALUE(SEXP symbol, SEXP value);
+
+// Where `warnings()` finds the last reported warnings (a list of calls named by message).
+static SEXP set_last_warning(SEXP value) {
+    SET_SYMVALUE(Rf_install("last.warning"), value);
+    return R_NilValue;
+}
+
 void pb_r_register_host_events(pb_host_event_handler handler) {
     host_event_handler = handler;
     static const R_CallMethodDef methods[] = {
         {"polybridge_host_event", (DL_FUNC)&host_event, 1},
+        {"polybridge_set_last_warning", (DL_FUNC)&set_last_warning, 1},
         {NULL, NULL, 0},
     };
     DllInfo *dll = R_getEmbeddingDllInfo();

@@ -6,9 +6,10 @@ import Synchronization
 public struct REvaluation: Sendable, Equatable {
     /// The value of the last expression (or the function's return value).
     public var value: RValue
-    /// Everything R wrote to its console (stdout and stderr, in order), including `message()`s.
+    /// Everything R wrote to its console (stdout and stderr, in order), including `message()`s;
+    /// empty when the evaluation streamed its console (`RConsole.stream`).
     public var output: String
-    /// The messages of warnings R signalled, in order; they are not printed.
+    /// The messages of warnings R signalled, in order; printed only when the console streams.
     public var warnings: [String]
 }
 
@@ -141,13 +142,16 @@ public final class RRuntime: Sendable {
 
     /// Parses and evaluates `code` in the global environment.
     ///
-    /// With `printVisible`, visible values are printed the way `Rscript -e` prints them, into `output`.
-    public func evaluate(_ code: String, printVisible: Bool = false) async throws -> REvaluation {
-        try await runUserJob { session in
+    /// With `printVisible`, visible values are printed the way `Rscript -e` prints them. Console
+    /// output is captured into `output` by default; `console: .stream(...)` hands it over as R
+    /// writes it and reports warnings and errors the way `Rscript` does (see `RConsole`).
+    public func evaluate(_ code: String, printVisible: Bool = false, console: RConsole = .capture) async throws -> REvaluation {
+        let report = console.writer != nil
+        return try await runUserJob(console: console) { session in
             let function = CAR(RThreadState.preludeEvalText)!
             let call = try session.lang(function, [
                 try session.makeStrings([code]), session.globalEnvironment,
-                try session.make(.logical([printVisible])),
+                try session.make(.logical([printVisible])), try session.make(.logical([report])),
             ])
             return call
         }
@@ -246,11 +250,12 @@ public final class RRuntime: Sendable {
     // MARK: Jobs
 
     /// Runs a prelude wrapper call built by `buildCall` and turns its outcome into a result or error.
-    private func runUserJob(_ buildCall: @escaping @Sendable (RSession) throws -> SEXP) async throws -> REvaluation {
+    private func runUserJob(console: RConsole = .capture,
+                            _ buildCall: @escaping @Sendable (RSession) throws -> SEXP) async throws -> REvaluation {
         let ticket = RJobTicket()
         return try await withTaskCancellationHandler {
             try await thread.perform { [self] in
-                try runJob(ticket) { session in
+                try runJob(ticket, console: console) { session in
                     let call = try buildCall(session)
                     let value = try session.evaluateUnlessAborted(call)
                     return try self.outcome(of: value, session: session, ticket: ticket)
@@ -263,8 +268,9 @@ public final class RRuntime: Sendable {
 
     /// The one discipline for every job on the R thread: registered for interrupts, holding the
     /// GIL once reticulate is loaded (it calls Python without taking it), console captured for
-    /// this job only, and a session whose guarded calls know the job's cancellation.
-    private func runJob<T>(_ ticket: RJobTicket, _ body: (RSession) throws -> T) throws -> T {
+    /// this job only (or streamed to its writer), and a session whose guarded calls know the
+    /// job's cancellation.
+    private func runJob<T>(_ ticket: RJobTicket, console: RConsole = .capture, _ body: (RSession) throws -> T) throws -> T {
         pb_r_begin_job()
         let outer = try begin(ticket)
         defer { end(ticket, resuming: outer) }
@@ -273,6 +279,10 @@ public final class RRuntime: Sendable {
         defer { RThreadState.releaseHostLock() }
         RThreadState.clearConsole()
         defer { RThreadState.clearConsole() }
+        // A job started inside another (R calling back into the host) gives the writer back.
+        let outerWriter = RThreadState.consoleWriter
+        RThreadState.consoleWriter = console.writer
+        defer { RThreadState.consoleWriter = outerWriter }
         return try body(RSession(thread: thread, ticket: ticket))
     }
 

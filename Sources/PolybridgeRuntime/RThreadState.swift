@@ -6,8 +6,10 @@ import Foundation
 /// Marked `nonisolated(unsafe)` because Swift cannot prove thread confinement; every access
 /// happens inside a job running on `RThread` (or inside R callbacks, which run there too).
 enum RThreadState {
-    /// Bytes R wrote to its console during the current job.
+    /// Bytes R wrote to its console during the current job (when the job captures its output).
     nonisolated(unsafe) static var console: [UInt8] = []
+    /// Where the current job's console output goes instead of `console`, if it streams it.
+    nonisolated(unsafe) static var consoleWriter: RConsoleWriter?
     /// Precious-list cell holding the prelude's `eval_text` closure.
     nonisolated(unsafe) static var preludeEvalText: SEXP?
     /// Precious-list cell holding the prelude's `call_function` closure.
@@ -43,11 +45,14 @@ enum RThreadState {
     }
 }
 
-/// Receives R's console output on the R thread.
-let rConsoleSink: pb_console_sink = { text, length, _ in
+/// Receives R's console output on the R thread: streamed to the job's writer, else captured.
+let rConsoleSink: pb_console_sink = { text, length, isError in
     guard let text, length > 0 else { return }
-    text.withMemoryRebound(to: UInt8.self, capacity: Int(length)) { bytes in
-        RThreadState.console.append(contentsOf: UnsafeBufferPointer(start: bytes, count: Int(length)))
+    let bytes = UnsafeRawBufferPointer(start: text, count: Int(length))
+    if let writer = RThreadState.consoleWriter {
+        writer(bytes, isError != 0 ? .error : .output)
+    } else {
+        RThreadState.console.append(contentsOf: bytes)
     }
 }
 

@@ -1,20 +1,57 @@
 import Dispatch
 import Foundation
+import Synchronization
 
-/// Turns Ctrl-C (SIGINT) into a call to `onInterrupt` while alive, instead of killing the process.
-final class InterruptForwarder: @unchecked Sendable {
-    private let source: DispatchSourceSignal
+/// Ctrl-C for the whole `polybridge` process.
+///
+/// SIGINT is blocked in every thread and read by one dispatch source (a `signalfd` on Linux):
+/// the mask is set on the main thread before any other thread exists, and threads inherit it.
+/// R, while it waits in `select()` (`Sys.sleep`), installs a SIGINT handler that longjmps into
+/// the R thread's stack; a signal handled on any other thread would crash the process with
+/// "longjmp causes uninitialized stack frame". Blocked, the signal stays pending until the
+/// source reads it, so no Ctrl-C is lost either. Programs started from R or Python inherit the
+/// blocked mask and so do not see Ctrl-C themselves (as they inherited SIG_IGN before).
+enum InterruptHandling {
+    /// The active forwarders' handlers, innermost last; empty means "exit 130".
+    private static let handlers = Mutex<[(id: ObjectIdentifier, handler: @Sendable () -> Void)]>([])
+    /// Created once on the main thread at start-up and kept for the life of the process.
+    nonisolated(unsafe) private static var source: (any DispatchSourceSignal)?
 
-    init(onInterrupt: @escaping @Sendable () -> Void) {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler(handler: onInterrupt)
+    /// Blocks SIGINT and starts reading it; call first in `main`, before any thread is started.
+    static func install() {
+        var interrupt = sigset_t()
+        sigemptyset(&interrupt)
+        sigaddset(&interrupt, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &interrupt, nil)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "polybridge.interrupts"))
+        source.setEventHandler {
+            guard let current = handlers.withLock({ $0.last?.handler }) else {
+                // No command is listening: end the process as Ctrl-C's default action would.
+                _exit(130)
+            }
+            current()
+        }
         source.resume()
+        self.source = source
     }
 
-    /// Stops forwarding and restores the default Ctrl-C behaviour.
+    fileprivate static func push(_ owner: ObjectIdentifier, _ handler: @escaping @Sendable () -> Void) {
+        handlers.withLock { $0.append((owner, handler)) }
+    }
+
+    fileprivate static func remove(_ owner: ObjectIdentifier) {
+        handlers.withLock { $0.removeAll { $0.id == owner } }
+    }
+}
+
+/// Turns Ctrl-C (SIGINT) into a call to `onInterrupt` while alive, instead of ending the process.
+final class InterruptForwarder: Sendable {
+    init(onInterrupt: @escaping @Sendable () -> Void) {
+        InterruptHandling.push(ObjectIdentifier(self), onInterrupt)
+    }
+
+    /// Stops forwarding: Ctrl-C ends the process again (status 130).
     func stop() {
-        source.cancel()
-        signal(SIGINT, SIG_DFL)
+        InterruptHandling.remove(ObjectIdentifier(self))
     }
 }

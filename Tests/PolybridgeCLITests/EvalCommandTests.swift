@@ -53,22 +53,148 @@ import Testing
     }
 
     @Test func ctrlCInterruptsALongRComputation() throws {
-        let process = Process()
-        process.executableURL = polybridgeExecutable()
-        process.arguments = ["eval", "--r", "cat('started\\n'); repeat {}"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = Pipe()
-        try process.run()
-        // Wait until R is inside the loop, then send SIGINT as a terminal's Ctrl-C would.
-        Thread.sleep(forTimeInterval: 1.5)
-        for _ in 0..<50 where process.isRunning {
-            kill(process.processIdentifier, SIGINT)
-            Thread.sleep(forTimeInterval: 0.2)
+        // Bounded: a Ctrl-C that is lost ends the loop after two minutes with status 0, not a hang.
+        let child = try RunningPolybridge(["eval", "--r", "cat('started\\n'); deadline <- Sys.time() + 120; while (Sys.time() < deadline) {}"])
+        // Once R printed, it is inside the loop with the Ctrl-C forwarder installed.
+        #expect(child.waitForOutput(containing: "started\n"))
+        child.send(SIGINT)
+        let run = child.finish()
+        #expect(run.exited)
+        #expect(run.status == 130)
+        #expect(run.output == "started\n")
+    }
+
+    @Test func ctrlCDuringSysSleepKeepsWhatWasPrintedAndExits130() throws {
+        let child = try RunningPolybridge(["eval", "--r", "cat('before\\n'); Sys.sleep(30)"])
+        #expect(child.waitForOutput(containing: "before\n"))
+        // While R sleeps in select() it installs a SIGINT handler that longjmps into the R
+        // thread: a signal handled on any other thread crashed the process.
+        #expect(child.waitUntilAThreadIsInSelect())
+        child.send(SIGINT)
+        let run = child.finish()
+        #expect(run.exited, "ended by signal \(run.status): \(run.error)")
+        #expect(run.status == 130)
+        #expect(run.output == "before\n")
+        #expect(run.error.contains("interrupted"))
+    }
+
+    @Test func ctrlCDuringPythonKeepsWhatWasPrintedAndExits130() throws {
+        let child = try RunningPolybridge(["eval", "--python", "import time\nprint('before')\ntime.sleep(120)"])
+        #expect(child.waitForOutput(containing: "before\n"))
+        child.send(SIGINT)
+        let run = child.finish()
+        #expect(run.exited)
+        #expect(run.status == 130)
+        #expect(run.output == "before\n")
+    }
+
+    // MARK: Output as Rscript and the REPL give it
+
+    @Test func rOutputStreamsAsItIsPrinted() throws {
+        let gate = temporaryPath("gate")
+        // R prints, then waits for a file the test creates only after it has read that line.
+        let child = try RunningPolybridge(["eval", "--r", """
+            print(1L)
+            for (i in 1:600) { if (file.exists("\(gate)")) break; Sys.sleep(0.1) }
+            cat(if (file.exists("\(gate)")) "saw the gate\\n" else "gave up\\n")
+            """])
+        #expect(child.waitForOutput(containing: "[1] 1\n"))
+        #expect(FileManager.default.createFile(atPath: gate, contents: nil))
+        let run = child.finish()
+        #expect(run.status == 0)
+        #expect(run.output == "[1] 1\nsaw the gate\n")
+    }
+
+    @Test func pythonOutputStreamsAsItIsPrinted() throws {
+        let gate = temporaryPath("gate")
+        let child = try RunningPolybridge(["eval", "--python", """
+            import os, time
+            print("first")
+            for _ in range(600):
+                if os.path.exists("\(gate)"):
+                    break
+                time.sleep(0.1)
+            print("saw the gate" if os.path.exists("\(gate)") else "gave up")
+            """], environment: bufferedPython)
+        #expect(child.waitForOutput(containing: "first\n"))
+        #expect(FileManager.default.createFile(atPath: gate, contents: nil))
+        let run = child.finish()
+        #expect(run.status == 0)
+        #expect(run.output == "first\nsaw the gate\n")
+    }
+
+    @Test func rAndPythonOutputKeepTheirOrderThroughReticulate() throws {
+        // R prints, Python prints, Python calls R which prints, Python prints, R prints.
+        let run = try runPolybridge(["eval", "--r", #"""
+            cat("r1\n"); reticulate::py_run_string("print('p1'); r.cat('r2\\n'); print('p2')"); cat("r3\n")
+            """#], environment: bufferedPython)
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output == "r1\np1\nr2\np2\nr3\n")
+    }
+
+    @Test func pythonPrintedOutputComesBeforeTheEchoedValue() throws {
+        let run = try runPolybridge(["eval", "--python", "print('printed')\n41 + 1"], environment: bufferedPython)
+        #expect(run.output == "printed\n42\n")
+    }
+
+    @Test func messagesGoToStandardErrorAndStandardOutputStaysClean() throws {
+        let run = try runPolybridge(["eval", "--r", "message('hi'); cat('out\\n')"])
+        #expect(run.status == 0)
+        #expect(run.output == "out\n")
+        #expect(run.error == "hi\n")
+    }
+
+    @Test func warningsAreReportedOnStandardErrorLikeRscript() throws {
+        let code = "f <- function() warning('careful'); f(); cat('done\\n'); warning('top level'); for (i in 1:12) warning(i)"
+        let run = try runPolybridge(["eval", "--r", code])
+        let rscript = try runCommand("Rscript", ["-e", code])
+        #expect(run.status == 0)
+        #expect(run.output == "done\n")
+        #expect(run.error == rscript.error)
+        #expect(run.error.hasPrefix("Warning message:\nIn f() : careful\n"))
+    }
+
+    @Test func warningsBeforeAnErrorAreReportedAfterItLikeRscript() throws {
+        let code = "f <- function() { warning('first'); stop('boom') }; cat('before\\n'); f()"
+        let run = try runPolybridge(["eval", "--r", code])
+        let rscript = try runCommand("Rscript", ["-e", code])
+        #expect(run.status == 1)
+        #expect(run.output == "before\n")
+        #expect(run.error == "Error in f() : boom\nIn addition: Warning message:\nIn f() : first\n")
+        #expect(run.error + "Execution halted\n" == rscript.error)
+    }
+
+    @Test func rGraphicsDevicesAreClosedSoAPNGIsComplete() throws {
+        let plot = temporaryPath("plot.png")
+        let run = try runPolybridge(["eval", "--r", "png('\(plot)'); hist(rnorm(100))"])
+        #expect(run.status == 0, "\(run.error)")
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: plot)))
+        #expect(bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), "PNG signature")
+        // The IEND chunk (empty, with its CRC) is written only when the device closes.
+        #expect(bytes.suffix(12) == [0, 0, 0, 0, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82], "IEND chunk")
+    }
+
+    // MARK: Usage mistakes
+
+    @Test func codeWithoutROrPythonNamesTheStrayArgument() throws {
+        let run = try runPolybridge(["eval", "print(1)"])
+        #expect(run.status == 64)
+        #expect(run.error.contains("unexpected argument 'print(1)': pass code with --r CODE or --python CODE"))
+        #expect(run.error.contains("Usage: polybridge eval"))
+    }
+
+    @Test func mistypedOptionIsNamedWithASuggestion() throws {
+        let run = try runPolybridge(["eval", "--pyton", "1"])
+        #expect(run.status == 64)
+        #expect(run.error.contains("Unknown option '--pyton'. Did you mean '--python'?"))
+    }
+
+    @Test func evalNeedsExactlyOneLanguage() throws {
+        for arguments in [["eval"], ["eval", "--r", "1", "--python", "1"]] {
+            let run = try runPolybridge(arguments)
+            #expect(run.status == 64)
+            #expect(run.error.contains("give exactly one of --r CODE or --python CODE"))
         }
-        process.waitUntilExit()
-        #expect(process.terminationReason == .exit)
-        #expect(process.terminationStatus == 130)
     }
 
     @Test func doctorReportsBothRuntimes() throws {
@@ -84,4 +210,15 @@ import Testing
         #expect(run.status == 1)
         #expect(run.output.contains("fix:"))
     }
+}
+
+/// The environment of a user who did not ask for unbuffered Python (this machine's has
+/// PYTHONUNBUFFERED=1; Python reads an empty value as unset).
+let bufferedPython = ["PYTHONUNBUFFERED": ""]
+
+/// A path in a directory of its own under the temporary directory (parallel tests never share one).
+func temporaryPath(_ name: String) -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("polybridge-cli-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory.appendingPathComponent(name).path
 }

@@ -23,10 +23,13 @@ typedef void (*pb_console_sink)(const char *text, int length, int is_error);
 
 /// Initialises R on the calling thread, which must be the only thread that ever enters R.
 /// Sets the stack bounds to the calling thread's real stack, routes the console to `sink`,
-/// and disables R's signal handlers. Returns 0 and fills `error` on failure.
+/// disables R's signal handlers and installs the empty handler of the wake-up signal that
+/// `pb_r_request_interrupt` sends this thread. Returns 0 and fills `error` on failure.
 int pb_r_initialize(const char *r_home, pb_console_sink sink, char *error, size_t error_length);
 
-/// Asks R to stop the current computation at its next interrupt check (safe from any thread).
+/// Asks R to stop the current computation at its next interrupt check (safe from any thread),
+/// and signals the R thread (a real-time signal with an empty handler) so that a blocking wait
+/// such as `Sys.sleep` ends early and reaches that check.
 void pb_r_request_interrupt(void);
 
 /// Clears a pending interrupt request that R has not acted on yet.
@@ -175,7 +178,8 @@ int pb_r_is_foreign_vector(SEXP x);
 // ---- Calls from R code back into the host ----------------------------------------------------
 
 /// Registers `.Call`-able routines on the embedding DLL: `polybridge_host_event(name)` calls
-/// `handler` with the event name (e.g. "reticulate-loaded") on the R thread.
+/// `handler` with the event name (e.g. "reticulate-loaded") on the R thread;
+/// `polybridge_set_last_warning(list)` sets base's `last.warning`, which `warnings()` shows.
 typedef void (*pb_host_event_handler)(const char *event);
 void pb_r_register_host_events(pb_host_event_handler handler);
 
