@@ -78,7 +78,13 @@ private final class ConsoleRecorder: Sendable {
         let rThreadTask = try await r.withSession { _ in
             try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")
         }
-        let task = Task { try await r.evaluate("Sys.sleep(120)") }
+        // The job may wait behind other tests' R jobs: it says when it runs.
+        let (started, starting) = AsyncStream<Void>.makeStream()
+        let console = RConsole.stream { bytes, _ in
+            if String(decoding: bytes, as: UTF8.self).contains("sleeping") { starting.yield() }
+        }
+        let task = Task { try await r.evaluate("cat('sleeping\\n'); Sys.sleep(120)", console: console) }
+        for await _ in started { break }
         // Cancel only once R waits in select(): a cancel that lands before it is seen without
         // any wake-up, when R checks its flag on the way in.
         #expect(await waitUntilBlockedInSelect("/proc/\(rThreadTask)"), "R never went to sleep")
