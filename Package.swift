@@ -30,11 +30,15 @@ let package = Package(
         .target(name: "PolybridgeArrow", dependencies: ["CArrow"]),
         .target(name: "PolybridgeConversion",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "CPython", "CArrow"]),
+        // Features: linear model fits (R's lm, whole or in chunks merged exactly).
+        .target(name: "PolybridgeModels",
+                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion"]),
         // Features: data files (CSV, Feather, Parquet, RDS) converted and inspected.
         .target(name: "PolybridgeFiles",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion"]),
         .target(name: "Polybridge",
-                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles"]),
+                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles",
+                               "PolybridgeModels"]),
         .executableTarget(name: "polybridge", dependencies: [
             "Polybridge",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -45,6 +49,7 @@ let package = Package(
         .testTarget(name: "PolybridgeArrowTests", dependencies: ["PolybridgeArrow", "CArrow"]),
         .testTarget(name: "PolybridgeConversionTests", dependencies: ["Polybridge", "PolybridgeTestSupport"]),
         .testTarget(name: "PolybridgeFilesTests", dependencies: ["PolybridgeFiles", "Polybridge", "PolybridgeTestSupport"]),
+        .testTarget(name: "PolybridgeModelsTests", dependencies: ["Polybridge", "PolybridgeTestSupport"]),
         .testTarget(name: "PolybridgeCLITests", dependencies: ["Polybridge", "PolybridgeTestSupport"]),
     ]
 )

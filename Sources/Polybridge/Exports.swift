@@ -2,4 +2,5 @@
 @_exported import PolybridgeArrow
 @_exported import PolybridgeConversion
 @_exported import PolybridgeFiles
+@_exported import PolybridgeModels
 @_exported import PolybridgeRuntime

@@ -1,0 +1,224 @@
+import Foundation
+import PolybridgeArrow
+import PolybridgeConversion
+import PolybridgeRuntime
+
+/// R's `lm` from Swift: on a whole table or R data frame in one call, or on chunks whose
+/// results merge exactly into the answer `lm` gives on all rows.
+///
+/// Cancelling the calling task interrupts the running R job and throws `CancellationError`.
+public enum LinearModel {
+    /// Checks that `formula` is exactly one R formula (`y ~ x1; system("…")` is refused before
+    /// anything runs) and returns it as R deparses it.
+    public static func checkFormula(_ formula: String) async throws -> String {
+        do {
+            return try await RRuntime.shared().withSession { session in
+                let value = try session.read(try LinearModelR.call("check_formula", [try session.makeStrings([formula])],
+                                                                  in: session, purpose: "checking the formula"))
+                guard case .character(let text) = value.unstructured, let first = text.first, let first else {
+                    throw RError.conversion("the formula check returned \(value.typeName)")
+                }
+                return first
+            }
+        } catch let error as RError {
+            throw LinearModelError.invalidFormula(formula: formula, reason: LinearModelChunkWork.message(of: error))
+        }
+    }
+
+    /// `lm` on all rows of `table` in this process's R, with `summary.lm`'s numbers.
+    /// `label` names the data in the printed call.
+    public static func fit(_ table: ArrowTable, _ specification: LinearModelSpecification,
+                           label: String = "data") async throws -> LinearModelFit {
+        _ = try await checkFormula(specification.formula)
+        return try await wholeFit(specification, label: label) { session in try session.dataFrame(from: table) }
+    }
+
+    /// `lm` on the R data frame `rExpression` evaluates to (e.g. `"mtcars"`).
+    public static func fit(rData rExpression: String, _ specification: LinearModelSpecification) async throws -> LinearModelFit {
+        _ = try await checkFormula(specification.formula)
+        return try await wholeFit(specification, label: rExpression) { session in
+            try session.evaluateText(rExpression, purpose: "evaluating \(rExpression)")
+        }
+    }
+
+    private static func wholeFit(_ specification: LinearModelSpecification, label: String,
+                                 data: @escaping @Sendable (RSession) throws -> SEXP) async throws -> LinearModelFit {
+        do {
+            return try await RRuntime.shared().withSession { session in
+                let frame = try data(session)
+                let value = try session.read(try LinearModelR.call("fit_whole", [
+                    frame, try session.makeStrings([specification.formula]),
+                    try LinearModelChunkWork.optionalString(specification.weights, session),
+                    try LinearModelChunkWork.optionalString(specification.offset, session),
+                    try session.makeStrings([label])], in: session, purpose: "fitting lm"))
+                return try LinearModelFit(decoding: value, formula: specification.formula, combine: nil, chunks: 1,
+                                          summary: try RFields(value).strings("text").first ?? "")
+            }
+        } catch let error as RError {
+            throw LinearModelError.fitFailed(message: LinearModelChunkWork.message(of: error))
+        }
+    }
+
+    /// The rows of each of `count` nearly equal chunks of `rowCount` rows.
+    public static func chunkRanges(rowCount: Int, count: Int) -> [Range<Int>] {
+        let chunks = max(1, min(count, max(rowCount, 1)))
+        return (0..<chunks).map { index in (rowCount * index / chunks)..<(rowCount * (index + 1) / chunks) }
+    }
+
+    /// Fits `specification` on `data` split into the row ranges `chunks`, each chunk a task run
+    /// by `executor`, merged by `combine`. The exact combine equals `lm` on all rows: factor
+    /// levels are fixed for the whole data first (in the rows `lm` keeps, in the order `lm`
+    /// would use), each chunk returns the R factor of a QR of its weighted model matrix and
+    /// response, and the stacked factors are fitted by `lm.fit` (LINPACK `dqrdc2`, tol 1e-7),
+    /// so the rank decision and aliased coefficients are `lm`'s. Terms whose value depends on
+    /// the whole data (`poly()`, `scale()`, …) are refused. The average combine averages the
+    /// chunks' own fits and is labelled approximate.
+    public static func fitChunked(_ data: ChunkData, rowCount: Int, chunks: [Range<Int>],
+                                  _ specification: LinearModelSpecification, combine: LinearModelCombine = .exact,
+                                  executor: any ChunkExecutor = InProcessExecutor(), label: String = "data") async throws -> LinearModelFit {
+        let formula = try await checkFormula(specification.formula)
+        guard !chunks.isEmpty else { throw LinearModelError.data("no chunks to fit") }
+        func tasks(_ step: LinearModelChunkTask.Step) -> [LinearModelChunkTask] {
+            chunks.enumerated().map { LinearModelChunkTask(chunk: $0.offset + 1, rows: $0.element, step: step, specification: specification) }
+        }
+        switch combine {
+        case .average:
+            let fits = try await runAll(tasks(.fit), data: data, executor: executor).map { result -> LinearModelFit in
+                guard case .fit(let fit) = result else { throw LinearModelError.data("a chunk returned \(result) for a fit") }
+                return fit
+            }
+            return try average(fits, formula: formula, label: label)
+        case .exact:
+            let function = try await wholeDataTerm(specification.formula)
+            if !function.isEmpty { throw LinearModelError.wholeDataTerm(formula: specification.formula, function: function) }
+            let levels = try await runAll(tasks(.levels), data: data, executor: executor).map { result -> ChunkLevels in
+                guard case .levels(let levels) = result else { throw LinearModelError.data("a chunk returned \(result) for its levels") }
+                return levels
+            }
+            let global = try await mergeLevels(levels)
+            let factors = try await runAll(tasks(.factor(levels: global)), data: data, executor: executor).map { result -> ChunkFactor in
+                guard case .factor(let factor) = result else { throw LinearModelError.data("a chunk returned \(result) for its factor") }
+                return factor
+            }
+            return try await combineExact(factors, specification: specification, label: label)
+        }
+    }
+
+    /// `fitChunked` on a table split into `count` chunks.
+    public static func fitChunked(_ table: ArrowTable, chunks count: Int, _ specification: LinearModelSpecification,
+                                  combine: LinearModelCombine = .exact, executor: any ChunkExecutor = InProcessExecutor(),
+                                  label: String = "data") async throws -> LinearModelFit {
+        try await fitChunked(.table(table), rowCount: table.rowCount,
+                             chunks: chunkRanges(rowCount: table.rowCount, count: count),
+                             specification, combine: combine, executor: executor, label: label)
+    }
+
+    /// Runs every task, in order of submission, stopping at the first failure.
+    private static func runAll(_ tasks: [LinearModelChunkTask], data: ChunkData,
+                               executor: any ChunkExecutor) async throws -> [LinearModelChunkResult] {
+        try await withThrowingTaskGroup(of: (Int, LinearModelChunkResult).self) { group in
+            for (index, task) in tasks.enumerated() {
+                group.addTask { (index, try await executor.run(task, data: data)) }
+            }
+            var results = [LinearModelChunkResult?](repeating: nil, count: tasks.count)
+            for try await (index, result) in group { results[index] = result }
+            return results.map { $0! }
+        }
+    }
+
+    private static func wholeDataTerm(_ formula: String) async throws -> String {
+        try await RRuntime.shared().withSession { session in
+            let value = try session.read(try LinearModelR.call("whole_data_term", [try session.makeStrings([formula])],
+                                                              in: session, purpose: "checking the formula's terms"))
+            guard case .character(let names) = value.unstructured else { return "" }
+            return names.first.flatMap { $0 } ?? ""
+        }
+    }
+
+    private static func mergeLevels(_ levels: [ChunkLevels]) async throws -> [String: [String]] {
+        try await coordinatorStep { session in
+            let parts = try session.make(.list(levels.map { chunk in
+                .list([.character(chunk.names), .list(chunk.full.map { .character($0) }),
+                       .list(chunk.present.map { .character($0) }), .logical(chunk.declared)],
+                      names: ["names", "full", "present", "declared"])
+            }))
+            let value = try session.read(try LinearModelR.call("merge_levels", [parts], in: session, purpose: "merging levels"))
+            guard case .list(let items, let names) = value.unstructured else { return [:] }
+            var merged: [String: [String]] = [:]
+            for (item, name) in zip(items, names ?? []) {
+                if let name { merged[name] = try LinearModelChunkWork.strings(item) }
+            }
+            return merged
+        }
+    }
+
+    private static func combineExact(_ factors: [ChunkFactor], specification: LinearModelSpecification,
+                                     label: String) async throws -> LinearModelFit {
+        guard let columns = factors.first?.columns, factors.allSatisfy({ $0.columns == columns }) else {
+            throw LinearModelError.data("the chunks' model matrices have different columns")
+        }
+        return try await coordinatorStep { session in
+            let parts = try session.make(.list(factors.map { factor in
+                .list([.double(factor.r), .double([Double(factor.rows)]), .character(factor.columns),
+                       .double([Double(factor.kept)]), .double([Double(factor.used)]), .double([Double(factor.dropped)]),
+                       .logical([factor.intercept]), .double(factor.offsetSums)],
+                      names: ["r", "rows", "columns", "kept", "used", "dropped", "intercept", "offset_sums"])
+            }))
+            let statistics = try LinearModelR.call("combine_exact", [parts], in: session, purpose: "combining the chunks")
+            let note = "not kept by a chunked fit (\(factors.count) chunk\(factors.count == 1 ? "" : "s"), exact combine: the numbers below are lm's)"
+            let text = try session.read(try LinearModelR.call("chunked_text", [
+                statistics, try session.makeStrings([specification.formula]), try session.makeStrings([label]),
+                try session.makeStrings([note])], in: session, purpose: "printing the summary"))
+            guard case .character(let lines) = text.unstructured else { throw RError.conversion("the summary is not text") }
+            return try LinearModelFit(decoding: try session.read(statistics), formula: specification.formula,
+                                      combine: .exact, chunks: factors.count, summary: lines.first.flatMap { $0 } ?? "")
+        }
+    }
+
+    /// The common recipe: the mean of the chunks' estimates, standard errors and R², labelled
+    /// approximate. It is not the least-squares answer.
+    private static func average(_ fits: [LinearModelFit], formula: String, label: String) throws -> LinearModelFit {
+        guard let first = fits.first else { throw LinearModelError.data("no chunk fits to average") }
+        let names = first.coefficients.map(\.name)
+        for (index, fit) in fits.enumerated() where fit.coefficients.map(\.name) != names {
+            throw LinearModelError.data("chunk \(index + 1) estimates \(fit.coefficients.map(\.name)) but chunk 1 estimates \(names): the average combine cannot align them (the exact combine can)")
+        }
+        func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(values.count) }
+        var averaged = first
+        averaged.coefficients = names.indices.map { index in
+            let estimate = mean(fits.map { $0.coefficients[index].estimate })
+            let se = mean(fits.map { $0.coefficients[index].standardError })
+            return LinearModelFit.Coefficient(name: names[index], estimate: estimate, standardError: se,
+                                              tValue: estimate / se, pValue: .nan)
+        }
+        averaged.rSquared = mean(fits.map(\.rSquared))
+        averaged.adjustedRSquared = mean(fits.map(\.adjustedRSquared))
+        averaged.residualStandardError = mean(fits.map(\.residualStandardError))
+        averaged.rowsUsed = fits.reduce(0) { $0 + $1.rowsUsed }
+        averaged.rowsDroppedForNA = fits.reduce(0) { $0 + $1.rowsDroppedForNA }
+        averaged.residualDF = fits.reduce(0) { $0 + $1.residualDF }
+        averaged.fStatistic = nil
+        averaged.covariance = []
+        averaged.combine = .average
+        averaged.chunks = fits.count
+        var text = "APPROXIMATE: the average of \(fits.count) chunk fits (lm(formula = \(formula), data = \(label)) per chunk); not the least-squares answer\n\n"
+        text += "Coefficients (mean estimate, mean standard error):\n"
+        let width = max(names.map(\.count).max() ?? 0, 11)
+        for coefficient in averaged.coefficients {
+            text += coefficient.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                + String(format: "  %12.6g  %12.6g\n", coefficient.estimate, coefficient.standardError)
+        }
+        text += String(format: "\nMean residual standard error: %.4g; mean R-squared: %.4g (APPROXIMATE)", averaged.residualStandardError, averaged.rSquared)
+        averaged.summary = text
+        return averaged
+    }
+
+    /// Runs a coordinator step on this process's R, mapping R errors to fit errors.
+    private static func coordinatorStep<T: Sendable>(_ body: @escaping @Sendable (RSession) throws -> T) async throws -> T {
+        do {
+            return try await RRuntime.shared().withSession(body)
+        } catch let error as RError {
+            throw LinearModelError.fitFailed(message: LinearModelChunkWork.message(of: error))
+        }
+    }
+}

@@ -1,0 +1,252 @@
+import PolybridgeRuntime
+
+/// The R side of linear model fits: formula checking, the whole-data `lm`, and the three steps
+/// of a chunked fit (levels per chunk, a triangular factor per chunk, the combine).
+///
+/// The functions live in one environment, `.polybridge_lm` in R's global environment, installed
+/// on first use. Everything they return is plain vectors and lists, small enough to travel
+/// between processes.
+enum LinearModelR {
+    /// The name the environment is bound to in R's global environment.
+    static let environmentName = ".polybridge_lm"
+
+    /// R code that binds the environment (idempotent: a second run replaces it).
+    static let source = #"""
+    assign(".polybridge_lm", local({
+      # Functions whose value for a row depends on the other rows: a chunk would compute them
+      # from its own rows only, so the chunked fit refuses them.
+      whole_data_functions <- c("poly", "polym", "scale", "ns", "bs", "cut", "rank", "ecdf",
+                                "quantile", "mean", "median", "sd", "var", "cumsum", "cumprod",
+                                "rev", "sort", "order", "lag", "diff", "sample", "splineDesign")
+
+      formula_from_text <- function(text) {
+        exprs <- tryCatch(parse(text = text, keep.source = FALSE),
+                          error = function(e) stop("the formula is not valid R: ", conditionMessage(e), call. = FALSE))
+        if (length(exprs) != 1L)
+          stop(sprintf("the formula must be exactly one R formula; the text holds %d expressions", length(exprs)), call. = FALSE)
+        e <- exprs[[1L]]
+        if (!is.call(e) || !identical(e[[1L]], as.name("~")) || length(e) != 3L)
+          stop("the formula must have the form response ~ terms", call. = FALSE)
+        f <- eval(e, baseenv())  # `~` evaluates nothing: it only makes the formula object
+        environment(f) <- globalenv()
+        f
+      }
+
+      check_formula <- function(text) {
+        f <- formula_from_text(text)
+        paste(deparse(f, width.cutoff = 500L), collapse = " ")
+      }
+
+      whole_data_term <- function(text) {
+        used <- intersect(all.names(formula_from_text(text)), whole_data_functions)
+        if (length(used)) used[[1L]] else ""
+      }
+
+      model_frame <- function(f, data, weights, offset, xlev = NULL, drop = TRUE) {
+        cl <- call("model.frame", formula = f, data = quote(data), na.action = quote(na.omit),
+                   drop.unused.levels = drop)
+        if (!is.null(weights)) cl$weights <- as.name(weights)
+        if (!is.null(offset)) cl$offset <- as.name(offset)
+        if (!is.null(xlev)) cl$xlev <- xlev
+        eval(cl)
+      }
+
+      summary_text <- function(s) paste(utils::capture.output(print(s)), collapse = "\n")
+
+      # The whole data in one lm, as R itself fits it.
+      fit_whole <- function(data, text, weights, offset, label) {
+        f <- formula_from_text(text)
+        cl <- call("lm", formula = f, data = quote(data))
+        if (!is.null(weights)) cl$weights <- as.name(weights)
+        if (!is.null(offset)) cl$offset <- as.name(offset)
+        fit <- eval(cl)
+        s <- summary(fit)
+        s$call <- call("lm", formula = f, data = as.name(label))
+        cf <- coef(s)
+        list(names = rownames(cf), estimate = unname(cf[, 1L]), se = unname(cf[, 2L]),
+             t = unname(cf[, 3L]), p = unname(cf[, 4L]), aliased = names(s$aliased)[s$aliased],
+             sigma = s$sigma, rdf = s$df[[2L]], rank = s$df[[1L]], r2 = s$r.squared,
+             adj = s$adj.r.squared, fstat = if (is.null(s$fstatistic)) numeric(0) else unname(s$fstatistic),
+             fp = if (is.null(s$fstatistic)) NA_real_ else
+               pf(s$fstatistic[[1L]], s$fstatistic[[2L]], s$fstatistic[[3L]], lower.tail = FALSE),
+             n = s$df[[1L]] + s$df[[2L]], dropped = length(fit$na.action),
+             vcov = unname(c(s$cov.unscaled * s$sigma^2)), text = summary_text(s))
+      }
+
+      # Chunk step 1: the factor levels lm would see in the rows it keeps.
+      chunk_levels <- function(data, text, weights, offset) {
+        f <- formula_from_text(text)
+        mf <- model_frame(f, data, weights, offset, drop = FALSE)
+        response <- attr(attr(mf, "terms"), "response")
+        names <- character(0); full <- list(); present <- list(); declared <- logical(0)
+        for (nm in setdiff(names(mf), names(mf)[response])) {
+          x <- mf[[nm]]
+          if (is.character(x)) x <- factor(x)
+          if (!is.factor(x)) next
+          lev <- levels(x)
+          names <- c(names, nm)
+          full[[length(full) + 1L]] <- lev
+          present[[length(present) + 1L]] <- lev[tabulate(unclass(x), length(lev)) > 0L]
+          declared <- c(declared, nm %in% names(data) && is.factor(data[[nm]]))
+        }
+        list(names = names, full = full, present = present, declared = declared, rows = NROW(data))
+      }
+
+      # The global levels, in the order lm on the whole data would use: factor columns of the
+      # data keep their levels (chunks' levels united in chunk order, as converting the whole
+      # data unites them); levels made from values (character columns, factor(x) in the
+      # formula) are sorted as factor() sorts them: numerically when all are numbers, else in
+      # R's collation. Only levels present in kept rows remain (lm drops unused levels).
+      merge_levels <- function(per_chunk) {
+        names <- unique(unlist(lapply(per_chunk, `[[`, "names")))
+        xlev <- list()
+        for (nm in names) {
+          pick <- function(key) lapply(per_chunk, function(p) { i <- match(nm, p$names); if (is.na(i)) NULL else p[[key]][[i]] })
+          full <- Filter(Negate(is.null), pick("full"))
+          present <- unique(unlist(pick("present")))
+          declared <- unlist(pick("declared"))
+          if (all(declared)) {
+            ordered_levels <- unique(unlist(full))
+          } else {
+            values <- unique(unlist(full))
+            numbers <- suppressWarnings(as.numeric(values))
+            ordered_levels <- if (!anyNA(numbers)) values[order(numbers)] else sort(values)
+          }
+          xlev[[nm]] <- ordered_levels[ordered_levels %in% present]
+        }
+        xlev
+      }
+
+      # Chunk step 2: the triangular factor of [sqrt(w) X | sqrt(w) (y - offset)] with the
+      # columns in model-matrix order (Q'[X|y] for an orthogonal Q), and the counts.
+      chunk_factor <- function(data, text, weights, offset, xlev) {
+        f <- formula_from_text(text)
+        if (!length(xlev)) xlev <- NULL
+        mf <- model_frame(f, data, weights, offset, xlev = xlev, drop = FALSE)
+        mt <- attr(mf, "terms")
+        x <- model.matrix(mt, mf)
+        y <- model.response(mf, "numeric")
+        w <- model.weights(mf)
+        off <- model.offset(mf)
+        kept <- nrow(x)
+        used <- kept
+        # summary.lm in R before 4.3 counts the offset in the model sum of squares: these sums
+        # let the combine do the same.
+        offset_sums <- numeric(0)
+        if (!is.null(off)) {
+          ww <- if (is.null(w)) rep(1, kept) else w
+          offset_sums <- c(sum(ww), sum(ww * off), sum(ww * off^2), colSums(ww * x), colSums(ww * off * x))
+          y <- y - off
+        }
+        if (!is.null(w)) {
+          if (any(w < 0)) stop("negative weights are not allowed", call. = FALSE)
+          used <- sum(w != 0)
+          s <- sqrt(w)
+          x <- x * s
+          y <- y * s
+        }
+        z <- cbind(x, y)
+        if (nrow(z) > 0L) {
+          q <- qr(z, tol = 0)  # any Q'z will do: the chunk's own rank does not matter
+          r <- qr.R(q)[, order(q$pivot), drop = FALSE]
+        } else {
+          r <- z
+        }
+        list(r = c(r), rows = nrow(r), columns = colnames(x), kept = kept, used = used,
+             dropped = NROW(data) - kept, intercept = attr(mt, "intercept"), offset_sums = offset_sums)
+      }
+
+      # Whether this R's summary.lm takes the model sum of squares from fitted values that
+      # include the offset (R before 4.3 does; later versions subtract it first).
+      summary_counts_offset <- !any(grepl("offset", deparse(body(stats::summary.lm))))
+
+      # The combine: stack the chunks' factors and decide the rank as lm.fit does (LINPACK
+      # dqrdc2, tol 1e-7) on the stacked rows, which have the same Gram matrix as the data.
+      combine_exact <- function(parts) {
+        columns <- parts[[1L]]$columns
+        p <- length(columns)
+        s <- do.call(rbind, lapply(parts, function(part) matrix(part$r, nrow = part$rows, ncol = p + 1L)))
+        fit <- lm.fit(s[, seq_len(p), drop = FALSE], s[, p + 1L])
+        n <- sum(vapply(parts, `[[`, 0, "used"))
+        dropped <- sum(vapply(parts, `[[`, 0, "dropped"))
+        intercept <- parts[[1L]]$intercept
+        rank <- fit$rank
+        effects <- fit$effects
+        rss <- sum(effects[-seq_len(rank)]^2)
+        mss <- if (intercept) sum(effects[seq_len(rank)][-1L]^2) else sum(effects[seq_len(rank)]^2)
+        if (length(parts[[1L]]$offset_sums) && summary_counts_offset) {
+          sums <- Reduce(`+`, lapply(parts, `[[`, "offset_sums"))
+          b <- fit$coefficients
+          b[is.na(b)] <- 0
+          sw <- sums[[1L]]; so <- sums[[2L]]; soo <- sums[[3L]]
+          xw <- sums[3L + seq_len(p)]; xo <- sums[3L + p + seq_len(p)]
+          if (intercept) {
+            m <- so / sw
+            mss <- mss + 2 * (sum(b * xo) - m * sum(b * xw)) + (soo - so * m)
+          } else {
+            mss <- mss + 2 * sum(b * xo) + soo
+          }
+        }
+        statistics(fit$coefficients, fit$qr, rank, n, rss, mss, intercept, dropped, columns)
+      }
+
+      statistics <- function(coefficients, qr, rank, n, rss, mss, intercept, dropped, columns) {
+        rdf <- n - rank
+        if (rdf <= 0L) stop(sprintf("%d rows used for %d coefficients: no residual degrees of freedom", n, rank), call. = FALSE)
+        p1 <- seq_len(rank)
+        resvar <- rss / rdf
+        R <- chol2inv(qr$qr[p1, p1, drop = FALSE])
+        kept <- qr$pivot[p1]
+        est <- unname(coefficients[kept])
+        se <- sqrt(diag(R) * resvar)
+        tval <- est / se
+        df.int <- if (intercept) 1L else 0L
+        r2 <- mss / (mss + rss)
+        fstat <- if (rank != df.int) c((mss / (rank - df.int)) / resvar, rank - df.int, rdf) else numeric(0)
+        list(names = columns[kept], estimate = est, se = se, t = tval,
+             p = 2 * pt(abs(tval), rdf, lower.tail = FALSE), aliased = columns[is.na(coefficients)],
+             sigma = sqrt(resvar), rdf = rdf, rank = rank, r2 = r2,
+             adj = 1 - (1 - r2) * ((n - df.int) / rdf), fstat = fstat,
+             fp = if (length(fstat)) pf(fstat[[1L]], fstat[[2L]], fstat[[3L]], lower.tail = FALSE) else NA_real_,
+             n = n, dropped = dropped, vcov = c(R * resvar))
+      }
+
+      # summary.lm's printout for a fit made of chunks: the same object, printed by R's own
+      # print method; the residual quantiles (which need every row) are not known.
+      chunked_text <- function(st, text, label, note) {
+        cf <- cbind(st$estimate, st$se, st$t, st$p)
+        dimnames(cf) <- list(st$names, c("Estimate", "Std. Error", "t value", "Pr(>|t|)"))
+        all <- c(st$names, st$aliased)
+        ans <- list(call = call("lm", formula = formula_from_text(text), data = as.name(label)),
+                    residuals = numeric(0), coefficients = cf,
+                    aliased = setNames(all %in% st$aliased, all), sigma = st$sigma,
+                    df = c(st$rank, st$rdf, length(all)), r.squared = st$r2,
+                    adj.r.squared = st$adj)
+        if (length(st$fstat)) ans$fstatistic <- setNames(st$fstat, c("value", "numdf", "dendf"))
+        if (st$dropped > 0) ans$na.action <- structure(seq_len(st$dropped), class = "omit")
+        class(ans) <- "summary.lm"
+        lines <- utils::capture.output(print(ans))
+        start <- grep("^Residuals:", lines)
+        if (length(start)) lines <- c(lines[seq_len(start - 1L)], paste("Residuals:", note), lines[-seq_len(start + 2L)])
+        paste(lines, collapse = "\n")
+      }
+
+      environment()
+    }), envir = globalenv())
+    """#
+
+    /// Binds the environment unless this R process already has it.
+    static func install(in session: RSession) throws {
+        let check = "exists('\(environmentName)', envir = globalenv(), inherits = FALSE)"
+        let present = try session.read(try session.evaluateText(check, purpose: "checking the lm helpers"))
+        if present == .logical([true]) { return }
+        _ = try session.evaluateText(source, purpose: "installing the lm helpers")
+    }
+
+    /// Calls `.polybridge_lm$name(arguments...)` and returns the result.
+    static func call(_ name: String, _ arguments: [SEXP], in session: RSession, purpose: String) throws -> SEXP {
+        try install(in: session)
+        let function = try session.evaluateText("\(environmentName)$\(name)", purpose: purpose)
+        return try session.evaluate(try session.lang(function, arguments), purpose: purpose)
+    }
+}

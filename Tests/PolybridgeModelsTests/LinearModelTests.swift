@@ -1,0 +1,188 @@
+import Foundation
+import Polybridge
+import PolybridgeTestSupport
+import Testing
+
+/// Compares `fit` with R's own `lm` + `summary` on the whole data, in R: coefficients and
+/// standard errors to 1e-8, R², adjusted R², F and sigma to 1e-10, the same aliased
+/// coefficients, residual df and NA count. Returns R's verdict (TRUE or the differences).
+func agreesWithLM(_ fit: LinearModelFit, data: String, formula: String, weights: String? = nil,
+                  offset: String? = nil) async throws -> String {
+    func vector(_ values: [Double]) -> String {
+        "c(" + values.map { $0.isNaN ? "NaN" : String(format: "%.17g", $0) }.joined(separator: ", ") + ")"
+    }
+    func strings(_ values: [String]) -> String {
+        "c(" + values.map { "'" + $0.replacingOccurrences(of: "'", with: "\\'") + "'" }.joined(separator: ", ") + ")"
+    }
+    let f = fit.fStatistic.map { "c(\($0.value), \($0.numeratorDF), \($0.denominatorDF))" } ?? "NULL"
+    let extra = (weights.map { ", weights = \($0)" } ?? "") + (offset.map { ", offset = \($0)" } ?? "")
+    let code = """
+        local({
+          fit <- lm(\(formula), data = \(data)\(extra))
+          s <- summary(fit)
+          cf <- coef(s)
+          checks <- c(
+            names = identical(rownames(cf), if (\(fit.coefficients.count) == 0) character(0) else \(strings(fit.coefficients.map(\.name)))),
+            estimate = isTRUE(all.equal(unname(cf[, 1]), \(vector(fit.coefficients.map(\.estimate))), tolerance = 1e-8)),
+            se = isTRUE(all.equal(unname(cf[, 2]), \(vector(fit.coefficients.map(\.standardError))), tolerance = 1e-8)),
+            aliased = identical(names(s$aliased)[s$aliased], \(fit.aliased.isEmpty ? "character(0)" : strings(fit.aliased))),
+            r2 = isTRUE(all.equal(s$r.squared, \(String(format: "%.17g", fit.rSquared)), tolerance = 1e-10)),
+            adj = isTRUE(all.equal(s$adj.r.squared, \(String(format: "%.17g", fit.adjustedRSquared)), tolerance = 1e-10)),
+            sigma = isTRUE(all.equal(s$sigma, \(String(format: "%.17g", fit.residualStandardError)), tolerance = 1e-10)),
+            f = isTRUE(all.equal(unname(s$fstatistic), \(f), tolerance = 1e-10)),
+            df = identical(s$df[2], \(fit.residualDF)L),
+            dropped = identical(length(fit$na.action), \(fit.rowsDroppedForNA)L))
+          if (all(checks)) "TRUE" else paste(names(checks)[!checks], collapse = ", ")
+        })
+        """
+    return try await RRuntime.shared().eval(code, as: String.self)
+}
+
+/// Makes an R data frame under `name` (a name only this test uses) and returns it as Arrow.
+func table(_ name: String, _ code: String) async throws -> ArrowTable {
+    _ = try await RRuntime.shared().evaluate("\(name) <- local({ \(code) })")
+    return try await Bridge.table(fromR: name)
+}
+
+/// The standard test data: numeric predictors, a factor, a character column, an ordered
+/// factor, weights with zeros and an offset.
+let standardData = """
+    set.seed(20261121)
+    n <- 2400
+    d <- data.frame(x1 = rnorm(n), x2 = rnorm(n), g = factor(sample(c("a", "b", "c", "d"), n, TRUE)),
+                    s = sample(c("u", "v", "w"), n, TRUE),
+                    o = factor(sample(c("lo", "mid", "hi"), n, TRUE), levels = c("lo", "mid", "hi"), ordered = TRUE),
+                    w = runif(n), off = rnorm(n))
+    d$y <- 1 + 2 * d$x1 - d$x2 + as.integer(d$g) + rnorm(n)
+    d$w[sample(n, 40)] <- 0
+    d
+    """
+
+@Suite struct LinearModelWholeDataTests {
+    @Test(arguments: [("mtcars", "mpg ~ wt + factor(cyl)"), ("iris", "Sepal.Length ~ ."),
+                      ("airquality", "Ozone ~ Solar.R + Wind + Temp + factor(Month)")])
+    func rDataSetsMatchLM(data: String, formula: String) async throws {
+        let fit = try await LinearModel.fit(rData: data, LinearModelSpecification(formula: formula))
+        #expect(try await agreesWithLM(fit, data: data, formula: formula) == "TRUE")
+        #expect(fit.combine == nil && fit.chunks == 1)
+        // The text is R's own summary.lm printout.
+        let printed = try await RRuntime.shared().eval(
+            "paste(capture.output(print(summary(lm(\(formula), data = \(data))))), collapse = '\\n')", as: String.self)
+        #expect(fit.summary == printed)
+    }
+
+    @Test func aFormulaStringThatIsNotOneFormulaIsRefusedBeforeAnythingRuns() async throws {
+        let marker = try scratchDirectory() + "/ran"
+        for formula in ["y ~ x1; system('touch \(marker)')", "y ~ x1\nfile.create('\(marker)')", "system('touch \(marker)')", "y ~ (x1"] {
+            await #expect(throws: LinearModelError.self) {
+                _ = try await LinearModel.fit(rData: "mtcars", LinearModelSpecification(formula: formula))
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: marker))
+        do {
+            _ = try await LinearModel.checkFormula("y ~ x1; system('true')")
+        } catch {
+            #expect("\(error)".contains("exactly one R formula; the text holds 2 expressions"))
+        }
+    }
+}
+
+@Suite struct LinearModelChunkedTests {
+    /// Each case: data (R code), formula, chunks, weights, offset. The exact combine must equal
+    /// lm on the whole data.
+    static let cases: [(String, String, String, Int, String?, String?)] = [
+        ("basic", "d", "y ~ x1 + x2 + g", 7, nil, nil),
+        ("reference level missing from a chunk", "d <- d[order(d$g != 'a'), ]; d$g[1:300] <- 'b'; d[order(d$g == 'a'), ]",
+         "y ~ x1 + g", 5, nil, nil),
+        ("a level only on rows dropped for NA", "d$x1[d$g == 'd'] <- NA; d", "y ~ x1 + g", 4, nil, nil),
+        ("exactly collinear column", "d$x3 <- 2 * d$x1 - d$x2; d", "y ~ x1 + x2 + x3 + g", 6, nil, nil),
+        ("constant within one chunk only", "d$c <- rnorm(nrow(d)); d$c[1:400] <- 1; d", "y ~ x1 + c", 6, nil, nil),
+        ("NA in response, predictors and weights",
+         "d$y[sample(nrow(d), 30)] <- NA; d$x2[sample(nrow(d), 30)] <- NA; d$w[sample(nrow(d), 30)] <- NA; d",
+         "y ~ x1 + x2 + g", 5, "w", nil),
+        ("weights including zeros", "d", "y ~ x1 + x2 + g", 5, "w", nil),
+        ("an offset", "d", "y ~ x1 + g", 5, nil, "off"),
+        ("an offset in the formula", "d", "y ~ x1 + g + offset(off)", 5, nil, nil),
+        ("weights and an offset", "d", "y ~ x1 + g", 4, "w", "off"),
+        ("no intercept", "d", "y ~ 0 + x1 + g", 5, nil, nil),
+        ("no intercept with an offset", "d", "y ~ x1 - 1", 3, nil, "off"),
+        ("ill-conditioned raw polynomial", "d$t <- 30 + runif(nrow(d)); d$y <- 1 + d$t - 0.5 * d$t^2 + rnorm(nrow(d)); d",
+         "y ~ t + I(t^2)", 6, nil, nil),
+        ("chunks with fewer rows than coefficients", "d[1:40, ]", "y ~ x1 + x2 + g + s", 12, nil, nil),
+        ("K = 1", "d", "y ~ x1 + x2 + g", 1, nil, nil),
+        ("K = many", "d", "y ~ x1 + x2 + g", 60, nil, nil),
+        ("character columns and ordered factors", "d", "y ~ x1 + s + o", 6, nil, nil),
+        ("interactions", "d", "y ~ x1 * g + s:x2", 6, nil, nil),
+    ]
+
+    @Test(arguments: cases.indices)
+    func exactCombineEqualsLMOnTheWholeData(index: Int) async throws {
+        let (label, dataCode, formula, chunks, weights, offset) = LinearModelChunkedTests.cases[index]
+        let name = "lm_case_\(index)"
+        let data = try await table(name, "d <- { \(standardData) }; \(dataCode)")
+        let spec = LinearModelSpecification(formula: formula, weights: weights, offset: offset)
+        let fit = try await LinearModel.fitChunked(data, chunks: chunks, spec, label: name)
+        #expect(try await agreesWithLM(fit, data: name, formula: formula, weights: weights, offset: offset) == "TRUE", "\(label)")
+        #expect(fit.combine == .exact && !fit.isApproximate)
+    }
+
+    /// R's data sets through the chunked path too.
+    @Test(arguments: [("mtcars", "mpg ~ wt + factor(cyl)", 3), ("iris", "Sepal.Length ~ .", 4),
+                      ("airquality", "Ozone ~ Solar.R + Wind + Temp + factor(Month)", 5)])
+    func rDataSetsInChunksMatchLM(data: String, formula: String, chunks: Int) async throws {
+        let fit = try await LinearModel.fitChunked(try await Bridge.table(fromR: data), chunks: chunks,
+                                                   LinearModelSpecification(formula: formula), label: data)
+        #expect(try await agreesWithLM(fit, data: data, formula: formula) == "TRUE")
+        // The printout is summary.lm's, with the residual quantiles it cannot know replaced.
+        let printed = try await RRuntime.shared().eval(
+            "paste(capture.output(print(summary(lm(\(formula), data = \(data))))), collapse = '\\n')", as: String.self)
+        let withoutResiduals = { (text: String) in
+            text.components(separatedBy: "\n").filter { !$0.hasPrefix("Residuals") && !$0.contains("Min") && !$0.contains("-") || $0.contains("lm(") || $0.contains("Signif") }
+        }
+        #expect(withoutResiduals(fit.summary).dropFirst(2) == withoutResiduals(printed).dropFirst(2))
+        #expect(fit.summary.contains("Residuals: not kept by a chunked fit"))
+    }
+
+    /// A permuted chunk order gives the same answer as lm.
+    @Test func permutedChunkOrderAgrees() async throws {
+        let data = try await table("lm_permuted", standardData)
+        let ranges = LinearModel.chunkRanges(rowCount: data.rowCount, count: 6)
+        let permuted = [ranges[3], ranges[0], ranges[5], ranges[1], ranges[4], ranges[2]]
+        let fit = try await LinearModel.fitChunked(.table(data), rowCount: data.rowCount, chunks: permuted,
+                                                   LinearModelSpecification(formula: "y ~ x1 + x2 + g + s"))
+        #expect(try await agreesWithLM(fit, data: "lm_permuted", formula: "y ~ x1 + x2 + g + s") == "TRUE")
+    }
+
+    /// An R error inside one chunk names the chunk, its rows and R's message.
+    @Test func anRErrorInOneChunkNamesTheChunk() async throws {
+        let data = try await table("lm_bad_chunk", "d <- { \(standardData) }; d$w[1500] <- -1; d")
+        do {
+            _ = try await LinearModel.fitChunked(data, chunks: 4, LinearModelSpecification(formula: "y ~ x1", weights: "w"))
+            Issue.record("a negative weight was accepted")
+        } catch let error as LinearModelError {
+            #expect(error == .chunkFailed(chunk: 3, firstRow: 1201, lastRow: 1800, message: "negative weights are not allowed"))
+        }
+    }
+
+    /// Terms whose value depends on the whole data are refused by the exact combine.
+    @Test func wholeDataTermsAreRefused() async throws {
+        let data = try await table("lm_poly", standardData)
+        for (formula, function) in [("y ~ poly(x1, 2)", "poly"), ("y ~ scale(x1)", "scale")] {
+            await #expect(throws: LinearModelError.wholeDataTerm(formula: formula, function: function)) {
+                _ = try await LinearModel.fitChunked(data, chunks: 3, LinearModelSpecification(formula: formula))
+            }
+        }
+    }
+
+    /// The average combine is the common recipe and says it is approximate; it differs from lm.
+    @Test func averageCombineIsLabelledApproximate() async throws {
+        let data = try await table("lm_average", standardData)
+        let spec = LinearModelSpecification(formula: "y ~ x1 + x2 + g")
+        let average = try await LinearModel.fitChunked(data, chunks: 4, spec, combine: .average)
+        let exact = try await LinearModel.fitChunked(data, chunks: 4, spec)
+        #expect(average.isApproximate && average.summary.hasPrefix("APPROXIMATE"))
+        #expect(average.coefficient("x1")!.estimate != exact.coefficient("x1")!.estimate)
+        // Each chunk has a quarter of the rows: averaged standard errors come out about twice lm's.
+        #expect(average.coefficient("x1")!.standardError > 1.5 * exact.coefficient("x1")!.standardError)
+    }
+}
