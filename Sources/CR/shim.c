@@ -64,6 +64,7 @@ static int read_console(const char *prompt, unsigned char *buffer, int length, i
 // ---- Start-up --------------------------------------------------------------------------------
 
 static void install_wake_signal(void);
+static void start_interrupter(void);
 
 int pb_r_initialize(const char *r_home, pb_console_sink sink, char *error, size_t error_length) {
     if (r_home && *r_home) setenv("R_HOME", r_home, 1);
@@ -143,11 +144,51 @@ static void install_wake_signal(void) {
     pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
     r_thread = pthread_self();
     r_thread_known = 1;
+    start_interrupter();
+}
+
+// Whether the running job is to be interrupted (see pb_r_set_running_job_interrupted).
+static volatile int running_job_interrupted = 0;
+
+void pb_r_set_running_job_interrupted(int interrupted) {
+    running_job_interrupted = interrupted;
+    __sync_synchronize();
 }
 
 static void polled_events(void) {
     if (previous_polled_events) previous_polled_events();
-    if (interrupt_wanted) R_interrupts_pending = 1;
+    if (interrupt_wanted || running_job_interrupted) R_interrupts_pending = 1;
+}
+
+// Re-asserts the running job's interrupt every 20 ms on a thread of its own. A timer on the
+// host's thread pool could not be relied on: when Python calls on every pool thread wait for the
+// GIL that the R job holds, the timer never runs. It only stores R's flag and signals the R
+// thread; the R thread itself acts on the flag at its next check.
+static void *interrupter_main(void *unused) {
+    (void)unused;
+    for (;;) {
+        if (running_job_interrupted) {
+            R_interrupts_pending = 1;
+            if (r_thread_known) pthread_kill(r_thread, PB_WAKE_SIGNAL);
+        }
+        usleep(20000);
+    }
+    return NULL;
+}
+
+static void start_interrupter(void) {
+    pthread_t thread;
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attributes, 64 * 1024);
+    // The thread must not take signals meant for others (SIGINT is read elsewhere).
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &previous);
+    pthread_create(&thread, &attributes, interrupter_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    pthread_attr_destroy(&attributes);
 }
 
 void pb_r_request_interrupt(void) {

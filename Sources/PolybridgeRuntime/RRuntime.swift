@@ -290,9 +290,11 @@ public final class RRuntime: Sendable {
     /// into the host and started a job inside another.
     private func begin(_ ticket: RJobTicket) throws -> RJobTicket? {
         try jobs.withLock { state in
+            RRuntime.trace("begin \(ObjectIdentifier(ticket)) cancelled=\(ticket.cancelled.load(ordering: .acquiring)) outer=\(state.running.map { "\(ObjectIdentifier($0))" } ?? "nil")")
             if ticket.cancelled.load(ordering: .acquiring) { throw CancellationError() }
             let outer = state.running
             state.running = ticket
+            pb_r_set_running_job_interrupted(0)
             ticket.started.store(true, ordering: .releasing)
             return outer
         }
@@ -301,7 +303,9 @@ public final class RRuntime: Sendable {
     private func end(_ ticket: RJobTicket, resuming outer: RJobTicket?) {
         jobs.withLock { state in
             ticket.finished.store(true, ordering: .releasing)
+            RRuntime.trace("end \(ObjectIdentifier(ticket)) outer=\(outer.map { "\(ObjectIdentifier($0))" } ?? "nil")")
             state.running = outer
+            pb_r_set_running_job_interrupted(outer?.interruptRequested.load(ordering: .acquiring) == true ? 1 : 0)
             pb_r_clear_interrupt()
             // An outer job that was being interrupted still is.
             if let outer, outer.interruptRequested.load(ordering: .acquiring) { pb_r_request_interrupt() }
@@ -310,7 +314,13 @@ public final class RRuntime: Sendable {
 
     private func cancel(_ ticket: RJobTicket) {
         ticket.cancelled.store(true, ordering: .releasing)
+        RRuntime.trace("cancel \(ObjectIdentifier(ticket)) started=\(ticket.started.load(ordering: .acquiring)) finished=\(ticket.finished.load(ordering: .acquiring))")
         keepInterrupting(ticket)
+    }
+
+    static let tracing = ProcessInfo.processInfo.environment["POLYBRIDGE_TRACE_JOBS"] != nil
+    static func trace(_ text: @autoclosure () -> String) {
+        if tracing { FileHandle.standardError.write(Data("[jobs] \(text())\n".utf8)) }
     }
 
     /// Sets R's interrupt flag while `ticket`'s job runs, and again every 20 ms until it ends.
@@ -321,10 +331,14 @@ public final class RRuntime: Sendable {
     private func keepInterrupting(_ ticket: RJobTicket) {
         // Keyed on the ticket's own state, not on which job `running` names, so the request
         // keeps coming until this job has really ended.
-        let running = jobs.withLock { _ in
+        let running = jobs.withLock { state in
             guard ticket.started.load(ordering: .acquiring), !ticket.finished.load(ordering: .acquiring) else { return false }
             ticket.interruptRequested.store(true, ordering: .releasing)
+            // Kept for as long as the job runs (the shim re-asserts it); a job running inside
+            // this one gets it back when it ends.
+            if state.running === ticket { pb_r_set_running_job_interrupted(1) }
             pb_r_request_interrupt()
+            RRuntime.trace("request \(ObjectIdentifier(ticket))")
             return true
         }
         guard running else { return }

@@ -1,5 +1,6 @@
 import Foundation
 import Polybridge
+import PolybridgeTestSupport
 import Testing
 
 /// `Bridge.assignToPython`: R data frames and Swift tables bound to a name in Python's
@@ -78,8 +79,7 @@ import Testing
             try await Bridge.assignToPython(
                 fromR: "{ deadline <- Sys.time() + 600; while (Sys.time() < deadline) {}; data.frame(x = 1) }", as: name)
         }
-        try await Task.sleep(for: .milliseconds(200))
-        task.cancel()
+        cancelFromOwnThread(task, after: .milliseconds(200))
         await #expect(throws: CancellationError.self) { _ = try await task.value }
         #expect(try python.evaluate("'\(name)' in globals()") == .bool(false))
     }

@@ -123,8 +123,7 @@ import Testing
         // Bounded (10 minutes) so that a cancel that never lands fails this test instead of
         // hanging the whole suite.
         let task = Task { try await r.evaluate("i <- 0; deadline <- Sys.time() + 600; while (Sys.time() < deadline) { i <- i + 1 }") }
-        try await Task.sleep(for: .milliseconds(200))
-        task.cancel()
+        cancelFromOwnThread(task, after: .milliseconds(200))
         await #expect(throws: CancellationError.self) { try await task.value }
         #expect(try await r.eval("3L", as: Int.self) == 3)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import PolybridgeTestSupport
 import Testing
 @testable import PolybridgeRuntime
 
@@ -74,10 +75,10 @@ import Testing
         #expect(result.value == .int(42))
     }
 
-    // Known open bug (issue 7 note, session 3): about one run in two, a cancel does not stop an R
-    // job that ran reticulate::py_eval first; the job runs to its end. Kept as the reproduction.
-    @Test(.disabled("known bug: a cancel can be lost after reticulate ran Python in the job (see the session 3 note)"))
-    func cancellingAfterReticulateRanStillStopsTheRJob() async throws {
+    // Session 3 saw about one run in two lose the cancel here (the job ran to its end). Fixed in
+    // session 4: each job has its own interrupt flag, which R's polled-events hook re-asserts
+    // until the job ends, instead of one global flag that a timer had to keep setting.
+    @Test func cancellingAfterReticulateRanStillStopsTheRJob() async throws {
         _ = try PythonRuntime.shared()
         // reticulate saves and restores R's interrupt flag around its own work; a cancel must
         // still land (the host re-asserts it from R's event polling).
@@ -85,9 +86,8 @@ import Testing
         for _ in 0..<5 {
             // Bounded, so that a cancel that never lands fails the test instead of hanging the suite.
             let task = Task { try await r.evaluate("reticulate::py_eval('2'); deadline <- Sys.time() + 600; while (Sys.time() < deadline) {}") }
-            try await Task.sleep(for: .milliseconds(300))
-            task.cancel()
             let started = ContinuousClock.now
+            cancelFromOwnThread(task, after: .milliseconds(300))
             let outcome = await task.result
             guard case .failure(let error) = outcome else { Issue.record("the loop finished on its own"); continue }
             #expect(error is CancellationError, "\(error)")

@@ -73,3 +73,14 @@ public func repositoryRoot() -> String {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 }
+
+/// Cancels `task` after `delay` from a thread of its own. Swift's cooperative pool has one
+/// thread per core; when Python calls on all of them wait for the GIL that a long R job holds,
+/// a cancel scheduled on the pool (after `Task.sleep`) would wait for that very job to end.
+public func cancelFromOwnThread<Success: Sendable, Failure: Error>(_ task: Task<Success, Failure>, after delay: Duration) {
+    let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+    Thread.detachNewThread {
+        Thread.sleep(forTimeInterval: seconds)
+        task.cancel()
+    }
+}

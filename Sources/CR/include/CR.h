@@ -39,6 +39,13 @@ void pb_r_clear_interrupt(void);
 /// interrupt hook installed in R_PolledEvents (above any hook a package added since).
 void pb_r_begin_job(void);
 
+/// Says whether the job now running on the R thread is to be interrupted (a cancel or Ctrl-C
+/// for that job). While it is set, R's polled-events hook and a dedicated thread (every 20 ms,
+/// also waking the R thread from select) keep R's interrupt flag set, whatever else clears or
+/// consumes it meanwhile (reticulate's handlers save and restore it). The host sets it when the
+/// job begins, ends or is cancelled, so it always describes the running job.
+void pb_r_set_running_job_interrupted(int interrupted);
+
 // ---- Guarded operations (never longjmp into the caller) ---------------------------------------
 
 /// Evaluates `expression` in `environment`; on success stores the (unprotected) value in `*out`.
