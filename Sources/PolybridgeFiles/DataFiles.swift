@@ -105,6 +105,37 @@ public enum DataFiles {
         }
     }
 
+    /// Reads the whole of `path` into an Arrow table (CSV/TSV, Feather and Parquet through
+    /// pyarrow, RDS through R), with the same options and errors as ``convert(_:to:options:)``.
+    public static func readTable(_ path: String, format: DataFileFormat? = nil, encoding: String? = nil,
+                                 delimiter: String? = nil, columnTypes: [String: String] = [:]) async throws(DataFileError) -> ArrowTable {
+        let fileFormat = try resolve(format, path: path)
+        let checkedDelimiter = try checkDelimiter(delimiter, input: (path, fileFormat), output: nil)
+        var reading = try textReading(path, format: fileFormat, encoding: encoding, delimiter: checkedDelimiter, columnTypes: columnTypes)
+        while true {
+            do {
+                let source = try await openReader(path, format: fileFormat, reading: reading)
+                return try pythonStep(file: path) { () throws -> ArrowTable in
+                    let python = try PythonRuntime.shared()
+                    do {
+                        let whole = try python.call(try python.attribute("read_all", of: try helpers()),
+                                                    [source.reader, try python.object(source.isText)])
+                        return try python.arrowTable(from: whole)
+                    } catch let error as PythonError {
+                        if case .exception("ColumnTypeProblem", let message, _) = error { throw LateColumnType(file: path, message: message) }
+                        throw error
+                    }
+                }
+            } catch let problem as LateColumnType {
+                reading = try await rescanned(path, reading: reading, after: problem)
+            } catch let error as DataFileError {
+                throw error
+            } catch {
+                throw .invalidContents(file: path, detail: "\(error)")
+            }
+        }
+    }
+
     /// One attempt at a conversion; a late CSV type problem is thrown as ``LateColumnType``.
     private static func convertOnce(_ input: String, format inputFormat: DataFileFormat, reading: TextReading,
                                     to target: OutputTarget, format outputFormat: DataFileFormat,

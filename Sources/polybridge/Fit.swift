@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import Polybridge
+
+/// `polybridge fit`: R's `lm` on a data file, whole or in chunks merged exactly.
+struct Fit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fit R's lm on a data file, whole or in chunks whose exact combine equals lm on all rows.",
+        discussion: """
+            The data file is CSV/TSV, Feather, Parquet or RDS. With --chunks or --chunk-rows the rows \
+            are split into chunks; the exact combine (default) stacks each chunk's QR factor and gives \
+            lm's answer on all rows; --combine average is the common approximate recipe, labelled so. \
+            Chunks run in this process today (the worker pool is not built yet). Output reads like \
+            R's summary.lm; --json prints the fit as JSON. Errors exit 1.
+            """)
+
+    @Option(help: "The data file (CSV, TSV, Feather, Parquet or RDS).")
+    var data: String
+
+    @Option(help: "The model formula, e.g. 'y ~ x1 + factor(g)'.")
+    var formula: String
+
+    @Option(help: "The column of case weights.")
+    var weights: String?
+
+    @Option(help: "The column of the offset.")
+    var offset: String?
+
+    @Option(help: "Split the rows into this many chunks.")
+    var chunks: Int?
+
+    @Option(name: .customLong("chunk-rows"), help: "Split the rows into chunks of this many rows.")
+    var chunkRows: Int?
+
+    @Option(help: "How chunks merge: exact (equals lm on all rows) or average (approximate).")
+    var combine: LinearModelCombine = .exact
+
+    @Flag(help: "Print the fit as JSON.")
+    var json = false
+
+    func validate() throws {
+        if chunks != nil && chunkRows != nil { throw ValidationError("give --chunks or --chunk-rows, not both") }
+        if let chunks, chunks < 1 { throw ValidationError("--chunks must be at least 1 (got \(chunks))") }
+        if let chunkRows, chunkRows < 1 { throw ValidationError("--chunk-rows must be at least 1 (got \(chunkRows))") }
+        if combine == .average && chunks == nil && chunkRows == nil {
+            throw ValidationError("--combine average needs --chunks or --chunk-rows")
+        }
+    }
+
+    func run() async throws {
+        let specification = LinearModelSpecification(formula: formula, weights: weights, offset: offset)
+        let label = URL(fileURLWithPath: data).lastPathComponent
+        let fit: LinearModelFit
+        do {
+            let table = try await DataFiles.readTable(data)
+            if chunks == nil && chunkRows == nil {
+                fit = try await LinearModel.fit(table, specification, label: label)
+            } else {
+                let count = chunks ?? max(1, (table.rowCount + chunkRows! - 1) / chunkRows!)
+                fit = try await LinearModel.fitChunked(table, chunks: count, specification, combine: combine, label: label)
+            }
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            // The average combine has no p-values: NaN, written as R would print it.
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
+            FileHandle.standardOutput.write(try encoder.encode(fit) + Data("\n".utf8))
+        } else {
+            print(fit.summary)
+        }
+    }
+}
+
+extension LinearModelCombine: ExpressibleByArgument {}
