@@ -22,3 +22,8 @@ if "$bin" convert fixtures/files/truncated.parquet "$work/out.csv"; then
   exit 1
 fi
 test ! -e "$work/out.csv" && echo "no partial output left behind"
+echo
+echo "== R's lm from a file: airquality in 4 chunks, merged exactly (equal to lm on all rows)"
+"$bin" eval --r "saveRDS(airquality, '$work/airquality.rds')"
+"$bin" convert "$work/airquality.rds" "$work/airquality.parquet"
+"$bin" fit --data "$work/airquality.parquet" --formula "Ozone ~ Solar.R + Wind + Temp + factor(Month)" --chunks 4
