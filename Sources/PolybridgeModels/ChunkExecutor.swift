@@ -82,6 +82,8 @@ public enum LinearModelChunkResult: Sendable, Codable, Equatable {
 public enum ChunkData: Sendable {
     /// A table in this process (chunks are zero-copy row slices).
     case table(ArrowTable)
+    /// A data file (CSV, Feather, Parquet, RDS) that each worker process reads itself.
+    case file(path: String)
 }
 
 /// Runs chunk tasks: in this process, on a pool of worker processes, or on a cluster. The fit

@@ -1,0 +1,249 @@
+import Foundation
+import Synchronization
+
+/// One request to a worker process: a chunk task and the data file it reads its rows from.
+public struct WorkerRequest: Codable, Sendable {
+    /// The task.
+    public var task: LinearModelChunkTask
+    /// The data file (the worker reads it once and keeps it).
+    public var path: String
+
+    /// A request for `task` on `path`.
+    public init(task: LinearModelChunkTask, path: String) {
+        self.task = task
+        self.path = path
+    }
+}
+
+/// A worker's answer: the result, or R's (or the reader's) message.
+public struct WorkerResponse: Codable, Sendable {
+    /// The task's result, when it succeeded.
+    public var result: LinearModelChunkResult?
+    /// Why it failed, when it did.
+    public var failure: String?
+
+    /// A response.
+    public init(result: LinearModelChunkResult? = nil, failure: String? = nil) {
+        self.result = result
+        self.failure = failure
+    }
+}
+
+/// Runs chunk tasks on a pool of warm worker processes (`polybridge worker`), each with its own
+/// embedded R. Only the request (task and file path) and the small result travel, as JSON lines
+/// over the worker's stdin and stdout pipes; each worker reads its rows from the file itself.
+///
+/// A worker that dies mid-task (`kill -9`) is replaced and the task re-run (up to `retries`
+/// times), so each chunk is counted once. A task that takes longer than `timeout` fails with
+/// ``LinearModelError/chunkFailed(chunk:firstRow:lastRow:message:)`` and its worker is replaced.
+/// Cancelling the calling task kills the worker running it; ``shutdown()`` (also run when the
+/// executor goes away) kills every worker. Workers stay warm between fits.
+public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
+    private let executable: URL
+    private let size: Int
+    private let timeout: Duration?
+    private let retries: Int
+    private let state = Mutex<PoolState>(PoolState())
+
+    private struct PoolState {
+        var idle: [Worker] = []
+        var running = 0
+        var waiting: [CheckedContinuation<Void, Never>] = []
+        var all: [Int32: Worker] = [:]
+        var starting = 0
+    }
+
+    /// A pool of `workers` processes of `executable` (the `polybridge` binary).
+    public init(executable: URL, workers: Int, timeout: Duration? = nil, retries: Int = 2) {
+        self.executable = executable
+        self.size = max(1, workers)
+        self.timeout = timeout
+        self.retries = retries
+    }
+
+    deinit { shutdown() }
+
+    /// The process IDs of the live workers.
+    public var workerProcessIDs: [Int32] { state.withLock { Array($0.all.keys) } }
+
+    /// Kills every worker; later tasks start new ones.
+    public func shutdown() {
+        let workers = state.withLock { state -> [Worker] in
+            let workers = Array(state.all.values)
+            state.all.removeAll()
+            state.idle.removeAll()
+            return workers
+        }
+        for worker in workers { worker.kill() }
+    }
+
+    /// Runs `task` on a worker; `data` must be a file.
+    public func run(_ task: LinearModelChunkTask, data: ChunkData) async throws -> LinearModelChunkResult {
+        guard case .file(let path) = data else {
+            throw LinearModelError.data("the worker pool reads its rows from a file: pass ChunkData.file")
+        }
+        let request = try JSONEncoder().encode(WorkerRequest(task: task, path: path)) + Data("\n".utf8)
+        var attempt = 0
+        while true {
+            try Task.checkCancellation()
+            let worker = try await acquire()
+            let outcome = await withTaskCancellationHandler {
+                await worker.exchange(request, timeout: timeout)
+            } onCancel: {
+                worker.kill()
+            }
+            switch outcome {
+            case .line(let line):
+                release(worker)
+                let decoder = JSONDecoder()
+                decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
+                let response = try decoder.decode(WorkerResponse.self, from: line)
+                if let result = response.result { return result }
+                throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1,
+                                                   lastRow: task.rows.upperBound, message: response.failure ?? "the worker gave no result")
+            case .ended:
+                discard(worker)
+                try Task.checkCancellation()
+                attempt += 1
+                guard attempt <= retries else {
+                    throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1, lastRow: task.rows.upperBound,
+                                                       message: "its worker process died \(attempt) times")
+                }
+            case .timedOut:
+                worker.kill()
+                discard(worker)
+                throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1, lastRow: task.rows.upperBound,
+                                                   message: "timed out after \(timeout.map { "\($0)" } ?? "?")")
+            }
+        }
+    }
+
+    /// A free worker, starting one when fewer than `size` run; waits when all are busy.
+    private func acquire() async throws -> Worker {
+        while true {
+            enum Next { case worker(Worker), start, wait }
+            let next = state.withLock { state -> Next in
+                if let worker = state.idle.popLast() { state.running += 1; return .worker(worker) }
+                if state.all.count + state.starting < size { state.running += 1; state.starting += 1; return .start }
+                return .wait
+            }
+            switch next {
+            case .worker(let worker):
+                return worker
+            case .start:
+                do {
+                    let worker = try Worker(executable: executable)
+                    state.withLock { $0.all[worker.processID] = worker; $0.starting -= 1 }
+                    return worker
+                } catch {
+                    state.withLock { $0.running -= 1; $0.starting -= 1 }
+                    throw LinearModelError.data("cannot start a worker process (\(executable.path)): \(error)")
+                }
+            case .wait:
+                await withCheckedContinuation { continuation in
+                    let resumeNow = state.withLock { state -> Bool in
+                        if !state.idle.isEmpty || state.all.count + state.starting < size { return true }
+                        state.waiting.append(continuation)
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+        }
+    }
+
+    private func release(_ worker: Worker) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.running -= 1
+            if state.all[worker.processID] != nil { state.idle.append(worker) }
+            return state.waiting.isEmpty ? nil : state.waiting.removeFirst()
+        }
+        waiter?.resume()
+    }
+
+    private func discard(_ worker: Worker) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.running -= 1
+            state.all[worker.processID] = nil
+            return state.waiting.isEmpty ? nil : state.waiting.removeFirst()
+        }
+        worker.kill()
+        waiter?.resume()
+    }
+}
+
+/// One worker process and its pipes.
+final class Worker: @unchecked Sendable {
+    enum Outcome { case line(Data), ended, timedOut }
+
+    let process: Process
+    let processID: Int32
+    private let input: FileHandle
+    private let output: Int32
+    private var buffered = Data()
+
+    init(executable: URL) throws {
+        process = Process()
+        process.executableURL = executable
+        process.arguments = ["worker"]
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.standardError
+        try process.run()
+        processID = process.processIdentifier
+        input = stdin.fileHandleForWriting
+        output = stdout.fileHandleForReading.fileDescriptor
+        self.outputHandle = stdout.fileHandleForReading
+    }
+
+    private let outputHandle: FileHandle
+
+    /// Kills the process (SIGKILL) and reaps it.
+    func kill() {
+        if process.isRunning { Foundation.kill(processID, SIGKILL) }
+    }
+
+    /// Writes `request` and reads one response line, on a thread of its own (never a pool
+    /// thread, which must not block).
+    func exchange(_ request: Data, timeout: Duration?) async -> Outcome {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { [self] in
+                continuation.resume(returning: exchangeBlocking(request, timeout: timeout))
+            }
+        }
+    }
+
+    private func exchangeBlocking(_ request: Data, timeout: Duration?) -> Outcome {
+        do { try input.write(contentsOf: request) } catch { return .ended }
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            if let newline = buffered.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = buffered[buffered.startIndex..<newline]
+                buffered = Data(buffered[buffered.index(after: newline)...])
+                return .line(Data(line))
+            }
+            var wait: Int32 = -1
+            if let deadline {
+                let left = deadline - ContinuousClock.now
+                if left <= .zero { return .timedOut }
+                wait = Int32(min(Double(left.components.seconds) * 1000 + Double(left.components.attoseconds) / 1e15 + 1, 60_000))
+            }
+            var descriptor = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, wait)
+            if ready < 0 { if errno == EINTR { continue }; return .ended }
+            if ready == 0 { continue }
+            let count = read(output, &chunk, chunk.count)
+            if count < 0 { if errno == EINTR { continue }; return .ended }
+            if count == 0 { return .ended }
+            buffered.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    deinit {
+        kill()
+        try? input.close()
+        try? outputHandle.close()
+    }
+}
