@@ -26,6 +26,8 @@ let package = Package(
         // C: libpython loaded at run time with dlopen (no link-time Python).
         .target(name: "CPython", dependencies: ["CArrow"],
                 linkerSettings: [.linkedLibrary("dl")]),
+        // C: process control for worker processes (die with the parent).
+        .target(name: "CProcess"),
         .target(name: "PolybridgeRuntime", dependencies: ["CR", "CPython"]),
         .target(name: "PolybridgeArrow", dependencies: ["CArrow"]),
         .target(name: "PolybridgeConversion",
@@ -40,7 +42,7 @@ let package = Package(
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles",
                                "PolybridgeModels"]),
         .executableTarget(name: "polybridge", dependencies: [
-            "Polybridge",
+            "Polybridge", "CProcess",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers shared by the test targets (running the built `polybridge` binary, temp files).

@@ -190,7 +190,7 @@ final class Worker: @unchecked Sendable {
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = FileHandle.standardError
-        try process.run()
+        try WorkerSpawner.start(process)
         processID = process.processIdentifier
         input = stdin.fileHandleForWriting
         output = stdout.fileHandleForReading.fileDescriptor
@@ -245,5 +245,47 @@ final class Worker: @unchecked Sendable {
         kill()
         try? input.close()
         try? outputHandle.close()
+    }
+}
+
+/// Starts worker processes from one thread that lives as long as this process. A worker asks
+/// the kernel to end it when its parent ends, and Linux delivers that signal when the *thread*
+/// that started the worker ends: a pool thread, which the system may retire when idle, would
+/// take its workers with it.
+enum WorkerSpawner {
+    /// One start request: the process, and where the spawner reports back.
+    private final class Request: @unchecked Sendable {
+        let process: Process
+        let done = DispatchSemaphore(value: 0)
+        var failure: (any Error)?
+        init(_ process: Process) { self.process = process }
+    }
+
+    private static let pending = Mutex<(started: Bool, requests: [Request])>((false, []))
+    private static let wake = DispatchSemaphore(value: 0)
+
+    /// Runs `process` from the spawner thread and waits until it has started.
+    static func start(_ process: Process) throws {
+        let request = Request(process)
+        let startThread = pending.withLock { state -> Bool in
+            state.requests.append(request)
+            defer { state.started = true }
+            return !state.started
+        }
+        if startThread {
+            let thread = Thread {
+                while true {
+                    wake.wait()
+                    guard let next = pending.withLock({ $0.requests.isEmpty ? nil : $0.requests.removeFirst() }) else { continue }
+                    do { try next.process.run() } catch { next.failure = error }
+                    next.done.signal()
+                }
+            }
+            thread.name = "polybridge.worker-spawner"
+            thread.start()
+        }
+        wake.signal()
+        request.done.wait()
+        if let failure = request.failure { throw failure }
     }
 }

@@ -10,8 +10,10 @@ struct Fit: AsyncParsableCommand {
             The data file is CSV/TSV, Feather, Parquet or RDS. With --chunks or --chunk-rows the rows \
             are split into chunks; the exact combine (default) stacks each chunk's QR factor and gives \
             lm's answer on all rows; --combine average is the common approximate recipe, labelled so. \
-            Chunks run in this process today (the worker pool is not built yet). Output reads like \
-            R's summary.lm; --json prints the fit as JSON. Errors exit 1.
+            Chunks run in this process, or with --workers N on N warm worker processes that read \
+            their rows from the file (a worker killed mid-chunk is replaced and the chunk re-run; \
+            workers end with this process). Output reads like R's summary.lm; --json prints the \
+            fit as JSON. Errors exit 1.
             """)
 
     @Option(help: "The data file (CSV, TSV, Feather, Parquet or RDS).")
@@ -32,6 +34,12 @@ struct Fit: AsyncParsableCommand {
     @Option(name: .customLong("chunk-rows"), help: "Split the rows into chunks of this many rows.")
     var chunkRows: Int?
 
+    @Option(help: "Fit the chunks on this many warm worker processes (each reads its rows from the file); in this process when not given.")
+    var workers: Int?
+
+    @Option(help: "Fail a chunk that takes longer than this many seconds (with --workers).")
+    var timeout: Double?
+
     @Option(help: "How chunks merge: exact (equals lm on all rows) or average (approximate).")
     var combine: LinearModelCombine = .exact
 
@@ -42,6 +50,8 @@ struct Fit: AsyncParsableCommand {
         if chunks != nil && chunkRows != nil { throw ValidationError("give --chunks or --chunk-rows, not both") }
         if let chunks, chunks < 1 { throw ValidationError("--chunks must be at least 1 (got \(chunks))") }
         if let chunkRows, chunkRows < 1 { throw ValidationError("--chunk-rows must be at least 1 (got \(chunkRows))") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1 (got \(workers))") }
+        if timeout != nil && workers == nil { throw ValidationError("--timeout applies to --workers") }
         if combine == .average && chunks == nil && chunkRows == nil {
             throw ValidationError("--combine average needs --chunks or --chunk-rows")
         }
@@ -52,12 +62,31 @@ struct Fit: AsyncParsableCommand {
         let label = URL(fileURLWithPath: data).lastPathComponent
         let fit: LinearModelFit
         do {
-            let table = try await DataFiles.readTable(data)
-            if chunks == nil && chunkRows == nil {
-                fit = try await LinearModel.fit(table, specification, label: label)
+            if let workers {
+                // The workers read the file themselves; the coordinator only needs its row count.
+                let rows = try await DataFiles.inspect(data).rows
+                let count = chunks ?? (chunkRows.map { max(1, (rows + $0 - 1) / $0) } ?? workers)
+                let pool = ProcessPoolExecutor(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
+                                               workers: workers, timeout: timeout.map { .milliseconds(Int($0 * 1000)) })
+                defer { pool.shutdown() }
+                // Ctrl-C: no worker may outlive the command.
+                let interrupts = InterruptForwarder {
+                    pool.shutdown()
+                    printError("interrupted")
+                    _exit(130)
+                }
+                defer { interrupts.stop() }
+                fit = try await LinearModel.fitChunked(.file(path: data), rowCount: rows,
+                                                       chunks: LinearModel.chunkRanges(rowCount: rows, count: count),
+                                                       specification, combine: combine, executor: pool, label: label)
             } else {
-                let count = chunks ?? max(1, (table.rowCount + chunkRows! - 1) / chunkRows!)
-                fit = try await LinearModel.fitChunked(table, chunks: count, specification, combine: combine, label: label)
+                let table = try await DataFiles.readTable(data)
+                if chunks == nil && chunkRows == nil {
+                    fit = try await LinearModel.fit(table, specification, label: label)
+                } else {
+                    let count = chunks ?? max(1, (table.rowCount + chunkRows! - 1) / chunkRows!)
+                    fit = try await LinearModel.fitChunked(table, chunks: count, specification, combine: combine, label: label)
+                }
             }
         } catch {
             printError("error: \(error)")

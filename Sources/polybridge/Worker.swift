@@ -1,4 +1,5 @@
 import ArgumentParser
+import CProcess
 import Foundation
 import Polybridge
 
@@ -10,6 +11,8 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker", abstract: "Serve chunk tasks on stdin/stdout (used by the worker pool).", shouldDisplay: false)
 
     func run() async throws {
+        // However the coordinator ends (Ctrl-C, kill -9, a crash), its workers end with it.
+        guard pb_die_with_parent() == 0 else { throw ExitCode(1) }
         var tables: [String: ArrowTable] = [:]
         let encoder = JSONEncoder()
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")

@@ -40,3 +40,49 @@ import Testing
         #expect(average.output.hasPrefix("APPROXIMATE"))
     }
 }
+
+/// `polybridge fit --workers`: the pool from the command line.
+@Suite struct FitWorkersCommandTests {
+    func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { candidate in
+            guard let stat = try? String(contentsOfFile: "/proc/\(candidate)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && Int32(fields[1]) == pid
+        }
+    }
+
+    @Test func workersGiveLMsAnswer() async throws {
+        let parquet = try await FitCommandTests().mtcarsParquet()
+        let run = try runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt + factor(cyl)", "--workers", "2", "--chunks", "4", "--json")
+        #expect(run.status == 0, "\(run.error)")
+        let fit = try JSONDecoder().decode(LinearModelFit.self, from: Data(run.output.utf8))
+        let expected = try await RRuntime.shared().eval("unname(coef(lm(mpg ~ wt + factor(cyl), data = mtcars)))", as: [Double].self)
+        #expect(zip(fit.coefficients, expected).allSatisfy { abs($0.estimate - $1) <= 1e-8 * abs($1) })
+        #expect(fit.chunks == 4)
+    }
+
+    /// Ctrl-C while workers are busy: exit 130 and no worker process left.
+    @Test func ctrlCLeavesNoWorkerBehind() async throws {
+        let parquet = try await FitCommandTests().mtcarsParquet()
+        let process = Process()
+        process.executableURL = polybridgeExecutable()
+        process.arguments = ["fit", "--data", parquet, "--formula", "mpg ~ I(wt + 0 * length(Sys.sleep(600)))", "--workers", "2", "--chunks", "4"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var workers: [Int32] = []
+        for _ in 0..<1200 where workers.count < 2 {
+            workers = children(of: process.processIdentifier)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(workers.count == 2, "the workers never started")
+        try await Task.sleep(for: .seconds(2))  // the workers are inside their chunks
+        kill(process.processIdentifier, SIGINT)
+        for _ in 0..<600 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(process.terminationStatus == 130)
+        for _ in 0..<100 where workers.contains(where: { kill($0, 0) == 0 }) { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!workers.contains(where: { kill($0, 0) == 0 }), "a worker outlived the command")
+    }
+}
