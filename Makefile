@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: setup build release demo test bench-runtime bench-convert clean
+.PHONY: setup build release demo test bench-runtime bench-convert bench-fit clean
 
 setup:
 	./scripts/setup.sh
@@ -34,3 +34,8 @@ clean:
 bench-convert: release
 	./scripts/setup.sh --bench
 	./scripts/bench-convert.sh
+
+# Chunked lm through the worker pool versus R's lm, mclapply averaging and the rpy2 recipe.
+bench-fit: release
+	./scripts/setup.sh --bench
+	./scripts/bench-fit.sh

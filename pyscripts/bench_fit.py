@@ -1,0 +1,134 @@
+"""`make bench-fit`: polybridge fit (exact, worker pool) against R's lm, parallel::mclapply with
+averaged coefficients, and the multiprocessing + rpy2 recipe, on the same Parquet data.
+
+Data: y ~ x1..x8 + g (a 5-level factor), written with pyarrow. Prints the machine, sizes, each
+method's time, the ratio to lm's and each method's largest relative coefficient difference from
+lm on the whole data (lm's coefficients are the reference, computed in the same run).
+"""
+import json, multiprocessing, os, subprocess, sys, tempfile, time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+FORMULA = "y ~ x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + g"
+
+
+def write_data(path, rows, seed=1):
+    rng = np.random.default_rng(seed)
+    writer = None
+    block = 1_000_000
+    for start in range(0, rows, block):
+        n = min(block, rows - start)
+        columns = {f"x{i}": rng.standard_normal(n) for i in range(1, 9)}
+        codes = rng.integers(0, 5, n).astype(np.int32)
+        g = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(["a", "b", "c", "d", "e"]))
+        y = 1 + sum(i * columns[f"x{i}"] for i in range(1, 9)) + codes * 0.5 + rng.standard_normal(n)
+        table = pa.table({**columns, "g": g, "y": y})
+        if writer is None:
+            writer = pq.ParquetWriter(path, table.schema)
+        writer.write_table(table, row_group_size=n)
+    writer.close()
+
+
+def rscript(code):
+    out = subprocess.run(["Rscript", "-e", code], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+R_COMMON = r"""
+to_json <- function(x) cat(sprintf('{"read": %.6f, "fit": %.6f, "coef": [%s]}\n', x$read, x$fit,
+                                   paste(sprintf("%.17g", x$coef), collapse = ",")))
+"""
+
+
+def r_lm(rds):
+    return rscript(R_COMMON + f"""
+t0 <- Sys.time(); d <- readRDS('{rds}'); t1 <- Sys.time()
+s <- summary(lm({FORMULA}, data = d)); t2 <- Sys.time()
+to_json(list(read = as.numeric(t1 - t0, units = "secs"), fit = as.numeric(t2 - t1, units = "secs"), coef = coef(s)[, 1]))
+""")
+
+
+def r_mclapply(rds, chunks, cores):
+    return rscript(R_COMMON + f"""
+library(parallel)
+d <- readRDS('{rds}')
+t1 <- Sys.time()
+idx <- split(seq_len(nrow(d)), ceiling(seq_len(nrow(d)) * {chunks} / nrow(d)))
+fits <- mclapply(idx, function(i) coef(lm({FORMULA}, data = d[i, ])), mc.cores = {cores})
+coef <- Reduce(`+`, fits) / length(fits)
+t2 <- Sys.time()
+to_json(list(read = 0, fit = as.numeric(t2 - t1, units = "secs"), coef = coef))
+""")
+
+
+def _rpy2_chunk(args):
+    path, start, stop = args
+    import pyarrow.parquet as pq
+    import rpy2.robjects as ro
+    from rpy2.robjects import pandas2ri
+    from rpy2.robjects.conversion import localconverter
+    frame = pq.read_table(path).slice(start, stop - start).to_pandas()
+    with localconverter(ro.default_converter + pandas2ri.converter):
+        r_frame = ro.conversion.py2rpy(frame)
+    fit = ro.r["lm"](ro.Formula(FORMULA), data=r_frame)
+    return list(ro.r["coef"](fit))
+
+
+def rpy2_recipe(path, rows, chunks, cores):
+    bounds = [(path, rows * i // chunks, rows * (i + 1) // chunks) for i in range(chunks)]
+    t0 = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(cores) as pool:
+        fits = pool.map(_rpy2_chunk, bounds)
+    coef = np.mean(np.array(fits), axis=0)
+    return {"fit": time.perf_counter() - t0, "coef": list(coef)}
+
+
+def polybridge(binary, path, extra):
+    t0 = time.perf_counter()
+    out = subprocess.run([binary, "fit", "--data", path, "--formula", FORMULA, "--json", *extra],
+                         check=True, capture_output=True, text=True).stdout
+    fit = json.loads(out)
+    return {"fit": time.perf_counter() - t0, "coef": [c["estimate"] for c in fit["coefficients"]]}
+
+
+def largest_difference(coef, reference):
+    return max(abs(a - b) / max(abs(b), 1e-300) for a, b in zip(coef, reference))
+
+
+def main():
+    binary = os.environ.get("POLYBRIDGE_BIN", ".build/release/polybridge")
+    sizes = [int(s) for s in os.environ.get("BENCH_ROWS", "2000000").split(",")]
+    cores = os.cpu_count() or 2
+    r_version = subprocess.run(["Rscript", "-e", "cat(R.version.string)"], capture_output=True, text=True).stdout
+    blas = subprocess.run(["Rscript", "-e", "cat(La_library())"], capture_output=True, text=True).stdout
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    print(f"machine: {cores} cores, {memory:.0f} GiB; {r_version}; LAPACK {blas} (the workers use the same R and libraries)")
+    print(f"model: {FORMULA} (8 numeric predictors, g a 5-level factor), data from Parquet")
+    with tempfile.TemporaryDirectory() as folder:
+        for rows in sizes:
+            path, rds = f"{folder}/data.parquet", f"{folder}/data.rds"
+            write_data(path, rows)
+            subprocess.run([binary, "convert", path, rds], check=True, capture_output=True)
+            print(f"\n{rows:,} rows ({os.path.getsize(path) / 1e6:.0f} MB Parquet)")
+            lm = r_lm(rds)
+            reference = lm["coef"]
+            results = [
+                ("R lm + summary, data loaded (fit phase)", lm["fit"], reference),
+                ("R readRDS + lm + summary (end to end)", lm["read"] + lm["fit"], reference),
+            ]
+            pb = polybridge(binary, path, ["--workers", "2", "--chunks", "8"])
+            results.append(("polybridge fit exact, 2 workers, 8 chunks (end to end)", pb["fit"], pb["coef"]))
+            mc = r_mclapply(rds, 8, 2)
+            results.append(("R mclapply average, 8 chunks, 2 cores (APPROXIMATE)", mc["fit"], mc["coef"]))
+            if rows <= int(os.environ.get("RPY2_MAX_ROWS", "2000000")):
+                rp = rpy2_recipe(path, rows, 8, 2)
+                results.append(("multiprocessing + rpy2 average, 8 chunks (APPROXIMATE)", rp["fit"], rp["coef"]))
+            for label, seconds, coef in results:
+                print(f"  {label:<60} {seconds:8.2f} s  {seconds / lm['fit']:6.2f}x lm fit   "
+                      f"max rel. coef diff {largest_difference(coef, reference):.1e}")
+
+
+if __name__ == "__main__":
+    main()
