@@ -67,41 +67,23 @@ public enum DataFiles {
         let compression = try checkCompression(options.compression ?? (outputFormat.isText ? DataFileFormat.textCompression(ofPath: output) : nil),
                                                for: outputFormat, file: output)
         let delimiter = try checkDelimiter(options.delimiter, input: (input, inputFormat), output: (output, outputFormat))
-        var reading = try textReading(input, format: inputFormat, encoding: options.encoding,
+        let reading = try textReading(input, format: inputFormat, encoding: options.encoding,
                                       delimiter: inputFormat.isText ? delimiter : nil, columnTypes: options.columnTypes)
         let target = try OutputTarget(destination: output)
-        while true {
-            do {
-                return try await convertOnce(input, format: inputFormat, reading: reading, to: target, format: outputFormat,
-                                             compression: compression, delimiter: outputFormat.isText && !inputFormat.isText ? delimiter : nil)
-            } catch let problem as LateColumnType {
-                reading = try await rescanned(input, reading: reading, after: problem)
-            } catch let error as DataFileError {
-                throw error
-            } catch {
-                throw .invalidContents(file: input, detail: "\(error)")
-            }
+        return try await rescanningLateTypes(input, reading: reading) { reading in
+            try await convertOnce(input, format: inputFormat, reading: reading, to: target, format: outputFormat,
+                                  compression: compression, delimiter: outputFormat.isText && !inputFormat.isText ? delimiter : nil)
         }
     }
 
     /// Describes `path`: rows, record batches, and each column's type and null count.
     public static func inspect(_ path: String, format: DataFileFormat? = nil, encoding: String? = nil,
                                delimiter: String? = nil, columnTypes: [String: String] = [:]) async throws(DataFileError) -> DataFileSummary {
-        let fileFormat = try resolve(format, path: path)
-        let checkedDelimiter = try checkDelimiter(delimiter, input: (path, fileFormat), output: nil)
-        var reading = try textReading(path, format: fileFormat, encoding: encoding, delimiter: checkedDelimiter, columnTypes: columnTypes)
-        while true {
-            do {
-                let source = try await openReader(path, format: fileFormat, reading: reading)
-                let counts = try pythonCall("summarize", [source.reader], file: path, classify: lateColumnType)
-                return summary(of: path, format: fileFormat, source: source, counts: try decodeCounts(counts, file: path))
-            } catch let problem as LateColumnType {
-                reading = try await rescanned(path, reading: reading, after: problem)
-            } catch let error as DataFileError {
-                throw error
-            } catch {
-                throw .invalidContents(file: path, detail: "\(error)")
-            }
+        let (fileFormat, reading) = try inputReading(path, format: format, encoding: encoding, delimiter: delimiter, columnTypes: columnTypes)
+        return try await rescanningLateTypes(path, reading: reading) { reading in
+            let source = try await openReader(path, format: fileFormat, reading: reading)
+            let counts = try pythonCall("summarize", [source.reader], file: path, classify: lateColumnType)
+            return summary(of: path, format: fileFormat, source: source, counts: try decodeCounts(counts, file: path))
         }
     }
 
@@ -109,23 +91,30 @@ public enum DataFiles {
     /// pyarrow, RDS through R), with the same options and errors as ``convert(_:to:options:)``.
     public static func readTable(_ path: String, format: DataFileFormat? = nil, encoding: String? = nil,
                                  delimiter: String? = nil, columnTypes: [String: String] = [:]) async throws(DataFileError) -> ArrowTable {
+        let (fileFormat, reading) = try inputReading(path, format: format, encoding: encoding, delimiter: delimiter, columnTypes: columnTypes)
+        return try await rescanningLateTypes(path, reading: reading) { reading in
+            try readWhole(try await openReader(path, format: fileFormat, reading: reading), file: path)
+        }
+    }
+
+    /// The format and text reading of an input file from the caller's options.
+    private static func inputReading(_ path: String, format: DataFileFormat?, encoding: String?, delimiter: String?,
+                                     columnTypes: [String: String]) throws(DataFileError) -> (DataFileFormat, TextReading) {
         let fileFormat = try resolve(format, path: path)
         let checkedDelimiter = try checkDelimiter(delimiter, input: (path, fileFormat), output: nil)
-        var reading = try textReading(path, format: fileFormat, encoding: encoding, delimiter: checkedDelimiter, columnTypes: columnTypes)
+        return (fileFormat, try textReading(path, format: fileFormat, encoding: encoding, delimiter: checkedDelimiter,
+                                            columnTypes: columnTypes))
+    }
+
+    /// Runs `attempt`; when it meets a late CSV type problem, scans the file for types that hold
+    /// everywhere and runs it once more (see ``rescanned(_:reading:after:)``). Other errors
+    /// become ``DataFileError``s about `path`.
+    private static func rescanningLateTypes<T>(_ path: String, reading: TextReading,
+                                              _ attempt: (TextReading) async throws -> T) async throws(DataFileError) -> T {
+        var reading = reading
         while true {
             do {
-                let source = try await openReader(path, format: fileFormat, reading: reading)
-                return try pythonStep(file: path) { () throws -> ArrowTable in
-                    let python = try PythonRuntime.shared()
-                    do {
-                        let whole = try python.call(try python.attribute("read_all", of: try helpers()),
-                                                    [source.reader, try python.object(source.isText)])
-                        return try python.arrowTable(from: whole)
-                    } catch let error as PythonError {
-                        if case .exception("ColumnTypeProblem", let message, _) = error { throw LateColumnType(file: path, message: message) }
-                        throw error
-                    }
-                }
+                return try await attempt(reading)
             } catch let problem as LateColumnType {
                 reading = try await rescanned(path, reading: reading, after: problem)
             } catch let error as DataFileError {
@@ -134,6 +123,13 @@ public enum DataFiles {
                 throw .invalidContents(file: path, detail: "\(error)")
             }
         }
+    }
+
+    /// Every batch of `source` in one table; CSV integers that fit become int32, as read.csv
+    /// reads them.
+    private static func readWhole(_ source: Source, file: String) throws -> ArrowTable {
+        let whole = try pythonCall("read_all", [source.reader, source.isText], file: file, classify: lateColumnType)
+        return try pythonStep(file: file) { try PythonRuntime.shared().arrowTable(from: whole) }
     }
 
     /// One attempt at a conversion; a late CSV type problem is thrown as ``LateColumnType``.
@@ -325,17 +321,7 @@ public enum DataFiles {
     /// Reads every batch into one table, converts it to a data.frame and `saveRDS`es it.
     private static func writeRDS(_ source: Source, input: String, to output: AtomicOutput,
                                  compression: String?) async throws -> (rows: Int, batches: Int, nulls: [Int]) {
-        let table = try pythonStep(file: input) { () throws -> ArrowTable in
-            let python = try PythonRuntime.shared()
-            do {
-                let whole = try python.call(try python.attribute("read_all", of: try helpers()),
-                                            [source.reader, try python.object(source.isText)])
-                return try python.arrowTable(from: whole)
-            } catch let error as PythonError {
-                if case .exception("ColumnTypeProblem", let message, _) = error { throw LateColumnType(file: input, message: message) }
-                throw error
-            }
-        }
+        let table = try readWhole(source, file: input)
         let path = output.temporaryPath
         do {
             let r = try RRuntime.shared()
@@ -402,6 +388,7 @@ public enum DataFiles {
                 switch argument {
                 case let object as PythonObject: objects.append(object)
                 case let text as String: objects.append(try python.object(text))
+                case let flag as Bool: objects.append(try python.object(flag))
                 default: objects.append(try python.evaluateObject("None"))
                 }
             }
