@@ -163,12 +163,11 @@ public enum DataFiles {
 
     /// A CSV value that does not fit the type inferred from the lines before it.
     struct LateColumnType: Error {
-        var file: String
         var message: String
     }
 
     private static func lateColumnType(_ error: PythonError) -> (any Error)? {
-        if case .exception("ColumnTypeProblem", let message, _) = error { return LateColumnType(file: "", message: message) }
+        if case .exception("ColumnTypeProblem", let message, _) = error { return LateColumnType(message: message) }
         return nil
     }
 
@@ -308,7 +307,7 @@ public enum DataFiles {
                                          delimiter: String?, to output: AtomicOutput) throws -> (rows: Int, batches: Int, nulls: [Int]) {
         let counts = try pythonCall("write", [source.reader, output.temporaryPath, format.rawValue, compression, delimiter],
                                     file: input) { error -> (any Error)? in
-            if case .exception("ColumnTypeProblem", let message, _) = error { return LateColumnType(file: input, message: message) }
+            if let late = lateColumnType(error) { return late }
             // Problems in the data name the input; anything else happened while writing.
             if case .exception(let type, let message, _) = error, type != "FileProblem" {
                 return output.writeError(type: type, message: message)
