@@ -284,6 +284,50 @@ enum DataFilePython {
             raise FileProblem(f"pyarrow does not read the {file_format} format")
         return pa.RecordBatchReader.from_batches(schema, batches)
 
+    def read_rows(path, file_format, start, stop, columns):
+        """Rows start..<stop of `columns` (those the file has), reading only the Parquet row
+        groups or Arrow IPC record batches that hold them (an IPC file is memory-mapped)."""
+        if file_format == "parquet":
+            import pyarrow.parquet as pq
+            try:
+                source = pq.ParquetFile(path)
+            except (pa.ArrowInvalid, OSError) as error:
+                raise FileProblem(f"not a readable Parquet file ({error})") from None
+            metadata = source.metadata
+            sizes = [metadata.row_group(index).num_rows for index in range(metadata.num_row_groups)]
+            present = [name for name in columns if name in source.schema_arrow.names]
+            read = lambda groups: source.read_row_groups(groups, columns=present)
+            schema = source.schema_arrow
+        elif file_format == "feather":
+            with open(path, "rb") as handle:
+                if handle.read(4) == b"FEA1":
+                    raise FileProblem("a Feather V1 file has no record batches to read by rows")
+            try:
+                reader = pa.ipc.open_file(pa.memory_map(path))
+            except pa.ArrowInvalid as error:
+                raise FileProblem(f"not a readable Feather/Arrow IPC file ({error})") from None
+            sizes = [reader.get_batch(index).num_rows for index in range(reader.num_record_batches)]
+            present = [name for name in columns if name in reader.schema.names]
+            read = lambda groups: pa.Table.from_batches([reader.get_batch(index) for index in groups], schema=reader.schema).select(present)
+            schema = reader.schema
+        else:
+            raise FileProblem(f"reading rows by range needs Parquet or Arrow IPC, not {file_format}")
+        total = sum(sizes)
+        if not 0 <= start <= stop <= total:
+            raise FileProblem(f"rows {start + 1}-{stop} are beyond the file's {total} rows")
+        groups, first, position = [], None, 0
+        for index, size in enumerate(sizes):
+            if position < stop and position + size > start and size > 0:
+                groups.append(index)
+                first = position if first is None else first
+            position += size
+        try:
+            if not groups:
+                return schema.empty_table().select(present)
+            return read(groups).slice(start - first, stop - start)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise FileProblem(f"corrupted data in rows {start + 1}-{stop} ({error})") from None
+
     def read_all(reader, integers_as_r_does=False):
         """The whole table. With `integers_as_r_does` (CSV text headed for R), int64 columns whose
         values fit R's integer become int32, so they arrive as integer vectors, as read.csv gives."""

@@ -97,6 +97,20 @@ public enum DataFiles {
         }
     }
 
+    /// Rows `rows` (0-based) of the named `columns` of a Parquet or Arrow IPC (Feather V2)
+    /// file, reading only the row groups or record batches that hold them: how a worker reads
+    /// its chunk without reading the whole file. Columns the file lacks are left out, so the
+    /// caller sees their absence; other formats are refused with an error naming the file.
+    public static func readRows(_ path: String, rows: Range<Int>, columns: [String],
+                                format: DataFileFormat? = nil) async throws(DataFileError) -> ArrowTable {
+        let fileFormat = try resolve(format, path: path)
+        try checkReadable(path)
+        return try fileErrors(path) {
+            let table = try pythonCall("read_rows", [path, fileFormat.rawValue, rows.lowerBound, rows.upperBound, columns], file: path)
+            return try pythonStep(file: path) { try PythonRuntime.shared().arrowTable(from: table) }
+        }
+    }
+
     /// The format and text reading of an input file from the caller's options.
     private static func inputReading(_ path: String, format: DataFileFormat?, encoding: String?, delimiter: String?,
                                      columnTypes: [String: String]) throws(DataFileError) -> (DataFileFormat, TextReading) {
@@ -388,6 +402,8 @@ public enum DataFiles {
                 case let object as PythonObject: objects.append(object)
                 case let text as String: objects.append(try python.object(text))
                 case let flag as Bool: objects.append(try python.object(flag))
+                case let number as Int: objects.append(try python.object(number))
+                case let texts as [String]: objects.append(try python.object(texts))
                 default: objects.append(try python.evaluateObject("None"))
                 }
             }

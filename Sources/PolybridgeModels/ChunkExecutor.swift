@@ -105,15 +105,9 @@ public struct InProcessExecutor: ChunkExecutor {
         guard case .table(let table) = data else { throw LinearModelError.data("the in-process executor needs a table") }
         let rows = try table.slice(rows: task.rows)
         do {
-            return try await RRuntime.shared().withSession { session in
-                try LinearModelChunkWork.run(task, on: try session.dataFrame(from: rows), in: session)
-            }
-        } catch let error as RError {
-            throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1,
-                                               lastRow: task.rows.upperBound, message: LinearModelChunkWork.message(of: error))
-        } catch let error as ConversionError {
-            throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1,
-                                               lastRow: task.rows.upperBound, message: error.description)
+            return try await LinearModelChunkWork.run(task, rows: rows)
+        } catch {
+            throw LinearModelChunkWork.chunkFailure(error, task: task)
         }
     }
 }
@@ -154,6 +148,20 @@ public enum LinearModelChunkWork {
             return .fit(try LinearModelFit(decoding: value, formula: spec.formula, combine: nil, chunks: 1,
                                            summary: try fields.strings("text").first ?? ""))
         }
+    }
+
+    /// `error` from running `task` as the fit reports it: R's (or the reader's) message as a
+    /// ``LinearModelError/chunkFailed(chunk:firstRow:lastRow:message:)`` naming the chunk and
+    /// its rows; cancellation and fit errors pass through.
+    public static func chunkFailure(_ error: any Error, task: LinearModelChunkTask) -> any Error {
+        let message: String
+        switch error {
+        case is CancellationError, is LinearModelError: return error
+        case let error as RError: message = Self.message(of: error)
+        default: message = "\(error)"
+        }
+        return LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1,
+                                            lastRow: task.rows.upperBound, message: message)
     }
 
     /// R's message for an error, without R's "Error in …:" framing.

@@ -156,6 +156,76 @@ enum LinearModelR {
              dropped = NROW(data) - kept, intercept = attr(mt, "intercept"), offset_sums = offset_sums)
       }
 
+      # Whether the native chunk path can build the model matrix: every model-frame variable
+      # is a bare column name (no function calls, no `.`, no offset() term). Returns the
+      # response and the predictor variables, or the reason it cannot.
+      native_plan <- function(text) {
+        f <- formula_from_text(text)
+        mt <- tryCatch(terms(f), error = function(e) NULL)
+        if (is.null(mt)) return(list(reason = "the formula needs the data to expand"))
+        vars <- as.list(attr(mt, "variables"))[-1L]
+        if (!length(vars) || !all(vapply(vars, is.name, NA)))
+          return(list(reason = "a term calls a function"))
+        if (attr(mt, "response") != 1L) return(list(reason = "the formula has no response"))
+        names <- vapply(vars, as.character, "")
+        list(reason = "", response = names[[1L]], predictors = names[-1L])
+      }
+
+      # The model matrix's columns as products of per-variable parts, for the native chunk
+      # path: column j is the product over its components of a numeric variable's value or a
+      # factor variable's contrast column (indexed by level). The column names, contrasts and
+      # errors are model.matrix's own, from a zero-row frame with the global levels.
+      native_layout <- function(text, xlev, ordered) {
+        f <- formula_from_text(text)
+        mt <- terms(f)
+        vars <- vapply(as.list(attr(mt, "variables"))[-1L], as.character, "")
+        proto <- lapply(vars, function(v)
+          if (v %in% names(xlev)) factor(character(0), levels = xlev[[v]], ordered = v %in% ordered) else numeric(0))
+        names(proto) <- vars
+        proto <- structure(proto, class = "data.frame", row.names = integer(0))
+        mf <- model.frame(mt, proto, drop.unused.levels = FALSE)
+        x <- model.matrix(mt, mf)
+        fac <- attr(mt, "factors")
+        # As model.matrix does: without an intercept, the first factor of the first term that
+        # has one is coded by indicators for all its levels.
+        if (!attr(mt, "intercept")) {
+          first <- which(fac > 0 & rownames(fac)[row(fac)] %in% names(xlev), arr.ind = TRUE)
+          if (nrow(first)) { first <- first[order(first[, 2L], first[, 1L]), , drop = FALSE][1L, ]; fac[first[[1L]], first[[2L]]] <- 2L }
+        }
+        variables <- list(); values <- list()
+        if (attr(mt, "intercept")) { variables[[1L]] <- character(0); values[[1L]] <- list() }
+        for (t in seq_len(NCOL(fac) * (length(fac) > 0L))) {
+          inside <- rownames(fac)[fac[, t] > 0]
+          parts <- lapply(inside, function(v) {
+            if (!is.factor(mf[[v]])) return(NULL)
+            m <- if (fac[v, t] == 1L) contrasts(mf[[v]]) else contrasts(mf[[v]], contrasts = FALSE)
+            lapply(seq_len(ncol(m)), function(k) unname(m[, k]))
+          })
+          widths <- vapply(parts, function(p) if (is.null(p)) 1L else length(p), 1L)
+          for (index in seq_len(prod(widths)) - 1L) {
+            picks <- integer(length(inside)); rest <- index
+            for (i in seq_along(inside)) { picks[[i]] <- rest %% widths[[i]]; rest <- rest %/% widths[[i]] }
+            variables[[length(variables) + 1L]] <- inside
+            values[[length(values) + 1L]] <- lapply(seq_along(inside), function(i)
+              if (is.null(parts[[i]])) numeric(0) else parts[[i]][[picks[[i]] + 1L]])
+          }
+        }
+        if (length(variables) != ncol(x)) stop("the native layout does not match model.matrix", call. = FALSE)
+        list(names = colnames(x), variables = variables, values = values, intercept = attr(mt, "intercept"))
+      }
+
+      # The model matrix, response, weights and offset of `data`'s kept rows as model.frame and
+      # model.matrix make them: the oracle each chunk checks its native rows against.
+      model_rows <- function(data, text, weights, offset, xlev) {
+        f <- formula_from_text(text)
+        if (!length(xlev)) xlev <- NULL
+        mf <- model_frame(f, data, weights, offset, xlev = xlev, drop = FALSE)
+        x <- model.matrix(attr(mf, "terms"), mf)
+        w <- model.weights(mf); off <- model.offset(mf)
+        list(x = c(x), y = as.numeric(model.response(mf, "numeric")), kept = nrow(x),
+             w = if (is.null(w)) numeric(0) else as.numeric(w), off = if (is.null(off)) numeric(0) else as.numeric(off))
+      }
+
       # Whether this R's summary.lm takes the model sum of squares from fitted values that
       # include the offset (R before 4.3 does; later versions subtract it first).
       summary_counts_offset <- !any(grepl("offset", deparse(body(stats::summary.lm))))

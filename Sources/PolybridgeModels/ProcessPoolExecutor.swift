@@ -87,6 +87,10 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
         while true {
             try Task.checkCancellation()
             let worker = try await acquire()
+            if Task.isCancelled {
+                release(worker)
+                throw CancellationError()
+            }
             let outcome = await withTaskCancellationHandler {
                 await worker.exchange(request, timeout: timeout)
             } onCancel: {
@@ -215,6 +219,13 @@ final class Worker: @unchecked Sendable {
     }
 
     private func exchangeBlocking(_ request: Data, timeout: Duration?) -> Outcome {
+        // A worker that has just died (killed on cancel, a crash) closes its end of the pipe:
+        // the write then fails with EPIPE, and the SIGPIPE it raises is blocked on this thread
+        // (which is about to end) rather than ending the whole process.
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
         do { try input.write(contentsOf: request) } catch { return .ended }
         let deadline = timeout.map { ContinuousClock.now + $0 }
         var chunk = [UInt8](repeating: 0, count: 65536)

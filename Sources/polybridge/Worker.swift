@@ -5,7 +5,8 @@ import Polybridge
 
 /// `polybridge worker`: a warm worker of a process pool. Reads one JSON request per line on
 /// standard input (a chunk task and its data file), answers one JSON line on standard output.
-/// The data file is read once and kept for later tasks.
+/// A Parquet or Arrow IPC file is read by row groups, only the chunk's rows of the model's
+/// columns; other files are read once and kept for later tasks.
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker", abstract: "Serve chunk tasks on stdin/stdout (used by the worker pool).", shouldDisplay: false)
@@ -22,18 +23,18 @@ struct WorkerCommand: AsyncParsableCommand {
             var response = WorkerResponse()
             do {
                 let request = try decoder.decode(WorkerRequest.self, from: Data(line.utf8))
-                let table: ArrowTable
-                if let cached = tables[request.path] {
-                    table = cached
-                } else {
-                    table = try await DataFiles.readTable(request.path)
-                    tables[request.path] = table
-                }
-                let rows = try table.slice(rows: request.task.rows)
                 let task = request.task
-                response.result = try await RRuntime.shared().withSession { session in
-                    try LinearModelChunkWork.run(task, on: try session.dataFrame(from: rows), in: session)
+                let table: ArrowTable
+                let format = try? DataFileFormat(path: request.path)
+                if task.step != .fit, format == .parquet || format == .feather,
+                   let columns = try await LinearModelChunkWork.columnsRead(by: task.specification) {
+                    // Only the chunk's rows of the model's columns: the row groups that hold them.
+                    table = try await DataFiles.readRows(request.path, rows: task.rows, columns: columns)
+                } else {
+                    if tables[request.path] == nil { tables[request.path] = try await DataFiles.readTable(request.path) }
+                    table = try tables[request.path]!.slice(rows: task.rows)
                 }
+                response.result = try await LinearModelChunkWork.run(task, rows: table)
             } catch let error as RError {
                 response.failure = LinearModelChunkWork.message(of: error)
             } catch {

@@ -1,6 +1,7 @@
 import Foundation
 import Polybridge
 import PolybridgeTestSupport
+import Synchronization
 import Testing
 
 /// Compares `fit` with R's own `lm` + `summary` on the whole data, in R: coefficients and
@@ -184,5 +185,67 @@ let standardData = """
         #expect(average.coefficient("x1")!.estimate != exact.coefficient("x1")!.estimate)
         // Each chunk has a quarter of the rows: averaged standard errors come out about twice lm's.
         #expect(average.coefficient("x1")!.standardError > 1.5 * exact.coefficient("x1")!.standardError)
+    }
+}
+
+/// Runs chunk tasks in this process and records which path built each chunk's factor.
+final class PathRecordingExecutor: ChunkExecutor, @unchecked Sendable {
+    private let recorded = Mutex<[LinearModelChunkWork.Path]>([])
+
+    /// The paths of the factor tasks run so far.
+    var factorPaths: [LinearModelChunkWork.Path] { recorded.withLock { $0 } }
+
+    func run(_ task: LinearModelChunkTask, data: ChunkData) async throws -> LinearModelChunkResult {
+        guard case .table(let table) = data else { throw LinearModelError.data("a table, please") }
+        do {
+            let (result, path) = try await LinearModelChunkWork.runReportingPath(task, rows: try table.slice(rows: task.rows))
+            if case .factor = task.step { recorded.withLock { $0.append(path) } }
+            return result
+        } catch {
+            throw LinearModelChunkWork.chunkFailure(error, task: task)
+        }
+    }
+}
+
+/// The native path (model matrix built from Arrow buffers in Swift, QR in blocks) is taken for
+/// formulas of bare columns and gives lm's answer; other formulas go through R's model.frame.
+@Suite struct NativeChunkPathTests {
+    static let cases: [(String, String, String?, String?, LinearModelChunkWork.Path)] = [
+        ("d", "y ~ x1 + x2 + g", nil, nil, .native),
+        ("d", "y ~ x1 * g + s:x2 + o", "w", "off", .native),
+        ("d", "y ~ 0 + g + x1", nil, nil, .native),
+        ("d", "y ~ x1 + g:s - 1", "w", nil, .native),
+        ("d$y[c(3, 900)] <- NA; d$x2[c(5, 1700)] <- NaN; d$s[c(7, 2000)] <- NA; d$g[10] <- NA; d$i <- 1:nrow(d); d",
+         "y ~ x2 + s + g + i", nil, nil, .native),
+        ("d", "y ~ I(x1^2) + g", nil, nil, .r),
+    ]
+
+    @Test(arguments: cases.indices)
+    func nativePathMatchesLM(index: Int) async throws {
+        let (dataCode, formula, weights, offset, expected) = NativeChunkPathTests.cases[index]
+        let name = "native_case_\(index)"
+        let data = try await table(name, "d <- { \(standardData) }; \(dataCode)")
+        let executor = PathRecordingExecutor()
+        let spec = LinearModelSpecification(formula: formula, weights: weights, offset: offset)
+        let fit = try await LinearModel.fitChunked(data, chunks: 5, spec, executor: executor, label: name)
+        #expect(try await agreesWithLM(fit, data: name, formula: formula, weights: weights, offset: offset) == "TRUE", "\(formula)")
+        #expect(executor.factorPaths == Array(repeating: expected, count: 5), "\(formula)")
+    }
+
+    /// The Householder factor in blocks has the data's Gram matrix (RᵀR = XᵀX) and is upper
+    /// triangular, however the rows are split into blocks.
+    @Test func blockedFactorHasTheDataGramMatrix() async throws {
+        let name = "native_gram"
+        let data = try await table(name, "set.seed(3); as.data.frame(matrix(rnorm(1000 * 4), 1000, 4, dimnames = list(NULL, c('y', 'a', 'b', 'c'))))")
+        let result = try await LinearModelChunkWork.run(
+            LinearModelChunkTask(chunk: 1, rows: 0..<1000, step: .factor(levels: [:]),
+                                 specification: LinearModelSpecification(formula: "y ~ a + b + c")), rows: data)
+        guard case .factor(let factor) = result else { Issue.record("\(result)"); return }
+        let values = "c(" + factor.r.map { String(format: "%.17g", $0) }.joined(separator: ", ") + ")"
+        let verdict = try await RRuntime.shared().eval("""
+            local({ r <- matrix(\(values), 5, 5); x <- cbind(1, as.matrix(\(name)[, c('a', 'b', 'c', 'y')]))
+              if (isTRUE(all.equal(crossprod(r), crossprod(x), tolerance = 1e-12, check.attributes = FALSE)) && all(r[lower.tri(r)] == 0)) "TRUE" else "FALSE" })
+            """, as: String.self)
+        #expect(verdict == "TRUE")
     }
 }
