@@ -284,6 +284,25 @@ enum DataFilePython {
             raise FileProblem(f"pyarrow does not read the {file_format} format")
         return pa.RecordBatchReader.from_batches(schema, batches)
 
+    def row_groups(path, file_format):
+        """The row counts of a Parquet file's row groups or an Arrow IPC file's record batches,
+        from the file's metadata (no data is read)."""
+        if file_format == "parquet":
+            import pyarrow.parquet as pq
+            try:
+                metadata = pq.ParquetFile(path).metadata
+            except (pa.ArrowInvalid, OSError) as error:
+                raise FileProblem(f"not a readable Parquet file ({error})") from None
+            return [metadata.row_group(index).num_rows for index in range(metadata.num_row_groups)]
+        with open(path, "rb") as handle:
+            if handle.read(4) == b"FEA1":
+                raise FileProblem("a Feather V1 file has no record batches")
+        try:
+            reader = pa.ipc.open_file(pa.memory_map(path))
+        except pa.ArrowInvalid as error:
+            raise FileProblem(f"not a readable Feather/Arrow IPC file ({error})") from None
+        return [reader.get_batch(index).num_rows for index in range(reader.num_record_batches)]
+
     def read_rows(path, file_format, start, stop, columns):
         """Rows start..<stop of `columns` (those the file has), reading only the Parquet row
         groups or Arrow IPC record batches that hold them (an IPC file is memory-mapped)."""

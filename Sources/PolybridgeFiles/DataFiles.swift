@@ -97,6 +97,36 @@ public enum DataFiles {
         }
     }
 
+    /// Starts Python and loads the file helpers (pyarrow), so the first read does not pay for
+    /// it: what a warm worker does before its first task.
+    public static func prepare() throws(DataFileError) {
+        do {
+            _ = try helpers()
+        } catch {
+            throw .invalidContents(file: "", detail: "cannot start Python's file helpers: \(error)")
+        }
+    }
+
+    /// The row counts of the row groups of a Parquet file, or of the record batches of an
+    /// Arrow IPC (Feather V2) file, read from the file's metadata alone; nil for other formats.
+    /// Their sum is the file's row count, and chunks along them read no row twice.
+    public static func rowGroups(_ path: String, format: DataFileFormat? = nil) async throws(DataFileError) -> [Int]? {
+        let fileFormat = try resolve(format, path: path)
+        guard fileFormat == .parquet || fileFormat == .feather else { return nil }
+        try checkReadable(path)
+        return try fileErrors(path) {
+            let sizes = try pythonStep(file: path) {
+                let python = try PythonRuntime.shared()
+                return try python.value(of: try pythonCall("row_groups", [path, fileFormat.rawValue], file: path))
+            }
+            guard case .list(let items) = sizes else { throw DataFileError.invalidContents(file: path, detail: "row groups: \(sizes)") }
+            return try items.map { item -> Int in
+                guard case .int(let count) = item else { throw DataFileError.invalidContents(file: path, detail: "row group size \(item)") }
+                return Int(count)
+            }
+        }
+    }
+
     /// Rows `rows` (0-based) of the named `columns` of a Parquet or Arrow IPC (Feather V2)
     /// file, reading only the row groups or record batches that hold them: how a worker reads
     /// its chunk without reading the whole file. Columns the file lacks are left out, so the

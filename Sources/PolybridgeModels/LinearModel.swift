@@ -65,6 +65,23 @@ public enum LinearModel {
         return (0..<chunks).map { index in (rowCount * index / chunks)..<(rowCount * (index + 1) / chunks) }
     }
 
+    /// Consecutive chunks of `rowsPerChunk` rows (the last may be shorter).
+    public static func chunkRanges(rowCount: Int, rowsPerChunk: Int) -> [Range<Int>] {
+        let size = max(1, rowsPerChunk)
+        guard rowCount > 0 else { return [0..<0] }
+        return stride(from: 0, to: rowCount, by: size).map { $0..<min($0 + size, rowCount) }
+    }
+
+    /// One chunk per row group (or record batch) of the given sizes, skipping empty ones.
+    public static func chunkRanges(rowGroups sizes: [Int]) -> [Range<Int>] {
+        var start = 0
+        let ranges = sizes.compactMap { size -> Range<Int>? in
+            defer { start += size }
+            return size > 0 ? start..<(start + size) : nil
+        }
+        return ranges.isEmpty ? [0..<0] : ranges
+    }
+
     /// Fits `specification` on `data` split into the row ranges `chunks`, each chunk a task run
     /// by `executor`, merged by `combine`. The exact combine equals `lm` on all rows: factor
     /// levels are fixed for the whole data first (in the rows `lm` keeps, in the order `lm`

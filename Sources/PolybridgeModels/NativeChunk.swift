@@ -64,9 +64,20 @@ struct NativeChunkData {
         var ordered: Bool
     }
 
+    /// A numeric variable's values (NaN where missing): a view of the Arrow buffer itself for
+    /// a float64 column in one piece without nulls, else a converted copy.
+    struct Numeric {
+        /// The values, valid while `owner` lives.
+        let values: UnsafeBufferPointer<Double>
+        /// What keeps `values` alive: the Arrow array, or the copy.
+        let owner: AnyObject
+
+        subscript(row: Int) -> Double { values[row] }
+    }
+
     let plan: NativeModelPlan
     let rowCount: Int
-    private(set) var numeric: [String: [Double]] = [:]
+    private(set) var numeric: [String: Numeric] = [:]
     private(set) var categorical: [String: Categorical] = [:]
     private(set) var kept: [Bool]
 
@@ -79,8 +90,8 @@ struct NativeChunkData {
         let numericOnly = Set([plan.response] + [plan.weights, plan.offset].compactMap { $0 })
         for name in plan.columns {
             guard let column = table.column(named: name) else { return nil }
-            if let values = Self.doubles(column) {
-                for index in values.indices where values[index].isNaN { keep[index] = false }
+            if let values = Self.numeric(column) {
+                for index in 0..<values.values.count where values.values[index].isNaN { keep[index] = false }
                 numeric[name] = values
             } else if !numericOnly.contains(name), let levels = Self.categorical(column) {
                 for index in levels.codes.indices where levels.codes[index] < 0 { keep[index] = false }
@@ -118,8 +129,8 @@ struct NativeChunkData {
         let chosen = rows.filter { kept[$0] }
         var x = [Double](repeating: 0, count: chosen.count * layout.columns.count)
         x.withUnsafeMutableBufferPointer { builder.fill(rows: chosen, into: $0.baseAddress!, stride: max(chosen.count, 1)) }
-        return (x, chosen.map { numeric[plan.response]![$0] }, plan.weights.map { name in chosen.map { numeric[name]![$0] } } ?? [],
-                plan.offset.map { name in chosen.map { numeric[name]![$0] } } ?? [])
+        func values(_ name: String?) -> [Double] { name.map { name in chosen.map { numeric[name]![$0] } } ?? [] }
+        return (x, values(plan.response), values(plan.weights), values(plan.offset))
     }
 
     /// Pass 2: the R factor of a QR of the kept rows' [√w X | √w (y − offset)], built in blocks
@@ -190,6 +201,17 @@ struct NativeChunkData {
     }
 
     // MARK: - Reading columns
+
+    /// A numeric column's values, or nil for other types.
+    private static func numeric(_ column: ArrowColumn) -> Numeric? {
+        if column.chunks.count == 1, let array = column.chunks.first, array.type == .float64, array.nullCount == 0,
+           let values = try? array.values(as: Double.self), values.count == column.length {
+            return Numeric(values: values, owner: array)
+        }
+        guard let copy = doubles(column) else { return nil }
+        let owner = DoubleStorage(copy)
+        return Numeric(values: owner.buffer, owner: owner)
+    }
 
     /// A numeric column as doubles with NaN for null, or nil for other types (and for 64-bit
     /// integers beyond 2^53, which a double cannot hold exactly).
@@ -267,10 +289,24 @@ struct NativeChunkData {
     }
 }
 
+/// Converted values that a ``NativeChunkData/Numeric`` points into.
+private final class DoubleStorage {
+    let pointer: UnsafeMutableBufferPointer<Double>
+
+    init(_ values: [Double]) {
+        pointer = UnsafeMutableBufferPointer<Double>.allocate(capacity: values.count)
+        _ = pointer.initialize(from: values)
+    }
+
+    var buffer: UnsafeBufferPointer<Double> { UnsafeBufferPointer(pointer) }
+
+    deinit { pointer.deallocate() }
+}
+
 /// Fills model-matrix columns for chosen rows from a chunk's variables and a layout.
 private struct ColumnBuilder {
     private enum Part {
-        case value([Double])
+        case value(NativeChunkData.Numeric)
         case contrast([Double], codes: [Int32])
     }
 
@@ -317,8 +353,9 @@ private struct ColumnBuilder {
             for k in rows.indices { out[k] = 1 }
             for part in parts {
                 switch part {
-                case .value(let values):
-                    values.withUnsafeBufferPointer { values in
+                case .value(let numeric):
+                    withExtendedLifetime(numeric.owner) {
+                        let values = numeric.values
                         for (k, row) in rows.enumerated() { out[k] *= values[row] }
                     }
                 case .contrast(let contrast, let codes):

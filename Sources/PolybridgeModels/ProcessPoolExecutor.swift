@@ -1,18 +1,24 @@
 import Foundation
 import Synchronization
 
-/// One request to a worker process: a chunk task and the data file it reads its rows from.
+/// One request to a worker process: a chunk task and the data file it reads its rows from, or
+/// a warm-up (start R and Python, then answer).
 public struct WorkerRequest: Codable, Sendable {
-    /// The task.
-    public var task: LinearModelChunkTask
-    /// The data file (the worker reads it once and keeps it).
-    public var path: String
+    /// The task (nil for a warm-up).
+    public var task: LinearModelChunkTask?
+    /// The data file.
+    public var path: String?
 
     /// A request for `task` on `path`.
     public init(task: LinearModelChunkTask, path: String) {
         self.task = task
         self.path = path
     }
+
+    /// A warm-up request.
+    public static let warmUp = WorkerRequest()
+
+    private init() {}
 }
 
 /// A worker's answer: the result, or R's (or the reader's) message.
@@ -75,6 +81,27 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
             return workers
         }
         for worker in workers { worker.kill() }
+    }
+
+    /// Starts every worker not yet running and waits until each has its R and Python up, so
+    /// that the next fit spends its time on chunks alone.
+    public func warmUp() async throws {
+        let request = try JSONEncoder().encode(WorkerRequest.warmUp) + Data("\n".utf8)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<size {
+                group.addTask { [self] in
+                    let worker = try await acquire()
+                    switch await worker.exchange(request, timeout: timeout) {
+                    case .line:
+                        release(worker)
+                    case .ended, .timedOut:
+                        discard(worker)
+                        throw LinearModelError.data("a worker process did not start (\(executable.path) worker)")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
     }
 
     /// Runs `task` on a worker; `data` must be a file.
@@ -194,6 +221,17 @@ final class Worker: @unchecked Sendable {
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = FileHandle.standardError
+        // Each chunk allocates and frees its columns: glibc keeps the freed memory for the next
+        // chunk (one arena, no trimming, no mmap for chunk-sized blocks) rather than returning it
+        // to the kernel and paying to zero fresh pages, and pyarrow allocates through the same
+        // malloc. A value the user set wins.
+        var environment = ProcessInfo.processInfo.environment
+        for (name, value) in ["MALLOC_ARENA_MAX": "1", "MALLOC_MMAP_THRESHOLD_": "33554432",
+                              "MALLOC_TRIM_THRESHOLD_": "2147483648", "ARROW_DEFAULT_MEMORY_POOL": "system"]
+        where environment[name] == nil {
+            environment[name] = value
+        }
+        process.environment = environment
         try WorkerSpawner.start(process)
         processID = process.processIdentifier
         input = stdin.fileHandleForWriting

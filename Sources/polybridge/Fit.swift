@@ -46,6 +46,9 @@ struct Fit: AsyncParsableCommand {
     @Flag(help: "Print the fit as JSON.")
     var json = false
 
+    @Flag(help: "Print on stderr how long the workers took to start and the fit took (with --workers).")
+    var timing = false
+
     func validate() throws {
         if chunks != nil && chunkRows != nil { throw ValidationError("give --chunks or --chunk-rows, not both") }
         if let chunks, chunks < 1 { throw ValidationError("--chunks must be at least 1 (got \(chunks))") }
@@ -63,9 +66,15 @@ struct Fit: AsyncParsableCommand {
         let fit: LinearModelFit
         do {
             if let workers {
-                // The workers read the file themselves; the coordinator only needs its row count.
-                let rows = try await DataFiles.inspect(data).rows
-                let count = chunks ?? (chunkRows.map { max(1, (rows + $0 - 1) / $0) } ?? workers)
+                // The workers read the file themselves; the coordinator only needs its row count
+                // (from the metadata of a Parquet or Arrow IPC file). Without --chunks or
+                // --chunk-rows, the chunks are the file's row groups, so no row is read twice.
+                let groups = try await DataFiles.rowGroups(data)
+                let rows = if let groups { groups.reduce(0, +) } else { try await DataFiles.inspect(data).rows }
+                let ranges = if let chunks { LinearModel.chunkRanges(rowCount: rows, count: chunks) }
+                    else if let chunkRows { LinearModel.chunkRanges(rowCount: rows, rowsPerChunk: chunkRows) }
+                    else if let groups, groups.count >= workers { LinearModel.chunkRanges(rowGroups: groups) }
+                    else { LinearModel.chunkRanges(rowCount: rows, count: workers) }
                 let pool = ProcessPoolExecutor(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
                                                workers: workers, timeout: timeout.map { .milliseconds(Int($0 * 1000)) })
                 defer { pool.shutdown() }
@@ -76,16 +85,29 @@ struct Fit: AsyncParsableCommand {
                     _exit(130)
                 }
                 defer { interrupts.stop() }
+                let clock = ContinuousClock()
+                let started = clock.now
+                try await pool.warmUp()
+                let ready = clock.now
+                defer {
+                    if timing {
+                        let seconds = { (duration: Duration) in Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
+                        printError(String(format: "timing: workers ready %.3f s, fit %.3f s (%d chunks)", seconds(ready - started),
+                                          seconds(clock.now - ready), ranges.count))
+                    }
+                }
                 fit = try await LinearModel.fitChunked(.file(path: data), rowCount: rows,
-                                                       chunks: LinearModel.chunkRanges(rowCount: rows, count: count),
+                                                       chunks: ranges,
                                                        specification, combine: combine, executor: pool, label: label)
             } else {
                 let table = try await DataFiles.readTable(data)
                 if chunks == nil && chunkRows == nil {
                     fit = try await LinearModel.fit(table, specification, label: label)
                 } else {
-                    let count = chunks ?? max(1, (table.rowCount + chunkRows! - 1) / chunkRows!)
-                    fit = try await LinearModel.fitChunked(table, chunks: count, specification, combine: combine, label: label)
+                    let ranges = if let chunks { LinearModel.chunkRanges(rowCount: table.rowCount, count: chunks) }
+                        else { LinearModel.chunkRanges(rowCount: table.rowCount, rowsPerChunk: chunkRows!) }
+                    fit = try await LinearModel.fitChunked(.table(table), rowCount: table.rowCount, chunks: ranges,
+                                                           specification, combine: combine, label: label)
                 }
             }
         } catch {

@@ -23,18 +23,30 @@ struct WorkerCommand: AsyncParsableCommand {
             var response = WorkerResponse()
             do {
                 let request = try decoder.decode(WorkerRequest.self, from: Data(line.utf8))
-                let task = request.task
+                guard let task = request.task, let path = request.path else {
+                    // A warm-up: R and Python (with pyarrow) up before the first chunk.
+                    _ = try RRuntime.shared()
+                    try DataFiles.prepare()
+                    response.failure = nil
+                    FileHandle.standardOutput.write(try encoder.encode(response) + Data("\n".utf8))
+                    continue
+                }
+                let t0 = ContinuousClock.now
                 let table: ArrowTable
-                let format = try? DataFileFormat(path: request.path)
+                let format = try? DataFileFormat(path: path)
                 if task.step != .fit, format == .parquet || format == .feather,
                    let columns = try await LinearModelChunkWork.columnsRead(by: task.specification) {
                     // Only the chunk's rows of the model's columns: the row groups that hold them.
-                    table = try await DataFiles.readRows(request.path, rows: task.rows, columns: columns)
+                    table = try await DataFiles.readRows(path, rows: task.rows, columns: columns)
                 } else {
-                    if tables[request.path] == nil { tables[request.path] = try await DataFiles.readTable(request.path) }
-                    table = try tables[request.path]!.slice(rows: task.rows)
+                    if tables[path] == nil { tables[path] = try await DataFiles.readTable(path) }
+                    table = try tables[path]!.slice(rows: task.rows)
                 }
+                let t1 = ContinuousClock.now
                 response.result = try await LinearModelChunkWork.run(task, rows: table)
+                if ProcessInfo.processInfo.environment["POLYBRIDGE_TRACE_WORKER"] != nil {
+                    printError("worker \(getpid()) chunk \(task.chunk) \(task.step == .levels ? "levels" : "factor"): read \(t1 - t0), work \(ContinuousClock.now - t1)")
+                }
             } catch let error as RError {
                 response.failure = LinearModelChunkWork.message(of: error)
             } catch {
