@@ -13,6 +13,10 @@ public struct LinearModelChunkTask: Sendable, Codable, Equatable {
         /// The triangular factor of the chunk's weighted model matrix and response, with the
         /// factor levels fixed for the whole data (pass 2 of the exact combine).
         case factor(levels: [String: [String]])
+        /// The chunk's levels, and its factor with the levels guessed for the whole data, when
+        /// the chunk's present levels all fall within the guess (one read of the chunk for both
+        /// passes; the fit checks the guess against the merged levels before using the factor).
+        case levelsAndFactor(guess: [String: [String]])
         /// The chunk's own `lm` (the average combine).
         case fit
     }
@@ -35,6 +39,46 @@ public struct LinearModelChunkTask: Sendable, Codable, Equatable {
     }
 }
 
+extension LinearModelChunkTask.Step {
+    /// `levels`, `factor` or `fit`.
+    public var name: String {
+        switch self {
+        case .levels: "levels"
+        case .factor, .levelsAndFactor: "factor"
+        case .fit: "fit"
+        }
+    }
+}
+
+/// How far a chunked fit has come: reported after each chunk task completes.
+public struct LinearModelProgress: Sendable, Equatable {
+    /// The pass running (1 or 2; the exact combine makes two, levels then factors).
+    public var pass: Int
+    /// How many passes the fit makes.
+    public var passCount: Int
+    /// The pass's step: `levels`, `factor` or `fit`.
+    public var step: String
+    /// Chunks of this pass finished.
+    public var chunksDone: Int
+    /// Chunks in the pass.
+    public var chunkCount: Int
+    /// Rows of this pass's finished chunks.
+    public var rowsDone: Int
+    /// Rows in all chunks.
+    public var rowCount: Int
+
+    /// A progress report.
+    public init(pass: Int, passCount: Int, step: String, chunksDone: Int, chunkCount: Int, rowsDone: Int, rowCount: Int) {
+        self.pass = pass
+        self.passCount = passCount
+        self.step = step
+        self.chunksDone = chunksDone
+        self.chunkCount = chunkCount
+        self.rowsDone = rowsDone
+        self.rowCount = rowCount
+    }
+}
+
 /// The factor levels one chunk's kept rows hold, per model-frame variable that is a factor.
 public struct ChunkLevels: Sendable, Codable, Equatable {
     /// The model-frame variables that are factors (or character), e.g. `g`, `factor(cyl)`.
@@ -46,6 +90,18 @@ public struct ChunkLevels: Sendable, Codable, Equatable {
     /// Whether the variable is a factor column of the data (its level order is declared)
     /// rather than levels made from values.
     public var declared: [Bool]
+}
+
+extension ChunkLevels {
+    /// Whether every level present in this chunk's kept rows is among `levels` (compared as
+    /// bytes, as R compares factor levels).
+    public func fits(within levels: [String: [String]]) -> Bool {
+        zip(names, present).allSatisfy { name, present in
+            guard let allowed = levels[name] else { return present.isEmpty }
+            let bytes = Set(allowed.map { Array($0.utf8) })
+            return present.allSatisfy { bytes.contains(Array($0.utf8)) }
+        }
+    }
 }
 
 /// The part of an exact fit one chunk contributes: R of a QR of its weighted [X | y].
@@ -74,6 +130,8 @@ public enum LinearModelChunkResult: Sendable, Codable, Equatable {
     case levels(ChunkLevels)
     /// Pass 2.
     case factor(ChunkFactor)
+    /// Both passes on one read: the levels, and the factor when they fit the guess.
+    case levelsAndFactor(ChunkLevels, ChunkFactor?)
     /// The chunk's own fit (average combine).
     case fit(LinearModelFit)
 }
@@ -122,24 +180,13 @@ public enum LinearModelChunkWork {
                       try optionalString(spec.offset, session)]
         switch task.step {
         case .levels:
-            let value = try session.read(try LinearModelR.call("chunk_levels", [frame] + common, in: session,
-                                                              purpose: "finding the chunk's factor levels"))
-            let fields = try RFields(value)
-            return .levels(ChunkLevels(names: try fields.strings("names"),
-                                       full: try fields.list("full").map(strings),
-                                       present: try fields.list("present").map(strings),
-                                       declared: try logicals(try fields.value("declared"))))
+            return .levels(try levels(frame, common, session))
         case .factor(let levels):
-            let names = levels.keys.sorted()
-            let xlev = try session.make(.list(names.map { .character(levels[$0]!) }, names: names))
-            let value = try session.read(try LinearModelR.call("chunk_factor", [frame] + common + [xlev], in: session,
-                                                              purpose: "factoring the chunk"))
-            let fields = try RFields(value)
-            return .factor(ChunkFactor(r: try fields.doubles("r"), rows: Int(try fields.double("rows")),
-                                       columns: try fields.strings("columns"), kept: Int(try fields.double("kept")),
-                                       used: Int(try fields.double("used")), dropped: Int(try fields.double("dropped")),
-                                       intercept: try fields.double("intercept") != 0,
-                                       offsetSums: try fields.doubles("offset_sums")))
+            return .factor(try factor(frame, common, levels, session))
+        case .levelsAndFactor(let guess):
+            let levels = try levels(frame, common, session)
+            guard levels.fits(within: guess) else { return .levelsAndFactor(levels, nil) }
+            return .levelsAndFactor(levels, try underGuess { try factor(frame, common, guess, session) })
         case .fit:
             let label = try session.makeStrings(["chunk \(task.chunk)"])
             let value = try session.read(try LinearModelR.call("fit_whole", [frame] + common + [label], in: session,
@@ -162,6 +209,41 @@ public enum LinearModelChunkWork {
         }
         return LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1,
                                             lastRow: task.rows.upperBound, message: message)
+    }
+
+    /// `body`'s factor, or nil when it fails: an error under guessed levels (a factor with one
+    /// level in the guess, say) may be the guess's doing, so the fit factors the chunk again
+    /// with the merged levels, and a real error shows there. Interruption still ends the work.
+    static func underGuess(_ body: () throws -> ChunkFactor) rethrows -> ChunkFactor? {
+        do {
+            return try body()
+        } catch RError.interrupted {
+            throw RError.interrupted
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            return nil
+        }
+    }
+
+    private static func levels(_ frame: SEXP, _ common: [SEXP], _ session: RSession) throws -> ChunkLevels {
+        let value = try session.read(try LinearModelR.call("chunk_levels", [frame] + common, in: session,
+                                                          purpose: "finding the chunk's factor levels"))
+        let fields = try RFields(value)
+        return ChunkLevels(names: try fields.strings("names"), full: try fields.list("full").map(strings),
+                           present: try fields.list("present").map(strings), declared: try logicals(try fields.value("declared")))
+    }
+
+    private static func factor(_ frame: SEXP, _ common: [SEXP], _ levels: [String: [String]], _ session: RSession) throws -> ChunkFactor {
+        let names = levels.keys.sorted()
+        let xlev = try session.make(.list(names.map { .character(levels[$0]!) }, names: names))
+        let value = try session.read(try LinearModelR.call("chunk_factor", [frame] + common + [xlev], in: session,
+                                                          purpose: "factoring the chunk"))
+        let fields = try RFields(value)
+        return ChunkFactor(r: try fields.doubles("r"), rows: Int(try fields.double("rows")),
+                           columns: try fields.strings("columns"), kept: Int(try fields.double("kept")),
+                           used: Int(try fields.double("used")), dropped: Int(try fields.double("dropped")),
+                           intercept: try fields.double("intercept") != 0, offsetSums: try fields.doubles("offset_sums"))
     }
 
     /// R's message for an error, without R's "Error in …:" framing.

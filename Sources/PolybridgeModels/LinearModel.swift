@@ -90,17 +90,27 @@ public enum LinearModel {
     /// so the rank decision and aliased coefficients are `lm`'s. Terms whose value depends on
     /// the whole data (`poly()`, `scale()`, …) are refused. The average combine averages the
     /// chunks' own fits and is labelled approximate.
+    /// `progress`, when given, is called after each chunk task completes (on one task at a
+    /// time, in completion order).
     public static func fitChunked(_ data: ChunkData, rowCount: Int, chunks: [Range<Int>],
                                   _ specification: LinearModelSpecification, combine: LinearModelCombine = .exact,
-                                  executor: any ChunkExecutor = InProcessExecutor(), label: String = "data") async throws -> LinearModelFit {
+                                  executor: any ChunkExecutor = InProcessExecutor(), label: String = "data",
+                                  progress: (@Sendable (LinearModelProgress) -> Void)? = nil) async throws -> LinearModelFit {
         let formula = try await checkFormula(specification.formula)
         guard !chunks.isEmpty else { throw LinearModelError.data("no chunks to fit") }
+        let passes = combine == .exact ? 2 : 1
         func tasks(_ step: LinearModelChunkTask.Step) -> [LinearModelChunkTask] {
             chunks.enumerated().map { LinearModelChunkTask(chunk: $0.offset + 1, rows: $0.element, step: step, specification: specification) }
         }
+        func runAll(_ tasks: [LinearModelChunkTask], pass: Int) async throws -> [LinearModelChunkResult] {
+            try await LinearModel.runAll(tasks, data: data, executor: executor) { done, rows in
+                progress?(LinearModelProgress(pass: pass, passCount: max(passes, pass), step: tasks[0].step.name, chunksDone: done,
+                                              chunkCount: tasks.count, rowsDone: rows, rowCount: rowCount))
+            }
+        }
         switch combine {
         case .average:
-            let fits = try await runAll(tasks(.fit), data: data, executor: executor).map { result -> LinearModelFit in
+            let fits = try await runAll(tasks(.fit), pass: 1).map { result -> LinearModelFit in
                 guard case .fit(let fit) = result else { throw LinearModelError.data("a chunk returned \(result) for a fit") }
                 return fit
             }
@@ -108,14 +118,31 @@ public enum LinearModel {
         case .exact:
             let function = try await wholeDataTerm(specification.formula)
             if !function.isEmpty { throw LinearModelError.wholeDataTerm(formula: specification.formula, function: function) }
-            let levels = try await runAll(tasks(.levels), data: data, executor: executor).map { result -> ChunkLevels in
+            // Pass 1 reads one chunk for a guess at the global levels; pass 2 reads every chunk
+            // once for both its levels and its factor under the guess. The guess stands when the
+            // merged levels equal it (the usual case: every chunk holds every level); otherwise
+            // a third pass factors every chunk with the merged levels.
+            let first = try await runAll([tasks(.levels)[0]], pass: 1).map { result -> ChunkLevels in
                 guard case .levels(let levels) = result else { throw LinearModelError.data("a chunk returned \(result) for its levels") }
                 return levels
             }
+            let guess = try await mergeLevels(first)
+            var levels: [ChunkLevels] = []
+            var guessed: [ChunkFactor?] = []
+            for result in try await runAll(tasks(.levelsAndFactor(guess: guess)), pass: 2) {
+                guard case .levelsAndFactor(let chunkLevels, let factor) = result else {
+                    throw LinearModelError.data("a chunk returned \(result) for its levels and factor")
+                }
+                levels.append(chunkLevels)
+                guessed.append(factor)
+            }
             let global = try await mergeLevels(levels)
-            let factors = try await runAll(tasks(.factor(levels: global)), data: data, executor: executor).map { result -> ChunkFactor in
-                guard case .factor(let factor) = result else { throw LinearModelError.data("a chunk returned \(result) for its factor") }
-                return factor
+            var factors = guessed.compactMap { $0 }
+            if factors.count != guessed.count || !sameLevels(global, guess) {
+                factors = try await runAll(tasks(.factor(levels: global)), pass: 3).map { result -> ChunkFactor in
+                    guard case .factor(let factor) = result else { throw LinearModelError.data("a chunk returned \(result) for its factor") }
+                    return factor
+                }
             }
             return try await combineExact(factors, specification: specification, label: label)
         }
@@ -130,15 +157,22 @@ public enum LinearModel {
                              specification, combine: combine, executor: executor, label: label)
     }
 
-    /// Runs every task, in order of submission, stopping at the first failure.
-    private static func runAll(_ tasks: [LinearModelChunkTask], data: ChunkData,
-                               executor: any ChunkExecutor) async throws -> [LinearModelChunkResult] {
+    /// Runs every task, stopping at the first failure; returns the results in task order and
+    /// calls `completed(chunks done, rows done)` as each finishes.
+    private static func runAll(_ tasks: [LinearModelChunkTask], data: ChunkData, executor: any ChunkExecutor,
+                               completed: (Int, Int) -> Void) async throws -> [LinearModelChunkResult] {
         try await withThrowingTaskGroup(of: (Int, LinearModelChunkResult).self) { group in
             for (index, task) in tasks.enumerated() {
                 group.addTask { (index, try await executor.run(task, data: data)) }
             }
             var results = [LinearModelChunkResult?](repeating: nil, count: tasks.count)
-            for try await (index, result) in group { results[index] = result }
+            var done = 0, rows = 0
+            for try await (index, result) in group {
+                results[index] = result
+                done += 1
+                rows += tasks[index].rows.count
+                completed(done, rows)
+            }
             return results.map { $0! }
         }
     }
@@ -149,6 +183,13 @@ public enum LinearModel {
                                                               in: session, purpose: "checking the formula's terms"))
             guard case .character(let names) = value.unstructured else { return "" }
             return names.first.flatMap { $0 } ?? ""
+        }
+    }
+
+    /// Whether two level sets are the same, level for level, compared as bytes.
+    private static func sameLevels(_ a: [String: [String]], _ b: [String: [String]]) -> Bool {
+        a.count == b.count && a.allSatisfy { name, levels in
+            b[name].map { $0.map { Array($0.utf8) } == levels.map { Array($0.utf8) } } ?? false
         }
     }
 
@@ -228,6 +269,36 @@ public enum LinearModel {
         text += String(format: "\nMean residual standard error: %.4g; mean R-squared: %.4g (APPROXIMATE)", averaged.residualStandardError, averaged.rSquared)
         averaged.summary = text
         return averaged
+    }
+
+    /// Writes a PNG coefficient plot of `fit` to `path`: each estimate with its 95% confidence
+    /// interval (t on the residual degrees of freedom), drawn by R's png device, which needs no
+    /// display. An approximate (averaged) fit says so in the title. The file appears whole or
+    /// not at all: R draws into a temporary file beside it, which is then renamed.
+    public static func plotCoefficients(_ fit: LinearModelFit, to path: String) async throws {
+        let target = URL(fileURLWithPath: path)
+        let directory = target.deletingLastPathComponent().path
+        let temporary = directory + "/.\(target.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).png"
+        let title = (fit.isApproximate ? "APPROXIMATE (average of \(fit.chunks) chunk fits): " : "") + "lm(\(fit.formula))"
+        do {
+            try await coordinatorStep { session in
+                _ = try LinearModelR.call("plot_coefficients", [
+                    try session.makeStrings([temporary]), try session.makeStrings(fit.coefficients.map(\.name)),
+                    try session.make(.double(fit.coefficients.map(\.estimate))),
+                    try session.make(.double(fit.coefficients.map(\.standardError))),
+                    try session.make(.double([Double(fit.residualDF)])), try session.makeStrings([title])],
+                    in: session, purpose: "plotting the coefficients")
+            }
+            guard rename(temporary, path) == 0 else {
+                throw LinearModelError.data("cannot write the plot to \(path): \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            unlink(temporary)
+            if case LinearModelError.fitFailed(let message) = error {
+                throw LinearModelError.data("cannot write the plot to \(path): \(message)")
+            }
+            throw error
+        }
     }
 
     /// Runs a coordinator step on this process's R, mapping R errors to fit errors.

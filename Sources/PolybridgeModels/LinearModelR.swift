@@ -226,6 +226,29 @@ enum LinearModelR {
              w = if (is.null(w)) numeric(0) else as.numeric(w), off = if (is.null(off)) numeric(0) else as.numeric(off))
       }
 
+      # A coefficient plot: each estimate with its 95% confidence interval (t quantile on the
+      # residual df), drawn with R's png device (cairo, so no display is needed).
+      plot_coefficients <- function(file, names, estimate, se, df, title) {
+        k <- length(names)
+        if (!k) stop("the fit has no coefficients to plot", call. = FALSE)
+        q <- if (is.finite(df) && df > 0) stats::qt(0.975, df) else stats::qnorm(0.975)
+        lo <- estimate - q * se; hi <- estimate + q * se
+        type <- if (capabilities("cairo")) "cairo" else NULL
+        args <- list(filename = file, width = 1000, height = max(320, 90 + 32 * k), res = 120)
+        if (!is.null(type)) args$type <- type
+        do.call(grDevices::png, args)
+        on.exit(grDevices::dev.off())
+        op <- graphics::par(mar = c(4.5, min(20, max(5, 0.6 * max(nchar(names)) + 1)), 3.5, 1.5))
+        xr <- range(c(lo, hi, estimate, 0)[is.finite(c(lo, hi, estimate, 0))])
+        graphics::plot(xr, c(0.5, k + 0.5), type = "n", yaxt = "n", ylab = "", main = title,
+                       xlab = "estimate with 95% confidence interval", cex.main = 0.95)
+        graphics::axis(2, at = k:1, labels = names, las = 1, cex.axis = 0.85)
+        graphics::abline(v = 0, lty = 2, col = "grey55")
+        graphics::segments(lo, k:1, hi, k:1, lwd = 2.5, col = "steelblue")
+        graphics::points(estimate, k:1, pch = 19, cex = 0.9)
+        invisible(file)
+      }
+
       # Whether this R's summary.lm takes the model sum of squares from fitted values that
       # include the offset (R before 4.3 does; later versions subtract it first).
       summary_counts_offset <- !any(grepl("offset", deparse(body(stats::summary.lm))))

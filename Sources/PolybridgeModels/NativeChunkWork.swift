@@ -31,9 +31,18 @@ extension LinearModelChunkWork {
             case .levels:
                 return (.levels(data.levels()), .native)
             case .factor(let levels):
-                let layout = try await nativeLayout(spec.formula, levels: levels, ordered: data.orderedVariables)
-                if try await firstRowsAgree(data, table: table, task: task, layout: layout, levels: levels) {
-                    return (.factor(try data.factor(layout: layout, levels: levels)), .native)
+                if let factor = try await nativeFactor(data, table: table, task: task, levels: levels) {
+                    return (.factor(factor), .native)
+                }
+            case .levelsAndFactor(let guess):
+                let levels = data.levels()
+                guard levels.fits(within: guess) else { return (.levelsAndFactor(levels, nil), .native) }
+                do {
+                    if let factor = try await nativeFactor(data, table: table, task: task, levels: guess) {
+                        return (.levelsAndFactor(levels, factor), .native)
+                    }
+                } catch let error where !(error is CancellationError) && !(error as? RError == .interrupted) {
+                    return (.levelsAndFactor(levels, nil), .native)
                 }
             case .fit:
                 break
@@ -43,6 +52,14 @@ extension LinearModelChunkWork {
             try run(task, on: try session.dataFrame(from: table), in: session)
         }
         return (result, .r)
+    }
+
+    /// The factor built in Swift, or nil when R's rows for the chunk's head differ from it.
+    private static func nativeFactor(_ data: NativeChunkData, table: ArrowTable, task: LinearModelChunkTask,
+                                     levels: [String: [String]]) async throws -> ChunkFactor? {
+        let layout = try await nativeLayout(task.specification.formula, levels: levels, ordered: data.orderedVariables)
+        guard try await firstRowsAgree(data, table: table, task: task, layout: layout, levels: levels) else { return nil }
+        return try data.factor(layout: layout, levels: levels)
     }
 
     /// The columns a worker needs to read for `specification`: the model's variables when they

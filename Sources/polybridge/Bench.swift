@@ -6,7 +6,7 @@ import Polybridge
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run in-process benchmarks (used by `make bench-runtime` and `make bench-convert`).",
-        subcommands: [RuntimeBench.self, ConvertBench.self])
+        subcommands: [RuntimeBench.self, ConvertBench.self, DispatchBench.self])
 }
 
 /// Latency of trivial R calls made from Swift tasks.
@@ -44,5 +44,31 @@ struct RuntimeBench: AsyncParsableCommand {
         samples.sort()
         let median = samples[samples.count / 2], p90 = samples[samples.count * 9 / 10]
         print(String(format: "  %-58@ median %6.1f µs   p90 %6.1f µs", label as NSString, median, p90))
+    }
+}
+
+/// The worker pool's own cost per chunk: a request and its answer through a warm worker, with
+/// no R or file work in between.
+struct DispatchBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "dispatch",
+        abstract: "Per-chunk dispatch overhead of the worker pool (request out, answer back, warm workers).")
+
+    @Option(help: "Round trips per worker.")
+    var rounds = 2_000
+
+    @Option(help: "Worker processes.")
+    var workers = 2
+
+    func run() async throws {
+        let pool = ProcessPoolExecutor(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), workers: workers)
+        defer { pool.shutdown() }
+        try await pool.warmUp()
+        for _ in 0..<100 { try await pool.warmUp() }
+        let start = ContinuousClock.now
+        for _ in 0..<rounds { try await pool.warmUp() }
+        let seconds = (ContinuousClock.now - start).seconds
+        let perChunk = seconds / Double(rounds * workers) * 1e3
+        print(String(format: "dispatch: %d chunks' round trips on %d warm workers in %.3f s: %.3f ms per chunk, %.3f ms per round of %d in parallel (goal < 1 ms per chunk)",
+                     rounds * workers, workers, seconds, perChunk, seconds / Double(rounds) * 1e3, workers))
     }
 }

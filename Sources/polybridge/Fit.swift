@@ -13,7 +13,8 @@ struct Fit: AsyncParsableCommand {
             Chunks run in this process, or with --workers N on N warm worker processes that read \
             their rows from the file (a worker killed mid-chunk is replaced and the chunk re-run; \
             workers end with this process). Output reads like R's summary.lm; --json prints the \
-            fit as JSON. Errors exit 1.
+            fit as JSON; --plot writes a coefficient plot (PNG). A progress bar shows on stderr when it \
+            is a terminal. Errors exit 1.
             """)
 
     @Option(help: "The data file (CSV, TSV, Feather, Parquet or RDS).")
@@ -46,6 +47,9 @@ struct Fit: AsyncParsableCommand {
     @Flag(help: "Print the fit as JSON.")
     var json = false
 
+    @Option(help: "Write a coefficient plot with 95% confidence intervals to this PNG file.")
+    var plot: String?
+
     @Flag(help: "Print on stderr how long the workers took to start and the fit took (with --workers).")
     var timing = false
 
@@ -64,17 +68,13 @@ struct Fit: AsyncParsableCommand {
         let specification = LinearModelSpecification(formula: formula, weights: weights, offset: offset)
         let label = URL(fileURLWithPath: data).lastPathComponent
         let fit: LinearModelFit
+        let bar = ProgressBar.forTerminal()
+        var progress: (@Sendable (LinearModelProgress) -> Void)?
+        if let bar { progress = { @Sendable update in bar.update(update) } }
         do {
             if let workers {
-                // The workers read the file themselves; the coordinator only needs its row count
-                // (from the metadata of a Parquet or Arrow IPC file). Without --chunks or
-                // --chunk-rows, the chunks are the file's row groups, so no row is read twice.
-                let groups = try await DataFiles.rowGroups(data)
-                let rows = if let groups { groups.reduce(0, +) } else { try await DataFiles.inspect(data).rows }
-                let ranges = if let chunks { LinearModel.chunkRanges(rowCount: rows, count: chunks) }
-                    else if let chunkRows { LinearModel.chunkRanges(rowCount: rows, rowsPerChunk: chunkRows) }
-                    else if let groups, groups.count >= workers { LinearModel.chunkRanges(rowGroups: groups) }
-                    else { LinearModel.chunkRanges(rowCount: rows, count: workers) }
+                let clock = ContinuousClock()
+                let started = clock.now
                 let pool = ProcessPoolExecutor(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
                                                workers: workers, timeout: timeout.map { .milliseconds(Int($0 * 1000)) })
                 defer { pool.shutdown() }
@@ -85,9 +85,19 @@ struct Fit: AsyncParsableCommand {
                     _exit(130)
                 }
                 defer { interrupts.stop() }
-                let clock = ContinuousClock()
-                let started = clock.now
-                try await pool.warmUp()
+                // The workers start their R and Python while this process starts its own.
+                async let warming: Void = pool.warmUp()
+                // The workers read the file themselves; the coordinator only needs its row count
+                // (from the metadata of a Parquet or Arrow IPC file). Without --chunks or
+                // --chunk-rows, the chunks are the file's row groups, so no row is read twice.
+                let groups = try await DataFiles.rowGroups(data)
+                let rows = if let groups { groups.reduce(0, +) } else { try await DataFiles.inspect(data).rows }
+                let ranges = if let chunks { LinearModel.chunkRanges(rowCount: rows, count: chunks) }
+                    else if let chunkRows { LinearModel.chunkRanges(rowCount: rows, rowsPerChunk: chunkRows) }
+                    else if let groups, groups.count >= workers { LinearModel.chunkRanges(rowGroups: groups) }
+                    else { LinearModel.chunkRanges(rowCount: rows, count: workers) }
+                _ = try await LinearModel.checkFormula(formula)
+                try await warming
                 let ready = clock.now
                 defer {
                     if timing {
@@ -98,7 +108,9 @@ struct Fit: AsyncParsableCommand {
                 }
                 fit = try await LinearModel.fitChunked(.file(path: data), rowCount: rows,
                                                        chunks: ranges,
-                                                       specification, combine: combine, executor: pool, label: label)
+                                                       specification, combine: combine, executor: pool, label: label,
+                                                       progress: progress)
+                bar?.finish()
             } else {
                 let table = try await DataFiles.readTable(data)
                 if chunks == nil && chunkRows == nil {
@@ -107,12 +119,22 @@ struct Fit: AsyncParsableCommand {
                     let ranges = if let chunks { LinearModel.chunkRanges(rowCount: table.rowCount, count: chunks) }
                         else { LinearModel.chunkRanges(rowCount: table.rowCount, rowsPerChunk: chunkRows!) }
                     fit = try await LinearModel.fitChunked(.table(table), rowCount: table.rowCount, chunks: ranges,
-                                                           specification, combine: combine, label: label)
+                                                           specification, combine: combine, label: label, progress: progress)
+                    bar?.finish()
                 }
             }
         } catch {
+            bar?.finish()
             printError("error: \(error)")
             throw ExitCode(1)
+        }
+        if let plot {
+            do {
+                try await LinearModel.plotCoefficients(fit, to: plot)
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(1)
+            }
         }
         if json {
             let encoder = JSONEncoder()

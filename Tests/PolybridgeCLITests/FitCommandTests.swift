@@ -41,6 +41,45 @@ import Testing
     }
 }
 
+/// What a user at a terminal sees: the progress bar, and `--plot`'s PNG.
+@Suite struct FitProgressAndPlotTests {
+    /// The PNG's signature and its width and height from the IHDR chunk.
+    func pngSize(_ path: String) throws -> (width: Int, height: Int)? {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        guard bytes.count > 24, bytes.prefix(8) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A],
+              bytes[12..<16] == [0x49, 0x48, 0x44, 0x52] else { return nil }
+        let number = { (start: Int) in bytes[start..<(start + 4)].reduce(0) { $0 << 8 | Int($1) } }
+        return (number(16), number(20))
+    }
+
+    @Test func aTerminalShowsTheProgressBarAPipeDoesNot() async throws {
+        let parquet = try await FitCommandTests().mtcarsParquet()
+        let terminal = try runPolybridgeOnATerminal("fit", "--data", parquet, "--formula", "mpg ~ wt + factor(cyl)",
+                                                    "--workers", "2", "--chunks", "4")
+        #expect(terminal.status == 0, "\(terminal.error)")
+        #expect(terminal.output.contains("pass 1/2 levels ["), "\(terminal.output)")
+        #expect(terminal.output.contains("pass 2/2 factor [########################] 4/4 chunks"), "\(terminal.output)")
+        #expect(terminal.output.contains("rows/s"))
+        #expect(terminal.output.contains("Residual standard error"))
+        let piped = try runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt + factor(cyl)", "--chunks", "4")
+        #expect(piped.status == 0 && !piped.error.contains("pass 1/2"), "\(piped.error)")
+    }
+
+    @Test func plotWritesACoefficientPNG() async throws {
+        let parquet = try await FitCommandTests().mtcarsParquet()
+        let directory = try scratchDirectory()
+        let plot = directory + "/coef.png"
+        let run = try runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt + factor(cyl)", "--chunks", "2", "--plot", plot)
+        #expect(run.status == 0, "\(run.error)")
+        let size = try #require(try pngSize(plot))
+        #expect(size.width == 1000 && size.height >= 320)
+        // Nothing but the plot is left in the directory (it was drawn aside and renamed).
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0 != "coef.png" }.isEmpty)
+        let refused = try runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt", "--plot", directory + "/missing/coef.png")
+        #expect(refused.status == 1 && refused.error.contains("cannot write the plot to \(directory)/missing/coef.png"), "\(refused.error)")
+    }
+}
+
 /// `polybridge fit --workers`: the pool from the command line.
 @Suite struct FitWorkersCommandTests {
     func children(of pid: Int32) -> [Int32] {

@@ -199,7 +199,10 @@ final class PathRecordingExecutor: ChunkExecutor, @unchecked Sendable {
         guard case .table(let table) = data else { throw LinearModelError.data("a table, please") }
         do {
             let (result, path) = try await LinearModelChunkWork.runReportingPath(task, rows: try table.slice(rows: task.rows))
-            if case .factor = task.step { recorded.withLock { $0.append(path) } }
+            switch (task.step, result) {
+            case (.factor, _), (.levelsAndFactor, .levelsAndFactor(_, .some)): recorded.withLock { $0.append(path) }
+            default: break
+            }
             return result
         } catch {
             throw LinearModelChunkWork.chunkFailure(error, task: task)
@@ -230,6 +233,23 @@ final class PathRecordingExecutor: ChunkExecutor, @unchecked Sendable {
         let fit = try await LinearModel.fitChunked(data, chunks: 5, spec, executor: executor, label: name)
         #expect(try await agreesWithLM(fit, data: name, formula: formula, weights: weights, offset: offset) == "TRUE", "\(formula)")
         #expect(executor.factorPaths == Array(repeating: expected, count: 5), "\(formula)")
+    }
+
+    /// Chunks are read once when the first chunk's levels hold for all (pass 2 is the last);
+    /// when another chunk has a level the first lacks, a third pass refactors with the merged
+    /// levels, and both give lm's answer.
+    @Test(arguments: [("d", 2), ("d$g[1:500] <- 'a'; d", 3)])
+    func theGuessedLevelsAreUsedOnlyWhenTheyHold(dataCode: String, passes: Int) async throws {
+        let name = "native_guess_\(passes)"
+        let data = try await table(name, "d <- { \(standardData) }; \(dataCode)")
+        let seen = Mutex<[Int]>([])
+        let fit = try await LinearModel.fitChunked(.table(data), rowCount: data.rowCount,
+                                                   chunks: LinearModel.chunkRanges(rowCount: data.rowCount, count: 6),
+                                                   LinearModelSpecification(formula: "y ~ x1 + g"), label: name) { progress in
+            seen.withLock { $0.append(progress.pass) }
+        }
+        #expect(seen.withLock { $0.max() } == passes)
+        #expect(try await agreesWithLM(fit, data: name, formula: "y ~ x1 + g") == "TRUE")
     }
 
     /// The Householder factor in blocks has the data's Gram matrix (RᵀR = XᵀX) and is upper

@@ -84,3 +84,12 @@ public func cancelFromOwnThread<Success: Sendable, Failure: Error>(_ task: Task<
         task.cancel()
     }
 }
+
+/// Runs `polybridge arguments...` on a pseudo-terminal, as a user at a terminal runs it, through
+/// util-linux's `script` (Debian ships it in every installation); the run's `output` is all the
+/// terminal showed (standard output and standard error together).
+public func runPolybridgeOnATerminal(_ arguments: String...) throws -> PolybridgeRun {
+    func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+    let command = ([polybridgeExecutable().path] + arguments).map(quoted).joined(separator: " ")
+    return try runCommand("script", ["--quiet", "--return", "--command", command, "/dev/null"])
+}
