@@ -103,6 +103,12 @@ import PolybridgeRuntime
         #expect(try await RRuntime.shared().eval("sum(shared$v)", as: Double.self) == values.reduce(0, +))
         // Writing to it materialises a private copy; the Arrow buffer is never written.
         #expect(try await RRuntime.shared().eval("shared$v[1] <- -1; shared$v[1]", as: Double.self) == -1)
+        // A short slice of a large buffer is copied, so R does not keep the whole buffer alive.
+        let big = try ArrowTable(columns: [("v", try ArrowArray(float64Buffer: values))])
+        try await Bridge.assignToR(try big.slice(rows: 10..<74), as: "short_slice")
+        let slice = try await RRuntime.shared().evaluate(".Internal(inspect(short_slice$v))")
+        #expect(!slice.output.contains("zero-copy"))
+        #expect(try await RRuntime.shared().eval("identical(short_slice$v, as.numeric(10:73))", as: Bool.self))
     }
 }
 
