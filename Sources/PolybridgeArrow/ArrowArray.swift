@@ -72,6 +72,15 @@ public final class ArrowArray: @unchecked Sendable {
         return ArrowBitmap.bit(bitmap, offset + i)
     }
 
+    /// How many elements the memory under this array holds, as far as is known: the extent of
+    /// the array it is a view of (followed to the first array that is not a view), at least
+    /// `offset + length`. A short view of a long array keeps the long array's memory alive.
+    public var underlyingLength: Int {
+        var root = self
+        while case .view(let parent) = root.anchor { root = parent }
+        return max(root.offset + root.length, offset + length)
+    }
+
     /// A zero-copy view of `length` elements starting at `offset` (relative to this array) that keeps this array alive.
     public func slice(offset start: Int, length count: Int) throws(ArrowError) -> ArrowArray {
         guard start >= 0, start <= length else {

@@ -161,17 +161,18 @@ extension RSession {
 
     /// An ALTREP view of a single null-free chunk, or nil when the column needs converting.
     private func sharedVector(_ column: ArrowColumn, doubles: Bool) throws -> SEXP? {
-        // A short column is copied: R's garbage collector sees only the small wrapper of a shared
-        // vector, not the Arrow buffer it keeps alive, and a short slice of a large buffer (the
-        // first rows of a chunk) would hold the whole buffer until R happens to collect.
-        guard column.length >= Self.smallestSharedLength, column.chunks.count == 1, let array = column.chunks.first,
-              array.nullCount == 0, let values = array.buffers[1] else { return nil }
+        // A short slice of a long buffer (the first rows of a chunk) is copied: R's garbage
+        // collector sees only the small wrapper of a shared vector, not the Arrow memory it keeps
+        // alive, so the whole buffer would stay until R happens to collect.
+        guard column.chunks.count == 1, let array = column.chunks.first, array.nullCount == 0,
+              let values = array.buffers[1],
+              column.length >= Self.smallestSharedSlice || column.length * 2 >= array.underlyingLength else { return nil }
         let width = doubles ? 8 : 4
         return try sharedVector(doubles: doubles, values: values + array.offset * width, count: array.length, owner: array)
     }
 
-    /// Columns shorter than this are copied into R rather than shared.
-    static let smallestSharedLength = 4096
+    /// A column at least this long is shared even when it is a small part of its buffer.
+    static let smallestSharedSlice = 4096
 
     /// Copies same-width values chunk by chunk, then writes `missing` at null positions.
     private func fixedWidth<T>(_ column: ArrowColumn, type: RVectorType, as: T.Type, missing: T) throws -> SEXP {
