@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layers import only downward:
 //   C shims (CR, CPython, CArrow) → PolybridgeRuntime / PolybridgeArrow
-//   → PolybridgeConversion → features (PolybridgeFiles) → Polybridge (public facade)
+//   → PolybridgeConversion → features (PolybridgeFiles, PolybridgeModels, PolybridgePipelines)
+//   → Polybridge (public facade)
 //   → polybridge (CLI).
 let package = Package(
     name: "Polybridge",
@@ -14,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // C: the three Arrow C Data / C Stream Interface structs (ABI-frozen).
@@ -38,9 +40,13 @@ let package = Package(
         // Features: data files (CSV, Feather, Parquet, RDS) converted and inspected.
         .target(name: "PolybridgeFiles",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion"]),
+        // Features: pipelines of read, R, Python, fit and write steps run as a DAG.
+        .target(name: "PolybridgePipelines",
+                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles",
+                               "PolybridgeModels", .product(name: "Yams", package: "Yams")]),
         .target(name: "Polybridge",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles",
-                               "PolybridgeModels"]),
+                               "PolybridgeModels", "PolybridgePipelines"]),
         .executableTarget(name: "polybridge", dependencies: [
             "Polybridge", "CProcess",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -53,5 +59,6 @@ let package = Package(
         .testTarget(name: "PolybridgeFilesTests", dependencies: ["PolybridgeFiles", "Polybridge", "PolybridgeTestSupport"]),
         .testTarget(name: "PolybridgeModelsTests", dependencies: ["Polybridge", "PolybridgeTestSupport"]),
         .testTarget(name: "PolybridgeCLITests", dependencies: ["Polybridge", "PolybridgeTestSupport"]),
+        .testTarget(name: "PolybridgePipelinesTests", dependencies: ["Polybridge", "PolybridgeTestSupport"]),
     ]
 )

@@ -3,4 +3,5 @@
 @_exported import PolybridgeConversion
 @_exported import PolybridgeFiles
 @_exported import PolybridgeModels
+@_exported import PolybridgePipelines
 @_exported import PolybridgeRuntime

@@ -182,6 +182,38 @@ public enum DataFiles {
                                     compression: String?, delimiter: String?) async throws -> DataFileSummary {
         let source = try await openReader(input, format: inputFormat, reading: reading)
         try checkConvertible(source, file: input, toR: inputFormat == .rds || outputFormat == .rds)
+        return try await write(source, input: input, to: target, format: outputFormat, compression: compression, delimiter: delimiter)
+    }
+
+    /// Writes `table` to `output` in the format its extension names (or `format`), atomically
+    /// (a temporary file renamed into place), as ``convert(_:to:options:)`` writes.
+    public static func writeTable(_ table: ArrowTable, to output: String, format: DataFileFormat? = nil,
+                                  compression: String? = nil) async throws(DataFileError) -> DataFileSummary {
+        let outputFormat = try resolve(format, path: output)
+        let checkedCompression = try checkCompression(compression ?? (outputFormat.isText ? DataFileFormat.textCompression(ofPath: output) : nil),
+                                                      for: outputFormat, file: output)
+        let target = try OutputTarget(destination: output)
+        do {
+            let source = try pythonStep(file: output) {
+                let python = try PythonRuntime.shared()
+                let reader = try python.pyarrowReader(from: table)
+                let schema = try python.attribute("schema", of: reader)
+                let names = try python.value(of: try python.call(try python.attribute("type_names", of: try helpers()), [schema]))
+                guard case .list(let items) = names else { throw DataFileError.invalidContents(file: output, detail: "the Python helper returned \(names)") }
+                return Source(reader: reader, fields: table.schema, typeNames: items.map { item -> String in if case .string(let text) = item { text } else { "\(item)" } })
+            }
+            try checkConvertible(source, file: output, toR: outputFormat == .rds)
+            return try await write(source, input: output, to: target, format: outputFormat, compression: checkedCompression, delimiter: nil)
+        } catch let error as DataFileError {
+            throw error
+        } catch {
+            throw .invalidContents(file: output, detail: "\(error)")
+        }
+    }
+
+    /// Writes the batches of `source` to `target` through a temporary file renamed into place.
+    private static func write(_ source: Source, input: String, to target: OutputTarget, format outputFormat: DataFileFormat,
+                              compression: String?, delimiter: String?) async throws -> DataFileSummary {
         let destination = AtomicOutput(target)
         do {
             let written: (rows: Int, batches: Int, nulls: [Int])

@@ -1,0 +1,165 @@
+import Foundation
+import Yams
+
+/// Reads a pipeline file (YAML) into a ``Pipeline``: the structure is checked key by key, with
+/// the line of each problem; paths are resolved against the file's folder. What needs R or
+/// Python (functions in scripts, their parameters) is checked by ``PipelineValidation``.
+public enum PipelineFile {
+    /// The keys each kind of step accepts (besides `id`, `kind`, `inputs` and `params`).
+    static let keys: [PipelineStep.Kind: Set<String>] = [
+        .read: ["path"], .write: ["path"], .r: ["script", "code", "function"],
+        .python: ["script", "function", "as"], .fit: ["formula", "weights", "offset"],
+    ]
+    static let commonKeys: Set<String> = ["id", "kind", "inputs", "params"]
+
+    /// Reads and checks the structure of the pipeline file at `path`.
+    public static func load(_ path: String) throws(PipelineError) -> Pipeline {
+        let file = URL(fileURLWithPath: path).standardizedFileURL
+        let text: String
+        do {
+            text = try String(contentsOf: file, encoding: .utf8)
+        } catch {
+            throw .unreadable(file: path, detail: "cannot read the pipeline file (\(error.localizedDescription))")
+        }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw .unreadable(file: path, detail: "not valid YAML: \(error)")
+        }
+        return try parse(root, file: path, directory: file.deletingLastPathComponent().path)
+    }
+
+    private static func parse(_ root: Node?, file: String, directory: String) throws(PipelineError) -> Pipeline {
+        func invalid(_ node: Node?, _ step: String?, _ message: String) -> PipelineError {
+            .invalid(file: file, line: node?.mark?.line ?? 1, step: step, message: message)
+        }
+        guard let root, case .mapping(let top) = root else {
+            throw invalid(root, nil, "a pipeline file is a mapping with `name` and `steps`")
+        }
+        var name: String?
+        var stepsNode: Node?
+        for (key, value) in top {
+            switch key.string ?? "" {
+            case "name":
+                guard let text = scalarString(value) else { throw invalid(value, nil, "`name` must be a string") }
+                name = text
+            case "steps":
+                stepsNode = value
+            default:
+                throw invalid(key, nil, "unknown key '\(key.string ?? "?")' (a pipeline file has `name` and `steps`)")
+            }
+        }
+        guard let name else { throw invalid(root, nil, "the pipeline has no `name`") }
+        guard let stepsNode, case .sequence(let sequence) = stepsNode else {
+            throw invalid(stepsNode ?? root, nil, "`steps` must be a list of steps")
+        }
+        var steps: [PipelineStep] = []
+        for node in sequence {
+            let step = try parseStep(node, directory: directory, invalid: invalid)
+            if let earlier = steps.first(where: { $0.id == step.id }) {
+                throw invalid(node, step.id, "the id '\(step.id)' is used twice (first on line \(earlier.line))")
+            }
+            steps.append(step)
+        }
+        if steps.isEmpty { throw invalid(stepsNode, nil, "the pipeline has no steps") }
+        return Pipeline(name: name, file: URL(fileURLWithPath: file).standardizedFileURL.path, directory: directory, steps: steps)
+    }
+
+    private static func parseStep(_ node: Node, directory: String,
+                                  invalid: (Node?, String?, String) -> PipelineError) throws(PipelineError) -> PipelineStep {
+        guard case .mapping(let mapping) = node else { throw invalid(node, nil, "a step must be a mapping with `id` and `kind`") }
+        var fields: [String: Node] = [:]
+        var lines: [String: Int] = [:]
+        var keyNodes: [String: Node] = [:]
+        for (key, value) in mapping {
+            guard let text = key.string else { throw invalid(key, nil, "a step's keys must be strings") }
+            fields[text] = value
+            keyNodes[text] = key
+            lines[text] = key.mark?.line
+        }
+        guard let idNode = fields["id"], let id = scalarString(idNode), !id.isEmpty else {
+            throw invalid(node, nil, "a step has no `id`")
+        }
+        guard id.range(of: #"^[A-Za-z_][A-Za-z0-9_\-]*$"#, options: .regularExpression) != nil else {
+            throw invalid(idNode, id, "the id '\(id)' must start with a letter or _ and hold only letters, digits, _ and -")
+        }
+        guard let kindNode = fields["kind"], let kindText = scalarString(kindNode) else { throw invalid(node, id, "the step has no `kind`") }
+        guard let kind = PipelineStep.Kind(rawValue: kindText) else {
+            throw invalid(kindNode, id, "unknown kind '\(kindText)' (kinds: \(PipelineStep.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let allowed = commonKeys.union(keys[kind]!)
+        for key in fields.keys.sorted() where !allowed.contains(key) {
+            throw invalid(keyNodes[key], id, "unknown key '\(key)' for a \(kind.rawValue) step (keys: \(allowed.sorted().joined(separator: ", ")))")
+        }
+        func string(_ key: String) throws(PipelineError) -> String? {
+            guard let value = fields[key] else { return nil }
+            guard let text = scalarString(value) else { throw invalid(value, id, "`\(key)` must be a string") }
+            return text
+        }
+        func resolved(_ relative: String?) -> String? {
+            relative.map { URL(fileURLWithPath: $0, relativeTo: URL(fileURLWithPath: directory, isDirectory: true)).standardizedFileURL.path }
+        }
+        var inputs: [PipelineStep.Input] = []
+        if let inputsNode = fields["inputs"] {
+            guard case .mapping(let map) = inputsNode else {
+                throw invalid(inputsNode, id, "`inputs` must map argument names to step ids, e.g. {d: raw}")
+            }
+            for (key, value) in map {
+                guard let argument = key.string, let reference = scalarString(value) else {
+                    throw invalid(value, id, "`inputs` must map argument names to step ids, e.g. {d: raw}")
+                }
+                let parts = reference.split(separator: ".", maxSplits: 1).map(String.init)
+                inputs.append(PipelineStep.Input(name: argument, step: parts[0], output: parts.count > 1 ? parts[1] : nil))
+                lines["inputs.\(argument)"] = value.mark?.line
+            }
+        }
+        var params: [(name: String, value: PipelineValue)] = []
+        if let paramsNode = fields["params"] {
+            guard case .mapping(let map) = paramsNode else { throw invalid(paramsNode, id, "`params` must be a mapping of names to values") }
+            for (key, value) in map {
+                guard let parameter = key.string else { throw invalid(key, id, "parameter names must be strings") }
+                params.append((parameter, try self.value(value, step: id, invalid: invalid)))
+                lines["params.\(parameter)"] = value.mark?.line
+            }
+        }
+        return PipelineStep(id: id, kind: kind, inputs: inputs, params: params, path: resolved(try string("path")),
+                            script: resolved(try string("script")), code: try string("code"), function: try string("function"),
+                            frames: try string("as"), formula: try string("formula"), weights: try string("weights"),
+                            offset: try string("offset"), line: node.mark?.line ?? 1, keyLines: lines.compactMapValues { $0 })
+    }
+
+    /// A scalar's text, whatever YAML type it resolves to (numbers included), or nil.
+    private static func scalarString(_ node: Node) -> String? {
+        guard case .scalar(let scalar) = node else { return nil }
+        return scalar.string
+    }
+
+    private static func value(_ node: Node, step: String,
+                              invalid: (Node?, String?, String) -> PipelineError) throws(PipelineError) -> PipelineValue {
+        switch node {
+        case .scalar(let scalar):
+            switch Tag.Name(rawValue: node.tag.rawValue) {
+            case .null: return .null
+            case .bool: if let value = node.bool { return .bool(value) }
+            case .int: if let value = node.int { return .int(value) }
+            case .float: if let value = node.float { return .double(value) }
+            default: break
+            }
+            return .string(scalar.string)
+        case .sequence(let sequence):
+            var values: [PipelineValue] = []
+            for item in sequence { values.append(try value(item, step: step, invalid: invalid)) }
+            return .list(values)
+        case .mapping(let mapping):
+            var values: [String: PipelineValue] = [:]
+            for (key, item) in mapping {
+                guard let name = key.string else { throw invalid(key, step, "mapping keys in params must be strings") }
+                values[name] = try value(item, step: step, invalid: invalid)
+            }
+            return .map(values)
+        case .alias:
+            throw invalid(node, step, "YAML aliases are not supported in params")
+        }
+    }
+}

@@ -1,0 +1,207 @@
+/// The R side of pipelines, bound as `.polybridge_pipeline` in R's global environment: reading
+/// scripts without running them (a function's arguments, the files a script sources) and
+/// running a step's function with R's call stack kept for errors.
+enum PipelineR {
+    static let environmentName = ".polybridge_pipeline"
+
+    static let source = #"""
+    assign(".polybridge_pipeline", local({
+      default_kind <- function(d) {
+        if (is.symbol(d) && identical(as.character(d), "")) return("none")
+        if (is.call(d) && identical(d[[1L]], as.name("-")) && length(d) == 2L && is.numeric(d[[2L]])) return("number")
+        if (is.numeric(d)) "number" else if (is.character(d)) "string" else if (is.logical(d)) "boolean"
+        else if (is.null(d)) "null" else "other"
+      }
+
+      # The arguments of `name` as the script defines it at top level (the last definition), by
+      # parsing only: nothing in the script runs.
+      script_function <- function(file, name) {
+        exprs <- parse(file, keep.source = FALSE)
+        for (e in rev(as.list(exprs))) {
+          if (is.call(e) && length(e) == 3L && (identical(e[[1L]], as.name("<-")) || identical(e[[1L]], as.name("="))) &&
+              identical(e[[2L]], as.name(name)) && is.call(e[[3L]]) && identical(e[[3L]][[1L]], as.name("function"))) {
+            fm <- e[[3L]][[2L]]
+            args <- if (is.null(fm)) character(0) else names(fm)
+            kinds <- if (is.null(fm)) character(0) else unname(vapply(as.list(fm), default_kind, ""))
+            return(list(found = TRUE, args = args, kinds = kinds))
+          }
+        }
+        list(found = FALSE, args = character(0), kinds = character(0))
+      }
+
+      # Files that `file` sources with a literal path (source("x.R") or sys.source), resolved
+      # against the script's folder as source(chdir = TRUE) does, recursively.
+      sourced_files <- function(file, seen = character(0)) {
+        file <- normalizePath(file, mustWork = FALSE)
+        if (file %in% seen || !file.exists(file)) return(seen)
+        seen <- c(seen, file)
+        walk <- function(e) {
+          found <- character(0)
+          if (is.call(e)) {
+            f <- e[[1L]]
+            if ((identical(f, as.name("source")) || identical(f, as.name("sys.source"))) && length(e) >= 2L && is.character(e[[2L]]))
+              found <- e[[2L]]
+            for (part in as.list(e)[-1L]) if (!missing(part)) found <- c(found, walk(part))
+          }
+          found
+        }
+        for (path in unlist(lapply(as.list(parse(file, keep.source = FALSE)), walk))) {
+          full <- if (grepl("^/", path)) path else file.path(dirname(file), path)
+          seen <- sourced_files(full, seen)
+        }
+        seen
+      }
+
+      check_code <- function(code) { parse(text = code, keep.source = FALSE); TRUE }
+
+      # Runs a step: the script sourced into a fresh environment (its folder as the working
+      # directory while it is sourced), or inline code evaluated with the arguments bound. An
+      # error keeps R's message and the call stack from the step's function down.
+      run_step <- function(file, code, fname, args) {
+        env <- new.env(parent = globalenv())
+        stack <- NULL
+        base <- sys.nframe()
+        handler <- function(e) {
+          calls <- sys.calls()
+          calls <- calls[seq_along(calls) > base + 2L]
+          stack <<- vapply(calls, function(cl) paste(deparse(cl, nlines = 1L, width.cutoff = 120L), collapse = ""), "")
+        }
+        result <- tryCatch(withCallingHandlers({
+          if (nzchar(file)) {
+            sys.source(file, envir = env, chdir = TRUE, keep.source = TRUE)
+            f <- get(fname, envir = env, mode = "function")
+            do.call(f, args)
+          } else {
+            for (nm in names(args)) assign(nm, args[[nm]], envir = env)
+            eval(parse(text = code, keep.source = FALSE), env)
+          }
+        }, error = handler), error = function(e) {
+          stack <- stack[!grepl("^(withCallingHandlers|tryCatch|tryCatchList|tryCatchOne|doTryCatch|do.call|eval|sys.source|\\.handleSimpleError|h\\(simpleError)", stack)]
+          message <- conditionMessage(e)
+          if (!is.null(conditionCall(e))) message <- paste0("in ", paste(deparse(conditionCall(e), nlines = 1L), collapse = ""), ": ", message)
+          if (length(stack)) message <- paste0(message, "\nR call stack:\n", paste0("  ", rev(stack), collapse = "\n"))
+          stop(message, call. = FALSE)
+        })
+        if (is.data.frame(result)) return(list(result))
+        if (is.list(result) && length(result) && !is.null(names(result)) && all(nzchar(names(result))) &&
+            all(vapply(result, is.data.frame, NA))) return(result)
+        stop(sprintf("the function returned %s, not a data frame or a named list of data frames",
+                     paste(class(result), collapse = "/")), call. = FALSE)
+      }
+
+      environment()
+    }), envir = globalenv())
+    """#
+}
+
+/// The Python side of pipelines (module `_polybridge_pipeline`): reading scripts without
+/// running them, hashing files, and running a step's function on a fresh import of its script.
+/// Inputs arrive already converted (pandas, pyarrow or polars) by Polybridge's own conversion.
+enum PipelinePython {
+    static let moduleName = "_polybridge_pipeline"
+
+    static let source = #"""
+    import ast, hashlib, importlib.util, json, os, sys, traceback
+
+    _ANNOTATIONS = {"int": "integer", "float": "number", "str": "string", "bool": "boolean", "list": "list", "dict": "mapping"}
+
+    def _kind(annotation, default):
+        if isinstance(annotation, ast.Name) and annotation.id in _ANNOTATIONS:
+            return _ANNOTATIONS[annotation.id]
+        if isinstance(default, ast.Constant):
+            value = default.value
+            if isinstance(value, bool): return "boolean"
+            if isinstance(value, int): return "integer"
+            if isinstance(value, float): return "number"
+            if isinstance(value, str): return "string"
+        return "other"
+
+    def function_signature(path, name):
+        """The parameters of top-level function `name` in `path`, by parsing only."""
+        with open(path, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read(), path)
+        for node in reversed(tree.body):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+                arguments = node.args
+                positional = arguments.posonlyargs + arguments.args
+                defaults = [None] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
+                names, kinds = [], []
+                for argument, default in zip(positional, defaults):
+                    names.append(argument.arg); kinds.append(_kind(argument.annotation, default))
+                for argument, default in zip(arguments.kwonlyargs, arguments.kw_defaults):
+                    names.append(argument.arg); kinds.append(_kind(argument.annotation, default))
+                return {"found": True, "args": names, "kinds": kinds, "varkw": arguments.kwarg is not None}
+        return {"found": False, "args": [], "kinds": [], "varkw": False}
+
+    def local_imports(path, seen=None):
+        """`path` and the modules beside it that it imports (import x / from x import y), recursively."""
+        seen = [] if seen is None else seen
+        path = os.path.realpath(path)
+        if path in seen or not os.path.exists(path):
+            return seen
+        seen.append(path)
+        folder = os.path.dirname(path)
+        with open(path, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read(), path)
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level in (0, 1):
+                names = [node.module]
+            for name in names:
+                candidate = os.path.join(folder, *name.split(".")) + ".py"
+                if os.path.exists(candidate):
+                    local_imports(candidate, seen)
+        return seen
+
+    def sha256(texts, paths):
+        digest = hashlib.sha256()
+        for text in texts:
+            digest.update(text.encode("utf-8")); digest.update(b"\0")
+        for path in paths:
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            digest.update(b"\0")
+        return digest.hexdigest()
+
+    _counter = [0]
+
+    def run_step(path, function, inputs, params_json):
+        """Imports `path` afresh (its folder first on sys.path), calls `function` with the inputs
+        and the parameters as keyword arguments; returns {name: frame}."""
+        converted = inputs
+        _counter[0] += 1
+        folder = os.path.dirname(path)
+        sys.path.insert(0, folder)
+        try:
+            spec = importlib.util.spec_from_file_location(f"_polybridge_step_{_counter[0]}", path)
+            module = importlib.util.module_from_spec(spec)
+            for name in list(sys.modules):
+                module_file = getattr(sys.modules[name], "__file__", None) or ""
+                if module_file.startswith(folder + os.sep):
+                    del sys.modules[name]  # sibling modules are re-imported, so edits take effect
+            spec.loader.exec_module(module)
+            result = getattr(module, function)(**converted, **json.loads(params_json))
+        finally:
+            if sys.path and sys.path[0] == folder:
+                sys.path.pop(0)
+        outputs = result if isinstance(result, dict) else {"": result}
+        for name, value in outputs.items():
+            if not hasattr(value, "__arrow_c_stream__") and not _is_pandas(value):
+                raise TypeError(f"the function returned {type(value).__name__}" + (f" for '{name}'" if name else "")
+                                + ", not a pandas/polars DataFrame, a pyarrow Table or a dict of them")
+        return outputs
+
+    def _is_pandas(value):
+        module = type(value).__module__ or ""
+        return module.startswith("pandas") and type(value).__name__ == "DataFrame"
+
+    def _pandas_types():
+        import pandas as pd, pyarrow as pa
+        mapping = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+                   pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+        return mapping.get
+    """#
+}

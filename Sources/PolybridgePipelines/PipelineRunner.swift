@@ -1,0 +1,209 @@
+import Foundation
+import PolybridgeArrow
+
+/// What happened to one step in a run.
+public struct PipelineStepRecord: Sendable, Codable, Equatable {
+    /// A step's state.
+    public enum Status: String, Sendable, Codable {
+        case waiting, running, done, cached, failed, skipped
+    }
+
+    /// The step id.
+    public var id: String
+    /// Its kind (`read`, `r`, `python`, `fit`, `write`).
+    public var kind: String
+    /// Where it runs: `R`, `Python` or `Swift` (reading, writing and the fit's coordination).
+    public var language: String
+    /// Its state.
+    public var status: Status
+    /// Seconds from the start of the run to the step's start, once it has started.
+    public var started: Double?
+    /// Seconds from the start of the run to the step's end, once it has ended.
+    public var finished: Double?
+    /// Rows of its inputs.
+    public var rowsIn: Int = 0
+    /// Rows of its outputs (for a write step, rows written).
+    public var rowsOut: Int = 0
+    /// Why it ran (or would run): no cached result, the code changed, …; nil for a cache hit.
+    public var reason: String?
+    /// R's message and call stack, or Python's traceback, when it failed; why it was skipped.
+    public var error: String?
+
+    /// Seconds it took.
+    public var seconds: Double? { started.flatMap { start in finished.map { $0 - start } } }
+}
+
+/// A whole run: every step's record, in pipeline order.
+public struct PipelineRunReport: Sendable, Codable {
+    /// The pipeline's name.
+    public var pipeline: String
+    /// The steps.
+    public var steps: [PipelineStepRecord]
+    /// Seconds the run took.
+    public var seconds: Double
+    /// Whether every step is done or cached.
+    public var succeeded: Bool { steps.allSatisfy { $0.status == .done || $0.status == .cached } }
+}
+
+/// How to run a pipeline.
+public struct PipelineRunOptions: Sendable {
+    /// Use cached results whose key matches (`--no-cache` turns it off).
+    public var useCache = true
+    /// Steps to rerun whatever the cache holds (`--force STEP`).
+    public var force: Set<String> = []
+    /// Stop at the first failure (`--fail-fast`); otherwise independent branches finish.
+    public var failFast = false
+
+    /// Options; the defaults use the cache and finish independent branches.
+    public init(useCache: Bool = true, force: Set<String> = [], failFast: Bool = false) {
+        self.useCache = useCache
+        self.force = force
+        self.failFast = failFast
+    }
+}
+
+/// Runs a pipeline as a DAG: a step starts as soon as its inputs are ready, so independent
+/// steps run at the same time; results move between steps as Arrow tables in memory; a step
+/// whose cache key matches a stored result is not run again.
+public enum PipelineRunner {
+    /// Why each step would run (or that its cached result holds), without running anything.
+    public static func explain(_ pipeline: Pipeline, options: PipelineRunOptions = PipelineRunOptions()) async throws -> [PipelineStepRecord] {
+        let order = try await PipelineValidation.check(pipeline)
+        let cache = PipelineCache(pipeline: pipeline)
+        var keys: [String: String] = [:]
+        var records: [String: PipelineStepRecord] = [:]
+        for step in order {
+            let manifest = try await PipelineCache.manifest(for: step, inputKeys: keys)
+            keys[step.id] = manifest.key
+            var record = PipelineStepRecord(id: step.id, kind: step.kind.rawValue, language: language(of: step), status: .waiting)
+            let upstream = step.inputs.compactMap { records[$0.step] }.first { $0.reason != nil }
+            if !options.useCache {
+                record.reason = "--no-cache"
+            } else if options.force.contains(step.id) {
+                record.reason = "--force \(step.id)"
+            } else if let reason = cache.reason(step, manifest) {
+                record.reason = reason
+            } else if let upstream, upstream.reason?.hasPrefix("--") == true {
+                record.reason = "input step \(upstream.id) reruns"
+            } else {
+                record.status = .cached
+            }
+            records[step.id] = record
+        }
+        return pipeline.steps.map { records[$0.id]! }
+    }
+
+    /// Runs `pipeline`; `update` sees every change of a step's record (for a live display).
+    /// Returns the report whether or not steps failed (see ``PipelineRunReport/succeeded``);
+    /// throws only when the pipeline is invalid.
+    public static func run(_ pipeline: Pipeline, options: PipelineRunOptions = PipelineRunOptions(),
+                           update: @escaping @Sendable (PipelineStepRecord) -> Void = { _ in }) async throws -> PipelineRunReport {
+        let order = try await PipelineValidation.check(pipeline)
+        let cache = PipelineCache(pipeline: pipeline)
+        let clock = ContinuousClock()
+        let start = clock.now
+        func now() -> Double {
+            let elapsed = clock.now - start
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
+        var records: [String: PipelineStepRecord] = [:]
+        for step in order {
+            records[step.id] = PipelineStepRecord(id: step.id, kind: step.kind.rawValue, language: language(of: step), status: .waiting)
+            update(records[step.id]!)
+        }
+        var keys: [String: String] = [:]
+        var outputs: [String: [String: ArrowTable]] = [:]
+        var stopping = false
+
+        await withTaskGroup(of: (String, Result<(outputs: [String: ArrowTable], manifest: PipelineCache.Manifest, cached: Bool), any Error>).self) { group in
+            var running = 0
+            func startReady() {
+                for step in order where records[step.id]!.status == .waiting {
+                    let sources = step.inputs.map { records[$0.step]! }
+                    if stopping || sources.contains(where: { $0.status == .failed || $0.status == .skipped }) {
+                        records[step.id]!.status = .skipped
+                        let cause = sources.first { $0.status == .failed || $0.status == .skipped }
+                        records[step.id]!.error = cause.map { "input step \($0.id) \($0.status == .failed ? "failed" : "was skipped")" } ?? "the run stopped (--fail-fast)"
+                        update(records[step.id]!)
+                        continue
+                    }
+                    guard sources.allSatisfy({ $0.status == .done || $0.status == .cached }) else { continue }
+                    var inputs: [String: ArrowTable] = [:]
+                    var missing: String?
+                    for input in step.inputs {
+                        let produced = outputs[input.step] ?? [:]
+                        if let table = produced[input.output ?? ""] ?? (input.output == nil && produced.count == 1 ? produced.values.first : nil) {
+                            inputs[input.name] = table
+                        } else {
+                            missing = input.output.map { "step \(input.step) has no output '\($0)' (it has \(produced.keys.sorted().map { $0.isEmpty ? "one unnamed output" : $0 }.joined(separator: ", ")))" }
+                                ?? "step \(input.step) has \(produced.count) outputs (\(produced.keys.sorted().joined(separator: ", "))): name one, as \(input.step).NAME"
+                        }
+                    }
+                    records[step.id]!.status = .running
+                    records[step.id]!.started = now()
+                    records[step.id]!.rowsIn = inputs.values.reduce(0) { $0 + $1.rowCount }
+                    update(records[step.id]!)
+                    let inputKeys = keys
+                    let force = !options.useCache || options.force.contains(step.id)
+                    running += 1
+                    group.addTask {
+                        do {
+                            if let missing { throw PipelineError.stepFailed(step: step.id, message: missing) }
+                            let manifest = try await PipelineCache.manifest(for: step, inputKeys: inputKeys)
+                            if !force, cache.reason(step, manifest) == nil, let stored = cache.stored(step.id) {
+                                return (step.id, .success((try await cache.load(step.id, stored), stored, true)))
+                            }
+                            let produced = try await PipelineSteps.run(step, inputs: inputs)
+                            if options.useCache { try await cache.store(step.id, manifest, outputs: produced) }
+                            return (step.id, .success((produced, manifest, false)))
+                        } catch {
+                            return (step.id, .failure(error))
+                        }
+                    }
+                }
+            }
+            startReady()
+            while running > 0, let (id, result) = await group.next() {
+                running -= 1
+                records[id]!.finished = now()
+                switch result {
+                case .success(let value):
+                    outputs[id] = value.outputs
+                    keys[id] = value.manifest.key
+                    records[id]!.status = value.cached ? .cached : .done
+                    let step = pipeline.step(id)!
+                    records[id]!.rowsOut = step.kind == .write ? records[id]!.rowsIn : value.outputs.values.reduce(0) { $0 + $1.rowCount }
+                case .failure(let error):
+                    records[id]!.status = .failed
+                    records[id]!.error = describe(error, step: pipeline.step(id)!)
+                    if options.failFast {
+                        stopping = true
+                        group.cancelAll()
+                    }
+                }
+                update(records[id]!)
+                startReady()
+            }
+        }
+        return PipelineRunReport(pipeline: pipeline.name, steps: pipeline.steps.map { records[$0.id]! }, seconds: now())
+    }
+
+    /// Where a step runs, for the report.
+    static func language(of step: PipelineStep) -> String {
+        switch step.kind {
+        case .r, .fit: "R"
+        case .python: "Python"
+        case .read, .write: "Swift"
+        }
+    }
+
+    /// A failed step's error: the step, its file and function, and R's message and call stack
+    /// or Python's traceback.
+    static func describe(_ error: any Error, step: PipelineStep) -> String {
+        if let error = error as? PipelineError, case .stepFailed(_, let message) = error { return message }
+        let place = [step.script.map { URL(fileURLWithPath: $0).lastPathComponent }, step.function.map { "function \($0)" }]
+            .compactMap { $0 }.joined(separator: ", ")
+        let language = self.language(of: step)
+        return (place.isEmpty ? "" : "\(place): ") + (language == "Swift" ? "" : "\(language) error: ") + PipelineRuntime.message(of: error)
+    }
+}
