@@ -8,6 +8,9 @@ public struct WorkerRequest: Codable, Sendable {
     public var task: LinearModelChunkTask?
     /// The data file.
     public var path: String?
+    /// Work of a higher layer (a pipeline step), as that layer encodes it; see
+    /// ``ProcessPoolExecutor/roundTrip(payload:)``.
+    public var payload: String?
 
     /// A request for `task` on `path`.
     public init(task: LinearModelChunkTask, path: String) {
@@ -27,6 +30,8 @@ public struct WorkerResponse: Codable, Sendable {
     public var result: LinearModelChunkResult?
     /// Why it failed, when it did.
     public var failure: String?
+    /// The answer to a payload request.
+    public var payload: String?
 
     /// A response.
     public init(result: LinearModelChunkResult? = nil, failure: String? = nil) {
@@ -101,6 +106,42 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
                 }
             }
             try await group.waitForAll()
+        }
+    }
+
+    /// Sends `payload` (work a higher layer encodes, such as a pipeline step) to a free worker
+    /// and returns the worker's answer. A worker that dies is replaced and the request sent
+    /// again (up to `retries` times); the worker's own failure message is thrown as
+    /// ``LinearModelError/data(_:)``. Cancelling the calling task kills the worker.
+    public func roundTrip(payload: String) async throws -> String {
+        var request = WorkerRequest.warmUp
+        request.payload = payload
+        let line = try JSONEncoder().encode(request) + Data("\n".utf8)
+        var attempt = 0
+        while true {
+            try Task.checkCancellation()
+            let worker = try await acquire()
+            let outcome = await withTaskCancellationHandler {
+                await worker.exchange(line, timeout: timeout)
+            } onCancel: {
+                worker.kill()
+            }
+            switch outcome {
+            case .line(let answer):
+                release(worker)
+                let response = try JSONDecoder().decode(WorkerResponse.self, from: answer)
+                if let payload = response.payload { return payload }
+                throw LinearModelError.data(response.failure ?? "the worker gave no answer")
+            case .ended:
+                discard(worker)
+                try Task.checkCancellation()
+                attempt += 1
+                if attempt > retries { throw LinearModelError.data("the worker process died \(attempt) times") }
+            case .timedOut:
+                worker.kill()
+                discard(worker)
+                throw LinearModelError.data("timed out after \(timeout.map { "\($0)" } ?? "?")")
+            }
         }
     }
 

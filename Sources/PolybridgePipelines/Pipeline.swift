@@ -59,7 +59,9 @@ public struct PipelineStep: Sendable, Equatable {
     public var code: String?
     /// The function to call in the script.
     public var function: String?
-    /// How a Python step receives its frames: `pandas` (default), `pyarrow` or `polars`.
+    /// How a Python step receives its frames: `pandas` (default; nullable dtypes, where a
+    /// double's NaN is missing as pandas itself treats it), `pandas-arrow` (ArrowDtype columns:
+    /// NaN and NA stay apart), `pyarrow` or `polars`.
     public var frames: String?
     /// The model formula (fit).
     public var formula: String?
@@ -87,7 +89,7 @@ public struct PipelineStep: Sendable, Equatable {
 }
 
 /// A parameter value from the pipeline file.
-public indirect enum PipelineValue: Sendable, Hashable, CustomStringConvertible {
+public indirect enum PipelineValue: Sendable, Hashable, Codable, CustomStringConvertible {
     case null
     case bool(Bool)
     case int(Int)

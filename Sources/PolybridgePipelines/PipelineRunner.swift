@@ -1,5 +1,8 @@
 import Foundation
 import PolybridgeArrow
+import PolybridgeModels
+import PolybridgeRuntime
+import Synchronization
 
 /// What happened to one step in a run.
 public struct PipelineStepRecord: Sendable, Codable, Equatable {
@@ -53,12 +56,20 @@ public struct PipelineRunOptions: Sendable {
     public var force: Set<String> = []
     /// Stop at the first failure (`--fail-fast`); otherwise independent branches finish.
     public var failFast = false
+    /// The `polybridge` binary, for worker processes that run R steps while this process's R
+    /// is busy with another (nil: R steps take turns on this process's R).
+    public var workerExecutable: URL?
+    /// How many worker processes may run R steps at once.
+    public var workers = 2
 
     /// Options; the defaults use the cache and finish independent branches.
-    public init(useCache: Bool = true, force: Set<String> = [], failFast: Bool = false) {
+    public init(useCache: Bool = true, force: Set<String> = [], failFast: Bool = false,
+                workerExecutable: URL? = nil, workers: Int = 2) {
         self.useCache = useCache
         self.force = force
         self.failFast = failFast
+        self.workerExecutable = workerExecutable
+        self.workers = workers
     }
 }
 
@@ -114,6 +125,8 @@ public enum PipelineRunner {
         var keys: [String: String] = [:]
         var outputs: [String: [String: ArrowTable]] = [:]
         var stopping = false
+        let lanes = RLanes(options: options)
+        defer { lanes.close() }
 
         await withTaskGroup(of: (String, Result<(outputs: [String: ArrowTable], manifest: PipelineCache.Manifest, cached: Bool), any Error>).self) { group in
             var running = 0
@@ -153,7 +166,8 @@ public enum PipelineRunner {
                             if !force, cache.reason(step, manifest) == nil, let stored = cache.stored(step.id) {
                                 return (step.id, .success((try await cache.load(step.id, stored), stored, true)))
                             }
-                            let produced = try await PipelineSteps.run(step, inputs: inputs)
+                            let produced = step.kind == .r ? try await lanes.run(step, inputs: inputs)
+                                : try await PipelineSteps.run(step, inputs: inputs)
                             if options.useCache { try await cache.store(step.id, manifest, outputs: produced) }
                             return (step.id, .success((produced, manifest, false)))
                         } catch {
@@ -205,5 +219,52 @@ public enum PipelineRunner {
             .compactMap { $0 }.joined(separator: ", ")
         let language = self.language(of: step)
         return (place.isEmpty ? "" : "\(place): ") + (language == "Swift" ? "" : "\(language) error: ") + PipelineRuntime.message(of: error)
+    }
+}
+
+/// Where R steps run: this process's R when it is free, else a worker process (R is one thread
+/// per process, so two R steps at once need two processes). Inputs and outputs of a worker's
+/// step are Arrow IPC files in shared memory.
+final class RLanes: @unchecked Sendable {
+    private let busy = Mutex(false)
+    private let pool: ProcessPoolExecutor?
+    private let directory: String?
+
+    init(options: PipelineRunOptions) {
+        if let executable = options.workerExecutable {
+            pool = ProcessPoolExecutor(executable: executable, workers: max(1, options.workers))
+            let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+            let folder = base + "/polybridge-\(getpid())-\(UUID().uuidString)"
+            directory = (try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)) != nil ? folder : nil
+        } else {
+            pool = nil
+            directory = nil
+        }
+    }
+
+    func run(_ step: PipelineStep, inputs: [String: ArrowTable]) async throws -> [String: ArrowTable] {
+        let claimed = busy.withLock { taken -> Bool in
+            if taken { return false }
+            taken = true
+            return true
+        }
+        if claimed || pool == nil || directory == nil {
+            defer { if claimed { busy.withLock { $0 = false } } }
+            return try await PipelineSteps.run(step, inputs: inputs)
+        }
+        do {
+            return try await PipelineWorker.run(step, inputs: inputs, directory: directory!) { payload in
+                try await pool!.roundTrip(payload: payload)
+            }
+        } catch LinearModelError.data(let message) {
+            // The worker's R error, reported as this process's R would report it.
+            throw RError.evaluation(message: message, call: nil, output: "")
+        }
+    }
+
+    /// Ends the workers and removes the shared-memory files.
+    func close() {
+        pool?.shutdown()
+        if let directory { try? FileManager.default.removeItem(atPath: directory) }
     }
 }

@@ -94,6 +94,8 @@ enum PipelineSteps {
             case "polars":
                 let polars = try python.importModule("polars")
                 converted[input.name] = try python.call(try python.attribute("from_arrow", of: polars), [try python.pyarrowTable(from: table)])
+            case "pandas-arrow":
+                converted[input.name] = try python.pandasDataFrame(from: table, dtypes: .arrow)
             default:
                 converted[input.name] = try python.pandasDataFrame(from: table, dtypes: .nullable)
             }

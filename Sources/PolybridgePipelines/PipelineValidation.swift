@@ -70,8 +70,8 @@ public enum PipelineValidation {
         case .python:
             try exists(step.script, "script", "the script")
             if step.function == nil { throw invalid(step, "function", "a python step needs `function`") }
-            if let frames = step.frames, !["pandas", "pyarrow", "polars"].contains(frames) {
-                throw invalid(step, "as", "`as` must be pandas, pyarrow or polars (not '\(frames)')")
+            if let frames = step.frames, !["pandas", "pandas-arrow", "pyarrow", "polars"].contains(frames) {
+                throw invalid(step, "as", "`as` must be pandas, pandas-arrow, pyarrow or polars (not '\(frames)')")
             }
         case .fit:
             if step.formula == nil { throw invalid(step, "formula", "a fit step needs `formula`") }

@@ -42,7 +42,8 @@ struct Run: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let options = PipelineRunOptions(useCache: !noCache, force: Set(force), failFast: failFast)
+        let options = PipelineRunOptions(useCache: !noCache, force: Set(force), failFast: failFast,
+                                         workerExecutable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
         let pipeline: Pipeline
         do {
             pipeline = try PipelineFile.load(self.pipeline)

@@ -23,6 +23,16 @@ struct WorkerCommand: AsyncParsableCommand {
             var response = WorkerResponse()
             do {
                 let request = try decoder.decode(WorkerRequest.self, from: Data(line.utf8))
+                if let payload = request.payload {
+                    // A pipeline step (an R step run beside the coordinator's own R).
+                    do {
+                        response.payload = try await PipelineWorker.handle(payload)
+                    } catch let error as RError {
+                        response.failure = LinearModelChunkWork.message(of: error)
+                    }
+                    FileHandle.standardOutput.write(try encoder.encode(response) + Data("\n".utf8))
+                    continue
+                }
                 guard let task = request.task, let path = request.path else {
                     // A warm-up: R and Python (with pyarrow) up before the first chunk.
                     _ = try RRuntime.shared()

@@ -1,0 +1,165 @@
+import Foundation
+import Polybridge
+import PolybridgeTestSupport
+import Testing
+
+/// Running pipelines: failures and what they skip, the cache, parallel R steps, and data that
+/// crosses R and Python intact.
+@Suite struct PipelineRunTests {
+    func run(_ project: PipelineProject, _ options: PipelineRunOptions = PipelineRunOptions()) async throws -> PipelineRunReport {
+        try await PipelineRunner.run(try PipelineFile.load(project.path("p.yaml")), options: options)
+    }
+
+    func record(_ report: PipelineRunReport, _ id: String) -> PipelineStepRecord { report.steps.first { $0.id == id }! }
+
+    static let failing = """
+        name: p
+        steps:
+          - {id: raw, kind: read, path: data/small.csv}
+          - {id: r_bad, kind: r, script: rscripts/clean.R, function: fails, inputs: {d: raw}}
+          - {id: after_r, kind: r, script: rscripts/clean.R, function: clean, inputs: {d: r_bad}}
+          - {id: py_bad, kind: python, script: pyscripts/features.py, function: fails, inputs: {d: raw}}
+          - {id: after_py, kind: write, path: out/never.parquet, inputs: {d: py_bad}}
+          - {id: good, kind: r, script: rscripts/clean.R, function: clean, inputs: {d: raw}, params: {scale: 3}}
+          - {id: good_out, kind: write, path: out/good.parquet, inputs: {d: good}}
+        """
+
+    @Test func failedStepsSkipTheirDependentsAndTheIndependentBranchFinishes() async throws {
+        let project = try PipelineProject(baseFiles.merging(["p.yaml": PipelineRunTests.failing]) { $1 })
+        let report = try await run(project)
+        #expect(!report.succeeded)
+        #expect(record(report, "r_bad").status == .failed && record(report, "py_bad").status == .failed)
+        #expect(record(report, "after_r").status == .skipped && record(report, "after_py").status == .skipped)
+        #expect(record(report, "good").status == .done && record(report, "good_out").status == .done)
+        // R's error: the script and function, R's message and the call stack down to inner().
+        let rError = try #require(record(report, "r_bad").error)
+        #expect(rError.contains("clean.R, function fails") && rError.contains("the data has no column 'zz'"), "\(rError)")
+        #expect(rError.contains("R call stack:") && rError.contains("inner()"), "\(rError)")
+        // Python's traceback names the line that raised.
+        let pyError = try #require(record(report, "py_bad").error)
+        #expect(pyError.contains("Traceback") && pyError.contains("ValueError: no such feature: zz") && pyError.contains("features.py"), "\(pyError)")
+        #expect(!FileManager.default.fileExists(atPath: project.path("out/never.parquet")))
+        // The finished output is complete: pyarrow reads it and validates it in full.
+        let check = try runCommand("python3", ["-c", "import pyarrow.parquet as pq; t = pq.read_table('\(project.path("out/good.parquet"))'); t.validate(full=True); print(t.num_rows, t.column('x2').to_pylist())"])
+        #expect(check.output.trimmingCharacters(in: .whitespacesAndNewlines) == "4 [9.0, 15.0, None, 27.0]", "\(check.error)")
+    }
+
+    @Test func failFastStopsAtTheFirstFailureAndTheCommandExitsOne() async throws {
+        let project = try PipelineProject(baseFiles.merging(["p.yaml": PipelineRunTests.failing]) { $1 })
+        let report = try await run(project, PipelineRunOptions(failFast: true))
+        #expect(report.steps.filter { $0.status == .failed }.count >= 1)
+        #expect(!report.steps.contains { $0.status == .waiting || $0.status == .running })
+        let cli = try runPolybridge("run", project.path("p.yaml"), "--no-cache")
+        #expect(cli.status == 1)
+        #expect(cli.output.contains("FAILED r_bad") && cli.output.contains("skipped after_r"), "\(cli.output)")
+    }
+
+    @Test func theCacheHitsThenMissesAfterEditingAScriptOrAFileItSources() async throws {
+        let project = try PipelineProject(baseFiles.merging(["p.yaml": """
+            name: p
+            steps:
+              - {id: raw, kind: read, path: data/small.csv}
+              - {id: clean, kind: r, script: rscripts/clean.R, function: clean, inputs: {d: raw}}
+              - {id: feat, kind: python, script: pyscripts/features.py, function: add, inputs: {d: clean}}
+            """]) { $1 })
+        let first = try await run(project)
+        #expect(first.steps.map(\.status) == [.done, .done, .done])
+        let second = try await run(project)
+        #expect(second.steps.map(\.status) == [.cached, .cached, .cached])
+        // The sourced helper changes: clean and everything after it rerun, with the reason.
+        try project.write("rscripts/helpers.R", "double_it <- function(v) v * 4\n")
+        let explained = try await PipelineRunner.explain(try PipelineFile.load(project.path("p.yaml")))
+        #expect(explained.map(\.status) == [.cached, .waiting, .waiting])
+        #expect(explained[1].reason?.contains("the code changed") == true, "\(String(describing: explained[1].reason))")
+        #expect(explained[2].reason?.contains("input 'd' changed") == true, "\(String(describing: explained[2].reason))")
+        let third = try await run(project)
+        #expect(third.steps.map(\.status) == [.cached, .done, .done])
+        // The Python script itself changes: only its step reruns.
+        try project.write("pyscripts/features.py", baseFiles["pyscripts/features.py"]! + "\n# edited\n")
+        let fourth = try await run(project)
+        #expect(fourth.steps.map(\.status) == [.cached, .cached, .done])
+        let forced = try await run(project, PipelineRunOptions(force: ["raw"]))
+        #expect(forced.steps[0].status == .done)
+    }
+
+    @Test func twoIndependentSlowRStepsOverlapInTime() async throws {
+        let project = try PipelineProject(baseFiles.merging(["p.yaml": """
+            name: p
+            steps:
+              - {id: raw, kind: read, path: data/small.csv}
+              - {id: slow_a, kind: r, script: rscripts/clean.R, function: slow, inputs: {d: raw}, params: {seconds: 2}}
+              - {id: slow_b, kind: r, script: rscripts/clean.R, function: slow, inputs: {d: raw}, params: {seconds: 2}}
+            """]) { $1 })
+        let report = try await run(project, PipelineRunOptions(useCache: false, workerExecutable: polybridgeExecutable()))
+        let a = record(report, "slow_a"), b = record(report, "slow_b")
+        #expect(a.status == .done && b.status == .done, "\(String(describing: a.error)) \(String(describing: b.error))")
+        let (aStart, aEnd, bStart, bEnd) = (try #require(a.started), try #require(a.finished), try #require(b.started), try #require(b.finished))
+        // Each sleeps 2 s; run one after the other they could not overlap.
+        #expect(aEnd - aStart >= 2 && bEnd - bStart >= 2)
+        #expect(aStart < bEnd && bStart < aEnd, "a \(aStart)–\(aEnd), b \(bStart)–\(bEnd)")
+        #expect(b.rowsOut == 4 && a.rowsOut == 4)
+    }
+
+    /// Through pyarrow and pandas with Arrow dtypes every column comes back identical; through
+    /// pandas' default dtypes too, except that a double's NaN becomes NA, as pandas itself has
+    /// one missing marker for floats.
+    @Test(arguments: [("pyarrow", "true,false"), ("pandas-arrow", "true,false"), ("pandas", "false,true")])
+    func everyColumnTypeSurvivesRToPythonToR(frames: String, expected: String) async throws {
+        let project = try PipelineProject([
+            "rscripts/make.R": """
+                make <- function() {
+                  data.frame(d = c(1.5, NA, NaN), i = c(1L, NA, 3L), l = c(TRUE, NA, FALSE), s = c("a", NA, "\\u00e9"),
+                             f = factor(c("lo", "hi", NA), levels = c("lo", "hi")),
+                             o = factor(c("b", "a", "b"), levels = c("b", "a"), ordered = TRUE),
+                             day = as.Date(c("1969-12-31", NA, "2024-02-29")),
+                             t = as.POSIXct(c("2024-03-10 01:30:00", NA, "1960-01-01 00:00:00"), tz = "America/New_York"),
+                             row.names = c("r1", "r2", "r3"))
+                }
+                same <- function(back) {
+                  want <- make()
+                  nan_as_na <- want
+                  nan_as_na$d[3] <- NA
+                  data.frame(identical = identical(back, want), identical_with_nan_as_na = identical(back, nan_as_na))
+                }
+                """,
+            "pyscripts/pass.py": """
+                def through(d):
+                    return d
+                """,
+            "p.yaml": """
+                name: p
+                steps:
+                  - {id: made, kind: r, script: rscripts/make.R, function: make}
+                  - {id: py, kind: python, script: pyscripts/pass.py, function: through, inputs: {d: made}, as: \(frames)}
+                  - {id: check, kind: r, script: rscripts/make.R, function: same, inputs: {back: py}}
+                  - {id: verdict, kind: write, path: verdict.csv, inputs: {d: check}}
+                """,
+        ])
+        let report = try await PipelineRunner.run(try PipelineFile.load(project.path("p.yaml")), options: PipelineRunOptions(useCache: false))
+        #expect(report.succeeded, "\(report.steps.compactMap(\.error))")
+        let verdict = try String(contentsOfFile: project.path("verdict.csv"), encoding: .utf8)
+        #expect(verdict.contains(expected), "\(frames): \(verdict)")
+    }
+
+    @Test func aStepThatMutatesItsInputDoesNotChangeWhatAnotherStepSees() async throws {
+        let project = try PipelineProject(baseFiles.merging(["p.yaml": """
+            name: p
+            steps:
+              - {id: raw, kind: read, path: data/small.csv}
+              - {id: clean, kind: r, script: rscripts/clean.R, function: clean, inputs: {d: raw}}
+              - {id: mutated, kind: python, script: pyscripts/features.py, function: mutate, inputs: {d: clean}}
+              - {id: mutated_out, kind: write, path: out/mutated.csv, inputs: {d: mutated}}
+              - {id: other, kind: python, script: pyscripts/features.py, function: add, inputs: {d: clean}}
+              - {id: other_out, kind: write, path: out/other.csv, inputs: {d: other}}
+              - {id: in_r, kind: r, code: "d$x", inputs: {d: clean}}
+            """]) { $1 })
+        let report = try await run(project, PipelineRunOptions(useCache: false))
+        #expect(record(report, "mutated").status == .done && record(report, "other").status == .done)
+        let mutated = try String(contentsOfFile: project.path("out/mutated.csv"), encoding: .utf8)
+        let other = try String(contentsOfFile: project.path("out/other.csv"), encoding: .utf8)
+        #expect(mutated.contains("-999"))
+        #expect(!other.contains("-999") && other.contains("1.5"), "\(other)")
+        // An inline R step that returns a vector, not a frame, fails with a clear message.
+        #expect(record(report, "in_r").error?.contains("not a data frame or a named list of data frames") == true)
+    }
+}
