@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: setup build release demo test bench-runtime bench-convert bench-fit bench-fit-large clean
+.PHONY: setup build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-pipeline clean
 
 setup:
 	./scripts/setup.sh
@@ -45,3 +45,8 @@ bench-fit: release
 bench-fit-large: release
 	./scripts/setup.sh --bench
 	./scripts/bench-fit-large.sh
+
+# The demo pipeline cold and warm, and the R -> Python -> R hand-off in memory versus files.
+bench-pipeline: release
+	./scripts/setup.sh --bench
+	./scripts/bench-pipeline.sh

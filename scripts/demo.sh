@@ -27,3 +27,10 @@ echo "== R's lm from a file: airquality in 4 chunks, merged exactly (equal to lm
 "$bin" eval --r "saveRDS(airquality, '$work/airquality.rds')"
 "$bin" convert "$work/airquality.rds" "$work/airquality.parquet"
 "$bin" fit --data "$work/airquality.parquet" --formula "Ozone ~ Solar.R + Wind + Temp + factor(Month)" --chunks 4
+echo
+echo "== A mixed R/Python pipeline (examples/churn/pipeline.yaml): read CSV, clean in R, features in"
+echo "   pandas, chunked lm, Python summary, R coefficient plot (PNG), Parquet out; cold, then cached"
+rm -rf examples/churn/.polybridge-cache examples/churn/out
+"$bin" run examples/churn/pipeline.yaml --graph "$work/churn.mmd"
+"$bin" run examples/churn/pipeline.yaml
+echo "outputs: $(ls examples/churn/out | tr '\n' ' ')"

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debian_packages=(r-base-dev r-cran-reticulate pkg-config)
+# The benchmarks' baselines: data.table's fwrite/fread for the file-passing hand-off.
+[ "${1:-}" = "--bench" ] && debian_packages+=(r-cran-data.table)
 missing=()
 for package in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -23,7 +25,7 @@ if ! "$python" -c "import pyarrow, pandas, numpy" 2>/dev/null; then
   echo "setup: installing Python packages for $python"
   "$python" -m pip install -q -r requirements.txt
 fi
-if [ "${1:-}" = "--bench" ] && ! "$python" -c "import rpy2" 2>/dev/null; then
-  echo "setup: installing benchmark baseline (rpy2) for $python"
+if [ "${1:-}" = "--bench" ] && ! "$python" -c "import rpy2, pyreadr" 2>/dev/null; then
+  echo "setup: installing benchmark baselines (rpy2, pyreadr) for $python"
   "$python" -m pip install -q -r requirements-bench.txt
 fi

@@ -6,7 +6,7 @@ import Polybridge
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run in-process benchmarks (used by `make bench-runtime` and `make bench-convert`).",
-        subcommands: [RuntimeBench.self, ConvertBench.self, DispatchBench.self])
+        subcommands: [RuntimeBench.self, ConvertBench.self, DispatchBench.self, HandoffBench.self])
 }
 
 /// Latency of trivial R calls made from Swift tasks.
@@ -70,5 +70,60 @@ struct DispatchBench: AsyncParsableCommand {
         let perChunk = seconds / Double(rounds * workers) * 1e3
         print(String(format: "dispatch: %d chunks' round trips on %d warm workers in %.3f s: %.3f ms per chunk, %.3f ms per round of %d in parallel (goal < 1 ms per chunk)",
                      rounds * workers, workers, seconds, perChunk, seconds / Double(rounds) * 1e3, workers))
+    }
+}
+
+/// The pipeline hand-off: a data frame from an R step to a Python step (pandas) and back, with
+/// both conversions, as `polybridge run` does it between steps (best of several runs).
+struct HandoffBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "handoff",
+        abstract: "Time handing a data frame from an R step to a Python step and back (JSON on stdout).")
+
+    @Option(help: "Rows of the frame.")
+    var rows = 1_000_000
+
+    @Option(help: "Runs; the best is reported.")
+    var repeats = 5
+
+    @Flag(help: "Add a Date column (pandas holds dates as Python date objects, which costs most of the time).")
+    var withDate = false
+
+    func run() async throws {
+        let r = try RRuntime.shared()
+        let python = try PythonRuntime.shared()
+        _ = try await r.evaluate("""
+            set.seed(1); n <- \(rows)
+            handoff_frame <- data.frame(a = rnorm(n), b = rnorm(n), c = rnorm(n), d = rnorm(n), e = runif(n), f = runif(n),
+                                        i = sample.int(1000L, n, TRUE), j = seq_len(n), flag = sample(c(TRUE, FALSE, NA), n, TRUE),
+                                        g = factor(sample(c("basic", "pro", "team", "trial", "legacy"), n, TRUE)),
+                                        day = as.Date("2020-01-01") + sample.int(1500L, n, TRUE))
+            if (!\(withDate ? "TRUE" : "FALSE")) handoff_frame$day <- NULL
+            handoff_frame$a[sample.int(n, n %/% 100)] <- NA
+            """)
+        var toPython = Double.infinity, toR = Double.infinity
+        for _ in 0..<repeats {
+            let start = ContinuousClock.now
+            // R step output → Arrow → the Python step's pandas frame.
+            let table = try await r.withSession { session in
+                try session.arrowTable(fromDataFrame: try session.evaluateText("handoff_frame", purpose: "handoff"))
+            }
+            let frame = try python.pandasDataFrame(from: table, dtypes: .nullable)
+            let middle = ContinuousClock.now
+            // The Python step's result → Arrow → the next R step's data frame.
+            let back = try python.arrowTable(from: frame)
+            try await r.withSession { session in
+                let converted = try session.dataFrame(from: back)
+                _ = try session.evaluate(try session.lang(try session.symbol("assign"), [
+                    try session.makeStrings(["handoff_back"]), converted, session.globalEnvironment]), purpose: "handoff")
+            }
+            let end = ContinuousClock.now
+            toPython = min(toPython, (middle - start).seconds)
+            toR = min(toR, (end - middle).seconds)
+        }
+        let same = try await r.eval("isTRUE(all.equal(handoff_back, handoff_frame, check.attributes = FALSE))", as: Bool.self)
+        let report: [String: Any] = ["rows": rows, "columns": "6 double (1% NA), 2 integer, logical with NA, 5-level factor" + (withDate ? ", Date" : ""),
+                                     "r_to_pandas_seconds": toPython, "pandas_to_r_seconds": toR,
+                                     "both_seconds": toPython + toR, "round_trip_equal": same]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
     }
 }

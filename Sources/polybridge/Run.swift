@@ -12,7 +12,8 @@ struct Run: AsyncParsableCommand {
             Steps start as soon as their inputs are ready; data moves between steps as Arrow in \
             memory. A step whose code (its script and the files it sources or imports), parameters \
             and inputs are unchanged is taken from the cache (.polybridge-cache beside the pipeline \
-            file). When a step fails, the steps that need it are skipped and the others finish \
+            file). R and Python steps run with the pipeline file's folder as the working directory. \
+            When a step fails, the steps that need it are skipped and the others finish \
             (--fail-fast stops at once). Exit status: 0 when every step is done or cached, 1 when a \
             step failed or the pipeline file is invalid.
             """)
@@ -42,6 +43,8 @@ struct Run: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        // Resolved before the run changes to the pipeline's folder.
+        let graph = self.graph.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         let options = PipelineRunOptions(useCache: !noCache, force: Set(force), failFast: failFast,
                                          workerExecutable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
         let pipeline: Pipeline
@@ -61,6 +64,13 @@ struct Run: AsyncParsableCommand {
             throw error
         } catch {
             printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        // As Snakemake does with its workdir: R and Python code in the steps sees the pipeline
+        // file's folder as its working directory, so relative paths in scripts and parameters
+        // mean the same as paths in the file (which are already absolute).
+        guard FileManager.default.changeCurrentDirectoryPath(pipeline.directory) else {
+            printError("error: cannot change to the pipeline's folder \(pipeline.directory)")
             throw ExitCode(1)
         }
         let display = LiveDisplay.forTerminal(steps: pipeline.steps.map(\.id))

@@ -163,3 +163,51 @@ import Testing
         #expect(record(report, "in_r").error?.contains("not a data frame or a named list of data frames") == true)
     }
 }
+
+/// `polybridge run` as a user runs it: the table, JSON, the plan with its Mermaid graph, the
+/// graph file coloured by status, and the live display on a terminal.
+@Suite struct RunCommandTests {
+    static let pipeline = """
+        name: p
+        steps:
+          - {id: raw, kind: read, path: data/small.csv}
+          - {id: clean, kind: r, script: rscripts/clean.R, function: clean, inputs: {d: raw}, params: {scale: 2}}
+          - {id: feat, kind: python, script: pyscripts/features.py, function: add, inputs: {d: clean}}
+          - {id: out, kind: write, path: out/feat.parquet, inputs: {d: feat}}
+        """
+
+    @Test func jsonReportAndTheGraphColouredByStatus() async throws {
+        let project = try PipelineProject(baseFiles.merging(["p.yaml": RunCommandTests.pipeline]) { $1 })
+        let graph = project.path("graph.mmd")
+        let run = try runPolybridge("run", project.path("p.yaml"), "--json", "--graph", graph)
+        #expect(run.status == 0, "\(run.error)")
+        let report = try JSONDecoder().decode(PipelineRunReport.self, from: Data(run.output.utf8))
+        #expect(report.steps.map(\.status) == [.done, .done, .done, .done])
+        #expect(report.steps.map(\.rowsOut) == [4, 4, 4, 4] && report.steps[1].language == "R" && report.steps[2].language == "Python")
+        let mermaid = try String(contentsOfFile: graph, encoding: .utf8)
+        #expect(mermaid.hasPrefix("flowchart LR") && mermaid.contains("s_raw -->|d| s_clean") && mermaid.contains("class s_raw,s_clean,s_feat,s_out done"))
+        // Warm: every step from the cache, and the table says so.
+        let warm = try runPolybridge("run", project.path("p.yaml"))
+        #expect(warm.status == 0 && warm.output.contains("4 steps: 4 cached"), "\(warm.output)")
+        #expect(warm.output.contains("hit"))
+    }
+
+    @Test func dryRunPrintsThePlanAndRunsNothing() async throws {
+        let project = try PipelineProject(baseFiles.merging(["p.yaml": RunCommandTests.pipeline]) { $1 })
+        let dry = try runPolybridge("run", project.path("p.yaml"), "--dry-run")
+        #expect(dry.status == 0, "\(dry.error)")
+        #expect(dry.output.contains("clean (r) [d ← raw] — runs: no cached result"), "\(dry.output)")
+        #expect(dry.output.contains("```mermaid") && dry.output.contains("s_feat -->|d| s_out"))
+        #expect(!FileManager.default.fileExists(atPath: project.path("out/feat.parquet")))
+        let invalid = try runPolybridge("run", project.path("missing.yaml"))
+        #expect(invalid.status == 1 && invalid.error.contains("missing.yaml"))
+    }
+
+    @Test func aTerminalShowsTheLiveDisplay() async throws {
+        let project = try PipelineProject(baseFiles.merging(["p.yaml": RunCommandTests.pipeline]) { $1 })
+        let run = try runPolybridgeOnATerminal("run", project.path("p.yaml"))
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("4/4 steps finished"), "\(run.output)")
+        #expect(run.output.contains("✓ clean") && run.output.contains("done"))
+    }
+}
