@@ -67,7 +67,10 @@ public final class ArrowArray: @unchecked Sendable {
 
     /// Whether element `i` (relative to this array; the offset is applied) is non-null; false when `i` is out of range.
     public func isValid(_ i: Int) -> Bool {
-        guard i >= 0, i < length, type != .null else { return false }
+        guard i >= 0, i < length else { return false }
+        // A pattern, not `!=`: the derived equality of a type with associated values is costly
+        // in a per-element loop.
+        if case .null = type { return false }
         guard let bitmap = validityBitmap else { return true }
         return ArrowBitmap.bit(bitmap, offset + i)
     }

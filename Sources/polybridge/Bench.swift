@@ -101,16 +101,22 @@ struct HandoffBench: AsyncParsableCommand {
             handoff_frame$a[sample.int(n, n %/% 100)] <- NA
             """)
         var toPython = Double.infinity, toR = Double.infinity
+        var phases = [Double](repeating: .infinity, count: 4)
         for _ in 0..<repeats {
             let start = ContinuousClock.now
             // R step output → Arrow → the Python step's pandas frame.
             let table = try await r.withSession { session in
                 try session.arrowTable(fromDataFrame: try session.evaluateText("handoff_frame", purpose: "handoff"))
             }
+            let converted = ContinuousClock.now
             let frame = try python.pandasDataFrame(from: table, dtypes: .nullable)
             let middle = ContinuousClock.now
             // The Python step's result → Arrow → the next R step's data frame.
             let back = try python.arrowTable(from: frame)
+            let imported = ContinuousClock.now
+            phases[0] = min(phases[0], (converted - start).seconds)
+            phases[1] = min(phases[1], (middle - converted).seconds)
+            phases[2] = min(phases[2], (imported - middle).seconds)
             try await r.withSession { session in
                 let converted = try session.dataFrame(from: back)
                 _ = try session.evaluate(try session.lang(try session.symbol("assign"), [
@@ -119,11 +125,14 @@ struct HandoffBench: AsyncParsableCommand {
             let end = ContinuousClock.now
             toPython = min(toPython, (middle - start).seconds)
             toR = min(toR, (end - middle).seconds)
+            phases[3] = min(phases[3], (end - imported).seconds)
         }
         let same = try await r.eval("isTRUE(all.equal(handoff_back, handoff_frame, check.attributes = FALSE))", as: Bool.self)
         let report: [String: Any] = ["rows": rows, "columns": "6 double (1% NA), 2 integer, logical with NA, 5-level factor" + (withDate ? ", Date" : ""),
                                      "r_to_pandas_seconds": toPython, "pandas_to_r_seconds": toR,
-                                     "both_seconds": toPython + toR, "round_trip_equal": same]
+                                     "both_seconds": toPython + toR, "round_trip_equal": same,
+                                     "phases_seconds": ["r_to_arrow": phases[0], "arrow_to_pandas": phases[1],
+                                                        "pandas_to_arrow": phases[2], "arrow_to_r": phases[3]]]
         print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
     }
 }
