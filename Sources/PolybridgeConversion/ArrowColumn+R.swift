@@ -338,11 +338,16 @@ extension RSession {
         let na = naInteger
         var position = 0
         for array in column.chunks {
-            let bits = array.buffers[1]?.assumingMemoryBound(to: UInt8.self)
-            for index in 0..<array.length {
-                let bit = array.offset + index
-                let value: Int32 = (bits.map { ($0[bit >> 3] >> UInt8(bit & 7)) & 1 } ?? 0) == 1 ? 1 : 0
-                out[position + index] = array.isValid(index) ? value : na
+            let validity = array.validityBitmap
+            if let bits = array.buffers[1]?.assumingMemoryBound(to: UInt8.self) {
+                for index in 0..<array.length {
+                    let bit = array.offset + index
+                    let value = Int32((bits[bit >> 3] >> UInt8(bit & 7)) & 1)
+                    let valid = validity.map { ($0[bit >> 3] >> UInt8(bit & 7)) & 1 == 1 } ?? true
+                    out[position + index] = valid ? value : na
+                }
+            } else {
+                for index in 0..<array.length { out[position + index] = array.isValid(index) ? 0 : na }
             }
             position += array.length
         }
@@ -430,13 +435,37 @@ extension RSession {
         let out = try writableValues(of: vector, as: Int32.self)
         var position = 0
         for (array, map) in zip(column.chunks, chunkMaps) {
-            for index in 0..<array.length {
-                guard array.isValid(index) else { out[position + index] = na; continue }
-                guard let code = try integerValue(array, index), code >= 0, code < map.count else {
-                    throw ConversionError.invalidValue(column: column.name, row: position + index + 1,
-                        detail: "dictionary code \((try? integerValue(array, index)).flatMap { $0 }.map(String.init) ?? "beyond int64") is outside its \(map.count)-entry dictionary")
+            func outside(_ index: Int) -> ConversionError {
+                .invalidValue(column: column.name, row: position + index + 1,
+                    detail: "dictionary code \((try? integerValue(array, index)).flatMap { $0 }.map(String.init) ?? "beyond int64") is outside its \(map.count)-entry dictionary")
+            }
+            // The common index types read straight from the buffer; others one by one.
+            if case .dictionary(let indexType, _, _) = array.type, indexType == .int32 || indexType == .int8 || indexType == .int16,
+               let values = array.buffers[1], array.length > 0 {
+                let bitmap = array.validityBitmap
+                let count = map.count
+                try map.withUnsafeBufferPointer { map in
+                    func copy<Code: BinaryInteger>(_ codes: UnsafePointer<Code>) throws {
+                        for index in 0..<array.length {
+                            let bit = array.offset + index
+                            if let bitmap, (bitmap[bit >> 3] >> UInt8(bit & 7)) & 1 == 0 { out[position + index] = na; continue }
+                            let code = Int(codes[bit])
+                            guard code >= 0, code < count else { throw outside(index) }
+                            out[position + index] = map[code]
+                        }
+                    }
+                    switch indexType {
+                    case .int8: try copy(values.assumingMemoryBound(to: Int8.self))
+                    case .int16: try copy(values.assumingMemoryBound(to: Int16.self))
+                    default: try copy(values.assumingMemoryBound(to: Int32.self))
+                    }
                 }
-                out[position + index] = map[Int(code)]
+            } else {
+                for index in 0..<array.length {
+                    guard array.isValid(index) else { out[position + index] = na; continue }
+                    guard let code = try integerValue(array, index), code >= 0, code < map.count else { throw outside(index) }
+                    out[position + index] = map[Int(code)]
+                }
             }
             position += array.length
         }

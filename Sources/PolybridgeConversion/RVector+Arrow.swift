@@ -214,15 +214,31 @@ extension RSession {
         let length = try length(of: vector)
         let data = try readOnlyValues(of: vector, as: Int32.self)
         let na = naInteger
-        let (bitmap, nulls) = validity(data, length: length, mayBeMissing: { $0 == na }, isMissing: { $0 == na })
-        let values = ArrowBuffer(byteCount: (length + 7) / 8)
-        if let data {
-            let bits = values.mutableElements(of: UInt8.self)
-            for index in 0..<length where data[index] != 0 && data[index] != na {
-                bits[index >> 3] |= 1 << UInt8(index & 7)
+        let byteCount = (length + 7) / 8
+        let values = ArrowBuffer(byteCount: byteCount)
+        let validity = ArrowBuffer(byteCount: byteCount)
+        var nulls = 0
+        if let data, length > 0 {
+            // Eight values a byte, values and validity in one pass, without a branch per value.
+            let valueBits = values.mutableElements(of: UInt8.self)
+            let validBits = validity.mutableElements(of: UInt8.self)
+            for byteIndex in 0..<byteCount {
+                let first = byteIndex * 8
+                var valueByte: UInt8 = 0, validByte: UInt8 = 0
+                for bit in 0..<min(8, length - first) {
+                    let value = data[first + bit]
+                    let missing: UInt8 = value == na ? 1 : 0
+                    let isTrue: UInt8 = value != 0 ? 1 : 0
+                    valueByte |= (isTrue & (missing ^ 1)) << UInt8(bit)
+                    validByte |= (missing ^ 1) << UInt8(bit)
+                }
+                valueBits[byteIndex] = valueByte
+                validBits[byteIndex] = validByte
+                nulls += min(8, length - first) - validByte.nonzeroBitCount
             }
         }
-        return try PolybridgeArrow.ArrowArray(type: .bool, length: length, nullCount: nulls, buffers: [bitmap, values])
+        return try PolybridgeArrow.ArrowArray(type: .bool, length: length, nullCount: nulls,
+                                              buffers: [nulls > 0 ? validity : nil, values])
     }
 
     /// Calls `body` with a Date or POSIXct vector's values as doubles (either may be stored as

@@ -117,7 +117,11 @@ public indirect enum PipelineValue: Sendable, Hashable, Codable, CustomStringCon
         case .null: return "null"
         case .bool(let value): return value ? "true" : "false"
         case .int(let value): return String(value)
-        case .double(let value): return value.isFinite ? "\(value)" : "null"
+        case .double(let value):
+            // Python's json reads these spellings; they keep .inf, -.inf and .nan apart in keys.
+            if value.isNaN { return "NaN" }
+            if value.isInfinite { return value > 0 ? "Infinity" : "-Infinity" }
+            return "\(value)"
         case .string(let value):
             let data = (try? JSONEncoder().encode(value)) ?? Data("\"\"".utf8)
             return String(decoding: data, as: UTF8.self)

@@ -109,8 +109,14 @@ public enum PipelineFile {
                 guard let argument = key.string, let reference = scalarString(value) else {
                     throw invalid(value, id, "`inputs` must map argument names to step ids, e.g. {d: raw}")
                 }
-                let parts = reference.split(separator: ".", maxSplits: 1).map(String.init)
-                inputs.append(PipelineStep.Input(name: argument, step: parts[0], output: parts.count > 1 ? parts[1] : nil))
+                let parts = reference.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                guard let source = parts.first, !source.isEmpty, parts.count == 1 || !parts[1].isEmpty else {
+                    throw invalid(value, id, "input '\(argument)' must name a step, as `step` or `step.output` (got '\(reference)')")
+                }
+                if inputs.contains(where: { $0.name == argument }) {
+                    throw invalid(key, id, "the input name '\(argument)' is used twice")
+                }
+                inputs.append(PipelineStep.Input(name: argument, step: source, output: parts.count > 1 ? parts[1] : nil))
                 lines["inputs.\(argument)"] = value.mark?.line
             }
         }
@@ -119,6 +125,9 @@ public enum PipelineFile {
             guard case .mapping(let map) = paramsNode else { throw invalid(paramsNode, id, "`params` must be a mapping of names to values") }
             for (key, value) in map {
                 guard let parameter = key.string else { throw invalid(key, id, "parameter names must be strings") }
+                if params.contains(where: { $0.name == parameter }) || inputs.contains(where: { $0.name == parameter }) {
+                    throw invalid(key, id, "the name '\(parameter)' is used twice (inputs and params share the function's arguments)")
+                }
                 params.append((parameter, try self.value(value, step: id, invalid: invalid)))
                 lines["params.\(parameter)"] = value.mark?.line
             }

@@ -8,6 +8,7 @@ enum PipelineR {
     assign(".polybridge_pipeline", local({
       default_kind <- function(d) {
         if (is.symbol(d) && identical(as.character(d), "")) return("none")
+        if (is.logical(d) && length(d) == 1L && is.na(d)) return("other")  # NA: any type
         if (is.call(d) && identical(d[[1L]], as.name("-")) && length(d) == 2L && is.numeric(d[[2L]])) return("number")
         if (is.numeric(d)) "number" else if (is.character(d)) "string" else if (is.logical(d)) "boolean"
         else if (is.null(d)) "null" else "other"
@@ -69,16 +70,22 @@ enum PipelineR {
         result <- tryCatch(withCallingHandlers({
           if (nzchar(file)) {
             sys.source(file, envir = env, chdir = TRUE, keep.source = TRUE)
-            f <- get(fname, envir = env, mode = "function")
-            do.call(f, args)
+            get(fname, envir = env, mode = "function")
+            # Called by name with its arguments bound as symbols, so the call stack reads
+            # clean(d = d) rather than a deparsed data frame.
+            frame <- new.env(parent = env)
+            for (nm in names(args)) assign(nm, args[[nm]], envir = frame)
+            call <- as.call(c(as.name(fname), sapply(names(args), as.name, simplify = FALSE)))
+            eval(call, frame)
           } else {
             for (nm in names(args)) assign(nm, args[[nm]], envir = env)
             eval(parse(text = code, keep.source = FALSE), env)
           }
         }, error = handler), error = function(e) {
-          stack <- stack[!grepl("^(withCallingHandlers|tryCatch|tryCatchList|tryCatchOne|doTryCatch|do.call|eval|sys.source|\\.handleSimpleError|h\\(simpleError)", stack)]
+          stack <- stack[!grepl("^(withCallingHandlers|tryCatch|tryCatchList|tryCatchOne|doTryCatch|do\\.call|eval|sys\\.source|\\.handleSimpleError|h)\\(", stack)]
           message <- conditionMessage(e)
-          if (!is.null(conditionCall(e))) message <- paste0("in ", paste(deparse(conditionCall(e), nlines = 1L), collapse = ""), ": ", message)
+          where <- if (is.null(conditionCall(e))) "" else paste(deparse(conditionCall(e), nlines = 1L), collapse = "")
+          if (nzchar(where) && !grepl("^eval\\(", where)) message <- paste0("in ", where, ": ", message)
           if (length(stack)) message <- paste0(message, "\nR call stack:\n", paste0("  ", rev(stack), collapse = "\n"))
           stop(message, call. = FALSE)
         })
@@ -150,9 +157,14 @@ enum PipelinePython {
             elif isinstance(node, ast.ImportFrom) and node.module and node.level in (0, 1):
                 names = [node.module]
             for name in names:
-                candidate = os.path.join(folder, *name.split(".")) + ".py"
-                if os.path.exists(candidate):
-                    local_imports(candidate, seen)
+                base = os.path.join(folder, *name.split("."))
+                if os.path.exists(base + ".py"):
+                    local_imports(base + ".py", seen)
+                elif os.path.isdir(base) and os.path.exists(os.path.join(base, "__init__.py")):
+                    for root, _, files in os.walk(base):  # a local package: every module in it
+                        for file in sorted(files):
+                            if file.endswith(".py"):
+                                local_imports(os.path.join(root, file), seen)
         return seen
 
     def sha256(texts, paths):
@@ -167,26 +179,34 @@ enum PipelinePython {
         return digest.hexdigest()
 
     _counter = [0]
+    _step_folders = set()
 
     def run_step(path, function, inputs, params_json):
         """Imports `path` afresh (its folder first on sys.path), calls `function` with the inputs
         and the parameters as keyword arguments; returns {name: frame}."""
         converted = inputs
         _counter[0] += 1
-        folder = os.path.dirname(path)
+        folder = os.path.realpath(os.path.dirname(path))
+        _step_folders.add(folder)
         sys.path.insert(0, folder)
         try:
             spec = importlib.util.spec_from_file_location(f"_polybridge_step_{_counter[0]}", path)
             module = importlib.util.module_from_spec(spec)
-            for name in list(sys.modules):
-                module_file = getattr(sys.modules[name], "__file__", None) or ""
-                if module_file.startswith(folder + os.sep):
-                    del sys.modules[name]  # sibling modules are re-imported, so edits take effect
+            # Modules a step imported from beside its script (in this or any earlier step's
+            # folder) are imported afresh, so edits take effect and two folders' `utils` never
+            # mix; installed packages (site-packages, a venv) are left alone.
+            for name, loaded in list(sys.modules.items()):
+                module_file = getattr(loaded, "__file__", None)
+                if not module_file or "site-packages" in module_file or "dist-packages" in module_file:
+                    continue
+                module_folder = os.path.dirname(os.path.realpath(module_file))
+                if any(module_folder == f or module_folder.startswith(f + os.sep) for f in _step_folders):
+                    sys.modules.pop(name, None)  # another step may have dropped it already
             spec.loader.exec_module(module)
             result = getattr(module, function)(**converted, **json.loads(params_json))
         finally:
-            if sys.path and sys.path[0] == folder:
-                sys.path.pop(0)
+            if folder in sys.path:
+                sys.path.remove(folder)
         outputs = result if isinstance(result, dict) else {"": result}
         for name, value in outputs.items():
             if not hasattr(value, "__arrow_c_stream__") and not _is_pandas(value):

@@ -127,6 +127,9 @@ public enum PipelineRunner {
         var stopping = false
         let lanes = RLanes(options: options)
         defer { lanes.close() }
+        // A forced step's dependents rerun too: their inputs may come out different.
+        var forced = options.force
+        for step in order where step.inputs.contains(where: { forced.contains($0.step) }) { forced.insert(step.id) }
 
         await withTaskGroup(of: (String, Result<(outputs: [String: ArrowTable], manifest: PipelineCache.Manifest, cached: Bool), any Error>).self) { group in
             var running = 0
@@ -157,7 +160,7 @@ public enum PipelineRunner {
                     records[step.id]!.rowsIn = inputs.values.reduce(0) { $0 + $1.rowCount }
                     update(records[step.id]!)
                     let inputKeys = keys
-                    let force = !options.useCache || options.force.contains(step.id)
+                    let force = !options.useCache || forced.contains(step.id)
                     running += 1
                     group.addTask {
                         do {

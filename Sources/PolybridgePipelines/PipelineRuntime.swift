@@ -1,4 +1,5 @@
 import Foundation
+import PolybridgeModels
 import PolybridgeRuntime
 
 /// Calls into the pipeline helpers of R (`.polybridge_pipeline`) and Python
@@ -51,8 +52,7 @@ enum PipelineRuntime {
     /// A readable message for an R or Python error: R's message, Python's traceback.
     static func message(of error: any Error) -> String {
         switch error {
-        case RError.evaluation(let message, _, _): return message
-        case let error as RError: return error.description
+        case let error as RError: return LinearModelChunkWork.message(of: error)
         case PythonError.exception(let type, let message, let traceback):
             return traceback.isEmpty ? "\(type): \(message)" : traceback.trimmingCharacters(in: .whitespacesAndNewlines)
         default: return "\(error)"

@@ -30,10 +30,23 @@ public enum PipelineWorker {
         var outputs: [String: String]
     }
 
+    /// JSON with non-finite numbers spelled out (parameters may be .inf or .nan).
+    private static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
+        return encoder
+    }
+
+    private static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
+        return decoder
+    }
+
     /// Runs the R step a coordinator encoded in `payload` (in a `polybridge worker` process) and
     /// returns where its outputs are.
     public static func handle(_ payload: String) async throws -> String {
-        let request = try JSONDecoder().decode(Request.self, from: Data(payload.utf8))
+        let request = try decoder.decode(Request.self, from: Data(payload.utf8))
         var inputs: [String: ArrowTable] = [:]
         for input in request.inputs { inputs[input.name] = try await DataFiles.readTable(input.path, format: .feather) }
         let step = PipelineStep(id: request.id, kind: .r,
@@ -63,7 +76,7 @@ public enum PipelineWorker {
         let request = Request(id: step.id, script: step.script, code: step.code, function: step.function,
                               params: step.params.map { Parameter(name: $0.name, value: $0.value) },
                               inputs: handed, outputDirectory: directory)
-        let answer = try await roundTrip(String(decoding: try JSONEncoder().encode(request), as: UTF8.self))
+        let answer = try await roundTrip(String(decoding: try encoder.encode(request), as: UTF8.self))
         let response = try JSONDecoder().decode(Response.self, from: Data(answer.utf8))
         var outputs: [String: ArrowTable] = [:]
         for (name, path) in response.outputs { outputs[name] = try await DataFiles.readTable(path, format: .feather) }

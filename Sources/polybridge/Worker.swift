@@ -14,6 +14,11 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         // However the coordinator ends (Ctrl-C, kill -9, a crash), its workers end with it.
         guard pb_die_with_parent() == 0 else { throw ExitCode(1) }
+        // The protocol gets its own copy of standard output; what R, Python or a step's code
+        // prints (print(), system("echo …")) goes to standard error instead of into the answers.
+        let protocolDescriptor = dup(STDOUT_FILENO)
+        guard protocolDescriptor >= 0, dup2(STDERR_FILENO, STDOUT_FILENO) >= 0 else { throw ExitCode(1) }
+        let answers = FileHandle(fileDescriptor: protocolDescriptor, closeOnDealloc: false)
         var tables: [String: ArrowTable] = [:]
         let encoder = JSONEncoder()
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
@@ -30,7 +35,7 @@ struct WorkerCommand: AsyncParsableCommand {
                     } catch let error as RError {
                         response.failure = LinearModelChunkWork.message(of: error)
                     }
-                    FileHandle.standardOutput.write(try encoder.encode(response) + Data("\n".utf8))
+                    answers.write(try encoder.encode(response) + Data("\n".utf8))
                     continue
                 }
                 guard let task = request.task, let path = request.path else {
@@ -38,7 +43,7 @@ struct WorkerCommand: AsyncParsableCommand {
                     _ = try RRuntime.shared()
                     try DataFiles.prepare()
                     response.failure = nil
-                    FileHandle.standardOutput.write(try encoder.encode(response) + Data("\n".utf8))
+                    answers.write(try encoder.encode(response) + Data("\n".utf8))
                     continue
                 }
                 let t0 = ContinuousClock.now
@@ -62,7 +67,7 @@ struct WorkerCommand: AsyncParsableCommand {
             } catch {
                 response.failure = "\(error)"
             }
-            FileHandle.standardOutput.write(try encoder.encode(response) + Data("\n".utf8))
+            answers.write(try encoder.encode(response) + Data("\n".utf8))
         }
     }
 }

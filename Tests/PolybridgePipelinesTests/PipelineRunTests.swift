@@ -34,7 +34,7 @@ import Testing
         // R's error: the script and function, R's message and the call stack down to inner().
         let rError = try #require(record(report, "r_bad").error)
         #expect(rError.contains("clean.R, function fails") && rError.contains("the data has no column 'zz'"), "\(rError)")
-        #expect(rError.contains("R call stack:") && rError.contains("inner()"), "\(rError)")
+        #expect(rError.contains("R call stack:") && rError.contains("inner()") && rError.contains("fails(d = d)"), "\(rError)")
         // Python's traceback names the line that raised.
         let pyError = try #require(record(report, "py_bad").error)
         #expect(pyError.contains("Traceback") && pyError.contains("ValueError: no such feature: zz") && pyError.contains("features.py"), "\(pyError)")
@@ -78,8 +78,35 @@ import Testing
         try project.write("pyscripts/features.py", baseFiles["pyscripts/features.py"]! + "\n# edited\n")
         let fourth = try await run(project)
         #expect(fourth.steps.map(\.status) == [.cached, .cached, .done])
-        let forced = try await run(project, PipelineRunOptions(force: ["raw"]))
-        #expect(forced.steps[0].status == .done)
+        // --force reruns the step and everything after it (its output may differ).
+        let forced = try await run(project, PipelineRunOptions(force: ["clean"]))
+        #expect(forced.steps.map(\.status) == [.cached, .done, .done])
+    }
+
+    /// Output printed by R code on a worker (print, cat, system) goes to standard error and
+    /// does not disturb the worker's answers; two folders' sibling modules of the same name
+    /// stay apart.
+    @Test func printingStepsOnWorkersAndSameNamedModulesInTwoFolders() async throws {
+        let project = try PipelineProject(baseFiles.merging([
+            "rscripts/noisy.R": "noisy <- function(d) { print('hello'); cat('more\\n'); system('echo from a shell'); Sys.sleep(1); d }\n",
+            "a/utils.py": "WHERE = 'a'\n", "a/step.py": "import utils\ndef tag(d):\n    d = d.copy(); d['where'] = utils.WHERE; return d\n",
+            "b/utils.py": "WHERE = 'b'\n", "b/step.py": "import utils\ndef tag(d):\n    d = d.copy(); d['where'] = utils.WHERE; return d\n",
+            "p.yaml": """
+                name: p
+                steps:
+                  - {id: raw, kind: read, path: data/small.csv}
+                  - {id: n1, kind: r, script: rscripts/noisy.R, function: noisy, inputs: {d: raw}}
+                  - {id: n2, kind: r, script: rscripts/noisy.R, function: noisy, inputs: {d: raw}}
+                  - {id: pa, kind: python, script: a/step.py, function: tag, inputs: {d: raw}}
+                  - {id: pb, kind: python, script: b/step.py, function: tag, inputs: {d: pa}}
+                  - {id: out, kind: write, path: out/b.csv, inputs: {d: pb}}
+                """,
+        ]) { $1 })
+        let report = try await run(project, PipelineRunOptions(useCache: false, workerExecutable: polybridgeExecutable()))
+        #expect(report.succeeded, "\(report.steps.compactMap(\.error))")
+        let written = try String(contentsOfFile: project.path("out/b.csv"), encoding: .utf8)
+        let rows = written.split(separator: "\n").dropFirst()
+        #expect(rows.count == 4 && rows.allSatisfy { $0.hasSuffix(",\"b\"") }, "\(written)")
     }
 
     @Test func twoIndependentSlowRStepsOverlapInTime() async throws {

@@ -178,6 +178,32 @@ let baseFiles: [String: String] = [
             """, line: 8, step: "model", containing: "parameter 'chunks' must be an integer")
     }
 
+    @Test func anEmptyInputReferenceAndARepeatedNameAreErrorsNotCrashes() async throws {
+        try await expectInvalid("""
+            name: p
+            steps:
+              - {id: raw, kind: read, path: data/small.csv}
+              - {id: clean, kind: r, script: rscripts/clean.R, function: clean, inputs: {d: }}
+            """, line: 4, step: "clean", containing: "input 'd' must name a step")
+        try await expectInvalid("""
+            name: p
+            steps:
+              - {id: raw, kind: read, path: data/small.csv}
+              - {id: clean, kind: r, script: rscripts/clean.R, function: clean, inputs: {d: raw}, params: {d: 2}}
+            """, line: 4, step: "clean", containing: "the name 'd' is used twice")
+    }
+
+    @Test func anRDefaultOfNAAcceptsAnyType() async throws {
+        let files = baseFiles.merging(["rscripts/na.R": "pick <- function(d, cutoff = NA) d\n"]) { $1 }
+        let error = try await problem("""
+            name: p
+            steps:
+              - {id: raw, kind: read, path: data/small.csv}
+              - {id: picked, kind: r, script: rscripts/na.R, function: pick, inputs: {d: raw}, params: {cutoff: 3}}
+            """, files: files)
+        #expect(error == nil, "\(String(describing: error))")
+    }
+
     @Test func aValidPipelineValidatesInDependencyOrder() async throws {
         let project = try PipelineProject(baseFiles.merging(["p.yaml": """
             name: p
