@@ -21,7 +21,7 @@ if ((${#missing[@]})); then
 fi
 
 python="${POLYBRIDGE_PYTHON:-python3}"
-if ! "$python" -c "import pyarrow, pandas, numpy" 2>/dev/null; then
+if ! "$python" -c "import pyarrow, pandas, numpy, polars" 2>/dev/null; then
   echo "setup: installing Python packages for $python"
   "$python" -m pip install -q -r requirements.txt
 fi

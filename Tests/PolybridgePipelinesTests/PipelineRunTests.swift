@@ -238,3 +238,39 @@ import Testing
         #expect(run.output.contains("✓ clean") && run.output.contains("done"))
     }
 }
+
+/// polars frames: every column type comes back identical (polars has no index, so the frame
+/// has no row names here).
+@Suite struct PolarsStepTests {
+    @Test func aPolarsStepPassesEveryColumnTypeThrough() async throws {
+        let project = try PipelineProject([
+            "rscripts/make.R": """
+                make <- function() {
+                  data.frame(d = c(1.5, NA, NaN), i = c(1L, NA, 3L), l = c(TRUE, NA, FALSE), s = c("a", NA, "\\u00e9"),
+                             f = factor(c("lo", "hi", NA), levels = c("lo", "hi")),
+                             day = as.Date(c("1969-12-31", NA, "2024-02-29")),
+                             t = as.POSIXct(c("2024-03-10 01:30:00", NA, "1960-01-01 00:00:00"), tz = "America/New_York"))
+                }
+                same <- function(back) data.frame(identical = identical(back, make()))
+                """,
+            "pyscripts/pass.py": """
+                import polars as pl
+
+                def through(d):
+                    assert isinstance(d, pl.DataFrame)
+                    return d
+                """,
+            "p.yaml": """
+                name: p
+                steps:
+                  - {id: made, kind: r, script: rscripts/make.R, function: make}
+                  - {id: py, kind: python, script: pyscripts/pass.py, function: through, inputs: {d: made}, as: polars}
+                  - {id: check, kind: r, script: rscripts/make.R, function: same, inputs: {back: py}}
+                  - {id: verdict, kind: write, path: verdict.csv, inputs: {d: check}}
+                """,
+        ])
+        let report = try await PipelineRunner.run(try PipelineFile.load(project.path("p.yaml")), options: PipelineRunOptions(useCache: false))
+        #expect(report.succeeded, "\(report.steps.compactMap(\.error))")
+        #expect(try String(contentsOfFile: project.path("verdict.csv"), encoding: .utf8).contains("true"))
+    }
+}
