@@ -62,10 +62,11 @@ def main():
     warm = run_demo([])
     print(f"demo pipeline (examples/churn, 8 steps, 5,000 rows), wall time of `polybridge run` including start-up: "
           f"cold {cold:.2f} s, warm (every step cached) {warm:.2f} s")
-    for extra, label in [([], "without a Date column"), (["--with-date"], "with a Date column")]:
+    for extra in [["--arrow-dtypes"], ["--arrow-dtypes", "--with-date"], [], ["--with-date"]]:
         report = json.loads(subprocess.run([BIN, "bench", "handoff", "--rows", str(ROWS), *extra], check=True,
                                            capture_output=True, text=True).stdout)
-        print(f"hand-off R step -> Python step (pandas) -> R step, {ROWS:,} rows, {report['columns']}: "
+        mode = "pipeline default (pandas, pyarrow-backed dtypes)" if "--arrow-dtypes" in extra else "as: pandas (numpy-backed dtypes)"
+        print(f"hand-off R step -> Python step -> R step, {mode}, {ROWS:,} rows, {report['columns']}: "
               f"polybridge in memory {report['r_to_pandas_seconds'] * 1000:.0f} ms + {report['pandas_to_r_seconds'] * 1000:.0f} ms "
               f"= {report['both_seconds'] * 1000:.0f} ms (goal < 50 ms; round trip equal: {report['round_trip_equal']})")
     with tempfile.TemporaryDirectory() as folder:

@@ -59,9 +59,10 @@ public struct PipelineStep: Sendable, Equatable {
     public var code: String?
     /// The function to call in the script.
     public var function: String?
-    /// How a Python step receives its frames: `pandas` (default; nullable dtypes, where a
-    /// double's NaN is missing as pandas itself treats it), `pandas-arrow` (ArrowDtype columns:
-    /// NaN and NA stay apart), `pyarrow` or `polars`.
+    /// How a Python step receives its frames: `pandas-arrow` (the default: pandas with
+    /// pyarrow-backed columns, as `dtype_backend="pyarrow"` gives; exact, NaN apart from NA,
+    /// dates as dates, no copy), `pandas` (numpy-backed nullable dtypes, where a double's NaN is
+    /// missing as pandas itself treats it, and dates are Python objects), `pyarrow` or `polars`.
     public var frames: String?
     /// The model formula (fit).
     public var formula: String?

@@ -46,7 +46,7 @@ struct PipelineCache {
                 throw PipelineError.stepFailed(step: step.id, message: "cannot list the script's imports")
             }
             let files = items.compactMap { if case .string(let path) = $0 { path } else { nil } }
-            code = try PipelineRuntime.hash(texts: ["python", step.function!, step.frames ?? "pandas"] + files, files: files)
+            code = try PipelineRuntime.hash(texts: ["python", step.function!, step.frames ?? "pandas-arrow"] + files, files: files)
         }
         let settings = try PipelineRuntime.hash(texts: step.params.sorted { $0.name < $1.name }.map { "\($0.name)=\($0.value.json)" })
         let inputs = Dictionary(uniqueKeysWithValues: step.inputs.map { ($0.name, (inputKeys[$0.step] ?? "") + "/" + ($0.output ?? "")) })

@@ -88,16 +88,17 @@ enum PipelineSteps {
         var converted: [String: PythonObject] = [:]
         for input in step.inputs {
             let table = inputs[input.name]!
-            switch step.frames ?? "pandas" {
+            switch step.frames ?? "pandas-arrow" {
             case "pyarrow":
                 converted[input.name] = try python.pyarrowTable(from: table)
             case "polars":
                 let polars = try python.importModule("polars")
                 converted[input.name] = try python.call(try python.attribute("from_arrow", of: polars), [try python.pyarrowTable(from: table)])
-            case "pandas-arrow":
-                converted[input.name] = try python.pandasDataFrame(from: table, dtypes: .arrow)
-            default:
+            case "pandas":
                 converted[input.name] = try python.pandasDataFrame(from: table, dtypes: .nullable)
+            default:
+                // pyarrow-backed columns: exact (NaN apart from NA, dates as dates) and shared.
+                converted[input.name] = try python.pandasDataFrame(from: table, dtypes: .arrow)
             }
         }
         let dictionary = try python.call(try python.evaluateObject("dict"), [], keywords: converted)

@@ -88,6 +88,9 @@ struct HandoffBench: AsyncParsableCommand {
     @Flag(help: "Add a Date column (pandas holds dates as Python date objects, which costs most of the time).")
     var withDate = false
 
+    @Flag(help: "Give pandas pyarrow-backed columns (a pipeline step's `as: pandas-arrow`) instead of nullable dtypes.")
+    var arrowDtypes = false
+
     func run() async throws {
         let r = try RRuntime.shared()
         let python = try PythonRuntime.shared()
@@ -109,7 +112,7 @@ struct HandoffBench: AsyncParsableCommand {
                 try session.arrowTable(fromDataFrame: try session.evaluateText("handoff_frame", purpose: "handoff"))
             }
             let converted = ContinuousClock.now
-            let frame = try python.pandasDataFrame(from: table, dtypes: .nullable)
+            let frame = try python.pandasDataFrame(from: table, dtypes: arrowDtypes ? .arrow : .nullable)
             let middle = ContinuousClock.now
             // The Python step's result → Arrow → the next R step's data frame.
             let back = try python.arrowTable(from: frame)
@@ -129,6 +132,7 @@ struct HandoffBench: AsyncParsableCommand {
         }
         let same = try await r.eval("isTRUE(all.equal(handoff_back, handoff_frame, check.attributes = FALSE))", as: Bool.self)
         let report: [String: Any] = ["rows": rows, "columns": "6 double (1% NA), 2 integer, logical with NA, 5-level factor" + (withDate ? ", Date" : ""),
+                                     "pandas_dtypes": arrowDtypes ? "arrow" : "nullable",
                                      "r_to_pandas_seconds": toPython, "pandas_to_r_seconds": toR,
                                      "both_seconds": toPython + toR, "round_trip_equal": same,
                                      "phases_seconds": ["r_to_arrow": phases[0], "arrow_to_pandas": phases[1],
