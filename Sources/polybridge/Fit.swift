@@ -38,6 +38,12 @@ struct Fit: AsyncParsableCommand {
     @Option(help: "Fit the chunks on this many warm worker processes (each reads its rows from the file); in this process when not given.")
     var workers: Int?
 
+    @Option(help: "Where the chunks run with --workers: local (worker processes of this machine), ray or dask.")
+    var executor: ExecutorKind = .local
+
+    @Option(help: "The address of an existing Ray or Dask cluster (without it a local cluster is started and stopped).")
+    var address: String?
+
     @Option(help: "Fail a chunk that takes longer than this many seconds (with --workers).")
     var timeout: Double?
 
@@ -59,6 +65,8 @@ struct Fit: AsyncParsableCommand {
         if let chunkRows, chunkRows < 1 { throw ValidationError("--chunk-rows must be at least 1 (got \(chunkRows))") }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1 (got \(workers))") }
         if timeout != nil && workers == nil { throw ValidationError("--timeout applies to --workers") }
+        if executor != .local && workers == nil { throw ValidationError("--executor \(executor.rawValue) needs --workers N (the engine workers)") }
+        if address != nil && executor == .local { throw ValidationError("--address applies to --executor ray or dask") }
         if combine == .average && chunks == nil && chunkRows == nil {
             throw ValidationError("--combine average needs --chunks or --chunk-rows")
         }
@@ -72,10 +80,15 @@ struct Fit: AsyncParsableCommand {
         var progress: (@Sendable (LinearModelProgress) -> Void)?
         if let bar { progress = { @Sendable update in bar.update(update) } }
         do {
-            if let workers {
+            if let workers, let engine = ClusterEngine(rawValue: executor.rawValue) {
+                fit = try await fitOnEngine(engine, binary: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
+                                            workers: workers, specification: specification, label: label, progress: progress)
+                bar?.finish()
+            } else if let workers {
                 let clock = ContinuousClock()
                 let started = clock.now
-                let pool = ProcessPoolExecutor(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
+                let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+                let pool = ProcessPoolExecutor(executable: binary,
                                                workers: workers, timeout: timeout.map { .milliseconds(Int($0 * 1000)) })
                 defer { pool.shutdown() }
                 // Ctrl-C: no worker may outlive the command.
@@ -128,6 +141,41 @@ struct Fit: AsyncParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
+        try await report(fit)
+    }
+
+    /// The chunks on Ray or Dask; the engine starts (or connects) first and stops at the end.
+    private func fitOnEngine(_ engine: ClusterEngine, binary: URL, workers: Int, specification: LinearModelSpecification,
+                             label: String, progress: (@Sendable (LinearModelProgress) -> Void)?) async throws -> LinearModelFit {
+        let groups = try await DataFiles.rowGroups(data)
+        let rows = if let groups { groups.reduce(0, +) } else { try await DataFiles.inspect(data).rows }
+        let ranges = if let chunks { LinearModel.chunkRanges(rowCount: rows, count: chunks) }
+            else if let chunkRows { LinearModel.chunkRanges(rowCount: rows, rowsPerChunk: chunkRows) }
+            else if let groups, groups.count >= workers { LinearModel.chunkRanges(rowGroups: groups) }
+            else { LinearModel.chunkRanges(rowCount: rows, count: workers) }
+        _ = try await LinearModel.checkFormula(formula)
+        let clock = ContinuousClock()
+        let engineExecutor = try EngineExecutor(engine: engine, executable: binary, workers: workers, address: address)
+        defer { engineExecutor.shutdown() }
+        let interrupts = InterruptForwarder {
+            engineExecutor.shutdown()
+            printError("interrupted")
+            _exit(130)
+        }
+        defer { interrupts.stop() }
+        let ready = clock.now
+        let fit = try await LinearModel.fitChunked(.file(path: data), rowCount: rows, chunks: ranges, specification,
+                                                   combine: combine, executor: engineExecutor, label: label, progress: progress)
+        if timing {
+            let elapsed = clock.now - ready
+            printError(String(format: "timing: workers ready %.3f s, fit %.3f s (%d chunks)", engineExecutor.startupSeconds,
+                              Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, ranges.count))
+        }
+        return fit
+    }
+
+    /// Prints the fit (and writes the plot).
+    private func report(_ fit: LinearModelFit) async throws {
         if let plot {
             do {
                 try await LinearModel.plotCoefficients(fit, to: plot)
@@ -149,3 +197,8 @@ struct Fit: AsyncParsableCommand {
 }
 
 extension LinearModelCombine: ExpressibleByArgument {}
+
+/// Where `fit --workers` runs its chunks.
+enum ExecutorKind: String, ExpressibleByArgument, CaseIterable {
+    case local, ray, dask
+}

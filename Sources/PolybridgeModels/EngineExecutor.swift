@@ -1,0 +1,155 @@
+import Foundation
+import PolybridgeRuntime
+import Synchronization
+
+/// A cluster engine a chunked fit can run on.
+public enum ClusterEngine: String, Sendable, CaseIterable, Codable {
+    /// Ray: one actor per worker, restarted by Ray when it dies.
+    case ray
+    /// Dask distributed: one worker plugin per worker; tasks retried by Dask.
+    case dask
+}
+
+/// Runs chunk tasks on Ray or Dask through the engine's own Python API in the embedded
+/// interpreter. Each engine worker owns a long-lived `polybridge worker` process (started by a
+/// Ray actor or a Dask worker plugin, ending with it) and forwards the pool's JSON requests to
+/// it, so R never runs in the engine's processes. Tasks carry row ranges of a file every node
+/// can read (a path on a shared file system); only the request and the small result travel.
+///
+/// A worker process that dies mid-chunk makes the engine retry the chunk by its own mechanism
+/// (Ray `max_restarts`/`max_task_retries`, Dask `retries`); it is counted once. An R error comes
+/// back as an answer, is not retried and names the chunk.
+public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
+    /// The engine.
+    public let engine: ClusterEngine
+    /// Seconds the engine took to start (or connect) with its workers' processes up.
+    public private(set) var startupSeconds = 0.0
+    private let state: PythonObject
+    private let retries: Int
+    private let stopped = Mutex(false)
+
+    /// Starts a local cluster of `workers` workers (or connects to `address`), each with a warm
+    /// `polybridge worker` process of `executable`. Throws a clear error when the engine is not
+    /// installed or a worker process cannot start (naming the node).
+    public init(engine: ClusterEngine, executable: URL, workers: Int, address: String? = nil, retries: Int = 2) throws {
+        self.engine = engine
+        self.retries = retries
+        let started = ContinuousClock.now
+        do {
+            let python = try PythonRuntime.shared()
+            let module = try Self.module()
+            _ = try python.call(try python.attribute("installed", of: module), [try python.object(engine.rawValue)])
+            let start = try python.attribute("\(engine.rawValue)_start", of: module)
+            state = try python.call(start, [address.map { try python.object($0) } ?? python.evaluateObject("None"),
+                                            try python.object(max(1, workers)), try python.object(executable.path)])
+        } catch let error as PythonError {
+            throw LinearModelError.data("cannot start \(engine.rawValue): \(Self.message(of: error))")
+        }
+        let elapsed = ContinuousClock.now - started
+        startupSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    deinit { shutdown() }
+
+    /// Stops the local cluster (or disconnects) and its workers' processes.
+    public func shutdown() {
+        let already = stopped.withLock { flag -> Bool in
+            defer { flag = true }
+            return flag
+        }
+        if already { return }
+        _ = try? call("\(engine.rawValue)_stop", [state])
+    }
+
+    /// The process IDs of the engine workers' `polybridge worker` processes.
+    public func workerProcessIDs() throws -> [Int32] {
+        guard case .list(let items) = try PythonRuntime.shared().value(of: try call("\(engine.rawValue)_worker_pids", [state])) else { return [] }
+        return items.compactMap { if case .int(let pid) = $0 { Int32(pid) } else { nil } }
+    }
+
+    /// Runs `task` on the engine; `data` must be a file every node can read.
+    public func run(_ task: LinearModelChunkTask, data: ChunkData) async throws -> LinearModelChunkResult {
+        guard case .file(let path) = data else {
+            throw LinearModelError.data("the \(engine.rawValue) executor reads its rows from a file every node can read: pass ChunkData.file")
+        }
+        let line = String(decoding: try JSONEncoder().encode(WorkerRequest(task: task, path: path)), as: UTF8.self)
+        let python = try PythonRuntime.shared()
+        let handle: PythonObject
+        switch engine {
+        case .dask: handle = try call("dask_submit", [state, try python.object(line), try python.object(retries)])
+        case .ray: handle = try call("ray_submit", [state, try python.object(line)])
+        }
+        // The wait blocks a thread (in Python, without the GIL): one of its own, never a pool thread.
+        let answer: Result<String, any Error> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                Thread.detachNewThread { [self] in
+                    continuation.resume(returning: Result {
+                        guard case .string(let text) = try python.value(of: try call(engine == .dask ? "result" : "ray_result", [handle])) else {
+                            throw LinearModelError.data("the engine gave no answer")
+                        }
+                        return text
+                    })
+                }
+            }
+        } onCancel: { [self] in
+            _ = try? call("cancel", [handle])
+        }
+        try Task.checkCancellation()
+        let text: String
+        do {
+            text = try answer.get()
+        } catch let error as PythonError {
+            throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1, lastRow: task.rows.upperBound,
+                                               message: "\(engine.rawValue): \(Self.message(of: error))")
+        }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
+        let response = try decoder.decode(WorkerResponse.self, from: Data(text.utf8))
+        if let result = response.result { return result }
+        throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1, lastRow: task.rows.upperBound,
+                                           message: response.failure ?? "the worker gave no result")
+    }
+
+    private func call(_ function: String, _ arguments: [PythonObject]) throws -> PythonObject {
+        let python = try PythonRuntime.shared()
+        return try python.call(try python.attribute(function, of: try Self.module()), arguments)
+    }
+
+    private static let folder = Mutex<String?>(nil)
+
+    /// The engine module, imported from a package folder written once per process (and zipped,
+    /// the form Dask's `upload_file` takes): the engines ship files to their workers, not
+    /// modules that exist only in this interpreter.
+    static func module() throws -> PythonObject {
+        let python = try PythonRuntime.shared()
+        let base = try folder.withLock { known -> String in
+            if let known { return known }
+            let base = NSTemporaryDirectory() + "polybridge-engine-\(getpid())"
+            let package = base + "/\(EnginePython.moduleName)"
+            try FileManager.default.createDirectory(atPath: package, withIntermediateDirectories: true)
+            try Data(EnginePython.source.utf8).write(to: URL(fileURLWithPath: package + "/__init__.py"))
+            known = base
+            return base
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let code = """
+            import sys, os, zipfile
+            _base = \(String(decoding: try encoder.encode(base), as: UTF8.self))
+            if _base not in sys.path:
+                sys.path.insert(0, _base)
+            _zip = os.path.join(_base, "\(EnginePython.moduleName).zip")
+            if not os.path.exists(_zip):
+                with zipfile.ZipFile(_zip, "w") as _archive:
+                    _archive.write(os.path.join(_base, "\(EnginePython.moduleName)", "__init__.py"), "\(EnginePython.moduleName)/__init__.py")
+            """
+        try python.exec(code)
+        return try python.importModule(EnginePython.moduleName)
+    }
+
+    /// Python's message without the traceback's frames: its last line.
+    static func message(of error: PythonError) -> String {
+        if case .exception(let type, let message, _) = error { return "\(type): \(message)" }
+        return error.description
+    }
+}

@@ -1,0 +1,206 @@
+/// The Python side of the Ray and Dask executors (module `polybridge_engine`), written to a
+/// file that the coordinator's embedded interpreter imports and the engine ships to its workers
+/// by its own mechanism (Dask `upload_file`, Ray `runtime_env` `py_modules`). Each engine worker owns one long-lived `polybridge worker` process and talks to it
+/// over a pipe with the pool's JSON lines; R never runs inside the engine's own processes
+/// (Dask runs tasks on threads, and R checks its C stack per thread).
+enum EnginePython {
+    static let moduleName = "polybridge_engine"
+
+    static let source = #"""
+    import json, os, signal, socket, subprocess, sys, threading
+
+    class WorkerDied(RuntimeError):
+        """The polybridge worker process ended while it had a chunk."""
+
+    class WorkerProcess:
+        """A `polybridge worker` process owned by an engine worker. It ends with its parent
+        (the worker asks the kernel for that), so an engine worker that dies leaves no orphan."""
+
+        def __init__(self, binary):
+            node = socket.gethostname()
+            if not os.access(binary, os.X_OK):
+                raise RuntimeError(f"node {node}: the polybridge binary {binary} is missing or not executable")
+            self.binary = binary
+            self.lock = threading.Lock()
+            self.proc = subprocess.Popen([binary, "worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+            try:
+                answer = self.request("{}")  # a warm-up: R and Python start in the worker now
+            except WorkerDied:
+                raise RuntimeError(f"node {node}: the polybridge worker did not start (exit code {self.proc.poll()}); "
+                                   f"run `{binary} doctor` there to see whether R and Python are usable") from None
+            failure = json.loads(answer).get("failure")
+            if failure:
+                raise RuntimeError(f"node {node}: the polybridge worker cannot start R or Python: {failure}")
+
+        def request(self, line):
+            with self.lock:
+                try:
+                    self.proc.stdin.write(line + "\n")
+                    self.proc.stdin.flush()
+                    answer = self.proc.stdout.readline()
+                except (BrokenPipeError, OSError, ValueError):
+                    answer = ""
+                if not answer:
+                    raise WorkerDied(f"the polybridge worker process {self.proc.pid} on {socket.gethostname()} ended "
+                                     f"(exit code {self.proc.poll()})")
+                return answer
+
+        def stop(self):
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+
+    def _package_folder():
+        # This module is polybridge_engine/__init__.py inside a folder made for it.
+        return os.path.dirname(os.path.abspath(__file__))
+
+    # --- Dask ------------------------------------------------------------------------------
+
+    try:
+        from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPluginBase
+    except ImportError:  # Dask is not installed: only Ray (or nothing) is used
+        _WorkerPluginBase = object
+
+    class PolybridgePlugin(_WorkerPluginBase):
+        """A Dask worker plugin: starts the worker's polybridge process with the Dask worker and
+        stops it with it."""
+        name = "polybridge"
+
+        def __init__(self, binary):
+            self.binary = binary
+
+        def setup(self, worker):
+            worker._polybridge = WorkerProcess(self.binary)
+
+        def teardown(self, worker):
+            process = getattr(worker, "_polybridge", None)
+            if process is not None:
+                process.stop()
+
+    def _dask_chunk(line):
+        from distributed import get_worker
+        worker = get_worker()
+        process = worker._polybridge
+        try:
+            return process.request(line)
+        except WorkerDied:
+            # A fresh process for the retry Dask makes; the chunk is then counted once.
+            process.stop()
+            worker._polybridge = WorkerProcess(process.binary)
+            raise
+
+    def dask_start(address, workers, binary):
+        from distributed import Client, LocalCluster
+        cluster = None
+        if address:
+            client = Client(address)
+        else:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+        try:
+            # Every worker (also those that join later) imports this module from the file.
+            client.upload_file(os.path.join(os.path.dirname(_package_folder()), "polybridge_engine.zip"))
+            client.register_plugin(PolybridgePlugin(binary))
+        except Exception:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+            raise
+        return {"client": client, "cluster": cluster}
+
+    def dask_submit(state, line, retries):
+        return state["client"].submit(_dask_chunk, line, retries=retries, pure=False)
+
+    def dask_worker_pids(state):
+        return list(state["client"].run(lambda dask_worker: dask_worker._polybridge.proc.pid).values())
+
+    def dask_engine_pids(state):
+        return list(state["client"].run(lambda: os.getpid()).values())
+
+    def dask_stop(state):
+        state["client"].close()
+        if state["cluster"] is not None:
+            state["cluster"].close()
+
+    # --- Ray -------------------------------------------------------------------------------
+
+    class PolybridgeActor:
+        """A Ray actor that owns a polybridge worker process. When that process dies mid-chunk
+        the actor exits, so Ray restarts it (max_restarts) and retries the call
+        (max_task_retries): the chunk is counted once."""
+
+        def __init__(self, binary):
+            self.process = WorkerProcess(binary)
+
+        def pid(self):
+            return self.process.proc.pid
+
+        def engine_pid(self):
+            return os.getpid()
+
+        def run(self, line):
+            try:
+                return self.process.request(line)
+            except WorkerDied:
+                os._exit(1)
+
+    def ray_start(address, workers, binary):
+        import ray
+        # The actors import this module from the package folder Ray ships to every node.
+        runtime_env = {"py_modules": [_package_folder()]}
+        if address:
+            ray.init(address=address, log_to_driver=False, runtime_env=runtime_env)
+        else:
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env)
+        actor = ray.remote(max_restarts=3, max_task_retries=3)(PolybridgeActor)
+        actors = [actor.remote(binary) for _ in range(workers)]
+        try:
+            ray.get([a.pid.remote() for a in actors])
+        except Exception:
+            ray.shutdown()
+            raise
+        return {"actors": actors, "next": [0], "lock": threading.Lock()}
+
+    def ray_submit(state, line):
+        with state["lock"]:
+            index = state["next"][0]
+            state["next"][0] += 1
+        actors = state["actors"]
+        return actors[index % len(actors)].run.remote(line)
+
+    def ray_result(reference):
+        import ray
+        return ray.get(reference)
+
+    def ray_worker_pids(state):
+        import ray
+        return ray.get([a.pid.remote() for a in state["actors"]])
+
+    def ray_stop(state):
+        import ray
+        ray.shutdown()
+
+    def result(future):
+        return future.result()
+
+    def cancel(handle):
+        try:
+            if hasattr(handle, "cancel"):
+                handle.cancel()
+            else:
+                import ray
+                ray.cancel(handle, force=True)
+        except Exception:
+            pass
+
+    def installed(engine):
+        """The engine's version, or an error naming how to install it."""
+        module = {"ray": "ray", "dask": "distributed"}[engine]
+        try:
+            imported = __import__(module)
+        except ImportError as error:
+            raise ImportError(f"{engine} is not installed for {sys.executable} ({error}); install it with "
+                              f"`make setup-engines` (pip install -r requirements-engines.txt)") from None
+        return getattr(imported, "__version__", "?")
+    """#
+}
