@@ -2,10 +2,14 @@
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: setup build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-pipeline clean
+.PHONY: setup setup-engines build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-pipeline clean
 
 setup:
 	./scripts/setup.sh
+
+# Ray and Dask for `--executor ray|dask`, only when asked (the tests ask: they run on both).
+setup-engines: setup
+	./scripts/setup.sh --engines
 
 build: setup
 	$(SWIFT) build $(BUILD_FLAGS)
@@ -17,8 +21,8 @@ release: setup
 demo: release
 	./scripts/demo.sh
 
-# All tests, with Swift Testing's default parallelism.
-test: setup
+# All tests, with Swift Testing's default parallelism (the engine tests need Ray and Dask).
+test: setup setup-engines
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build $(BUILD_FLAGS)
 

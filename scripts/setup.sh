@@ -25,6 +25,10 @@ if ! "$python" -c "import pyarrow, pandas, numpy, polars" 2>/dev/null; then
   echo "setup: installing Python packages for $python"
   "$python" -m pip install -q -r requirements.txt
 fi
+if [ "${1:-}" = "--engines" ] && ! "$python" -c "import ray, distributed" 2>/dev/null; then
+  echo "setup: installing the cluster engines (Ray, Dask) for $python"
+  "$python" -m pip install -q -r requirements-engines.txt
+fi
 if [ "${1:-}" = "--bench" ] && ! "$python" -c "import rpy2, pyreadr" 2>/dev/null; then
   echo "setup: installing benchmark baselines (rpy2, pyreadr) for $python"
   "$python" -m pip install -q -r requirements-bench.txt

@@ -31,6 +31,10 @@ public struct DoctorReport: Codable, Sendable {
         public var pyarrow: String?
         /// pandas's version, or nil when it is not importable.
         public var pandas: String?
+        /// Ray's version, or nil when it is not installed (optional: `--executor ray`).
+        public var ray: String?
+        /// Dask distributed's version, or nil when it is not installed (optional: `--executor dask`).
+        public var dask: String?
         /// Why Python did not start, and the command that fixes it.
         public var error: String?
     }
@@ -73,11 +77,21 @@ public struct DoctorReport: Codable, Sendable {
                     report.problems.append("Python module \(module) is not importable by \(interpreter.executable)\n  fix: \(interpreter.executable) -m pip install -r requirements.txt")
                 }
             }
+            // The cluster engines are optional: reported, not problems.
+            report.python.ray = installedVersion("ray", python)
+            report.python.dask = installedVersion("distributed", python)
         } catch {
             report.python.error = "\(error)"
             report.problems.append("\(error)")
         }
         return report
+    }
+
+    /// The installed version of a module, read from its metadata without importing it.
+    private static func installedVersion(_ module: String, _ python: PythonRuntime) -> String? {
+        (try? python.eval(
+            "__import__('importlib.metadata').metadata.version('\(module)') if __import__('importlib.util').util.find_spec('\(module)') else None",
+            as: String?.self)) ?? nil
     }
 
     /// The report as lines for a terminal.
@@ -94,6 +108,8 @@ public struct DoctorReport: Codable, Sendable {
             lines.append("         libpython=\(python.libraryPath ?? "?")")
             lines.append("         sys.prefix=\(python.embeddedPrefix ?? "?")")
             lines.append("         pyarrow \(python.pyarrow ?? "missing"), pandas \(python.pandas ?? "missing")")
+            lines.append("Engines: Ray \(python.ray ?? "not installed"), Dask \(python.dask ?? "not installed")"
+                         + (python.ray == nil || python.dask == nil ? " (optional: make setup-engines)" : ""))
         } else {
             lines.append("Python:  not available")
         }

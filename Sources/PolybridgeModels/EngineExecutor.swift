@@ -67,6 +67,12 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
         return items.compactMap { if case .int(let pid) = $0 { Int32(pid) } else { nil } }
     }
 
+    /// The process IDs of the engine's own worker processes (Dask workers, Ray actors).
+    public func engineProcessIDs() throws -> [Int32] {
+        guard case .list(let items) = try PythonRuntime.shared().value(of: try call("\(engine.rawValue)_engine_pids", [state])) else { return [] }
+        return items.compactMap { if case .int(let pid) = $0 { Int32(pid) } else { nil } }
+    }
+
     /// Runs `task` on the engine; `data` must be a file every node can read.
     public func run(_ task: LinearModelChunkTask, data: ChunkData) async throws -> LinearModelChunkResult {
         guard case .file(let path) = data else {

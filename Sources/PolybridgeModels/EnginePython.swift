@@ -176,6 +176,10 @@ enum EnginePython {
         import ray
         return ray.get([a.pid.remote() for a in state["actors"]])
 
+    def ray_engine_pids(state):
+        import ray
+        return ray.get([a.engine_pid.remote() for a in state["actors"]])
+
     def ray_stop(state):
         import ray
         ray.shutdown()
