@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: setup setup-engines build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-pipeline clean
+.PHONY: setup setup-engines build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-pipeline bench-engines clean
 
 setup:
 	./scripts/setup.sh
@@ -54,3 +54,7 @@ bench-fit-large: release
 bench-pipeline: release
 	./scripts/setup.sh --bench
 	./scripts/bench-pipeline.sh
+
+# The 10,000,000-row fit on the local pool, local Ray and local Dask, in one run.
+bench-engines: release setup-engines
+	./scripts/bench-engines.sh

@@ -156,7 +156,14 @@ struct Fit: AsyncParsableCommand {
         _ = try await LinearModel.checkFormula(formula)
         let clock = ContinuousClock()
         let engineExecutor = try EngineExecutor(engine: engine, executable: binary, workers: workers, address: address)
-        defer { engineExecutor.shutdown() }
+        defer {
+            let stopping = clock.now
+            engineExecutor.shutdown()
+            if timing {
+                let elapsed = clock.now - stopping
+                printError(String(format: "timing: engine stopped in %.3f s", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+            }
+        }
         let interrupts = InterruptForwarder {
             engineExecutor.shutdown()
             printError("interrupted")
