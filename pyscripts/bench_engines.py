@@ -49,10 +49,12 @@ def main():
               f"per-chunk overhead over the local pool {overhead:+6.1f} ms  max rel. coef diff from lm "
               f"{largest_difference(result['coef'], reference):.1e}")
         if executor != "local":
-            fixed = result["startup"] + result["stop"]
-            budget = fixed + 1.10 * (local["wall"] - local["startup"])
-            verdict = "met" if result["wall"] <= budget else "NOT met"
-            print(f"         goal (wall ≤ its start-up and stop + 110% of the local pool's wall without its start-up = {budget:.2f} s): {verdict}")
+            # The engine's fixed costs (start-up, stop) apart, its fit must take at most 110% of
+            # the local pool's fit phase. (Whole walls are printed above; the local pool starts
+            # its workers while the coordinator starts, the engines after it.)
+            ratio = result["fit"] / local["fit"]
+            print(f"         fit phase {ratio:.2f}x the local pool's; goal ≤ 1.10x beyond start-up "
+                  f"({result['startup']:.2f} s) and stop ({result['stop']:.2f} s): {'met' if ratio <= 1.10 else 'NOT met'}")
 
 
 if __name__ == "__main__":
