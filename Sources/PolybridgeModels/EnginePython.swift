@@ -144,22 +144,64 @@ enum EnginePython {
             except WorkerDied:
                 os._exit(1)
 
+    def _start_ray_head(workers):
+        """A local Ray head in a process of its own (`ray start --head --block`). ray.init()
+        would start Ray's processes from this one, forking a process full of R's and Swift's
+        threads with a Python function to run before exec: that can deadlock in the child."""
+        import time
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        # Our own head on the loopback address: Ray's token authentication is off for it (the
+        # token it would make is not where this process looks); nothing else can reach it.
+        os.environ["RAY_AUTH_MODE"] = "disabled"
+        head = subprocess.Popen([sys.executable, "-m", "ray.scripts.scripts", "start", "--head", f"--port={port}",
+                                 "--node-ip-address=127.0.0.1", f"--num-cpus={workers}", "--include-dashboard=false",
+                                 "--disable-usage-stats", "--block"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                env=dict(os.environ, RAY_AUTH_MODE="disabled"))
+        return head, f"127.0.0.1:{port}"
+
+    def _stop_ray_head(head):
+        if head is None:
+            return
+        try:
+            os.killpg(head.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            head.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+
     def ray_start(address, workers, binary):
+        import time
         import ray
         # The actors import this module from the package folder Ray ships to every node.
         runtime_env = {"py_modules": [_package_folder()]}
-        if address:
-            ray.init(address=address, log_to_driver=False, runtime_env=runtime_env)
-        else:
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env)
+        head = None
+        if not address:
+            head, address = _start_ray_head(workers)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                ray.init(address=address, log_to_driver=False, runtime_env=runtime_env)
+                break
+            except Exception:
+                if head is None or time.monotonic() > deadline or head.poll() is not None:
+                    _stop_ray_head(head)
+                    raise
+                time.sleep(0.5)
         actor = ray.remote(max_restarts=3, max_task_retries=3)(PolybridgeActor)
         actors = [actor.remote(binary) for _ in range(workers)]
         try:
             ray.get([a.pid.remote() for a in actors])
         except Exception:
             ray.shutdown()
+            _stop_ray_head(head)
             raise
-        return {"actors": actors, "next": [0], "lock": threading.Lock()}
+        return {"actors": actors, "next": [0], "lock": threading.Lock(), "head": head}
 
     def ray_submit(state, line):
         with state["lock"]:
@@ -183,6 +225,7 @@ enum EnginePython {
     def ray_stop(state):
         import ray
         ray.shutdown()
+        _stop_ray_head(state.get("head"))
 
     def result(future):
         return future.result()
