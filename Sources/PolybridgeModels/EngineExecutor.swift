@@ -51,6 +51,24 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
 
     deinit { shutdown() }
 
+    /// ``init(engine:executable:workers:address:retries:)`` on a thread of its own: starting an
+    /// engine blocks for seconds, which must not hold one of Swift's few pool threads.
+    public static func start(engine: ClusterEngine, executable: URL, workers: Int, address: String? = nil,
+                             retries: Int = 2) async throws -> EngineExecutor {
+        try await onOwnThread { try EngineExecutor(engine: engine, executable: executable, workers: workers, address: address, retries: retries) }
+    }
+
+    /// ``shutdown()`` on a thread of its own (stopping Ray takes seconds).
+    public func stop() async {
+        _ = try? await Self.onOwnThread { [self] in shutdown() }
+    }
+
+    private static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
     /// Stops the local cluster (or disconnects) and its workers' processes.
     public func shutdown() {
         let already = stopped.withLock { flag -> Bool in
@@ -150,7 +168,9 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
                     _archive.write(os.path.join(_base, "\(EnginePython.moduleName)", "__init__.py"), "\(EnginePython.moduleName)/__init__.py")
             """
         try python.exec(code)
-        return try python.importModule(EnginePython.moduleName)
+        let module = try python.importModule(EnginePython.moduleName)
+        try python.exec("__import__('sys').modules['\(EnginePython.moduleName)'].package_base = _base")
+        return module
     }
 
     /// Python's message without the traceback's frames: its last line.

@@ -50,9 +50,12 @@ enum EnginePython {
                 self.proc.kill()
             self.proc.wait()
 
+    # The folder holding this package and its zip, set by the coordinator after importing it
+    # (not __file__: Dask's upload_file may re-import the module from the zip in this process).
+    package_base = None
+
     def _package_folder():
-        # This module is polybridge_engine/__init__.py inside a folder made for it.
-        return os.path.dirname(os.path.abspath(__file__))
+        return os.path.join(package_base, "polybridge_engine")
 
     # --- Dask ------------------------------------------------------------------------------
 
@@ -99,7 +102,7 @@ enum EnginePython {
             client = Client(cluster)
         try:
             # Every worker (also those that join later) imports this module from the file.
-            client.upload_file(os.path.join(os.path.dirname(_package_folder()), "polybridge_engine.zip"))
+            client.upload_file(os.path.join(package_base, "polybridge_engine.zip"))
             client.register_plugin(PolybridgePlugin(binary))
         except Exception:
             client.close()

@@ -155,7 +155,7 @@ struct Fit: AsyncParsableCommand {
             else { LinearModel.chunkRanges(rowCount: rows, count: workers) }
         _ = try await LinearModel.checkFormula(formula)
         let clock = ContinuousClock()
-        let engineExecutor = try EngineExecutor(engine: engine, executable: binary, workers: workers, address: address)
+        let engineExecutor = try await EngineExecutor.start(engine: engine, executable: binary, workers: workers, address: address)
         defer {
             let stopping = clock.now
             engineExecutor.shutdown()

@@ -19,7 +19,7 @@ import Testing
     func fitsOnTheEngineEqualLMAndThePoolSurviveAKilledWorkerAndLeaveNothing(engine: ClusterEngine) async throws {
         let name = "engine_\(engine.rawValue)"
         let path = try await WorkerPoolTests().parquet(name, "d$w[1500] <- -1; d")
-        let executor = try EngineExecutor(engine: engine, executable: polybridgeExecutable(), workers: 2)
+        let executor = try await EngineExecutor.start(engine: engine, executable: polybridgeExecutable(), workers: 2)
         var processes: [Int32] = []
         do {
             processes = try executor.workerProcessIDs() + executor.engineProcessIDs()
@@ -59,10 +59,10 @@ import Testing
                 #expect(error == .chunkFailed(chunk: 3, firstRow: 1201, lastRow: 1800, message: "negative weights are not allowed"))
             }
         } catch {
-            executor.shutdown()
+            await executor.stop()
             throw error
         }
-        executor.shutdown()
+        await executor.stop()
         for _ in 0..<200 where processes.contains(where: alive) { try await Task.sleep(for: .milliseconds(100)) }
         #expect(!processes.contains(where: alive), "left behind: \(processes.filter(alive))")
     }
