@@ -41,7 +41,8 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
             _ = try python.call(try python.attribute("installed", of: module), [try python.object(engine.rawValue)])
             let start = try python.attribute("\(engine.rawValue)_start", of: module)
             state = try python.call(start, [address.map { try python.object($0) } ?? python.evaluateObject("None"),
-                                            try python.object(max(1, workers)), try python.object(executable.path)])
+                                            try python.object(max(1, workers)), try python.object(executable.path),
+                                            try python.object(try Self.packageBase())])
         } catch let error as PythonError {
             throw LinearModelError.data("cannot start \(engine.rawValue): \(Self.message(of: error))")
         }
@@ -144,6 +145,11 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
     /// The engine module, imported from a package folder written once per process (and zipped,
     /// the form Dask's `upload_file` takes): the engines ship files to their workers, not
     /// modules that exist only in this interpreter.
+    static func packageBase() throws -> String {
+        _ = try module()
+        return folder.withLock { $0 ?? "" }
+    }
+
     static func module() throws -> PythonObject {
         let python = try PythonRuntime.shared()
         let base = try folder.withLock { known -> String in
@@ -168,9 +174,7 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
                     _archive.write(os.path.join(_base, "\(EnginePython.moduleName)", "__init__.py"), "\(EnginePython.moduleName)/__init__.py")
             """
         try python.exec(code)
-        let module = try python.importModule(EnginePython.moduleName)
-        try python.exec("__import__('sys').modules['\(EnginePython.moduleName)'].package_base = _base")
-        return module
+        return try python.importModule(EnginePython.moduleName)
     }
 
     /// Python's message without the traceback's frames: its last line.

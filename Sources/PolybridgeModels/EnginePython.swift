@@ -92,7 +92,9 @@ enum EnginePython {
             worker._polybridge = WorkerProcess(process.binary)
             raise
 
-    def dask_start(address, workers, binary):
+    def dask_start(address, workers, binary, base):
+        global package_base
+        package_base = base
         from distributed import Client, LocalCluster
         cluster = None
         if address:
@@ -178,7 +180,9 @@ enum EnginePython {
             os.killpg(head.pid, signal.SIGKILL)
             head.wait()
 
-    def ray_start(address, workers, binary):
+    def ray_start(address, workers, binary, base):
+        global package_base
+        package_base = base
         import time
         import ray
         # The actors import this module from the package folder Ray ships to every node.

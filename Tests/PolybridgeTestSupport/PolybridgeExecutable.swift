@@ -8,6 +8,13 @@ public struct PolybridgeRun: Sendable {
     public var output: String
     /// Everything written to standard error.
     public var error: String
+
+    /// A run's outcome.
+    public init(status: Int32, output: String, error: String) {
+        self.status = status
+        self.output = output
+        self.error = error
+    }
 }
 
 /// The `polybridge` binary in the build products directory (next to the test bundle).
@@ -21,18 +28,20 @@ public func polybridgeExecutable() -> URL {
 }
 
 /// Collects one pipe's bytes on a GCD thread (never a Swift concurrency thread, which must not block).
-private final class PipeReader: @unchecked Sendable {
+public final class PipeReader: @unchecked Sendable {
     private var data = Data()
     private let done = DispatchSemaphore(value: 0)
 
-    init(_ pipe: Pipe) {
+    /// Starts reading `pipe` to its end.
+    public init(_ pipe: Pipe) {
         DispatchQueue.global().async {
             self.data = pipe.fileHandleForReading.readDataToEndOfFile()
             self.done.signal()
         }
     }
 
-    var text: String {
+    /// Everything read, once the pipe has ended.
+    public var text: String {
         done.wait()
         return String(decoding: data, as: UTF8.self)
     }
