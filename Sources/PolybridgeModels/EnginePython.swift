@@ -22,12 +22,17 @@ enum EnginePython {
                 raise RuntimeError(f"node {node}: the polybridge binary {binary} is missing or not executable")
             self.binary = binary
             self.lock = threading.Lock()
-            self.proc = subprocess.Popen([binary, "worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-            try:
-                answer = self.request("{}")  # a warm-up: R and Python start in the worker now
-            except WorkerDied:
-                raise RuntimeError(f"node {node}: the polybridge worker did not start (exit code {self.proc.poll()}); "
-                                   f"run `{binary} doctor` there to see whether R and Python are usable") from None
+            for attempt in range(3):
+                self.proc = subprocess.Popen([binary, "worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+                try:
+                    answer = self.request("{}")  # a warm-up: R and Python start in the worker now
+                    break
+                except WorkerDied:
+                    code = self.proc.wait()
+                    if code < 0 and attempt < 2:
+                        continue  # killed by a signal while starting: start another
+                    raise RuntimeError(f"node {node}: the polybridge worker did not start (exit code {code}); "
+                                       f"run `{binary} doctor` there to see whether R and Python are usable") from None
             failure = json.loads(answer).get("failure")
             if failure:
                 raise RuntimeError(f"node {node}: the polybridge worker cannot start R or Python: {failure}")

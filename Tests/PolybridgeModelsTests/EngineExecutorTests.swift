@@ -104,8 +104,8 @@ import Testing
         }
 
         // A polybridge worker process killed mid-fit: the engine retries its chunk; lm's answer.
-        let slow = "y ~ x1 + g + I(x2 + 0 * length(Sys.sleep(0.4)))"
-        let killedRun = try await fitCommand(common + ["--formula", slow, "--executor", engine.rawValue], killAWorkerAfter: 1.0)
+        let slow = "y ~ x1 + g + I(x2 + 0 * length(Sys.sleep(1)))"
+        let killedRun = try await fitCommand(common + ["--formula", slow, "--executor", engine.rawValue], killAWorkerAfter: 2.5)
         #expect(killedRun.killed != nil)
         try #require(killedRun.run.status == 0, "\(killedRun.run.error)")
         everything.formUnion(killedRun.seen)
