@@ -284,28 +284,10 @@ enum DataFilePython {
             raise FileProblem(f"pyarrow does not read the {file_format} format")
         return pa.RecordBatchReader.from_batches(schema, batches)
 
-    def row_groups(path, file_format):
-        """The row counts of a Parquet file's row groups or an Arrow IPC file's record batches,
-        from the file's metadata (no data is read)."""
-        if file_format == "parquet":
-            import pyarrow.parquet as pq
-            try:
-                metadata = pq.ParquetFile(path).metadata
-            except (pa.ArrowInvalid, OSError) as error:
-                raise FileProblem(f"not a readable Parquet file ({error})") from None
-            return [metadata.row_group(index).num_rows for index in range(metadata.num_row_groups)]
-        with open(path, "rb") as handle:
-            if handle.read(4) == b"FEA1":
-                raise FileProblem("a Feather V1 file has no record batches")
-        try:
-            reader = pa.ipc.open_file(pa.memory_map(path))
-        except pa.ArrowInvalid as error:
-            raise FileProblem(f"not a readable Feather/Arrow IPC file ({error})") from None
-        return [reader.get_batch(index).num_rows for index in range(reader.num_record_batches)]
-
-    def read_rows(path, file_format, start, stop, columns):
-        """Rows start..<stop of `columns` (those the file has), reading only the Parquet row
-        groups or Arrow IPC record batches that hold them (an IPC file is memory-mapped)."""
+    def _row_group_source(path, file_format):
+        """A Parquet file's row groups or an Arrow IPC file's record batches: their row counts
+        (from metadata; an IPC file is memory-mapped), the schema, and a function reading some
+        of them as a table of the named columns."""
         if file_format == "parquet":
             import pyarrow.parquet as pq
             try:
@@ -314,10 +296,8 @@ enum DataFilePython {
                 raise FileProblem(f"not a readable Parquet file ({error})") from None
             metadata = source.metadata
             sizes = [metadata.row_group(index).num_rows for index in range(metadata.num_row_groups)]
-            present = [name for name in columns if name in source.schema_arrow.names]
-            read = lambda groups: source.read_row_groups(groups, columns=present)
-            schema = source.schema_arrow
-        elif file_format == "feather":
+            return sizes, source.schema_arrow, lambda groups, columns: source.read_row_groups(groups, columns=columns)
+        if file_format == "feather":
             with open(path, "rb") as handle:
                 if handle.read(4) == b"FEA1":
                     raise FileProblem("a Feather V1 file has no record batches to read by rows")
@@ -326,11 +306,21 @@ enum DataFilePython {
             except pa.ArrowInvalid as error:
                 raise FileProblem(f"not a readable Feather/Arrow IPC file ({error})") from None
             sizes = [reader.get_batch(index).num_rows for index in range(reader.num_record_batches)]
-            present = [name for name in columns if name in reader.schema.names]
-            read = lambda groups: pa.Table.from_batches([reader.get_batch(index) for index in groups], schema=reader.schema).select(present)
-            schema = reader.schema
-        else:
-            raise FileProblem(f"reading rows by range needs Parquet or Arrow IPC, not {file_format}")
+            read = lambda groups, columns: pa.Table.from_batches([reader.get_batch(index) for index in groups],
+                                                                 schema=reader.schema).select(columns)
+            return sizes, reader.schema, read
+        raise FileProblem(f"reading rows by range needs Parquet or Arrow IPC, not {file_format}")
+
+    def row_groups(path, file_format):
+        """The row counts of a Parquet file's row groups or an Arrow IPC file's record batches,
+        from the file's metadata (no data is read)."""
+        return _row_group_source(path, file_format)[0]
+
+    def read_rows(path, file_format, start, stop, columns):
+        """Rows start..<stop of `columns` (those the file has), reading only the Parquet row
+        groups or Arrow IPC record batches that hold them (an IPC file is memory-mapped)."""
+        sizes, schema, read = _row_group_source(path, file_format)
+        present = [name for name in columns if name in schema.names]
         total = sum(sizes)
         if not 0 <= start <= stop <= total:
             raise FileProblem(f"rows {start + 1}-{stop} are beyond the file's {total} rows")
@@ -343,7 +333,7 @@ enum DataFilePython {
         try:
             if not groups:
                 return schema.empty_table().select(present)
-            return read(groups).slice(start - first, stop - start)
+            return read(groups, present).slice(start - first, stop - start)
         except (pa.ArrowInvalid, OSError) as error:
             raise FileProblem(f"corrupted data in rows {start + 1}-{stop} ({error})") from None
 

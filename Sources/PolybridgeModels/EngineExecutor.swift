@@ -97,7 +97,7 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
         guard case .file(let path) = data else {
             throw LinearModelError.data("the \(engine.rawValue) executor reads its rows from a file every node can read: pass ChunkData.file")
         }
-        let line = String(decoding: try JSONEncoder().encode(WorkerRequest(task: task, path: path)), as: UTF8.self)
+        let line = String(decoding: try WorkerJSON.encoder().encode(WorkerRequest(task: task, path: path)), as: UTF8.self)
         let python = try PythonRuntime.shared()
         let handle: PythonObject
         switch engine {
@@ -127,9 +127,7 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
             throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1, lastRow: task.rows.upperBound,
                                                message: "\(engine.rawValue): \(Self.message(of: error))")
         }
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
-        let response = try decoder.decode(WorkerResponse.self, from: Data(text.utf8))
+        let response = try WorkerJSON.decoder().decode(WorkerResponse.self, from: Data(text.utf8))
         if let result = response.result { return result }
         throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1, lastRow: task.rows.upperBound,
                                            message: response.failure ?? "the worker gave no result")

@@ -24,6 +24,24 @@ public struct WorkerRequest: Codable, Sendable {
     private init() {}
 }
 
+/// JSON for the worker protocol, the same on both sides of the pipe: non-finite numbers (an
+/// average fit's NaN p-values, a parameter of .inf) are spelled Inf, -Inf and NaN.
+public enum WorkerJSON {
+    /// An encoder for requests and answers.
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
+        return encoder
+    }
+
+    /// A decoder for requests and answers.
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
+        return decoder
+    }
+}
+
 /// A worker's answer: the result, or R's (or the reader's) message.
 public struct WorkerResponse: Codable, Sendable {
     /// The task's result, when it succeeded.
@@ -91,7 +109,7 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
     /// Starts every worker not yet running and waits until each has its R and Python up, so
     /// that the next fit spends its time on chunks alone.
     public func warmUp() async throws {
-        let request = try JSONEncoder().encode(WorkerRequest.warmUp) + Data("\n".utf8)
+        let request = try WorkerJSON.encoder().encode(WorkerRequest.warmUp) + Data("\n".utf8)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<size {
                 group.addTask { [self] in
@@ -116,7 +134,7 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
     public func roundTrip(payload: String) async throws -> String {
         var request = WorkerRequest.warmUp
         request.payload = payload
-        let line = try JSONEncoder().encode(request) + Data("\n".utf8)
+        let line = try WorkerJSON.encoder().encode(request) + Data("\n".utf8)
         var attempt = 0
         while true {
             try Task.checkCancellation()
@@ -129,7 +147,7 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
             switch outcome {
             case .line(let answer):
                 release(worker)
-                let response = try JSONDecoder().decode(WorkerResponse.self, from: answer)
+                let response = try WorkerJSON.decoder().decode(WorkerResponse.self, from: answer)
                 if let payload = response.payload { return payload }
                 throw LinearModelError.data(response.failure ?? "the worker gave no answer")
             case .ended:
@@ -150,7 +168,7 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
         guard case .file(let path) = data else {
             throw LinearModelError.data("the worker pool reads its rows from a file: pass ChunkData.file")
         }
-        let request = try JSONEncoder().encode(WorkerRequest(task: task, path: path)) + Data("\n".utf8)
+        let request = try WorkerJSON.encoder().encode(WorkerRequest(task: task, path: path)) + Data("\n".utf8)
         var attempt = 0
         while true {
             try Task.checkCancellation()
@@ -167,9 +185,7 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
             switch outcome {
             case .line(let line):
                 release(worker)
-                let decoder = JSONDecoder()
-                decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
-                let response = try decoder.decode(WorkerResponse.self, from: line)
+                let response = try WorkerJSON.decoder().decode(WorkerResponse.self, from: line)
                 if let result = response.result { return result }
                 throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1,
                                                    lastRow: task.rows.upperBound, message: response.failure ?? "the worker gave no result")

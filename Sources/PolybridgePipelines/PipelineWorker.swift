@@ -1,6 +1,7 @@
 import Foundation
 import PolybridgeArrow
 import PolybridgeFiles
+import PolybridgeModels
 
 /// An R step run in a worker process, so that two R steps can run at once (R is one thread per
 /// process). Inputs and outputs travel as Arrow IPC files in shared memory (`/dev/shm`), which
@@ -31,17 +32,8 @@ public enum PipelineWorker {
     }
 
     /// JSON with non-finite numbers spelled out (parameters may be .inf or .nan).
-    private static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
-        return encoder
-    }
-
-    private static var decoder: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
-        return decoder
-    }
+    private static var encoder: JSONEncoder { WorkerJSON.encoder() }
+    private static var decoder: JSONDecoder { WorkerJSON.decoder() }
 
     /// Runs the R step a coordinator encoded in `payload` (in a `polybridge worker` process) and
     /// returns where its outputs are.
@@ -61,7 +53,7 @@ public enum PipelineWorker {
             _ = try await DataFiles.writeTable(table, to: path, format: .feather, compression: "none")
             paths[name] = path
         }
-        return String(decoding: try JSONEncoder().encode(Response(outputs: paths)), as: UTF8.self)
+        return String(decoding: try encoder.encode(Response(outputs: paths)), as: UTF8.self)
     }
 
     /// Runs the R `step` on a worker of `pool`, its inputs handed over in `directory`.
@@ -77,7 +69,7 @@ public enum PipelineWorker {
                               params: step.params.map { Parameter(name: $0.name, value: $0.value) },
                               inputs: handed, outputDirectory: directory)
         let answer = try await roundTrip(String(decoding: try encoder.encode(request), as: UTF8.self))
-        let response = try JSONDecoder().decode(Response.self, from: Data(answer.utf8))
+        let response = try decoder.decode(Response.self, from: Data(answer.utf8))
         var outputs: [String: ArrowTable] = [:]
         for (name, path) in response.outputs { outputs[name] = try await DataFiles.readTable(path, format: .feather) }
         return outputs

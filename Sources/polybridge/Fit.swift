@@ -100,23 +100,14 @@ struct Fit: AsyncParsableCommand {
                 defer { interrupts.stop() }
                 // The workers start their R and Python while this process starts its own.
                 async let warming: Void = pool.warmUp()
-                // The workers read the file themselves; the coordinator only needs its row count
-                // (from the metadata of a Parquet or Arrow IPC file). Without --chunks or
-                // --chunk-rows, the chunks are the file's row groups, so no row is read twice.
-                let groups = try await DataFiles.rowGroups(data)
-                let rows = if let groups { groups.reduce(0, +) } else { try await DataFiles.inspect(data).rows }
-                let ranges = if let chunks { LinearModel.chunkRanges(rowCount: rows, count: chunks) }
-                    else if let chunkRows { LinearModel.chunkRanges(rowCount: rows, rowsPerChunk: chunkRows) }
-                    else if let groups, groups.count >= workers { LinearModel.chunkRanges(rowGroups: groups) }
-                    else { LinearModel.chunkRanges(rowCount: rows, count: workers) }
+                let (rows, ranges) = try await fileChunks(workers: workers)
                 _ = try await LinearModel.checkFormula(formula)
                 try await warming
                 let ready = clock.now
                 defer {
                     if timing {
-                        let seconds = { (duration: Duration) in Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
-                        printError(String(format: "timing: workers ready %.3f s, fit %.3f s (%d chunks)", seconds(ready - started),
-                                          seconds(clock.now - ready), ranges.count))
+                        printError(String(format: "timing: workers ready %.3f s, fit %.3f s (%d chunks)", (ready - started).seconds,
+                                          (clock.now - ready).seconds, ranges.count))
                     }
                 }
                 fit = try await LinearModel.fitChunked(.file(path: data), rowCount: rows,
@@ -147,12 +138,7 @@ struct Fit: AsyncParsableCommand {
     /// The chunks on Ray or Dask; the engine starts (or connects) first and stops at the end.
     private func fitOnEngine(_ engine: ClusterEngine, binary: URL, workers: Int, specification: LinearModelSpecification,
                              label: String, progress: (@Sendable (LinearModelProgress) -> Void)?) async throws -> LinearModelFit {
-        let groups = try await DataFiles.rowGroups(data)
-        let rows = if let groups { groups.reduce(0, +) } else { try await DataFiles.inspect(data).rows }
-        let ranges = if let chunks { LinearModel.chunkRanges(rowCount: rows, count: chunks) }
-            else if let chunkRows { LinearModel.chunkRanges(rowCount: rows, rowsPerChunk: chunkRows) }
-            else if let groups, groups.count >= workers { LinearModel.chunkRanges(rowGroups: groups) }
-            else { LinearModel.chunkRanges(rowCount: rows, count: workers) }
+        let (rows, ranges) = try await fileChunks(workers: workers)
         _ = try await LinearModel.checkFormula(formula)
         // What the engine prints (Ray's notes about retried tasks, say) goes to standard error:
         // standard output is for the fit, printed after the engine has stopped.
@@ -172,8 +158,7 @@ struct Fit: AsyncParsableCommand {
             let stopping = clock.now
             engineExecutor.shutdown()
             if timing {
-                let elapsed = clock.now - stopping
-                printError(String(format: "timing: engine stopped in %.3f s", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+                printError(String(format: "timing: engine stopped in %.3f s", (clock.now - stopping).seconds))
             }
         }
         let interrupts = InterruptForwarder {
@@ -186,11 +171,23 @@ struct Fit: AsyncParsableCommand {
         let fit = try await LinearModel.fitChunked(.file(path: data), rowCount: rows, chunks: ranges, specification,
                                                    combine: combine, executor: engineExecutor, label: label, progress: progress)
         if timing {
-            let elapsed = clock.now - ready
             printError(String(format: "timing: workers ready %.3f s, fit %.3f s (%d chunks)", engineExecutor.startupSeconds,
-                              Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, ranges.count))
+                              (clock.now - ready).seconds, ranges.count))
         }
         return fit
+    }
+
+    /// The file's row count and chunks for worker processes that read the file themselves: the
+    /// count from the metadata of a Parquet or Arrow IPC file (no scan), and without --chunks or
+    /// --chunk-rows one chunk per row group, so no row is read twice.
+    private func fileChunks(workers: Int) async throws -> (rows: Int, ranges: [Range<Int>]) {
+        let groups = try await DataFiles.rowGroups(data)
+        let rows = if let groups { groups.reduce(0, +) } else { try await DataFiles.inspect(data).rows }
+        let ranges = if let chunks { LinearModel.chunkRanges(rowCount: rows, count: chunks) }
+            else if let chunkRows { LinearModel.chunkRanges(rowCount: rows, rowsPerChunk: chunkRows) }
+            else if let groups, groups.count >= workers { LinearModel.chunkRanges(rowGroups: groups) }
+            else { LinearModel.chunkRanges(rowCount: rows, count: workers) }
+        return (rows, ranges)
     }
 
     /// Prints the fit (and writes the plot).

@@ -20,10 +20,8 @@ struct WorkerCommand: AsyncParsableCommand {
         guard protocolDescriptor >= 0, dup2(STDERR_FILENO, STDOUT_FILENO) >= 0 else { throw ExitCode(1) }
         let answers = FileHandle(fileDescriptor: protocolDescriptor, closeOnDealloc: false)
         var tables: [String: ArrowTable] = [:]
-        let encoder = JSONEncoder()
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
+        let encoder = WorkerJSON.encoder()
+        let decoder = WorkerJSON.decoder()
         while let line = readLine(strippingNewline: true) {
             var response = WorkerResponse()
             do {
