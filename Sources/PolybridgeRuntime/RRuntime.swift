@@ -222,11 +222,7 @@ public final class RRuntime: Sendable {
     /// task interrupts it (the guarded call that sees the interrupt throws `CancellationError`).
     public func withSession<T: Sendable>(_ body: @escaping @Sendable (RSession) throws -> T) async throws -> T {
         let ticket = RJobTicket()
-        return try await withTaskCancellationHandler {
-            try await thread.perform { [self] in try runJob(ticket, body) }
-        } onCancel: {
-            cancel(ticket)
-        }
+        return try await thread.performCancellable({ [self] in try runJob(ticket, body) }, onCancel: { [self] in cancel(ticket) })
     }
 
     /// Like `withSession`, but blocks the calling thread (for synchronous callers such as the CLI).
@@ -253,17 +249,13 @@ public final class RRuntime: Sendable {
     private func runUserJob(console: RConsole = .capture,
                             _ buildCall: @escaping @Sendable (RSession) throws -> SEXP) async throws -> REvaluation {
         let ticket = RJobTicket()
-        return try await withTaskCancellationHandler {
-            try await thread.perform { [self] in
-                try runJob(ticket, console: console) { session in
-                    let call = try buildCall(session)
-                    let value = try session.evaluateUnlessAborted(call)
-                    return try self.outcome(of: value, session: session, ticket: ticket)
-                }
+        return try await thread.performCancellable({ [self] in
+            try runJob(ticket, console: console) { session in
+                let call = try buildCall(session)
+                let value = try session.evaluateUnlessAborted(call)
+                return try self.outcome(of: value, session: session, ticket: ticket)
             }
-        } onCancel: {
-            cancel(ticket)
-        }
+        }, onCancel: { [self] in cancel(ticket) })
     }
 
     /// The one discipline for every job on the R thread: registered for interrupts, holding the

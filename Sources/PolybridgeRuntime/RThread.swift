@@ -43,11 +43,24 @@ final class RThread: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Runs `body` on the R thread and waits for its result, suspending the calling task.
-    func perform<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        if isCurrent { return try body() }
-        return try await withCheckedThrowingContinuation { continuation in
-            submit { continuation.resume(with: Result { try body() }) }
+    /// Runs `body` on the R thread for a task that may be cancelled. `onCancel` runs when the
+    /// task is cancelled (to interrupt the job if it runs); a cancel while the job still waits
+    /// in the queue also ends the wait at once with `CancellationError`, and the job is dropped
+    /// when its turn comes, so a cancelled task never waits behind other tasks' jobs.
+    func performCancellable<T: Sendable>(_ body: @escaping @Sendable () throws -> T,
+                                         onCancel: @escaping @Sendable () -> Void) async throws -> T {
+        if isCurrent {
+            return try await withTaskCancellationHandler { try body() } onCancel: { onCancel() }
+        }
+        let job = QueuedJob<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                job.attach(continuation)
+                submit { if job.claim() { job.finish(Result { try body() }) } }
+            }
+        } onCancel: {
+            onCancel()
+            if job.abandon() { job.finish(.failure(CancellationError())) }
         }
     }
 
@@ -108,4 +121,40 @@ final class RThread: @unchecked Sendable {
 /// A slot written by the R thread before it signals, read by the waiter after: the semaphore orders the two.
 private final class ResultBox<T>: @unchecked Sendable {
     var result: Result<T, any Error>?
+}
+
+/// One queued job of ``RThread/performCancellable(_:onCancel:)``: taken by the R thread or
+/// abandoned by a cancel, whichever comes first, and its caller resumed exactly once.
+private final class QueuedJob<T: Sendable>: Sendable {
+    private let state = Atomic<Int>(0)  // 0 queued, 1 taken by the R thread, 2 abandoned
+    private let slot = Mutex<(continuation: CheckedContinuation<T, any Error>?, result: Result<T, any Error>?)>((nil, nil))
+
+    /// The R thread takes the job; false when it was abandoned.
+    func claim() -> Bool { state.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged }
+
+    /// A cancel abandons the job; false when the R thread has it already.
+    func abandon() -> Bool { state.compareExchange(expected: 0, desired: 2, ordering: .acquiringAndReleasing).exchanged }
+
+    /// The waiting caller; resumed at once if the outcome is known already.
+    func attach(_ continuation: CheckedContinuation<T, any Error>) {
+        let known = slot.withLock { slot -> Result<T, any Error>? in
+            if let result = slot.result { return result }
+            slot.continuation = continuation
+            return nil
+        }
+        if let known { continuation.resume(with: known) }
+    }
+
+    /// The outcome; resumes the caller, or keeps it for ``attach(_:)``.
+    func finish(_ result: Result<T, any Error>) {
+        let waiting = slot.withLock { slot -> CheckedContinuation<T, any Error>? in
+            guard let continuation = slot.continuation else {
+                slot.result = result
+                return nil
+            }
+            slot.continuation = nil
+            return continuation
+        }
+        waiting?.resume(with: result)
+    }
 }
