@@ -23,7 +23,8 @@ enum PipelineSteps {
         case .r:
             return try await runR(step, inputs: inputs)
         case .python:
-            return try runPython(step, inputs: inputs)
+            // Python holds its thread for the whole step: a thread of its own, not one of the pool's.
+            return try await runOnOwnThread { try runPython(step, inputs: inputs) }
         case .fit:
             return try await runFit(step, input: inputs.values.first!)
         }

@@ -3,86 +3,86 @@ import PolybridgeTestSupport
 import Testing
 
 @Suite struct EvalCommandTests {
-    @Test func rErrorExitsOneWithTheMessage() throws {
-        let run = try runPolybridge(["eval", "--r", "stop(\"boom\")"])
+    @Test func rErrorExitsOneWithTheMessage() async throws {
+        let run = try await runPolybridge(["eval", "--r", "stop(\"boom\")"])
         #expect(run.status == 1)
         #expect(run.error.contains("boom"))
     }
 
-    @Test func rValuePrintsLikeRscript() throws {
-        let run = try runPolybridge(["eval", "--r", "x <- c(2L, NA); x"])
+    @Test func rValuePrintsLikeRscript() async throws {
+        let run = try await runPolybridge(["eval", "--r", "x <- c(2L, NA); x"])
         #expect(run.status == 0)
         #expect(run.output == "[1]  2 NA\n")
     }
 
-    @Test func pythonExceptionExitsOneWithTypeAndTraceback() throws {
-        let run = try runPolybridge(["eval", "--python", "{}['missing']"])
+    @Test func pythonExceptionExitsOneWithTypeAndTraceback() async throws {
+        let run = try await runPolybridge(["eval", "--python", "{}['missing']"])
         #expect(run.status == 1)
         #expect(run.error.contains("KeyError"))
         #expect(run.error.contains("Traceback"))
     }
 
-    @Test func pythonCodeRunsExactlyOnceEvenWhenItRaisesSyntaxErrorAtRunTime() throws {
+    @Test func pythonCodeRunsExactlyOnceEvenWhenItRaisesSyntaxErrorAtRunTime() async throws {
         // The expression compiles; eval() inside it raises SyntaxError only when it runs.
-        let run = try runPolybridge(["eval", "--python", "print('once') or eval('1 +')"])
+        let run = try await runPolybridge(["eval", "--python", "print('once') or eval('1 +')"])
         #expect(run.status == 1)
         #expect(run.output == "once\n")
         #expect(run.error.contains("SyntaxError"))
     }
 
-    @Test func pythonStatementsThenAnExpressionEchoTheExpression() throws {
-        #expect(try runPolybridge(["eval", "--python", "x = 5\nx * 2"]).output == "10\n")
-        #expect(try runPolybridge(["eval", "--python", "import math; math.pi"]).output.hasPrefix("3.14159"))
+    @Test func pythonStatementsThenAnExpressionEchoTheExpression() async throws {
+        #expect(try await runPolybridge(["eval", "--python", "x = 5\nx * 2"]).output == "10\n")
+        #expect(try await runPolybridge(["eval", "--python", "import math; math.pi"]).output.hasPrefix("3.14159"))
     }
 
-    @Test func pythonSysExitSetsTheExitStatus() throws {
-        let run = try runPolybridge(["eval", "--python", "import sys; sys.exit(3)"])
+    @Test func pythonSysExitSetsTheExitStatus() async throws {
+        let run = try await runPolybridge(["eval", "--python", "import sys; sys.exit(3)"])
         #expect(run.status == 3)
     }
 
-    @Test func pythonExpressionPrintsItsRepr() throws {
-        let run = try runPolybridge(["eval", "--python", "[1, 'a', None]"])
+    @Test func pythonExpressionPrintsItsRepr() async throws {
+        let run = try await runPolybridge(["eval", "--python", "[1, 'a', None]"])
         #expect(run.status == 0)
         #expect(run.output == "[1, 'a', None]\n")
     }
 
-    @Test func parseErrorExitsOneNotASignal() throws {
-        let run = try runPolybridge(["eval", "--r", "x <- '\\q'"])
+    @Test func parseErrorExitsOneNotASignal() async throws {
+        let run = try await runPolybridge(["eval", "--r", "x <- '\\q'"])
         #expect(run.status == 1)
         #expect(run.error.contains("parse"))
     }
 
-    @Test func ctrlCInterruptsALongRComputation() throws {
+    @Test func ctrlCInterruptsALongRComputation() async throws {
         // Bounded: a Ctrl-C that is lost ends the loop after two minutes with status 0, not a hang.
         let child = try RunningPolybridge(["eval", "--r", "cat('started\\n'); deadline <- Sys.time() + 120; while (Sys.time() < deadline) {}"])
         // Once R printed, it is inside the loop with the Ctrl-C forwarder installed.
-        #expect(child.waitForOutput(containing: "started\n"))
+        #expect(await child.waitForOutput(containing: "started\n"))
         child.send(SIGINT)
-        let run = child.finish()
+        let run = await child.finish()
         #expect(run.exited)
         #expect(run.status == 130)
         #expect(run.output == "started\n")
     }
 
-    @Test func ctrlCDuringSysSleepKeepsWhatWasPrintedAndExits130() throws {
+    @Test func ctrlCDuringSysSleepKeepsWhatWasPrintedAndExits130() async throws {
         let child = try RunningPolybridge(["eval", "--r", "cat('before\\n'); Sys.sleep(30)"])
-        #expect(child.waitForOutput(containing: "before\n"))
+        #expect(await child.waitForOutput(containing: "before\n"))
         // While R sleeps in select() it installs a SIGINT handler that longjmps into the R
         // thread: a signal handled on any other thread crashed the process.
-        #expect(child.waitUntilAThreadIsInSelect())
+        #expect(await child.waitUntilAThreadIsInSelect())
         child.send(SIGINT)
-        let run = child.finish()
+        let run = await child.finish()
         #expect(run.exited, "ended by signal \(run.status): \(run.error)")
         #expect(run.status == 130)
         #expect(run.output == "before\n")
         #expect(run.error.contains("interrupted"))
     }
 
-    @Test func ctrlCDuringPythonKeepsWhatWasPrintedAndExits130() throws {
+    @Test func ctrlCDuringPythonKeepsWhatWasPrintedAndExits130() async throws {
         let child = try RunningPolybridge(["eval", "--python", "import time\nprint('before')\ntime.sleep(120)"])
-        #expect(child.waitForOutput(containing: "before\n"))
+        #expect(await child.waitForOutput(containing: "before\n"))
         child.send(SIGINT)
-        let run = child.finish()
+        let run = await child.finish()
         #expect(run.exited)
         #expect(run.status == 130)
         #expect(run.output == "before\n")
@@ -90,7 +90,7 @@ import Testing
 
     // MARK: Output as Rscript and the REPL give it
 
-    @Test func rOutputStreamsAsItIsPrinted() throws {
+    @Test func rOutputStreamsAsItIsPrinted() async throws {
         let gate = temporaryPath("gate")
         // R prints, then waits for a file the test creates only after it has read that line.
         let child = try RunningPolybridge(["eval", "--r", """
@@ -98,14 +98,14 @@ import Testing
             for (i in 1:600) { if (file.exists("\(gate)")) break; Sys.sleep(0.1) }
             cat(if (file.exists("\(gate)")) "saw the gate\\n" else "gave up\\n")
             """])
-        #expect(child.waitForOutput(containing: "[1] 1\n"))
+        #expect(await child.waitForOutput(containing: "[1] 1\n"))
         #expect(FileManager.default.createFile(atPath: gate, contents: nil))
-        let run = child.finish()
+        let run = await child.finish()
         #expect(run.status == 0)
         #expect(run.output == "[1] 1\nsaw the gate\n")
     }
 
-    @Test func pythonOutputStreamsAsItIsPrinted() throws {
+    @Test func pythonOutputStreamsAsItIsPrinted() async throws {
         let gate = temporaryPath("gate")
         let child = try RunningPolybridge(["eval", "--python", """
             import os, time
@@ -116,57 +116,57 @@ import Testing
                 time.sleep(0.1)
             print("saw the gate" if os.path.exists("\(gate)") else "gave up")
             """], environment: bufferedPython)
-        #expect(child.waitForOutput(containing: "first\n"))
+        #expect(await child.waitForOutput(containing: "first\n"))
         #expect(FileManager.default.createFile(atPath: gate, contents: nil))
-        let run = child.finish()
+        let run = await child.finish()
         #expect(run.status == 0)
         #expect(run.output == "first\nsaw the gate\n")
     }
 
-    @Test func rAndPythonOutputKeepTheirOrderThroughReticulate() throws {
+    @Test func rAndPythonOutputKeepTheirOrderThroughReticulate() async throws {
         // R prints, Python prints, Python calls R which prints, Python prints, R prints.
-        let run = try runPolybridge(["eval", "--r", #"""
+        let run = try await runPolybridge(["eval", "--r", #"""
             cat("r1\n"); reticulate::py_run_string("print('p1'); r.cat('r2\\n'); print('p2')"); cat("r3\n")
             """#], environment: bufferedPython)
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output == "r1\np1\nr2\np2\nr3\n")
     }
 
-    @Test func pythonPrintedOutputComesBeforeTheEchoedValue() throws {
-        let run = try runPolybridge(["eval", "--python", "print('printed')\n41 + 1"], environment: bufferedPython)
+    @Test func pythonPrintedOutputComesBeforeTheEchoedValue() async throws {
+        let run = try await runPolybridge(["eval", "--python", "print('printed')\n41 + 1"], environment: bufferedPython)
         #expect(run.output == "printed\n42\n")
     }
 
-    @Test func messagesGoToStandardErrorAndStandardOutputStaysClean() throws {
-        let run = try runPolybridge(["eval", "--r", "message('hi'); cat('out\\n')"])
+    @Test func messagesGoToStandardErrorAndStandardOutputStaysClean() async throws {
+        let run = try await runPolybridge(["eval", "--r", "message('hi'); cat('out\\n')"])
         #expect(run.status == 0)
         #expect(run.output == "out\n")
         #expect(run.error == "hi\n")
     }
 
-    @Test func warningsAreReportedOnStandardErrorLikeRscript() throws {
+    @Test func warningsAreReportedOnStandardErrorLikeRscript() async throws {
         let code = "f <- function() warning('careful'); f(); cat('done\\n'); warning('top level'); for (i in 1:12) warning(i)"
-        let run = try runPolybridge(["eval", "--r", code])
-        let rscript = try runCommand("Rscript", ["-e", code])
+        let run = try await runPolybridge(["eval", "--r", code])
+        let rscript = try await runCommand("Rscript", ["-e", code])
         #expect(run.status == 0)
         #expect(run.output == "done\n")
         #expect(run.error == rscript.error)
         #expect(run.error.hasPrefix("Warning message:\nIn f() : careful\n"))
     }
 
-    @Test func warningsBeforeAnErrorAreReportedAfterItLikeRscript() throws {
+    @Test func warningsBeforeAnErrorAreReportedAfterItLikeRscript() async throws {
         let code = "f <- function() { warning('first'); stop('boom') }; cat('before\\n'); f()"
-        let run = try runPolybridge(["eval", "--r", code])
-        let rscript = try runCommand("Rscript", ["-e", code])
+        let run = try await runPolybridge(["eval", "--r", code])
+        let rscript = try await runCommand("Rscript", ["-e", code])
         #expect(run.status == 1)
         #expect(run.output == "before\n")
         #expect(run.error == "Error in f() : boom\nIn addition: Warning message:\nIn f() : first\n")
         #expect(run.error + "Execution halted\n" == rscript.error)
     }
 
-    @Test func rGraphicsDevicesAreClosedSoAPNGIsComplete() throws {
+    @Test func rGraphicsDevicesAreClosedSoAPNGIsComplete() async throws {
         let plot = temporaryPath("plot.png")
-        let run = try runPolybridge(["eval", "--r", "png('\(plot)'); hist(rnorm(100))"])
+        let run = try await runPolybridge(["eval", "--r", "png('\(plot)'); hist(rnorm(100))"])
         #expect(run.status == 0, "\(run.error)")
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: plot)))
         #expect(bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), "PNG signature")
@@ -176,37 +176,37 @@ import Testing
 
     // MARK: Usage mistakes
 
-    @Test func codeWithoutROrPythonNamesTheStrayArgument() throws {
-        let run = try runPolybridge(["eval", "print(1)"])
+    @Test func codeWithoutROrPythonNamesTheStrayArgument() async throws {
+        let run = try await runPolybridge(["eval", "print(1)"])
         #expect(run.status == 64)
         #expect(run.error.contains("unexpected argument 'print(1)': pass code with --r CODE or --python CODE"))
         #expect(run.error.contains("Usage: polybridge eval"))
     }
 
-    @Test func mistypedOptionIsNamedWithASuggestion() throws {
-        let run = try runPolybridge(["eval", "--pyton", "1"])
+    @Test func mistypedOptionIsNamedWithASuggestion() async throws {
+        let run = try await runPolybridge(["eval", "--pyton", "1"])
         #expect(run.status == 64)
         #expect(run.error.contains("Unknown option '--pyton'. Did you mean '--python'?"))
     }
 
-    @Test func evalNeedsExactlyOneLanguage() throws {
+    @Test func evalNeedsExactlyOneLanguage() async throws {
         for arguments in [["eval"], ["eval", "--r", "1", "--python", "1"]] {
-            let run = try runPolybridge(arguments)
+            let run = try await runPolybridge(arguments)
             #expect(run.status == 64)
             #expect(run.error.contains("give exactly one of --r CODE or --python CODE"))
         }
     }
 
-    @Test func doctorReportsBothRuntimes() throws {
-        let run = try runPolybridge(["doctor", "--json"])
+    @Test func doctorReportsBothRuntimes() async throws {
+        let run = try await runPolybridge(["doctor", "--json"])
         #expect(run.status == 0, "\(run.output)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
         #expect((report["r"] as? [String: Any])?["version"] as? String != nil)
         #expect((report["python"] as? [String: Any])?["pyarrow"] as? String != nil)
     }
 
-    @Test func doctorFailsWithAFixWhenPythonIsMissing() throws {
-        let run = try runPolybridge(["doctor"], environment: ["POLYBRIDGE_PYTHON": "/nonexistent/python3"])
+    @Test func doctorFailsWithAFixWhenPythonIsMissing() async throws {
+        let run = try await runPolybridge(["doctor"], environment: ["POLYBRIDGE_PYTHON": "/nonexistent/python3"])
         #expect(run.status == 1)
         #expect(run.output.contains("fix:"))
     }

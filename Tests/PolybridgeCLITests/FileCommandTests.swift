@@ -4,36 +4,36 @@ import Testing
 
 /// `polybridge convert` and `polybridge inspect` as a user runs them: exit codes, messages, output.
 @Suite struct FileCommandTests {
-    @Test func convertWritesTheFileAndExitsZero() throws {
+    @Test func convertWritesTheFileAndExitsZero() async throws {
         let output = try scratchDirectory() + "/all.rds"
-        let run = try runPolybridge("convert", fixture("all_types.parquet"), output)
+        let run = try await runPolybridge("convert", fixture("all_types.parquet"), output)
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("6 rows × 9 columns"))
         #expect(FileManager.default.fileExists(atPath: output))
     }
 
-    @Test func badInputExitsOneNamingTheFileAndLeavesNothing() throws {
+    @Test func badInputExitsOneNamingTheFileAndLeavesNothing() async throws {
         let directory = try scratchDirectory()
-        let run = try runPolybridge("convert", fixture("truncated.parquet"), directory + "/out.csv")
+        let run = try await runPolybridge("convert", fixture("truncated.parquet"), directory + "/out.csv")
         #expect(run.status == 1)
         #expect(run.error.contains("truncated.parquet"))
         #expect(run.error.contains("not a readable Parquet file"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
     }
 
-    @Test func unknownExtensionExitsOneAndFromOverridesIt() throws {
+    @Test func unknownExtensionExitsOneAndFromOverridesIt() async throws {
         let directory = try scratchDirectory()
         let input = directory + "/data.txt"
         try FileManager.default.copyItem(atPath: fixture("clean.csv"), toPath: input)
-        let refused = try runPolybridge("convert", input, directory + "/out.parquet")
+        let refused = try await runPolybridge("convert", input, directory + "/out.parquet")
         #expect(refused.status == 1)
         #expect(refused.error.contains("unknown extension '.txt'"))
-        let accepted = try runPolybridge("convert", "--from", "csv", input, directory + "/out.parquet")
+        let accepted = try await runPolybridge("convert", "--from", "csv", input, directory + "/out.parquet")
         #expect(accepted.status == 0, "\(accepted.error)")
     }
 
-    @Test func inspectPrintsColumnsTypesAndNulls() throws {
-        let run = try runPolybridge("inspect", fixture("all_types.feather"))
+    @Test func inspectPrintsColumnsTypesAndNulls() async throws {
+        let run = try await runPolybridge("inspect", fixture("all_types.feather"))
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("Feather (Arrow IPC), 6 rows, 9 columns, 2 batch(es)"))
         let tsLine = run.output.split(separator: "\n").first { $0.hasPrefix("ts ") }
@@ -41,8 +41,8 @@ import Testing
         #expect(tsLine?.hasSuffix("1") == true)
     }
 
-    @Test func inspectJSONDecodes() throws {
-        let run = try runPolybridge("inspect", "--json", fixture("all_types.rds"))
+    @Test func inspectJSONDecodes() async throws {
+        let run = try await runPolybridge("inspect", "--json", fixture("all_types.rds"))
         #expect(run.status == 0, "\(run.error)")
         let object = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any]
         #expect(object?["rows"] as? Int == 4)
@@ -55,7 +55,7 @@ import Testing
     ///
     /// The input is a named pipe that this test keeps open after writing the first rows, so the
     /// conversion is certainly still running (waiting for more input) when the signal arrives.
-    @Test func ctrlCDuringConversionLeavesNoPartialOutput() throws {
+    @Test func ctrlCDuringConversionLeavesNoPartialOutput() async throws {
         let directory = try scratchDirectory()
         let input = directory + "/incoming.csv", output = directory + "/big.parquet"
         #expect(mkfifo(input, 0o600) == 0)
@@ -78,12 +78,12 @@ import Testing
         while Date() < deadline, !started {
             let names = try FileManager.default.contentsOfDirectory(atPath: directory)
             started = names.contains { $0 != "incoming.csv" }
-            if !started { Thread.sleep(forTimeInterval: 0.01) }
+            if !started { try await Task.sleep(for: .milliseconds(10)) }
         }
         #expect(started, "the conversion never started writing its output")
         #expect(process.isRunning, "the conversion ended before the signal: \(process.terminationStatus)")
         kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
+        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
         try writer.close()
         #expect(process.terminationReason == .exit, "killed by signal \(process.terminationStatus)")
         #expect(process.terminationStatus == 130)

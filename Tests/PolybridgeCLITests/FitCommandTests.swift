@@ -16,7 +16,7 @@ import Testing
 
     @Test func chunkedFitFromAFileMatchesLMAndPrintsJSON() async throws {
         let parquet = try await mtcarsParquet()
-        let run = try runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt + factor(cyl)", "--chunks", "3", "--json")
+        let run = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt + factor(cyl)", "--chunks", "3", "--json")
         #expect(run.status == 0, "\(run.error)")
         let fit = try JSONDecoder().decode(LinearModelFit.self, from: Data(run.output.utf8))
         #expect(fit.combine == .exact && fit.chunks == 3)
@@ -29,13 +29,13 @@ import Testing
 
     @Test func wholeFitPrintsRsSummaryAndBadInputExitsOne() async throws {
         let parquet = try await mtcarsParquet()
-        let run = try runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt")
+        let run = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt")
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.contains("Residual standard error: 3.046 on 30 degrees of freedom"))
-        let refused = try runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt; system('true')")
+        let refused = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt; system('true')")
         #expect(refused.status == 1)
         #expect(refused.error.contains("exactly one R formula"))
-        let average = try runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt", "--chunks", "2", "--combine", "average")
+        let average = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt", "--chunks", "2", "--combine", "average")
         #expect(average.status == 0, "\(average.error)")
         #expect(average.output.hasPrefix("APPROXIMATE"))
     }
@@ -54,14 +54,14 @@ import Testing
 
     @Test func aTerminalShowsTheProgressBarAPipeDoesNot() async throws {
         let parquet = try await FitCommandTests().mtcarsParquet()
-        let terminal = try runPolybridgeOnATerminal("fit", "--data", parquet, "--formula", "mpg ~ wt + factor(cyl)",
+        let terminal = try await runPolybridgeOnATerminal("fit", "--data", parquet, "--formula", "mpg ~ wt + factor(cyl)",
                                                     "--workers", "2", "--chunks", "4")
         #expect(terminal.status == 0, "\(terminal.error)")
         #expect(terminal.output.contains("pass 1/2 levels ["), "\(terminal.output)")
         #expect(terminal.output.contains("pass 2/2 factor [########################] 4/4 chunks"), "\(terminal.output)")
         #expect(terminal.output.contains("rows/s"))
         #expect(terminal.output.contains("Residual standard error"))
-        let piped = try runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt + factor(cyl)", "--chunks", "4")
+        let piped = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt + factor(cyl)", "--chunks", "4")
         #expect(piped.status == 0 && !piped.error.contains("pass 1/2"), "\(piped.error)")
     }
 
@@ -69,13 +69,13 @@ import Testing
         let parquet = try await FitCommandTests().mtcarsParquet()
         let directory = try scratchDirectory()
         let plot = directory + "/coef.png"
-        let run = try runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt + factor(cyl)", "--chunks", "2", "--plot", plot)
+        let run = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt + factor(cyl)", "--chunks", "2", "--plot", plot)
         #expect(run.status == 0, "\(run.error)")
         let size = try #require(try pngSize(plot))
         #expect(size.width == 1000 && size.height >= 320)
         // Nothing but the plot is left in the directory (it was drawn aside and renamed).
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0 != "coef.png" }.isEmpty)
-        let refused = try runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt", "--plot", directory + "/missing/coef.png")
+        let refused = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt", "--plot", directory + "/missing/coef.png")
         #expect(refused.status == 1 && refused.error.contains("cannot write the plot to \(directory)/missing/coef.png"), "\(refused.error)")
     }
 }
@@ -94,7 +94,7 @@ import Testing
 
     @Test func workersGiveLMsAnswer() async throws {
         let parquet = try await FitCommandTests().mtcarsParquet()
-        let run = try runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt + factor(cyl)", "--workers", "2", "--chunks", "4", "--json")
+        let run = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt + factor(cyl)", "--workers", "2", "--chunks", "4", "--json")
         #expect(run.status == 0, "\(run.error)")
         let fit = try JSONDecoder().decode(LinearModelFit.self, from: Data(run.output.utf8))
         let expected = try await RRuntime.shared().eval("unname(coef(lm(mpg ~ wt + factor(cyl), data = mtcars)))", as: [Double].self)

@@ -44,8 +44,12 @@ final class RunningPolybridge: @unchecked Sendable {
         }
     }
 
-    /// Blocks until standard output contains `text` (true) or ends without it (false).
-    func waitForOutput(containing text: String) -> Bool {
+    /// Waits (off Swift's pool) until standard output contains `text` (true) or ends without it (false).
+    func waitForOutput(containing text: String) async -> Bool {
+        await waitOffThePool { self.blockingWaitForOutput(containing: text) }
+    }
+
+    private func blockingWaitForOutput(containing text: String) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while true {
@@ -60,9 +64,13 @@ final class RunningPolybridge: @unchecked Sendable {
         kill(process.processIdentifier, signal)
     }
 
-    /// Blocks until one of the child's threads waits in select(2)/pselect6(2) (true; R's
-    /// `Sys.sleep` does), or the child has exited (false).
-    func waitUntilAThreadIsInSelect() -> Bool {
+    /// Waits (off Swift's pool) until one of the child's threads waits in select(2)/pselect6(2)
+    /// (true; R's `Sys.sleep` does), or the child has exited (false).
+    func waitUntilAThreadIsInSelect() async -> Bool {
+        await waitOffThePool { self.blockingWaitUntilAThreadIsInSelect() }
+    }
+
+    private func blockingWaitUntilAThreadIsInSelect() -> Bool {
         let tasks = "/proc/\(process.processIdentifier)/task"
         while process.isRunning {
             let threads = (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []
@@ -77,8 +85,12 @@ final class RunningPolybridge: @unchecked Sendable {
         return false
     }
 
-    /// Waits for the child to exit and returns how it ended and everything it wrote.
-    func finish() -> FinishedRun {
+    /// Waits (off Swift's pool) for the child to exit and returns how it ended and everything it wrote.
+    func finish() async -> FinishedRun {
+        await waitOffThePool { self.blockingFinish() }
+    }
+
+    private func blockingFinish() -> FinishedRun {
         process.waitUntilExit()
         condition.lock()
         defer { condition.unlock() }

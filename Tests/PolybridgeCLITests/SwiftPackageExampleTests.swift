@@ -12,7 +12,7 @@ import Testing
         try String(contentsOfFile: repositoryRoot() + "/" + path, encoding: .utf8)
     }
 
-    @Test func readmeQuotesTheExampleVerbatim() throws {
+    @Test func readmeQuotesTheExampleVerbatim() async throws {
         let readme = try contents("README.md")
         for file in SwiftPackageExampleTests.files {
             let source = try contents(SwiftPackageExampleTests.example + "/" + file)
@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(30)))
-    func swiftPackageExampleFromTheREADMEBuildsAndRuns() throws {
+    func swiftPackageExampleFromTheREADMEBuildsAndRuns() async throws {
         let workspace = FileManager.default.temporaryDirectory
             .appendingPathComponent("polybridge-example-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: workspace) }
@@ -46,14 +46,14 @@ import Testing
             try contents(SwiftPackageExampleTests.example + "/" + file).write(to: target, atomically: true, encoding: .utf8)
         }
 
-        let build = try runCommand("swift", ["build", "--package-path", package.path])
+        let build = try await runCommand("swift", ["build", "--package-path", package.path])
         let log = build.output + build.error
         try #require(build.status == 0, "swift build failed:\n\(log)")
         // SwiftPM's own warnings (prohibited pkg-config flags, manifest problems) start a line.
         #expect(!log.contains("prohibited"), "\(log)")
         #expect(!log.split(separator: "\n").contains { $0.hasPrefix("warning:") }, "\(log)")
 
-        let run = try runCommand(package.appendingPathComponent(".build/debug/HelloPolybridge").path, [])
+        let run = try await runCommand(package.appendingPathComponent(".build/debug/HelloPolybridge").path, [])
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output == (try readmeBlock(after: "`swift run HelloPolybridge` prints:")))
     }

@@ -6,8 +6,8 @@ import Testing
 /// the original and resident memory stays flat. Runs in a child process (`polybridge stress
 /// conversion`) so the measurement sees only this loop, not the other tests.
 @Suite struct ConversionStressTests {
-    @Test func thousandRoundTripsKeepDataAndMemoryStable() throws {
-        let run = try runPolybridge("stress", "conversion", "--count", "1000", "--rows", "10000")
+    @Test func thousandRoundTripsKeepDataAndMemoryStable() async throws {
+        let run = try await runPolybridge("stress", "conversion", "--count", "1000", "--rows", "10000")
         #expect(run.status == 0, "stress failed: \(run.error)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
         #expect(report["count"] as? Int == 1_000)

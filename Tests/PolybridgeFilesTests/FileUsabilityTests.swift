@@ -85,11 +85,11 @@ func pythonResult(_ code: String) throws -> String {
         for row in 0..<200_000 { text += "\(row),\(row)\n" }
         text += "200000,n/a\n"
         try text.write(toFile: csv, atomically: true, encoding: .utf8)
-        let piped = try runCommand("bash", ["-c", "cat \(csv) | \(polybridgeExecutable().path) convert /dev/stdin --from csv \(directory)/out.parquet"])
+        let piped = try await runCommand("bash", ["-c", "cat \(csv) | \(polybridgeExecutable().path) convert /dev/stdin --from csv \(directory)/out.parquet"])
         #expect(piped.status == 1)
         #expect(piped.error.contains("column 'score', line 200002"), "\(piped.error)")
         #expect(piped.error.contains("--column-types score=string"))
-        let fixed = try runCommand("bash", ["-c", "cat \(csv) | \(polybridgeExecutable().path) convert /dev/stdin --from csv --column-types score=string \(directory)/out.parquet"])
+        let fixed = try await runCommand("bash", ["-c", "cat \(csv) | \(polybridgeExecutable().path) convert /dev/stdin --from csv --column-types score=string \(directory)/out.parquet"])
         #expect(fixed.status == 0, "\(fixed.error)")
     }
 
@@ -307,12 +307,12 @@ func pythonResult(_ code: String) throws -> String {
         let output = directory + "/locked.csv"
         try Data("old\n".utf8).write(to: URL(fileURLWithPath: output))
         if geteuid() == 0 {
-            let locked = try runCommand("chattr", ["+i", output])
+            let locked = try await runCommand("chattr", ["+i", output])
             #expect(locked.status == 0, "\(locked.error)")
         } else {
             #expect(chmod(output, 0o444) == 0)
         }
-        defer { if geteuid() == 0 { _ = try? runCommand("chattr", ["-i", output]) } }
+        defer { if geteuid() == 0 { _ = try? runCommandBlocking("chattr", ["-i", output]) } }
         do {
             _ = try await DataFiles.convert(fixture("clean.csv"), to: output)
             Issue.record("an unwritable file was replaced")
@@ -324,11 +324,11 @@ func pythonResult(_ code: String) throws -> String {
 
     /// A write failure (here the file-size limit, as a full disk would) names the user's path and
     /// the system's reason, never the temporary name, and leaves nothing behind.
-    @Test func aWriteFailureNamesTheUsersPath() throws {
+    @Test func aWriteFailureNamesTheUsersPath() async throws {
         let directory = try scratchDirectory()
         let csv = directory + "/big.csv", output = directory + "/people.csv"
         try writeLargeCSV(to: csv, rows: 50_000, trailingLine: nil)
-        let run = try runCommand("bash", ["-c", "trap '' XFSZ; ulimit -f 64; exec \(polybridgeExecutable().path) convert \(csv) \(output)"])
+        let run = try await runCommand("bash", ["-c", "trap '' XFSZ; ulimit -f 64; exec \(polybridgeExecutable().path) convert \(csv) \(output)"])
         #expect(run.status == 1)
         #expect(run.error.contains("error: \(output): cannot write: File too large"), "\(run.error)")
         #expect(!run.error.contains(".tmp"))

@@ -11,23 +11,23 @@ import Testing
 /// pyscripts/check_corpus.py reads the outputs back with pyarrow (`validate(full=True)`) and
 /// with R. Every conversion runs in one process, which must never die by a signal.
 @Suite struct OddObjectCorpusTests {
-    @Test func everyOddObjectConvertsExactlyOrFailsNamingTheColumn() throws {
+    @Test func everyOddObjectConvertsExactlyOrFailsNamingTheColumn() async throws {
         let root = repositoryRoot()
         let directory = try scratchDirectory()
         let corpus = directory + "/corpus", outputs = directory + "/outputs", results = directory + "/results.jsonl"
-        let made = try runCommand("Rscript", [root + "/fixtures/corpus/make_corpus.R", corpus])
+        let made = try await runCommand("Rscript", [root + "/fixtures/corpus/make_corpus.R", corpus])
         try #require(made.status == 0, "make_corpus.R failed: \(made.error)")
         let inputs = try FileManager.default.contentsOfDirectory(atPath: corpus).filter { $0.hasSuffix(".rds") }
         #expect(inputs.count >= 200)
 
-        let converted = try runPolybridge(["stress", "corpus", "--corpus", corpus, "--outputs", outputs, "--results", results])
+        let converted = try await runPolybridge(["stress", "corpus", "--corpus", corpus, "--outputs", outputs, "--results", results])
         let lastInput = converted.error.split(separator: "\n").last.map(String.init) ?? ""
         #expect(converted.status == 0, "the conversions ended with status \(converted.status) at: \(lastInput)")
 
         // Capped at 16 GB of address space: a runaway checker fails with a traceback instead of
         // making the kernel kill processes (it needs under 2 GB).
         let checker = "ulimit -v 16000000; exec python3 \"$0\" --corpus \"$1\" --results \"$2\" --outputs \"$3\""
-        let checked = try runCommand("bash", ["-c", checker, root + "/pyscripts/check_corpus.py", corpus, results, outputs])
+        let checked = try await runCommand("bash", ["-c", checker, root + "/pyscripts/check_corpus.py", corpus, results, outputs])
         #expect(checked.status == 0, "\(checked.output.suffix(6000))\(checked.error.suffix(2000))")
         #expect(checked.output.contains("\(inputs.count * 4) conversions, 0 failures"), "\(checked.output.suffix(500))")
         try? FileManager.default.removeItem(atPath: directory)

@@ -132,7 +132,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: fake + "/\(module)", withIntermediateDirectories: true)
         try Data("raise ImportError('No module named \(module)')\n".utf8).write(to: URL(fileURLWithPath: fake + "/\(module)/__init__.py"))
         let parquet = try await FitCommandTestsData.mtcarsParquet()
-        let run = try runPolybridge(["fit", "--data", parquet, "--formula", "mpg ~ wt", "--workers", "2", "--executor", engine.rawValue],
+        let run = try await runPolybridge(["fit", "--data", parquet, "--formula", "mpg ~ wt", "--workers", "2", "--executor", engine.rawValue],
                                     environment: ["PYTHONPATH": fake])
         #expect(run.status == 1)
         #expect(run.error.contains("\(engine.rawValue) is not installed") && run.error.contains("make setup-engines"), "\(run.error)")

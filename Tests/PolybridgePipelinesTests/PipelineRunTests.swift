@@ -40,7 +40,7 @@ import Testing
         #expect(pyError.contains("Traceback") && pyError.contains("ValueError: no such feature: zz") && pyError.contains("features.py"), "\(pyError)")
         #expect(!FileManager.default.fileExists(atPath: project.path("out/never.parquet")))
         // The finished output is complete: pyarrow reads it and validates it in full.
-        let check = try runCommand("python3", ["-c", "import pyarrow.parquet as pq; t = pq.read_table('\(project.path("out/good.parquet"))'); t.validate(full=True); print(t.num_rows, t.column('x2').to_pylist())"])
+        let check = try await runCommand("python3", ["-c", "import pyarrow.parquet as pq; t = pq.read_table('\(project.path("out/good.parquet"))'); t.validate(full=True); print(t.num_rows, t.column('x2').to_pylist())"])
         #expect(check.output.trimmingCharacters(in: .whitespacesAndNewlines) == "4 [9.0, 15.0, None, 27.0]", "\(check.error)")
     }
 
@@ -49,7 +49,7 @@ import Testing
         let report = try await run(project, PipelineRunOptions(failFast: true))
         #expect(report.steps.filter { $0.status == .failed }.count >= 1)
         #expect(!report.steps.contains { $0.status == .waiting || $0.status == .running })
-        let cli = try runPolybridge("run", project.path("p.yaml"), "--no-cache")
+        let cli = try await runPolybridge("run", project.path("p.yaml"), "--no-cache")
         #expect(cli.status == 1)
         #expect(cli.output.contains("FAILED r_bad") && cli.output.contains("skipped after_r"), "\(cli.output)")
     }
@@ -206,7 +206,7 @@ import Testing
     @Test func jsonReportAndTheGraphColouredByStatus() async throws {
         let project = try PipelineProject(baseFiles.merging(["p.yaml": RunCommandTests.pipeline]) { $1 })
         let graph = project.path("graph.mmd")
-        let run = try runPolybridge("run", project.path("p.yaml"), "--json", "--graph", graph)
+        let run = try await runPolybridge("run", project.path("p.yaml"), "--json", "--graph", graph)
         #expect(run.status == 0, "\(run.error)")
         let report = try JSONDecoder().decode(PipelineRunReport.self, from: Data(run.output.utf8))
         #expect(report.steps.map(\.status) == [.done, .done, .done, .done])
@@ -214,25 +214,25 @@ import Testing
         let mermaid = try String(contentsOfFile: graph, encoding: .utf8)
         #expect(mermaid.hasPrefix("flowchart LR") && mermaid.contains("s_raw -->|d| s_clean") && mermaid.contains("class s_raw,s_clean,s_feat,s_out done"))
         // Warm: every step from the cache, and the table says so.
-        let warm = try runPolybridge("run", project.path("p.yaml"))
+        let warm = try await runPolybridge("run", project.path("p.yaml"))
         #expect(warm.status == 0 && warm.output.contains("4 steps: 4 cached"), "\(warm.output)")
         #expect(warm.output.contains("hit"))
     }
 
     @Test func dryRunPrintsThePlanAndRunsNothing() async throws {
         let project = try PipelineProject(baseFiles.merging(["p.yaml": RunCommandTests.pipeline]) { $1 })
-        let dry = try runPolybridge("run", project.path("p.yaml"), "--dry-run")
+        let dry = try await runPolybridge("run", project.path("p.yaml"), "--dry-run")
         #expect(dry.status == 0, "\(dry.error)")
         #expect(dry.output.contains("clean (r) [d ← raw] — runs: no cached result"), "\(dry.output)")
         #expect(dry.output.contains("```mermaid") && dry.output.contains("s_feat -->|d| s_out"))
         #expect(!FileManager.default.fileExists(atPath: project.path("out/feat.parquet")))
-        let invalid = try runPolybridge("run", project.path("missing.yaml"))
+        let invalid = try await runPolybridge("run", project.path("missing.yaml"))
         #expect(invalid.status == 1 && invalid.error.contains("missing.yaml"))
     }
 
     @Test func aTerminalShowsTheLiveDisplay() async throws {
         let project = try PipelineProject(baseFiles.merging(["p.yaml": RunCommandTests.pipeline]) { $1 })
-        let run = try runPolybridgeOnATerminal("run", project.path("p.yaml"))
+        let run = try await runPolybridgeOnATerminal("run", project.path("p.yaml"))
         #expect(run.status == 0, "\(run.output)")
         #expect(run.output.contains("4/4 steps finished"), "\(run.output)")
         #expect(run.output.contains("✓ clean") && run.output.contains("done"))

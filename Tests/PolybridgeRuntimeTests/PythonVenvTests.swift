@@ -8,20 +8,16 @@ import Testing
 /// The embedding happens in a child process (`polybridge doctor --json`) because one process
 /// can embed only one Python.
 @Suite struct PythonVenvTests {
-    @Test func venvSelectedByEnvironmentVariableIsHonoured() throws {
+    @Test func venvSelectedByEnvironmentVariableIsHonoured() async throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("polybridge-venv-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let python = try #require(RuntimeEnvironment.which("python3"))
-        let made = Process()
-        made.executableURL = URL(fileURLWithPath: python)
-        made.arguments = ["-m", "venv", "--system-site-packages", "--without-pip", directory.path]
-        try made.run()
-        made.waitUntilExit()
-        try #require(made.terminationStatus == 0)
+        let made = try await runCommand(python, ["-m", "venv", "--system-site-packages", "--without-pip", directory.path])
+        try #require(made.status == 0, "\(made.error)")
         let venvPython = directory.appendingPathComponent("bin/python").path
 
-        let result = try runPolybridge(["doctor", "--json"], environment: ["POLYBRIDGE_PYTHON": venvPython])
+        let result = try await runPolybridge(["doctor", "--json"], environment: ["POLYBRIDGE_PYTHON": venvPython])
         #expect(result.status == 0, "doctor failed: \(result.output)")
         let report = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
         let pythonReport = report?["python"] as? [String: Any]

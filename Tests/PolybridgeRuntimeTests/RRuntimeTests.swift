@@ -161,8 +161,8 @@ import Testing
         }
     }
 
-    @Test func tenThousandErrorsAreCaughtWithoutMemoryGrowth() throws {
-        let run = try runPolybridge(["stress", "--count", "10000"])
+    @Test func tenThousandErrorsAreCaughtWithoutMemoryGrowth() async throws {
+        let run = try await runPolybridge(["stress", "--count", "10000"])
         #expect(run.status == 0, "stress failed: \(run.error)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
         // Each round raises one error in an evaluation job and one in a session job (Bridge).
@@ -172,8 +172,8 @@ import Testing
         #expect(growth < 6 * 1024, "resident memory grew by \(growth) KiB over 20,000 errors")
     }
 
-    @Test func anRErrorEscapingEveryGuardIsReportedNotSilent() throws {
-        let run = try runPolybridge(["stress", "unguarded-error"])
+    @Test func anRErrorEscapingEveryGuardIsReportedNotSilent() async throws {
+        let run = try await runPolybridge(["stress", "unguarded-error"])
         #expect(run.status == 70)
         #expect(run.error.contains("deliberately unguarded R error"), "stderr: \(run.error)")
         #expect(run.error.contains("internal error: an R error escaped"), "stderr: \(run.error)")

@@ -48,18 +48,42 @@ public final class PipeReader: @unchecked Sendable {
 }
 
 /// Runs `polybridge arguments...` with extra environment variables and collects its output.
-public func runPolybridge(_ arguments: String..., environment: [String: String] = [:]) throws -> PolybridgeRun {
-    try runPolybridge(arguments, environment: environment)
+public func runPolybridge(_ arguments: String..., environment: [String: String] = [:]) async throws -> PolybridgeRun {
+    try await runPolybridge(arguments, environment: environment)
 }
 
 /// Runs `polybridge arguments...` with extra environment variables and collects its output.
-public func runPolybridge(_ arguments: [String], environment: [String: String] = [:]) throws -> PolybridgeRun {
-    try run(polybridgeExecutable(), arguments, environment: environment)
+public func runPolybridge(_ arguments: [String], environment: [String: String] = [:]) async throws -> PolybridgeRun {
+    let executable = polybridgeExecutable()
+    return try await offThePool { try run(executable, arguments, environment: environment) }
+}
+
+/// ``offThePool(_:)`` for a wait that cannot fail.
+public func waitOffThePool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: body()) }
+    }
 }
 
 /// Runs any program found on PATH (`Rscript`, `python3`) and collects its output.
-public func runCommand(_ program: String, _ arguments: [String]) throws -> PolybridgeRun {
+public func runCommand(_ program: String, _ arguments: [String]) async throws -> PolybridgeRun {
+    try await offThePool { try runCommandBlocking(program, arguments) }
+}
+
+/// ``runCommand(_:_:)`` on the calling thread, for cleanup in `defer` (never from a task on
+/// Swift's pool while other tests run: it blocks for as long as the program runs).
+public func runCommandBlocking(_ program: String, _ arguments: [String]) throws -> PolybridgeRun {
     try run(URL(fileURLWithPath: "/usr/bin/env"), [program] + arguments, environment: [:])
+}
+
+/// Runs `body`, which blocks (waits for a child process, a pipe, a semaphore), on a thread of
+/// its own and resumes with its result. Swift's cooperative pool has one thread per core (two
+/// here): tests that block pool threads while child processes run for seconds starve every
+/// other test's tasks, so a cancel's effect (or any await) shows up tens of seconds late.
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
 }
 
 private func run(_ executable: URL, _ arguments: [String], environment: [String: String]) throws -> PolybridgeRun {
@@ -97,8 +121,8 @@ public func cancelFromOwnThread<Success: Sendable, Failure: Error>(_ task: Task<
 /// Runs `polybridge arguments...` on a pseudo-terminal, as a user at a terminal runs it, through
 /// util-linux's `script` (Debian ships it in every installation); the run's `output` is all the
 /// terminal showed (standard output and standard error together).
-public func runPolybridgeOnATerminal(_ arguments: String...) throws -> PolybridgeRun {
+public func runPolybridgeOnATerminal(_ arguments: String...) async throws -> PolybridgeRun {
     func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
     let command = ([polybridgeExecutable().path] + arguments).map(quoted).joined(separator: " ")
-    return try runCommand("script", ["--quiet", "--return", "--command", command, "/dev/null"])
+    return try await runCommand("script", ["--quiet", "--return", "--command", command, "/dev/null"])
 }

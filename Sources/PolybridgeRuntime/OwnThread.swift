@@ -1,0 +1,12 @@
+import Foundation
+
+/// Runs `body`, which blocks for as long as it takes (a Python step holding the GIL, starting a
+/// cluster, waiting for a child process), on a thread of its own and resumes with its result.
+///
+/// Swift's cooperative pool has one thread per core, two on a small machine: work that blocks
+/// pool threads for seconds delays every other task in the process, a cancel's effect among them.
+public func runOnOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
