@@ -1,4 +1,6 @@
 import Foundation
+import PolybridgeArrow
+import PolybridgeConversion
 import PolybridgeRuntime
 import Synchronization
 
@@ -39,10 +41,9 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
             let python = try PythonRuntime.shared()
             let module = try Self.module()
             _ = try python.call(try python.attribute("installed", of: module), [try python.object(engine.rawValue)])
-            let start = try python.attribute("\(engine.rawValue)_start", of: module)
-            state = try python.call(start, [address.map { try python.object($0) } ?? python.evaluateObject("None"),
-                                            try python.object(max(1, workers)), try python.object(executable.path),
-                                            try python.object(try Self.packageBase())])
+            state = try python.call(try python.attribute("start", of: module), [
+                try python.object(engine.rawValue), address.map { try python.object($0) } ?? python.evaluateObject("None"),
+                try python.object(max(1, workers)), try python.object(executable.path), try python.object(try Self.packageBase())])
         } catch let error as PythonError {
             throw LinearModelError.data("cannot start \(engine.rawValue): \(Self.message(of: error))")
         }
@@ -56,18 +57,12 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
     /// engine blocks for seconds, which must not hold one of Swift's few pool threads.
     public static func start(engine: ClusterEngine, executable: URL, workers: Int, address: String? = nil,
                              retries: Int = 2) async throws -> EngineExecutor {
-        try await onOwnThread { try EngineExecutor(engine: engine, executable: executable, workers: workers, address: address, retries: retries) }
+        try await runOnOwnThread { try EngineExecutor(engine: engine, executable: executable, workers: workers, address: address, retries: retries) }
     }
 
     /// ``shutdown()`` on a thread of its own (stopping Ray takes seconds).
     public func stop() async {
-        _ = try? await Self.onOwnThread { [self] in shutdown() }
-    }
-
-    private static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-        }
+        _ = try? await runOnOwnThread { [self] in shutdown() }
     }
 
     /// Stops the local cluster (or disconnects) and its workers' processes.
@@ -77,18 +72,18 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
             return flag
         }
         if already { return }
-        _ = try? call("\(engine.rawValue)_stop", [state])
+        _ = try? method("stop", [])
     }
 
     /// The process IDs of the engine workers' `polybridge worker` processes.
     public func workerProcessIDs() throws -> [Int32] {
-        guard case .list(let items) = try PythonRuntime.shared().value(of: try call("\(engine.rawValue)_worker_pids", [state])) else { return [] }
+        guard case .list(let items) = try PythonRuntime.shared().value(of: try method("worker_pids", [])) else { return [] }
         return items.compactMap { if case .int(let pid) = $0 { Int32(pid) } else { nil } }
     }
 
     /// The process IDs of the engine's own worker processes (Dask workers, Ray actors).
     public func engineProcessIDs() throws -> [Int32] {
-        guard case .list(let items) = try PythonRuntime.shared().value(of: try call("\(engine.rawValue)_engine_pids", [state])) else { return [] }
+        guard case .list(let items) = try PythonRuntime.shared().value(of: try method("engine_pids", [])) else { return [] }
         return items.compactMap { if case .int(let pid) = $0 { Int32(pid) } else { nil } }
     }
 
@@ -97,32 +92,15 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
         guard case .file(let path) = data else {
             throw LinearModelError.data("the \(engine.rawValue) executor reads its rows from a file every node can read: pass ChunkData.file")
         }
-        let line = String(decoding: try WorkerJSON.encoder().encode(WorkerRequest(task: task, path: path)), as: UTF8.self)
+        // A relative path means this process's folder; an engine worker's folder is another.
+        let shared = path.contains("://") ? path : URL(fileURLWithPath: path).standardizedFileURL.path
+        let line = String(decoding: try WorkerJSON.encoder().encode(WorkerRequest(task: task, path: shared)), as: UTF8.self)
         let python = try PythonRuntime.shared()
-        let handle: PythonObject
-        switch engine {
-        case .dask: handle = try call("dask_submit", [state, try python.object(line), try python.object(retries)])
-        case .ray: handle = try call("ray_submit", [state, try python.object(line)])
-        }
-        // The wait blocks a thread (in Python, without the GIL): one of its own, never a pool thread.
-        let answer: Result<String, any Error> = await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                Thread.detachNewThread { [self] in
-                    continuation.resume(returning: Result {
-                        guard case .string(let text) = try python.value(of: try call(engine == .dask ? "result" : "ray_result", [handle])) else {
-                            throw LinearModelError.data("the engine gave no answer")
-                        }
-                        return text
-                    })
-                }
-            }
-        } onCancel: { [self] in
-            _ = try? call("cancel", [handle])
-        }
-        try Task.checkCancellation()
+        let answer = await submitAndWait(line, tables: [:]) { try python.value(of: $0) }
         let text: String
         do {
-            text = try answer.get()
+            guard case .string(let returned) = try answer.get() else { throw LinearModelError.data("the engine gave no answer") }
+            text = returned
         } catch let error as PythonError {
             throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1, lastRow: task.rows.upperBound,
                                                message: "\(engine.rawValue): \(Self.message(of: error))")
@@ -131,6 +109,80 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
         if let result = response.result { return result }
         throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1, lastRow: task.rows.upperBound,
                                            message: response.failure ?? "the worker gave no result")
+    }
+
+    /// Sends `payload` (work a higher layer encodes, such as a pipeline step) with `tables` to
+    /// an engine worker's `polybridge worker` process and returns the tables it produced.
+    ///
+    /// The payload is JSON whose `inputs` list `{name, path}` entries and which has an
+    /// `outputDirectory`; the coordinator puts each table into the engine (Ray's object store,
+    /// Dask's scatter: Arrow, never pickled pandas), and the engine worker writes them to Arrow
+    /// IPC files in its node's shared memory, fills in their paths and the folder, and reads
+    /// back the files the worker's answer (`{"outputs": {name: path}}`) names. A worker process
+    /// that dies is retried by the engine; the worker's own failure is thrown as
+    /// ``LinearModelError/data(_:)`` with its message.
+    public func roundTrip(payload: String, tables: [String: ArrowTable]) async throws -> [String: ArrowTable] {
+        var request = WorkerRequest.warmUp
+        request.payload = payload
+        let line = String(decoding: try WorkerJSON.encoder().encode(request), as: UTF8.self)
+        let python = try PythonRuntime.shared()
+        let answer = await submitAndWait(line, tables: tables) { returned -> Result<[String: ArrowTable], LinearModelError> in
+            let get = try python.attribute("get", of: returned)
+            if case .string(let failure) = try python.value(of: try python.call(get, [try python.object("failure")])) {
+                return .failure(.data(failure))
+            }
+            let outputs = try python.call(get, [try python.object("outputs")])
+            guard case .list(let names) = try python.value(of: try python.call(try python.evaluateObject("list"), [outputs])) else {
+                return .failure(.data("the worker gave no answer"))
+            }
+            let table = try python.attribute("get", of: outputs)
+            var produced: [String: ArrowTable] = [:]
+            for case .string(let name) in names {
+                produced[name] = try python.arrowTable(from: try python.call(table, [try python.object(name)]))
+            }
+            return .success(produced)
+        }
+        do {
+            return try answer.get().get()
+        } catch let error as PythonError {
+            throw LinearModelError.data("\(engine.rawValue): \(Self.message(of: error))")
+        }
+    }
+
+    /// Submits `line` (with `tables`, put into the engine) and waits for the engine's answer on
+    /// a thread of its own (the wait blocks in Python, without the GIL; never on a pool
+    /// thread); `read` turns the returned Python object into a Swift value while the GIL is held.
+    /// Cancelling the calling task cancels the engine's task.
+    private func submitAndWait<T: Sendable>(_ line: String, tables: [String: ArrowTable],
+                                            read: @escaping @Sendable (PythonObject) throws -> T) async -> Result<T, any Error> {
+        let handle: PythonObject
+        do {
+            let python = try PythonRuntime.shared()
+            let names = tables.keys.sorted()
+            let pyarrowTables = try names.map { try python.pyarrowTable(from: tables[$0]!) }
+            let list = try python.evaluateObject("lambda *items: list(items)")
+            handle = try method("submit", [try python.object(line), try python.object(retries),
+                                           names.isEmpty ? try python.evaluateObject("None") : try python.object(names),
+                                           try python.call(list, pyarrowTables)])
+        } catch {
+            return .failure(error)
+        }
+        let answer: Result<T, any Error> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                Thread.detachNewThread { [self] in
+                    continuation.resume(returning: Result { try read(try method("wait", [handle])) })
+                }
+            }
+        } onCancel: { [self] in
+            _ = try? call("cancel", [state, handle])
+        }
+        if Task.isCancelled { return .failure(CancellationError()) }
+        return answer
+    }
+
+    private func method(_ name: String, _ arguments: [PythonObject]) throws -> PythonObject {
+        let python = try PythonRuntime.shared()
+        return try python.call(try python.attribute(name, of: state), arguments)
     }
 
     private func call(_ function: String, _ arguments: [PythonObject]) throws -> PythonObject {

@@ -85,52 +85,99 @@ enum EnginePython {
             if process is not None:
                 process.stop()
 
-    def _dask_chunk(line):
+    # --- Requests that carry tables (pipeline steps) ----------------------------------------
+
+    def _run_with_tables(process, line, tables):
+        """Runs a payload request whose `inputs` name Arrow IPC files. `tables` (pyarrow tables
+        the coordinator put into the engine's object store) are written to files in this node's
+        shared memory for the worker process, which writes its outputs there too; they come
+        back read into memory as pyarrow tables. Returns {"outputs": {name: table}} or
+        {"failure": message}."""
+        import shutil, tempfile
+        import pyarrow as pa
+        import pyarrow.feather as feather
+        shared = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        folder = tempfile.mkdtemp(prefix="polybridge-step-", dir=shared)
+        try:
+            request = json.loads(line)
+            payload = json.loads(request["payload"])
+            for index, entry in enumerate(payload["inputs"]):
+                path = os.path.join(folder, f"in{index}.arrow")
+                feather.write_feather(tables[entry["name"]], path, compression="uncompressed")
+                entry["path"] = path
+            payload["outputDirectory"] = folder
+            request["payload"] = json.dumps(payload)
+            answer = json.loads(process.request(json.dumps(request)))
+            if answer.get("payload") is None:
+                return {"failure": answer.get("failure") or "the worker gave no answer"}
+            outputs = {}
+            for name, path in json.loads(answer["payload"])["outputs"].items():
+                with pa.OSFile(path) as source:  # into memory: the folder is removed next
+                    outputs[name] = pa.ipc.open_file(source).read_all()
+            return {"outputs": outputs}
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _work(process, line, names, tables):
+        if names is None:
+            return process.request(line)
+        return _run_with_tables(process, line, dict(zip(names, tables)))
+
+    # --- Dask ------------------------------------------------------------------------------
+
+    def _dask_task(line, names, *tables):
         from distributed import get_worker
         worker = get_worker()
         process = worker._polybridge
         try:
-            return process.request(line)
+            return _work(process, line, names, tables)
         except WorkerDied:
             # A fresh process for the retry Dask makes; the chunk is then counted once.
             process.stop()
             worker._polybridge = WorkerProcess(process.binary)
             raise
 
-    def dask_start(address, workers, binary, base):
-        global package_base
-        package_base = base
-        from distributed import Client, LocalCluster
-        cluster = None
-        if address:
-            client = Client(address)
-        else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-            client = Client(cluster)
-        try:
-            # Every worker (also those that join later) imports this module from the file.
-            client.upload_file(os.path.join(package_base, "polybridge_engine.zip"))
-            client.register_plugin(PolybridgePlugin(binary))
-        except Exception:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-            raise
-        return {"client": client, "cluster": cluster}
+    class DaskEngine:
+        """A Dask client (and, without an address, the local cluster it started)."""
 
-    def dask_submit(state, line, retries):
-        return state["client"].submit(_dask_chunk, line, retries=retries, pure=False)
+        def __init__(self, address, workers, binary):
+            from distributed import Client, LocalCluster
+            self.cluster = None
+            if address:
+                self.client = Client(address)
+            else:
+                self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+                self.client = Client(self.cluster)
+            try:
+                # Every worker (also those that join later) imports this module from the file.
+                self.client.upload_file(os.path.join(package_base, "polybridge_engine.zip"))
+                self.client.register_plugin(PolybridgePlugin(binary))
+            except Exception:
+                self.stop()
+                raise
 
-    def dask_worker_pids(state):
-        return list(state["client"].run(lambda dask_worker: dask_worker._polybridge.proc.pid).values())
+        def submit(self, line, retries, names=None, tables=()):
+            # Tables go to the workers by Dask's scatter, as Arrow (pyarrow serialises them),
+            # and the task receives them in place of the futures.
+            scattered = [self.client.scatter(table, hash=False) for table in tables]
+            return self.client.submit(_dask_task, line, names, *scattered, retries=retries, pure=False)
 
-    def dask_engine_pids(state):
-        return list(state["client"].run(lambda: os.getpid()).values())
+        def wait(self, handle):
+            return handle.result()
 
-    def dask_stop(state):
-        state["client"].close()
-        if state["cluster"] is not None:
-            state["cluster"].close()
+        def cancel(self, handle):
+            handle.cancel()
+
+        def worker_pids(self):
+            return list(self.client.run(lambda dask_worker: dask_worker._polybridge.proc.pid).values())
+
+        def engine_pids(self):
+            return list(self.client.run(lambda: os.getpid()).values())
+
+        def stop(self):
+            self.client.close()
+            if self.cluster is not None:
+                self.cluster.close()
 
     # --- Ray -------------------------------------------------------------------------------
 
@@ -148,9 +195,9 @@ enum EnginePython {
         def engine_pid(self):
             return os.getpid()
 
-        def run(self, line):
+        def run(self, line, names, *tables):
             try:
-                return self.process.request(line)
+                return _work(self.process, line, names, tables)
             except WorkerDied:
                 os._exit(1)
 
@@ -158,7 +205,6 @@ enum EnginePython {
         """A local Ray head in a process of its own (`ray start --head --block`). ray.init()
         would start Ray's processes from this one, forking a process full of R's and Swift's
         threads with a Python function to run before exec: that can deadlock in the child."""
-        import time
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
@@ -185,70 +231,88 @@ enum EnginePython {
             os.killpg(head.pid, signal.SIGKILL)
             head.wait()
 
-    def ray_start(address, workers, binary, base):
+    class RayCall:
+        """A call on one actor: its object reference and which actor has it."""
+
+        def __init__(self, reference, actor):
+            self.reference = reference
+            self.actor = actor
+
+    class RayEngine:
+        """A Ray driver with one PolybridgeActor per worker (and, without an address, the local
+        head it started). Each call goes to the actor with the fewest calls outstanding."""
+
+        def __init__(self, address, workers, binary):
+            import time
+            import ray
+            # The actors import this module from the package folder Ray ships to every node.
+            runtime_env = {"py_modules": [_package_folder()]}
+            self.head = None
+            if not address:
+                self.head, address = _start_ray_head(workers)
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    ray.init(address=address, log_to_driver=False, runtime_env=runtime_env)
+                    break
+                except Exception:
+                    if self.head is None or time.monotonic() > deadline or self.head.poll() is not None:
+                        _stop_ray_head(self.head)
+                        raise
+                    time.sleep(0.5)
+            actor = ray.remote(max_restarts=3, max_task_retries=3)(PolybridgeActor)
+            self.actors = [actor.remote(binary) for _ in range(workers)]
+            self.outstanding = [0] * workers
+            self.lock = threading.Lock()
+            try:
+                ray.get([a.pid.remote() for a in self.actors])
+            except Exception:
+                self.stop()
+                raise
+
+        def submit(self, line, retries, names=None, tables=()):
+            import ray
+            # Tables go into Ray's object store (as Arrow); the actor receives the tables.
+            references = [ray.put(table) for table in tables]
+            with self.lock:
+                index = min(range(len(self.actors)), key=lambda i: self.outstanding[i])
+                self.outstanding[index] += 1
+            return RayCall(self.actors[index].run.remote(line, names, *references), index)
+
+        def wait(self, call):
+            import ray
+            try:
+                return ray.get(call.reference)
+            finally:
+                with self.lock:
+                    self.outstanding[call.actor] -= 1
+
+        def cancel(self, call):
+            import ray
+            ray.cancel(call.reference, force=True)
+
+        def worker_pids(self):
+            import ray
+            return ray.get([a.pid.remote() for a in self.actors])
+
+        def engine_pids(self):
+            import ray
+            return ray.get([a.engine_pid.remote() for a in self.actors])
+
+        def stop(self):
+            import ray
+            ray.shutdown()
+            _stop_ray_head(self.head)
+
+    def start(engine, address, workers, binary, base):
+        """The engine's coordinator object: DaskEngine or RayEngine."""
         global package_base
         package_base = base
-        import time
-        import ray
-        # The actors import this module from the package folder Ray ships to every node.
-        runtime_env = {"py_modules": [_package_folder()]}
-        head = None
-        if not address:
-            head, address = _start_ray_head(workers)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                ray.init(address=address, log_to_driver=False, runtime_env=runtime_env)
-                break
-            except Exception:
-                if head is None or time.monotonic() > deadline or head.poll() is not None:
-                    _stop_ray_head(head)
-                    raise
-                time.sleep(0.5)
-        actor = ray.remote(max_restarts=3, max_task_retries=3)(PolybridgeActor)
-        actors = [actor.remote(binary) for _ in range(workers)]
+        return {"dask": DaskEngine, "ray": RayEngine}[engine](address, workers, binary)
+
+    def cancel(engine, handle):
         try:
-            ray.get([a.pid.remote() for a in actors])
-        except Exception:
-            ray.shutdown()
-            _stop_ray_head(head)
-            raise
-        return {"actors": actors, "next": [0], "lock": threading.Lock(), "head": head}
-
-    def ray_submit(state, line):
-        with state["lock"]:
-            index = state["next"][0]
-            state["next"][0] += 1
-        actors = state["actors"]
-        return actors[index % len(actors)].run.remote(line)
-
-    def ray_result(reference):
-        import ray
-        return ray.get(reference)
-
-    def ray_worker_pids(state):
-        import ray
-        return ray.get([a.pid.remote() for a in state["actors"]])
-
-    def ray_engine_pids(state):
-        import ray
-        return ray.get([a.engine_pid.remote() for a in state["actors"]])
-
-    def ray_stop(state):
-        import ray
-        ray.shutdown()
-        _stop_ray_head(state.get("head"))
-
-    def result(future):
-        return future.result()
-
-    def cancel(handle):
-        try:
-            if hasattr(handle, "cancel"):
-                handle.cancel()
-            else:
-                import ray
-                ray.cancel(handle, force=True)
+            engine.cancel(handle)
         except Exception:
             pass
 

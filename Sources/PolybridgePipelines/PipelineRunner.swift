@@ -61,6 +61,9 @@ public struct PipelineRunOptions: Sendable {
     public var workerExecutable: URL?
     /// How many worker processes may run R steps at once.
     public var workers = 2
+    /// A Ray or Dask cluster that runs the R and Python steps (nil: they run here, R steps
+    /// also on local worker processes). Reading, writing and fits stay in this process.
+    public var engine: EngineExecutor?
 
     /// Options; the defaults use the cache and finish independent branches.
     public init(useCache: Bool = true, force: Set<String> = [], failFast: Bool = false,
@@ -169,8 +172,14 @@ public enum PipelineRunner {
                             if !force, cache.reason(step, manifest) == nil, let stored = cache.stored(step.id) {
                                 return (step.id, .success((try await cache.load(step.id, stored), stored, true)))
                             }
-                            let produced = step.kind == .r ? try await lanes.run(step, inputs: inputs)
-                                : try await PipelineSteps.run(step, inputs: inputs)
+                            let produced: [String: ArrowTable]
+                            if let engine = options.engine, step.kind == .r || step.kind == .python {
+                                produced = try await PipelineWorker.run(step, inputs: inputs, on: engine)
+                            } else if step.kind == .r {
+                                produced = try await lanes.run(step, inputs: inputs)
+                            } else {
+                                produced = try await PipelineSteps.run(step, inputs: inputs)
+                            }
                             if options.useCache { try await cache.store(step.id, manifest, outputs: produced) }
                             return (step.id, .success((produced, manifest, false)))
                         } catch {

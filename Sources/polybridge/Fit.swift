@@ -142,16 +142,8 @@ struct Fit: AsyncParsableCommand {
         _ = try await LinearModel.checkFormula(formula)
         // What the engine prints (Ray's notes about retried tasks, say) goes to standard error:
         // standard output is for the fit, printed after the engine has stopped.
-        fflush(nil)
-        let savedOutput = dup(STDOUT_FILENO)
-        if savedOutput >= 0 { dup2(STDERR_FILENO, STDOUT_FILENO) }
-        defer {
-            if savedOutput >= 0 {
-                fflush(nil)
-                dup2(savedOutput, STDOUT_FILENO)
-                close(savedOutput)
-            }
-        }
+        let diversion = StandardOutputDiversion()
+        defer { diversion.end() }
         let clock = ContinuousClock()
         let engineExecutor = try await EngineExecutor.start(engine: engine, executable: binary, workers: workers, address: address)
         defer {

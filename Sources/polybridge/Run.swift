@@ -42,11 +42,26 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Print the run's account as JSON.")
     var json = false
 
+    @Option(help: "Where R and Python steps run: local (this process and its worker processes), ray or dask.")
+    var executor: ExecutorKind = .local
+
+    @Option(help: "The address of an existing Ray or Dask cluster (without it a local cluster is started and stopped).")
+    var address: String?
+
+    @Option(help: "Worker processes for R steps (local), or engine workers (ray, dask).")
+    var workers: Int = 2
+
+    func validate() throws {
+        if address != nil && executor == .local { throw ValidationError("--address applies to --executor ray or dask") }
+        if workers < 1 { throw ValidationError("--workers must be at least 1") }
+    }
+
     func run() async throws {
         // Resolved before the run changes to the pipeline's folder.
         let graph = self.graph.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        let options = PipelineRunOptions(useCache: !noCache, force: Set(force), failFast: failFast,
-                                         workerExecutable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
+        let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var options = PipelineRunOptions(useCache: !noCache, force: Set(force), failFast: failFast,
+                                         workerExecutable: binary, workers: workers)
         let pipeline: Pipeline
         do {
             pipeline = try PipelineFile.load(self.pipeline)
@@ -73,16 +88,41 @@ struct Run: AsyncParsableCommand {
             printError("error: cannot change to the pipeline's folder \(pipeline.directory)")
             throw ExitCode(1)
         }
+        // On an engine, what the engine prints goes to standard error while it runs: standard
+        // output is for the run's account, printed after the engine has stopped.
+        let diversion = executor == .local ? nil : StandardOutputDiversion()
+        if let engine = ClusterEngine(rawValue: executor.rawValue) {
+            do {
+                options.engine = try await EngineExecutor.start(engine: engine, executable: binary, workers: workers, address: address)
+            } catch {
+                diversion?.end()
+                printError("error: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        let interrupts = InterruptForwarder { [engine = options.engine] in
+            engine?.shutdown()
+            printError("interrupted")
+            _exit(130)
+        }
         let display = LiveDisplay.forTerminal(steps: pipeline.steps.map(\.id))
+        let outcome: Result<PipelineRunReport, any Error>
+        do {
+            outcome = .success(try await PipelineRunner.run(pipeline, options: options) { record in display?.update(record) })
+        } catch {
+            outcome = .failure(error)
+        }
+        display?.finish()
+        interrupts.stop()
+        await options.engine?.stop()
+        diversion?.end()
         let report: PipelineRunReport
         do {
-            report = try await PipelineRunner.run(pipeline, options: options) { record in display?.update(record) }
+            report = try outcome.get()
         } catch {
-            display?.finish()
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        display?.finish()
         if let graph { try writeGraph(PipelineReportText.mermaid(pipeline, report.steps), to: graph) }
         if json {
             let encoder = JSONEncoder()

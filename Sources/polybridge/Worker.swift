@@ -27,11 +27,11 @@ struct WorkerCommand: AsyncParsableCommand {
             do {
                 let request = try decoder.decode(WorkerRequest.self, from: Data(line.utf8))
                 if let payload = request.payload {
-                    // A pipeline step (an R step run beside the coordinator's own R).
+                    // A pipeline step (an R step beside the coordinator's own R, or a step on an engine).
                     do {
                         response.payload = try await PipelineWorker.handle(payload)
-                    } catch let error as RError {
-                        response.failure = LinearModelChunkWork.message(of: error)
+                    } catch {
+                        response.failure = PipelineWorker.message(of: error)
                     }
                     answers.write(try encoder.encode(response) + Data("\n".utf8))
                     continue
