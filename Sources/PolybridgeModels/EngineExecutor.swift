@@ -96,7 +96,7 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
         let shared = path.contains("://") ? path : URL(fileURLWithPath: path).standardizedFileURL.path
         let line = String(decoding: try WorkerJSON.encoder().encode(WorkerRequest(task: task, path: shared)), as: UTF8.self)
         let python = try PythonRuntime.shared()
-        let answer = await submitAndWait(line, tables: [:]) { try python.value(of: $0) }
+        let answer = await submitAndWait(line, tables: nil) { try python.value(of: $0) }
         let text: String
         do {
             guard case .string(let returned) = try answer.get() else { throw LinearModelError.data("the engine gave no answer") }
@@ -149,20 +149,21 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
         }
     }
 
-    /// Submits `line` (with `tables`, put into the engine) and waits for the engine's answer on
+    /// Submits `line` (a chunk request when `tables` is nil; else a payload request with
+    /// `tables`, put into the engine) and waits for the engine's answer on
     /// a thread of its own (the wait blocks in Python, without the GIL; never on a pool
     /// thread); `read` turns the returned Python object into a Swift value while the GIL is held.
     /// Cancelling the calling task cancels the engine's task.
-    private func submitAndWait<T: Sendable>(_ line: String, tables: [String: ArrowTable],
+    private func submitAndWait<T: Sendable>(_ line: String, tables: [String: ArrowTable]?,
                                             read: @escaping @Sendable (PythonObject) throws -> T) async -> Result<T, any Error> {
         let handle: PythonObject
         do {
             let python = try PythonRuntime.shared()
-            let names = tables.keys.sorted()
-            let pyarrowTables = try names.map { try python.pyarrowTable(from: tables[$0]!) }
+            let names = tables?.keys.sorted() ?? []
+            let pyarrowTables = try names.map { try python.pyarrowTable(from: tables![$0]!) }
             let list = try python.evaluateObject("lambda *items: list(items)")
             handle = try method("submit", [try python.object(line), try python.object(retries),
-                                           names.isEmpty ? try python.evaluateObject("None") : try python.object(names),
+                                           tables == nil ? try python.evaluateObject("None") : try python.object(names),
                                            try python.call(list, pyarrowTables)])
         } catch {
             return .failure(error)

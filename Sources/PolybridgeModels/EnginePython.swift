@@ -7,7 +7,19 @@ enum EnginePython {
     static let moduleName = "polybridge_engine"
 
     static let source = #"""
-    import json, os, signal, socket, subprocess, sys, threading
+    import contextlib, json, os, signal, socket, subprocess, sys, threading
+
+    @contextlib.contextmanager
+    def _usual_signals_for_children():
+        """Processes started inside inherit this thread's signal mask, and the threads this
+        process runs Python on block nearly every signal: a Ray head started with SIGTERM
+        blocked ignores `terminate()`, and Dask's processes would too. Only SIGINT (read by the
+        polybridge command alone) and SIGPIPE stay blocked while they start."""
+        previous = signal.pthread_sigmask(signal.SIG_SETMASK, {signal.SIGINT, signal.SIGPIPE})
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
     class WorkerDied(RuntimeError):
         """The polybridge worker process ended while it had a chunk."""
@@ -146,7 +158,8 @@ enum EnginePython {
             if address:
                 self.client = Client(address)
             else:
-                self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+                with _usual_signals_for_children():
+                    self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
                 self.client = Client(self.cluster)
             try:
                 # Every worker (also those that join later) imports this module from the file.
@@ -211,25 +224,30 @@ enum EnginePython {
         # Our own head on the loopback address: Ray's token authentication is off for it (the
         # token it would make is not where this process looks); nothing else can reach it.
         os.environ["RAY_AUTH_MODE"] = "disabled"
-        head = subprocess.Popen([sys.executable, "-m", "ray.scripts.scripts", "start", "--head", f"--port={port}",
-                                 "--node-ip-address=127.0.0.1", f"--num-cpus={workers}", "--include-dashboard=false",
-                                 "--disable-usage-stats", "--block"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                                env=dict(os.environ, RAY_AUTH_MODE="disabled"))
+        with _usual_signals_for_children():
+            head = subprocess.Popen([sys.executable, "-m", "ray.scripts.scripts", "start", "--head", f"--port={port}",
+                                     "--node-ip-address=127.0.0.1", f"--num-cpus={workers}", "--include-dashboard=false",
+                                     "--disable-usage-stats", "--block"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                    env=dict(os.environ, RAY_AUTH_MODE="disabled"))
         return head, f"127.0.0.1:{port}"
 
     def _stop_ray_head(head):
+        """Stops the head: SIGTERM to `ray start --block` alone, which stops its raylet, GCS
+        and workers in order (~2 s; the same signal sent to the whole group at once makes the
+        head wait ~30 s for them), then SIGKILL to whatever of its group is left."""
         if head is None:
             return
         try:
-            os.killpg(head.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
+            head.terminate()
             head.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            pass
+        try:
             os.killpg(head.pid, signal.SIGKILL)
-            head.wait()
+        except (ProcessLookupError, PermissionError):
+            pass
+        head.wait()
 
     class RayCall:
         """A call on one actor: its object reference and which actor has it."""
@@ -301,6 +319,13 @@ enum EnginePython {
 
         def stop(self):
             import ray
+            # The actors first (their worker processes end with them): a head asked to stop
+            # while actors still run waits ~30 s for them.
+            for actor in getattr(self, "actors", []):
+                try:
+                    ray.kill(actor, no_restart=True)
+                except Exception:
+                    pass
             ray.shutdown()
             _stop_ray_head(self.head)
 

@@ -380,6 +380,15 @@ enum WorkerSpawner {
         }
         if startThread {
             let thread = Thread {
+                // Workers inherit this thread's signal mask. It was made from one of Swift's
+                // pool threads, which block nearly every signal; a worker that blocks SIGTERM and
+                // passes that on to what it starts would ignore a plain `kill`. Only SIGINT (the
+                // command reads it) and SIGPIPE (a dead peer is an error, not an exit) stay blocked.
+                var usual = sigset_t()
+                sigemptyset(&usual)
+                sigaddset(&usual, SIGINT)
+                sigaddset(&usual, SIGPIPE)
+                pthread_sigmask(SIG_SETMASK, &usual, nil)
                 while true {
                     wake.wait()
                     guard let next = pending.withLock({ $0.requests.isEmpty ? nil : $0.requests.removeFirst() }) else { continue }

@@ -7,77 +7,10 @@ import Testing
 /// local pool's), a worker process killed mid-fit, an R error, and no process left behind. The
 /// engines run in the command's process, as users run them, not inside this test process.
 @Suite struct EngineExecutorTests {
-    /// Running: it exists and is not a zombie (a killed process whose parent died may wait
-    /// unreaped, as a zombie, for PID 1 to collect it).
-    func alive(_ pid: Int32) -> Bool {
-        guard kill(pid, 0) == 0 else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
-        return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
-    }
-
-    /// Every process below `root` (children, their children, …), from /proc.
-    func descendants(of root: Int32) -> Set<Int32> {
-        var parents: [Int32: Int32] = [:]
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 2, let parent = Int32(fields[1]) { parents[pid] = parent }
-        }
-        var found = Set<Int32>(), frontier = [root]
-        while let next = frontier.popLast() {
-            for (pid, parent) in parents where parent == next && !found.contains(pid) {
-                found.insert(pid)
-                frontier.append(pid)
-            }
-        }
-        return found
-    }
-
-    func isPolybridgeWorker(_ pid: Int32) -> Bool {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-        let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-        return arguments.count >= 2 && arguments[0].hasSuffix("polybridge") && arguments[1] == "worker"
-    }
-
     /// Runs `polybridge fit` (the engine lives in that process, not in this test process) and
     /// records every process below it while it runs.
-    func fitCommand(_ arguments: [String], killAWorkerAfter delay: Double? = nil) async throws -> (run: PolybridgeRun, seen: Set<Int32>, killed: Int32?, workers: Set<Int32>) {
-        // On a thread of its own: the command runs for seconds and this waits for it.
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try fitCommandBlocking(arguments, killAWorkerAfter: delay) }) }
-        }
-    }
-
-    func fitCommandBlocking(_ arguments: [String], killAWorkerAfter delay: Double?) throws -> (run: PolybridgeRun, seen: Set<Int32>, killed: Int32?, workers: Set<Int32>) {
-        let process = Process()
-        process.executableURL = polybridgeExecutable()
-        process.arguments = ["fit"] + arguments
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = FileHandle.nullDevice
-        let outputReader = PipeReader(output), errorReader = PipeReader(error)
-        try process.run()
-        var seen = Set<Int32>(), polybridgeWorkers = Set<Int32>()
-        var killed: Int32?
-        var workersSeenAt: Date?
-        while process.isRunning {
-            let below = descendants(of: process.processIdentifier)
-            seen.formUnion(below)
-            polybridgeWorkers.formUnion(below.filter(isPolybridgeWorker))
-            if let delay, killed == nil {
-                let workers = below.filter(isPolybridgeWorker)
-                if workers.count >= 2 && workersSeenAt == nil { workersSeenAt = Date() }
-                if let at = workersSeenAt, Date().timeIntervalSince(at) >= delay, let victim = workers.sorted().first {
-                    kill(victim, SIGKILL)
-                    killed = victim
-                }
-            }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        process.waitUntilExit()
-        return (PolybridgeRun(status: process.terminationStatus, output: outputReader.text, error: errorReader.text), seen, killed, polybridgeWorkers)
+    func fitCommand(_ arguments: [String], killAWorkerAfter delay: Double? = nil) async throws -> WatchedPolybridgeRun {
+        try await runPolybridgeWatchingProcesses(["fit"] + arguments, killAWorkerAfter: delay)
     }
 
     func decoded(_ run: PolybridgeRun) throws -> LinearModelFit {
@@ -120,8 +53,8 @@ import Testing
                 "\(failing.run.error)")
 
         // Nothing the engine started is left running.
-        for _ in 0..<300 where everything.contains(where: alive) { try await Task.sleep(for: .milliseconds(100)) }
-        #expect(!everything.contains(where: alive), "left behind: \(everything.filter(alive))")
+        let left = try await processesLeftBehind(everything)
+        #expect(left.isEmpty, "left behind: \(left)")
     }
 
     /// An engine that is not installed: one clear error saying how to install it.

@@ -1,0 +1,108 @@
+import Foundation
+
+/// The machine's process table, read from /proc: what a command started, and what is left.
+public enum ProcessTable {
+    /// Running: it exists and is not a zombie (a killed process whose parent died may wait
+    /// unreaped, as a zombie, for PID 1 to collect it).
+    public static func alive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        guard let fields = statFields(pid) else { return true }
+        return fields.first != "Z"
+    }
+
+    /// The parent of `pid`, if it still exists.
+    public static func parent(of pid: Int32) -> Int32? {
+        guard let fields = statFields(pid), fields.count > 1 else { return nil }
+        return Int32(fields[1])
+    }
+
+    /// Every process below `root` (children, their children, …).
+    public static func descendants(of root: Int32) -> Set<Int32> {
+        var parents: [Int32: Int32] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), let parent = parent(of: pid) else { continue }
+            parents[pid] = parent
+        }
+        var found = Set<Int32>(), frontier = [root]
+        while let next = frontier.popLast() {
+            for (pid, parent) in parents where parent == next && !found.contains(pid) {
+                found.insert(pid)
+                frontier.append(pid)
+            }
+        }
+        return found
+    }
+
+    /// Whether `pid` is a `polybridge worker` process.
+    public static func isPolybridgeWorker(_ pid: Int32) -> Bool {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        return arguments.count >= 2 && arguments[0].hasSuffix("polybridge") && arguments[1] == "worker"
+    }
+
+    /// The fields of /proc/PID/stat after the command name: state, parent, …
+    private static func statFields(_ pid: Int32) -> [Substring]? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ")
+    }
+}
+
+/// A `polybridge` run and every process that was below it while it ran.
+public struct WatchedPolybridgeRun: Sendable {
+    /// The run's status and output.
+    public var run: PolybridgeRun
+    /// Every process seen below the command.
+    public var seen: Set<Int32>
+    /// The command's own process.
+    public var pid: Int32
+    /// The `polybridge worker` processes among them, each with its parent when first seen.
+    public var workerParents: [Int32: Int32]
+    /// The `polybridge worker` processes among them.
+    public var workers: Set<Int32> { Set(workerParents.keys) }
+    /// The worker killed on request, if one was.
+    public var killed: Int32?
+}
+
+/// Runs `polybridge arguments...` on a thread of its own, recording every process below it
+/// every 0.1 s; with `killAWorkerAfter`, SIGKILLs one `polybridge worker` that many seconds
+/// after two of them first showed up.
+public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAfter delay: Double? = nil) async throws -> WatchedPolybridgeRun {
+    let executable = polybridgeExecutable()
+    return try await offThePool {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        process.standardInput = FileHandle.nullDevice
+        let outputReader = PipeReader(output), errorReader = PipeReader(error)
+        try process.run()
+        var seen = Set<Int32>(), workerParents: [Int32: Int32] = [:]
+        var killed: Int32?
+        var workersSeenAt: Date?
+        while process.isRunning {
+            let below = ProcessTable.descendants(of: process.processIdentifier)
+            seen.formUnion(below)
+            let current = below.filter(ProcessTable.isPolybridgeWorker)
+            for worker in current where workerParents[worker] == nil { workerParents[worker] = ProcessTable.parent(of: worker) }
+            if let delay, killed == nil {
+                if current.count >= 2 && workersSeenAt == nil { workersSeenAt = Date() }
+                if let at = workersSeenAt, Date().timeIntervalSince(at) >= delay, let victim = current.sorted().first {
+                    kill(victim, SIGKILL)
+                    killed = victim
+                }
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        process.waitUntilExit()
+        return WatchedPolybridgeRun(run: PolybridgeRun(status: process.terminationStatus, output: outputReader.text, error: errorReader.text),
+                                    seen: seen, pid: process.processIdentifier, workerParents: workerParents, killed: killed)
+    }
+}
+
+/// Waits up to 30 s for every process in `processes` to end; returns those still running.
+public func processesLeftBehind(_ processes: Set<Int32>) async throws -> Set<Int32> {
+    for _ in 0..<300 where processes.contains(where: ProcessTable.alive) { try await Task.sleep(for: .milliseconds(100)) }
+    return processes.filter(ProcessTable.alive)
+}
