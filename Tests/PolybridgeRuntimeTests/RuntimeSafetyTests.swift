@@ -101,10 +101,12 @@ import Testing
     /// stop), and it never runs.
     @Test func aCancelledQueuedJobDoesNotWaitForTheRunningOne() async throws {
         _ = try await r.evaluate("queued_job_ran <- FALSE")
-        let long = Task {
-            try await r.evaluate("suspendInterrupts({ deadline <- Sys.time() + 8; while (Sys.time() < deadline) {} })")
+        let started = try scratchDirectory() + "/loop-started"
+        let long = Task(executorPreference: DedicatedThreadExecutor.timing) {
+            try await r.evaluate("suspendInterrupts({ file.create('\(started)'); deadline <- Sys.time() + 8; while (Sys.time() < deadline) {} })")
         }
-        try await Task.sleep(for: .milliseconds(500))  // the loop now holds the R thread (or waits for it)
+        // The loop holds the R thread once its file exists.
+        while !FileManager.default.fileExists(atPath: started) { try await Task.sleep(for: .milliseconds(20)) }
         let queued = Task(executorPreference: DedicatedThreadExecutor.timing) {
             try await timed { try await r.evaluate("queued_job_ran <- TRUE") }
         }
