@@ -284,8 +284,12 @@ enum EnginePython {
             self.lock = threading.Lock()
             try:
                 ray.get([a.pid.remote() for a in self.actors])
-            except Exception:
+            except Exception as error:
                 self.stop()
+                # Ray wraps the actor's own error (which names the node) in pages of context.
+                cause = [line for line in str(error).splitlines() if line.startswith("RuntimeError: node ")]
+                if cause:
+                    raise RuntimeError(cause[-1][len("RuntimeError: "):]) from None
                 raise
 
         def submit(self, line, retries, names=None, tables=()):

@@ -95,6 +95,11 @@ public final class RRuntime: Sendable {
 
     private static func findHome() throws(RError) -> (String, String) {
         if let fromEnvironment = ProcessInfo.processInfo.environment["R_HOME"], !fromEnvironment.isEmpty {
+            // R itself would print a message and end the process.
+            guard FileManager.default.fileExists(atPath: fromEnvironment + "/lib/libR.so") else {
+                throw .startup(reason: "R_HOME=\(fromEnvironment) is not an R installation (it has no lib/libR.so)",
+                               fix: "unset R_HOME, or point it at R's home (`R RHOME` prints it)")
+            }
             return (fromEnvironment, "R_HOME environment variable")
         }
         // Debian's `R` front end is a shell script that names its home; reading it is faster than running it.

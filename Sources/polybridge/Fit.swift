@@ -44,6 +44,9 @@ struct Fit: AsyncParsableCommand {
     @Option(help: "The address of an existing Ray or Dask cluster (without it a local cluster is started and stopped).")
     var address: String?
 
+    @Option(name: .customLong("worker-binary"), help: "The polybridge executable on the engine's nodes (default: this one's path).")
+    var workerBinary: String?
+
     @Option(help: "Fail a chunk that takes longer than this many seconds (with --workers).")
     var timeout: Double?
 
@@ -67,6 +70,7 @@ struct Fit: AsyncParsableCommand {
         if timeout != nil && workers == nil { throw ValidationError("--timeout applies to --workers") }
         if executor != .local && workers == nil { throw ValidationError("--executor \(executor.rawValue) needs --workers N (the engine workers)") }
         if address != nil && executor == .local { throw ValidationError("--address applies to --executor ray or dask") }
+        if workerBinary != nil && executor == .local { throw ValidationError("--worker-binary applies to --executor ray or dask") }
         if combine == .average && chunks == nil && chunkRows == nil {
             throw ValidationError("--combine average needs --chunks or --chunk-rows")
         }
@@ -81,7 +85,8 @@ struct Fit: AsyncParsableCommand {
         if let bar { progress = { @Sendable update in bar.update(update) } }
         do {
             if let workers, let engine = ClusterEngine(rawValue: executor.rawValue) {
-                fit = try await fitOnEngine(engine, binary: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
+                fit = try await fitOnEngine(engine, binary: workerBinary.map { URL(fileURLWithPath: $0) }
+                                                ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
                                             workers: workers, specification: specification, label: label, progress: progress)
                 bar?.finish()
             } else if let workers {

@@ -51,8 +51,12 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Worker processes for R steps (local), or engine workers (ray, dask).")
     var workers: Int = 2
 
+    @Option(name: .customLong("worker-binary"), help: "The polybridge executable on the engine's nodes (default: this one's path).")
+    var workerBinary: String?
+
     func validate() throws {
         if address != nil && executor == .local { throw ValidationError("--address applies to --executor ray or dask") }
+        if workerBinary != nil && executor == .local { throw ValidationError("--worker-binary applies to --executor ray or dask") }
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
     }
 
@@ -93,7 +97,8 @@ struct Run: AsyncParsableCommand {
         let diversion = executor == .local ? nil : StandardOutputDiversion()
         if let engine = ClusterEngine(rawValue: executor.rawValue) {
             do {
-                options.engine = try await EngineExecutor.start(engine: engine, executable: binary, workers: workers, address: address)
+                options.engine = try await EngineExecutor.start(engine: engine, executable: workerBinary.map { URL(fileURLWithPath: $0) } ?? binary,
+                                                                workers: workers, address: address)
             } catch {
                 diversion?.end()
                 printError("error: \(error)")

@@ -82,3 +82,71 @@ enum FitCommandTestsData {
         return parquet
     }
 }
+
+/// Problems on the engine's nodes, each one clear error naming the node: an existing Dask
+/// cluster (`--address`) whose worker has no usable R, and a `polybridge` binary that is
+/// missing on Ray's nodes.
+@Suite struct EngineNodeProblemTests {
+    /// This machine's name, as the engine's Python sees it (`socket.gethostname()`).
+    func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Starts `python3 -m arguments...` with the usual signal mask.
+    func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        // Through Python, which clears the signal mask first: a process started from this
+        // test's threads would inherit their mask, SIGTERM blocked, and ignore terminate().
+        process.arguments = ["python3", "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
+                             + "os.execv(sys.executable, [sys.executable, '-m'] + sys.argv[1:])"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    @Test func aDaskWorkerWithoutRIsNamedByItsNode() async throws {
+        let port = try await runCommand("python3", ["-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"])
+            .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let address = "tcp://127.0.0.1:\(port)"
+        let scheduler = try start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", port, "--dashboard-address", ":0"])
+        let worker = try start(["distributed.cli.dask_worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"],
+                               environment: ["R_HOME": "/nonexistent/R"])
+        var started = ProcessTable.descendants(of: scheduler.processIdentifier).union(ProcessTable.descendants(of: worker.processIdentifier))
+        defer {
+            if worker.isRunning { worker.terminate() }
+            if scheduler.isRunning { scheduler.terminate() }
+        }
+        let ready = try await runCommand("python3", ["-c", "from distributed import Client; c = Client('\(address)', timeout=60); c.wait_for_workers(1, timeout=120); print('ready')"])
+        try #require(ready.output.contains("ready"), "\(ready.error)")
+        started.formUnion(ProcessTable.descendants(of: worker.processIdentifier))
+
+        let parquet = try await FitCommandTestsData.mtcarsParquet()
+        let run = try await runPolybridgeWatchingProcesses(["fit", "--data", parquet, "--formula", "mpg ~ wt", "--workers", "1",
+                                                            "--executor", "dask", "--address", address])
+        #expect(run.run.status == 1)
+        let error = run.run.error.split(separator: "\n").last { $0.hasPrefix("error:") }.map(String.init) ?? run.run.error
+        #expect(error.contains("node \(hostName())") && error.contains("R_HOME=/nonexistent/R is not an R installation"), "\(error)")
+
+        if worker.isRunning { worker.terminate() }
+        if scheduler.isRunning { scheduler.terminate() }
+        let left = try await processesLeftBehind(started.union(run.seen).union([worker.processIdentifier, scheduler.processIdentifier]))
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
+
+    @Test func aMissingPolybridgeBinaryOnRaysNodesIsNamed() async throws {
+        let parquet = try await FitCommandTestsData.mtcarsParquet()
+        let run = try await runPolybridgeWatchingProcesses(["fit", "--data", parquet, "--formula", "mpg ~ wt", "--workers", "1",
+                                                            "--executor", "ray", "--worker-binary", "/nonexistent/polybridge"])
+        #expect(run.run.status == 1)
+        let error = run.run.error.split(separator: "\n").last { $0.hasPrefix("error:") }.map(String.init) ?? run.run.error
+        #expect(error.contains("node \(hostName()): the polybridge binary /nonexistent/polybridge is missing or not executable"), "\(error)")
+        let left = try await processesLeftBehind(run.seen)
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
+}
