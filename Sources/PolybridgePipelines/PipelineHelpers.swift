@@ -108,7 +108,7 @@ enum PipelinePython {
     static let moduleName = "_polybridge_pipeline"
 
     static let source = #"""
-    import ast, hashlib, importlib.util, json, os, sys, traceback
+    import ast, hashlib, importlib.util, json, os, sys, threading, traceback
 
     _ANNOTATIONS = {"int": "integer", "float": "number", "str": "string", "bool": "boolean", "list": "list", "dict": "mapping"}
 
@@ -181,9 +181,18 @@ enum PipelinePython {
     _counter = [0]
     _step_folders = set()
 
+    # Python steps share this interpreter's sys.path and sys.modules, which a step changes while
+    # it imports its script: one step at a time (each on a thread of its own, waiting here
+    # without the GIL). Steps in worker processes (on an engine) run beside each other.
+    _step_lock = threading.Lock()
+
     def run_step(path, function, inputs, params_json):
         """Imports `path` afresh (its folder first on sys.path), calls `function` with the inputs
-        and the parameters as keyword arguments; returns {name: frame}."""
+        and the parameters as keyword arguments; returns {name: frame}. One step at a time."""
+        with _step_lock:
+            return _run_step(path, function, inputs, params_json)
+
+    def _run_step(path, function, inputs, params_json):
         converted = inputs
         _counter[0] += 1
         folder = os.path.realpath(os.path.dirname(path))

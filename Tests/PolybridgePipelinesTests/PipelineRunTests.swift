@@ -109,6 +109,29 @@ import Testing
         #expect(rows.count == 4 && rows.allSatisfy { $0.hasSuffix(",\"b\"") }, "\(written)")
     }
 
+    /// Independent Python steps share this process's interpreter (its sys.path and sys.modules):
+    /// eight of them at once, each importing its own folder's `utils`, each see their own.
+    @Test func independentPythonStepsEachImportTheirOwnFoldersModules() async throws {
+        let folders = ["a", "b", "c", "d", "e", "f", "g", "h"]
+        var files: [String: String] = ["p.yaml": "name: p\nsteps:\n" + folders.map {
+            "  - {id: step_\($0), kind: python, script: \($0)/step.py, function: where}\n"
+                + "  - {id: out_\($0), kind: write, path: out/\($0).csv, inputs: {d: step_\($0)}}\n"
+        }.joined()]
+        for folder in folders {
+            files["\(folder)/utils.py"] = "import time\ntime.sleep(0.05)\nWHERE = '\(folder)'\n"
+            files["\(folder)/step.py"] = "import time\nimport pandas as pd\nimport utils\ndef where():\n    time.sleep(0.05)\n    return pd.DataFrame({'where': [utils.WHERE]})\n"
+        }
+        let project = try PipelineProject(files)
+        for _ in 0..<3 {
+            let report = try await run(project, PipelineRunOptions(useCache: false))
+            #expect(report.succeeded, "\(report.steps.compactMap(\.error))")
+            for folder in folders {
+                let written = try? String(contentsOfFile: project.path("out/\(folder).csv"), encoding: .utf8)
+                #expect(written == "\"where\"\n\"\(folder)\"\n", "\(folder): \(written ?? "nothing written")")
+            }
+        }
+    }
+
     @Test func twoIndependentSlowRStepsOverlapInTime() async throws {
         let project = try PipelineProject(baseFiles.merging(["p.yaml": """
             name: p
