@@ -65,6 +65,20 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
         _ = try? await runOnOwnThread { [self] in shutdown() }
     }
 
+    /// Kills every local Ray head this process started, also one still starting: for Ctrl-C,
+    /// which ends the command at once instead of stopping the engine in order.
+    /// Touches no Python (a start in progress may hold its lock): the heads are recorded as
+    /// files named by their process IDs.
+    public static func abandonLocalClusters() {
+        guard let base = folder.withLock({ $0 }) else { return }
+        let heads = base + "/ray-heads"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: heads)) ?? [] {
+            guard let pid = Int32(name), pid > 1 else { continue }
+            killpg(pid, SIGKILL)
+            try? FileManager.default.removeItem(atPath: heads + "/" + name)
+        }
+    }
+
     /// Stops the local cluster (or disconnects) and its workers' processes.
     public func shutdown() {
         let already = stopped.withLock { flag -> Bool in
@@ -156,26 +170,35 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
     /// Cancelling the calling task cancels the engine's task.
     private func submitAndWait<T: Sendable>(_ line: String, tables: [String: ArrowTable]?,
                                             read: @escaping @Sendable (PythonObject) throws -> T) async -> Result<T, any Error> {
-        let handle: PythonObject
-        do {
-            let python = try PythonRuntime.shared()
-            let names = tables?.keys.sorted() ?? []
-            let pyarrowTables = try names.map { try python.pyarrowTable(from: tables![$0]!) }
-            let list = try python.evaluateObject("lambda *items: list(items)")
-            handle = try method("submit", [try python.object(line), try python.object(retries),
-                                           tables == nil ? try python.evaluateObject("None") : try python.object(names),
-                                           try python.call(list, pyarrowTables)])
-        } catch {
-            return .failure(error)
-        }
+        // Submitting converts and uploads the tables (a copy or a network transfer) and waiting
+        // blocks: both on a thread of their own, never on one of Swift's pool threads.
+        let submitted = Mutex<(handle: PythonObject?, cancelled: Bool)>((nil, false))
         let answer: Result<T, any Error> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 Thread.detachNewThread { [self] in
-                    continuation.resume(returning: Result { try read(try method("wait", [handle])) })
+                    continuation.resume(returning: Result {
+                        let python = try PythonRuntime.shared()
+                        let names = tables?.keys.sorted() ?? []
+                        let pyarrowTables = try names.map { try python.pyarrowTable(from: tables![$0]!) }
+                        let list = try python.evaluateObject("lambda *items: list(items)")
+                        let handle = try method("submit", [try python.object(line), try python.object(retries),
+                                                           tables == nil ? try python.evaluateObject("None") : try python.object(names),
+                                                           try python.call(list, pyarrowTables)])
+                        let cancelled = submitted.withLock { state -> Bool in
+                            state.handle = handle
+                            return state.cancelled
+                        }
+                        if cancelled { _ = try? call("cancel", [state, handle]) }
+                        return try read(try method("wait", [handle]))
+                    })
                 }
             }
         } onCancel: { [self] in
-            _ = try? call("cancel", [state, handle])
+            let handle = submitted.withLock { state -> PythonObject? in
+                state.cancelled = true
+                return state.handle
+            }
+            if let handle { _ = try? call("cancel", [state, handle]) }
         }
         if Task.isCancelled { return .failure(CancellationError()) }
         return answer
@@ -205,6 +228,7 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
         let python = try PythonRuntime.shared()
         let base = try folder.withLock { known -> String in
             if let known { return known }
+            ProcessFolders.removeAbandoned(in: NSTemporaryDirectory(), prefix: "polybridge-engine-")
             let base = NSTemporaryDirectory() + "polybridge-engine-\(getpid())"
             let package = base + "/\(EnginePython.moduleName)"
             try FileManager.default.createDirectory(atPath: package, withIntermediateDirectories: true)

@@ -30,6 +30,7 @@ enum EnginePython {
 
         def __init__(self, binary):
             node = socket.gethostname()
+            _remove_abandoned_step_folders()
             if not os.access(binary, os.X_OK):
                 raise RuntimeError(f"node {node}: the polybridge binary {binary} is missing or not executable")
             self.binary = binary
@@ -67,6 +68,42 @@ enum EnginePython {
                 self.proc.kill()
             self.proc.wait()
 
+    _STEP_PREFIX = "polybridge-step-"
+
+    def _step_folder_base(needed):
+        """Shared memory when it has room for the step's tables twice over (Docker gives it
+        64 MB), else the temporary folder."""
+        import shutil, tempfile
+        if os.path.isdir("/dev/shm"):
+            try:
+                if shutil.disk_usage("/dev/shm").free > 2 * needed + (64 << 20):
+                    return "/dev/shm"
+            except OSError:
+                pass
+        return tempfile.gettempdir()
+
+    def _remove_abandoned_step_folders():
+        """Step folders whose engine worker died mid-step (SIGKILL skips its cleanup): their
+        names carry the owner's process ID."""
+        import shutil, tempfile
+        for base in {"/dev/shm", tempfile.gettempdir()}:
+            try:
+                names = os.listdir(base)
+            except OSError:
+                continue
+            for name in names:
+                if not name.startswith(_STEP_PREFIX):
+                    continue
+                owner = name[len(_STEP_PREFIX):].split("-", 1)[0]
+                if not owner.isdigit():
+                    continue
+                try:
+                    os.kill(int(owner), 0)
+                except ProcessLookupError:
+                    shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+                except PermissionError:
+                    pass
+
     # The folder holding this package and its zip, set by the coordinator after importing it
     # (not __file__: Dask's upload_file may re-import the module from the zip in this process).
     package_base = None
@@ -83,19 +120,25 @@ enum EnginePython {
 
     class PolybridgePlugin(_WorkerPluginBase):
         """A Dask worker plugin: starts the worker's polybridge process with the Dask worker and
-        stops it with it."""
-        name = "polybridge"
+        stops it with it, or when the command that registered it unregisters it. Each command
+        registers its own name, so commands sharing a cluster keep their own processes."""
 
-        def __init__(self, binary):
+        def __init__(self, binary, name):
             self.binary = binary
+            self.name = name
 
         def setup(self, worker):
-            worker._polybridge = WorkerProcess(self.binary)
+            _dask_processes(worker)[self.name] = WorkerProcess(self.binary)
 
         def teardown(self, worker):
-            process = getattr(worker, "_polybridge", None)
+            process = _dask_processes(worker).pop(self.name, None)
             if process is not None:
                 process.stop()
+
+    def _dask_processes(worker):
+        if not hasattr(worker, "_polybridge_processes"):
+            worker._polybridge_processes = {}
+        return worker._polybridge_processes
 
     # --- Requests that carry tables (pipeline steps) ----------------------------------------
 
@@ -108,8 +151,8 @@ enum EnginePython {
         import shutil, tempfile
         import pyarrow as pa
         import pyarrow.feather as feather
-        shared = "/dev/shm" if os.path.isdir("/dev/shm") else None
-        folder = tempfile.mkdtemp(prefix="polybridge-step-", dir=shared)
+        needed = sum(table.nbytes for table in tables.values())
+        folder = tempfile.mkdtemp(prefix=f"{_STEP_PREFIX}{os.getpid()}-", dir=_step_folder_base(needed))
         try:
             request = json.loads(line)
             payload = json.loads(request["payload"])
@@ -137,34 +180,38 @@ enum EnginePython {
 
     # --- Dask ------------------------------------------------------------------------------
 
-    def _dask_task(line, names, *tables):
+    def _dask_task(plugin, line, names, *tables):
         from distributed import get_worker
-        worker = get_worker()
-        process = worker._polybridge
+        processes = _dask_processes(get_worker())
+        process = processes[plugin]
         try:
             return _work(process, line, names, tables)
         except WorkerDied:
             # A fresh process for the retry Dask makes; the chunk is then counted once.
             process.stop()
-            worker._polybridge = WorkerProcess(process.binary)
+            processes[plugin] = WorkerProcess(process.binary)
             raise
 
     class DaskEngine:
         """A Dask client (and, without an address, the local cluster it started)."""
 
         def __init__(self, address, workers, binary):
+            import uuid
             from distributed import Client, LocalCluster
             self.cluster = None
-            if address:
-                self.client = Client(address)
-            else:
-                with _usual_signals_for_children():
-                    self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-                self.client = Client(self.cluster)
+            self.client = None
+            self.plugin = None
             try:
+                if address:
+                    self.client = Client(address)
+                else:
+                    with _usual_signals_for_children():
+                        self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+                    self.client = Client(self.cluster)
                 # Every worker (also those that join later) imports this module from the file.
                 self.client.upload_file(os.path.join(package_base, "polybridge_engine.zip"))
-                self.client.register_plugin(PolybridgePlugin(binary))
+                self.plugin = f"polybridge-{uuid.uuid4().hex}"
+                self.client.register_plugin(PolybridgePlugin(binary, self.plugin))
             except Exception:
                 self.stop()
                 raise
@@ -173,7 +220,7 @@ enum EnginePython {
             # Tables go to the workers by Dask's scatter, as Arrow (pyarrow serialises them),
             # and the task receives them in place of the futures.
             scattered = [self.client.scatter(table, hash=False) for table in tables]
-            return self.client.submit(_dask_task, line, names, *scattered, retries=retries, pure=False)
+            return self.client.submit(_dask_task, self.plugin, line, names, *scattered, retries=retries, pure=False)
 
         def wait(self, handle):
             return handle.result()
@@ -182,13 +229,21 @@ enum EnginePython {
             handle.cancel()
 
         def worker_pids(self):
-            return list(self.client.run(lambda dask_worker: dask_worker._polybridge.proc.pid).values())
+            plugin = self.plugin
+            return list(self.client.run(lambda dask_worker: _dask_processes(dask_worker)[plugin].proc.pid).values())
 
         def engine_pids(self):
             return list(self.client.run(lambda: os.getpid()).values())
 
         def stop(self):
-            self.client.close()
+            # On a cluster that outlives this command, its workers' polybridge processes end now.
+            if self.client is not None and self.plugin is not None:
+                try:
+                    self.client.unregister_worker_plugin(self.plugin)
+                except Exception:
+                    pass
+            if self.client is not None:
+                self.client.close()
             if self.cluster is not None:
                 self.cluster.close()
 
@@ -230,6 +285,10 @@ enum EnginePython {
                                      "--disable-usage-stats", "--block"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                                     env=dict(os.environ, RAY_AUTH_MODE="disabled"))
+        # Recorded where the coordinator finds it without Python (whose lock the start may
+        # hold): Ctrl-C kills the head's process group from there (EngineExecutor.abandonLocalClusters).
+        os.makedirs(os.path.join(package_base, "ray-heads"), exist_ok=True)
+        open(os.path.join(package_base, "ray-heads", str(head.pid)), "w").close()
         return head, f"127.0.0.1:{port}"
 
     def _stop_ray_head(head):
@@ -248,6 +307,10 @@ enum EnginePython {
         except (ProcessLookupError, PermissionError):
             pass
         head.wait()
+        try:
+            os.remove(os.path.join(package_base, "ray-heads", str(head.pid)))
+        except OSError:
+            pass
 
     class RayCall:
         """A call on one actor: its object reference and which actor has it."""
@@ -310,8 +373,10 @@ enum EnginePython {
                     self.outstanding[call.actor] -= 1
 
         def cancel(self, call):
+            # Ray cancels an actor call that has not started; one that runs finishes (Ray has no
+            # forced cancel for actor calls, and killing the actor would make Ray retry it).
             import ray
-            ray.cancel(call.reference, force=True)
+            ray.cancel(call.reference)
 
         def worker_pids(self):
             import ray

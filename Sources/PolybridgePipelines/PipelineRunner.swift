@@ -246,6 +246,7 @@ final class RLanes: @unchecked Sendable {
         if let executable = options.workerExecutable {
             pool = ProcessPoolExecutor(executable: executable, workers: max(1, options.workers))
             let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+            ProcessFolders.removeAbandoned(in: base, prefix: "polybridge-")
             let folder = base + "/polybridge-\(getpid())-\(UUID().uuidString)"
             directory = (try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)) != nil ? folder : nil
         } else {

@@ -85,7 +85,7 @@ struct Fit: AsyncParsableCommand {
         if let bar { progress = { @Sendable update in bar.update(update) } }
         do {
             if let workers, let engine = ClusterEngine(rawValue: executor.rawValue) {
-                fit = try await fitOnEngine(engine, binary: workerBinary.map { URL(fileURLWithPath: $0) }
+                fit = try await fitOnEngine(engine, binary: workerBinary.map { URL(fileURLWithPath: $0).standardizedFileURL }
                                                 ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
                                             workers: workers, specification: specification, label: label, progress: progress)
                 bar?.finish()
@@ -150,7 +150,16 @@ struct Fit: AsyncParsableCommand {
         let diversion = StandardOutputDiversion()
         defer { diversion.end() }
         let clock = ContinuousClock()
+        // Ctrl-C from here on, also while the engine starts or stops: no Ray head is left behind.
+        let onInterrupt = EngineOnInterrupt()
+        let interrupts = InterruptForwarder {
+            onInterrupt.stopOrAbandon()
+            printError("interrupted")
+            _exit(130)
+        }
+        defer { interrupts.stop() }
         let engineExecutor = try await EngineExecutor.start(engine: engine, executable: binary, workers: workers, address: address)
+        onInterrupt.started(engineExecutor)
         defer {
             let stopping = clock.now
             engineExecutor.shutdown()
@@ -158,15 +167,15 @@ struct Fit: AsyncParsableCommand {
                 printError(String(format: "timing: engine stopped in %.3f s", (clock.now - stopping).seconds))
             }
         }
-        let interrupts = InterruptForwarder {
-            engineExecutor.shutdown()
-            printError("interrupted")
-            _exit(130)
-        }
-        defer { interrupts.stop() }
         let ready = clock.now
-        let fit = try await LinearModel.fitChunked(.file(path: data), rowCount: rows, chunks: ranges, specification,
+        let fit: LinearModelFit
+        do {
+            fit = try await LinearModel.fitChunked(.file(path: data), rowCount: rows, chunks: ranges, specification,
                                                    combine: combine, executor: engineExecutor, label: label, progress: progress)
+        } catch {
+            onInterrupt.holdIfInterrupted()
+            throw error
+        }
         if timing {
             printError(String(format: "timing: workers ready %.3f s, fit %.3f s (%d chunks)", engineExecutor.startupSeconds,
                               (clock.now - ready).seconds, ranges.count))

@@ -64,6 +64,8 @@ struct Run: AsyncParsableCommand {
         // Resolved before the run changes to the pipeline's folder.
         let graph = self.graph.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        // Also resolved before the change of folder.
+        let nodeBinary = workerBinary.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? binary
         var options = PipelineRunOptions(useCache: !noCache, force: Set(force), failFast: failFast,
                                          workerExecutable: binary, workers: workers)
         let pipeline: Pipeline
@@ -95,20 +97,24 @@ struct Run: AsyncParsableCommand {
         // On an engine, what the engine prints goes to standard error while it runs: standard
         // output is for the run's account, printed after the engine has stopped.
         let diversion = executor == .local ? nil : StandardOutputDiversion()
+        // Ctrl-C from here on, also while the engine starts or stops: no Ray head is left behind.
+        let onInterrupt = EngineOnInterrupt()
+        let interrupts = executor == .local ? nil : InterruptForwarder {
+            onInterrupt.stopOrAbandon()
+            printError("interrupted")
+            _exit(130)
+        }
         if let engine = ClusterEngine(rawValue: executor.rawValue) {
             do {
-                options.engine = try await EngineExecutor.start(engine: engine, executable: workerBinary.map { URL(fileURLWithPath: $0) } ?? binary,
-                                                                workers: workers, address: address)
+                let executor = try await EngineExecutor.start(engine: engine, executable: nodeBinary, workers: workers, address: address)
+                onInterrupt.started(executor)
+                options.engine = executor
             } catch {
+                interrupts?.stop()
                 diversion?.end()
                 printError("error: \(error)")
                 throw ExitCode(1)
             }
-        }
-        let interrupts = InterruptForwarder { [engine = options.engine] in
-            engine?.shutdown()
-            printError("interrupted")
-            _exit(130)
         }
         let display = LiveDisplay.forTerminal(steps: pipeline.steps.map(\.id))
         let outcome: Result<PipelineRunReport, any Error>
@@ -117,9 +123,10 @@ struct Run: AsyncParsableCommand {
         } catch {
             outcome = .failure(error)
         }
+        onInterrupt.holdIfInterrupted()
         display?.finish()
-        interrupts.stop()
         await options.engine?.stop()
+        interrupts?.stop()
         diversion?.end()
         let report: PipelineRunReport
         do {

@@ -57,6 +57,20 @@ import Testing
         #expect(left.isEmpty, "left behind: \(left)")
     }
 
+    /// Ctrl-C while the engine's workers are inside their chunks: exit 130 and nothing left,
+    /// the local Ray head and its processes included.
+    @Test(arguments: ClusterEngine.allCases)
+    func ctrlCDuringAnEngineFitLeavesNothing(engine: ClusterEngine) async throws {
+        let path = try await WorkerPoolTests().parquet("engine_interrupt_\(engine.rawValue)", "d")
+        let run = try await runPolybridgeWatchingProcesses(["fit", "--data", path, "--workers", "2", "--chunks", "6", "--executor", engine.rawValue,
+                                                            "--formula", "y ~ x1 + I(x2 + 0 * length(Sys.sleep(20)))"], interruptAfter: 1)
+        #expect(run.run.status == 130, "\(run.run.error)")
+        #expect(run.run.error.contains("interrupted"))
+        #expect(run.workers.count >= 2)
+        let left = try await processesLeftBehind(run.seen)
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
+
     /// An engine that is not installed: one clear error saying how to install it.
     @Test(arguments: ClusterEngine.allCases)
     func anEngineThatIsNotInstalledGivesAClearError(engine: ClusterEngine) async throws {

@@ -65,8 +65,10 @@ public struct WatchedPolybridgeRun: Sendable {
 
 /// Runs `polybridge arguments...` on a thread of its own, recording every process below it
 /// every 0.1 s; with `killAWorkerAfter`, SIGKILLs one `polybridge worker` that many seconds
-/// after two of them first showed up.
-public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAfter delay: Double? = nil) async throws -> WatchedPolybridgeRun {
+/// after two of them first showed up; with `interruptAfter`, sends the command SIGINT (Ctrl-C)
+/// that many seconds after two workers first showed up.
+public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAfter delay: Double? = nil,
+                                           interruptAfter interruptDelay: Double? = nil) async throws -> WatchedPolybridgeRun {
     let executable = polybridgeExecutable()
     return try await offThePool {
         let process = Process()
@@ -81,13 +83,18 @@ public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAft
         var seen = Set<Int32>(), workerParents: [Int32: Int32] = [:]
         var killed: Int32?
         var workersSeenAt: Date?
+        var interrupted = false
         while process.isRunning {
             let below = ProcessTable.descendants(of: process.processIdentifier)
             seen.formUnion(below)
             let current = below.filter(ProcessTable.isPolybridgeWorker)
             for worker in current where workerParents[worker] == nil { workerParents[worker] = ProcessTable.parent(of: worker) }
+            if current.count >= 2 && workersSeenAt == nil { workersSeenAt = Date() }
+            if let interruptDelay, !interrupted, let at = workersSeenAt, Date().timeIntervalSince(at) >= interruptDelay {
+                kill(process.processIdentifier, SIGINT)
+                interrupted = true
+            }
             if let delay, killed == nil {
-                if current.count >= 2 && workersSeenAt == nil { workersSeenAt = Date() }
                 if let at = workersSeenAt, Date().timeIntervalSince(at) >= delay, let victim = current.sorted().first {
                     kill(victim, SIGKILL)
                     killed = victim

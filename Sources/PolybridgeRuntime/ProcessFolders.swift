@@ -1,0 +1,17 @@
+import Foundation
+
+/// Scratch folders named after the process that made them (`PREFIX<pid>` or `PREFIX<pid>-…`).
+/// A process that ends abruptly (Ctrl-C's `_exit`, SIGKILL) cannot remove its own; the next
+/// process to make one removes those whose owner is gone.
+public enum ProcessFolders {
+    /// Removes the folders in `base` named `prefix` + the ID of a process that no longer exists.
+    public static func removeAbandoned(in base: String, prefix: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where name.hasPrefix(prefix) {
+            let owner = name.dropFirst(prefix.count).prefix { $0.isNumber }
+            guard let pid = Int32(owner), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: base + "/" + name)
+            }
+        }
+    }
+}
