@@ -28,14 +28,18 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
     public private(set) var startupSeconds = 0.0
     private let state: PythonObject
     private let retries: Int
+    private let timeout: Duration?
     private let stopped = Mutex(false)
 
     /// Starts a local cluster of `workers` workers (or connects to `address`), each with a warm
     /// `polybridge worker` process of `executable`. Throws a clear error when the engine is not
-    /// installed or a worker process cannot start (naming the node).
-    public init(engine: ClusterEngine, executable: URL, workers: Int, address: String? = nil, retries: Int = 2) throws {
+    /// installed or a worker process cannot start (naming the node). A call that takes longer
+    /// than `timeout` fails (the engine's task is cancelled; the command then stops the engine).
+    public init(engine: ClusterEngine, executable: URL, workers: Int, address: String? = nil, retries: Int = 2,
+                timeout: Duration? = nil) throws {
         self.engine = engine
         self.retries = retries
+        self.timeout = timeout
         let started = ContinuousClock.now
         do {
             let python = try PythonRuntime.shared()
@@ -56,8 +60,10 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
     /// ``init(engine:executable:workers:address:retries:)`` on a thread of its own: starting an
     /// engine blocks for seconds, which must not hold one of Swift's few pool threads.
     public static func start(engine: ClusterEngine, executable: URL, workers: Int, address: String? = nil,
-                             retries: Int = 2) async throws -> EngineExecutor {
-        try await runOnOwnThread { try EngineExecutor(engine: engine, executable: executable, workers: workers, address: address, retries: retries) }
+                             retries: Int = 2, timeout: Duration? = nil) async throws -> EngineExecutor {
+        try await runOnOwnThread {
+            try EngineExecutor(engine: engine, executable: executable, workers: workers, address: address, retries: retries, timeout: timeout)
+        }
     }
 
     /// ``shutdown()`` on a thread of its own (stopping Ray takes seconds).
@@ -189,7 +195,8 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
                             return state.cancelled
                         }
                         if cancelled { _ = try? call("cancel", [state, handle]) }
-                        return try read(try method("wait", [handle]))
+                        let seconds = timeout.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
+                        return try read(try method("wait", [handle, seconds.map { try python.object($0) } ?? python.evaluateObject("None")]))
                     })
                 }
             }
@@ -254,7 +261,7 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
 
     /// Python's message without the traceback's frames: its last line.
     static func message(of error: PythonError) -> String {
-        if case .exception(let type, let message, _) = error { return "\(type): \(message)" }
+        if case .exception(let type, let message, _) = error { return type.hasSuffix("ChunkTimedOut") ? message : "\(type): \(message)" }
         return error.description
     }
 }

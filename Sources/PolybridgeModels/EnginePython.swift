@@ -24,6 +24,9 @@ enum EnginePython {
     class WorkerDied(RuntimeError):
         """The polybridge worker process ended while it had a chunk."""
 
+    class ChunkTimedOut(RuntimeError):
+        """A call took longer than the command's --timeout."""
+
     class WorkerProcess:
         """A `polybridge worker` process owned by an engine worker. It ends with its parent
         (the worker asks the kernel for that), so an engine worker that dies leaves no orphan."""
@@ -222,8 +225,12 @@ enum EnginePython {
             scattered = [self.client.scatter(table, hash=False) for table in tables]
             return self.client.submit(_dask_task, self.plugin, line, names, *scattered, retries=retries, pure=False)
 
-        def wait(self, handle):
-            return handle.result()
+        def wait(self, handle, timeout=None):
+            try:
+                return handle.result(timeout=timeout)
+            except TimeoutError:
+                handle.cancel()
+                raise ChunkTimedOut(f"timed out after {timeout} s") from None
 
         def cancel(self, handle):
             handle.cancel()
@@ -364,10 +371,13 @@ enum EnginePython {
                 self.outstanding[index] += 1
             return RayCall(self.actors[index].run.remote(line, names, *references), index)
 
-        def wait(self, call):
+        def wait(self, call, timeout=None):
             import ray
             try:
-                return ray.get(call.reference)
+                return ray.get(call.reference, timeout=timeout)
+            except ray.exceptions.GetTimeoutError:
+                ray.cancel(call.reference)
+                raise ChunkTimedOut(f"timed out after {timeout} s") from None
             finally:
                 with self.lock:
                     self.outstanding[call.actor] -= 1

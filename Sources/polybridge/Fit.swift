@@ -158,7 +158,8 @@ struct Fit: AsyncParsableCommand {
             _exit(130)
         }
         defer { interrupts.stop() }
-        let engineExecutor = try await EngineExecutor.start(engine: engine, executable: binary, workers: workers, address: address)
+        let engineExecutor = try await EngineExecutor.start(engine: engine, executable: binary, workers: workers, address: address,
+                                                            timeout: timeout.map { .milliseconds(Int($0 * 1000)) })
         onInterrupt.started(engineExecutor)
         defer {
             let stopping = clock.now

@@ -71,6 +71,19 @@ import Testing
         #expect(left.isEmpty, "left behind: \(left)")
     }
 
+    /// `--timeout` on an engine: a chunk that runs longer fails the fit, naming the chunk, and
+    /// the engine is stopped with nothing left.
+    @Test(arguments: ClusterEngine.allCases)
+    func aChunkLongerThanTheTimeoutFailsTheFit(engine: ClusterEngine) async throws {
+        let path = try await WorkerPoolTests().parquet("engine_timeout_\(engine.rawValue)", "d")
+        let run = try await runPolybridgeWatchingProcesses(["fit", "--data", path, "--workers", "2", "--chunks", "4", "--executor", engine.rawValue,
+                                                            "--timeout", "3", "--formula", "y ~ x1 + I(x2 + 0 * length(Sys.sleep(60)))"])
+        #expect(run.run.status == 1)
+        #expect(run.run.error.contains("timed out after 3") && run.run.error.contains("chunk "), "\(run.run.error)")
+        let left = try await processesLeftBehind(run.seen)
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
+
     /// An engine that is not installed: one clear error saying how to install it.
     @Test(arguments: ClusterEngine.allCases)
     func anEngineThatIsNotInstalledGivesAClearError(engine: ClusterEngine) async throws {
