@@ -62,8 +62,7 @@ import Testing
         // Writing to the pipe after polybridge has gone must be an error here, not a SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         let process = Process()
-        process.executableURL = polybridgeExecutable()
-        process.arguments = ["convert", input, output]
+        (process.executableURL, process.arguments) = withDefaultInterrupt(polybridgeExecutable(), ["convert", input, output])
         process.standardOutput = Pipe()
         process.standardError = Pipe()
         try process.run()

@@ -106,8 +106,8 @@ import Testing
     @Test func ctrlCLeavesNoWorkerBehind() async throws {
         let parquet = try await FitCommandTests().mtcarsParquet()
         let process = Process()
-        process.executableURL = polybridgeExecutable()
-        process.arguments = ["fit", "--data", parquet, "--formula", "mpg ~ I(wt + 0 * length(Sys.sleep(600)))", "--workers", "2", "--chunks", "4"]
+        (process.executableURL, process.arguments) = withDefaultInterrupt(polybridgeExecutable(), [
+            "fit", "--data", parquet, "--formula", "mpg ~ I(wt + 0 * length(Sys.sleep(600)))", "--workers", "2", "--chunks", "4"])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -14,8 +14,8 @@ final class RunningPolybridge: @unchecked Sendable {
     private var errorEnded = false
 
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        process.executableURL = polybridgeExecutable()
-        process.arguments = arguments
+        // The tests send it Ctrl-C: SIGINT must not be inherited as ignored.
+        (process.executableURL, process.arguments) = withDefaultInterrupt(polybridgeExecutable(), arguments)
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardInput = FileHandle.nullDevice
         let outputPipe = Pipe(), errorPipe = Pipe()

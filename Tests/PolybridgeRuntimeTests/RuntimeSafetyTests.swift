@@ -102,20 +102,23 @@ import Testing
     @Test func aCancelledQueuedJobDoesNotWaitForTheRunningOne() async throws {
         _ = try await r.evaluate("queued_job_ran <- FALSE")
         let started = try scratchDirectory() + "/loop-started"
-        let long = Task(executorPreference: DedicatedThreadExecutor.timing) {
-            try await r.evaluate("suspendInterrupts({ file.create('\(started)'); deadline <- Sys.time() + 8; while (Sys.time() < deadline) {} })")
+        // All of it on the dedicated executor: waiting for the loop's file on the shared pool
+        // could resume after the 8-second loop had already ended.
+        let (outcome, seconds) = try await withTaskExecutorPreference(DedicatedThreadExecutor.timing) {
+            let long = Task(executorPreference: DedicatedThreadExecutor.timing) {
+                try await r.evaluate("suspendInterrupts({ file.create('\(started)'); deadline <- Sys.time() + 8; while (Sys.time() < deadline) {} })")
+            }
+            // The loop holds the R thread once its file exists.
+            while !FileManager.default.fileExists(atPath: started) { try await Task.sleep(for: .milliseconds(20)) }
+            let queued = Task(executorPreference: DedicatedThreadExecutor.timing) { await timed { try await r.evaluate("queued_job_ran <- TRUE") } }
+            cancelFromOwnThread(queued, after: .milliseconds(200))
+            let result = await queued.value
+            _ = await long.result
+            return result
         }
-        // The loop holds the R thread once its file exists.
-        while !FileManager.default.fileExists(atPath: started) { try await Task.sleep(for: .milliseconds(20)) }
-        let queued = Task(executorPreference: DedicatedThreadExecutor.timing) {
-            try await timed { try await r.evaluate("queued_job_ran <- TRUE") }
-        }
-        cancelFromOwnThread(queued, after: .milliseconds(200))
-        let (outcome, seconds) = try await queued.value
         #expect(seconds < 4, "the cancelled job waited for the running one")
         guard case .failure(let error) = outcome else { Issue.record("the cancelled job ran"); return }
         #expect(error is CancellationError, "\(error)")
-        _ = await long.result
         #expect(try await r.eval("queued_job_ran", as: Bool.self) == false)
     }
 

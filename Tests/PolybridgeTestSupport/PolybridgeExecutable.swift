@@ -126,3 +126,14 @@ public func runPolybridgeOnATerminal(_ arguments: String...) async throws -> Pol
     let command = ([polybridgeExecutable().path] + arguments).map(quoted).joined(separator: " ")
     return try await runCommand("script", ["--quiet", "--return", "--command", command, "/dev/null"])
 }
+
+/// How to start `executable arguments...` so that it has SIGINT's default action whatever this
+/// process's is at that moment: glibc's `system()`, which R's `system()` calls, ignores SIGINT
+/// in the whole calling process while its child runs, and a program started then inherits the
+/// ignored signal and never sees a Ctrl-C a test sends it. The program replaces a small Python
+/// process that resets the action (same process ID).
+public func withDefaultInterrupt(_ executable: URL, _ arguments: [String]) -> (executable: URL, arguments: [String]) {
+    (URL(fileURLWithPath: "/usr/bin/env"),
+     ["python3", "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])",
+      executable.path] + arguments)
+}

@@ -72,8 +72,12 @@ public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAft
     let executable = polybridgeExecutable()
     return try await offThePool {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if interruptDelay != nil {
+            (process.executableURL, process.arguments) = withDefaultInterrupt(executable, arguments)
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         let output = Pipe(), error = Pipe()
         process.standardOutput = output
         process.standardError = error
