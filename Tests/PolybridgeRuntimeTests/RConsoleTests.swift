@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import PolybridgeTestSupport
 import Testing
 @testable import PolybridgeRuntime
 
@@ -85,7 +86,12 @@ private final class ConsoleRecorder: Sendable {
         let console = RConsole.stream { bytes, _ in
             if String(decoding: bytes, as: UTF8.self).contains("sleeping") { started.signal() }
         }
-        let task = Task { try await r.evaluate("cat('sleeping\\n'); Sys.sleep(120)", console: console) }
+        // Its end is timed where it runs, on the dedicated executor, not on the shared pool.
+        let task = Task(executorPreference: DedicatedThreadExecutor.timing) { () async -> (Result<REvaluation, any Error>, ContinuousClock.Instant) in
+            let outcome: Result<REvaluation, any Error>
+            do { outcome = .success(try await r.evaluate("cat('sleeping\\n'); Sys.sleep(120)", console: console)) } catch { outcome = .failure(error) }
+            return (outcome, ContinuousClock.now)
+        }
         let cancelled = Mutex<(sleeping: Bool, at: ContinuousClock.Instant?)>((false, nil))
         Thread.detachNewThread {
             started.wait()
@@ -95,11 +101,12 @@ private final class ConsoleRecorder: Sendable {
             cancelled.withLock { $0 = (sleeping, ContinuousClock.now) }
             task.cancel()
         }
-        await #expect(throws: CancellationError.self) { try await task.value }
+        let (outcome, ended) = await task.value
+        #expect(throws: CancellationError.self) { try outcome.get() }
         let (sleeping, at) = cancelled.withLock { $0 }
         #expect(sleeping, "R never went to sleep")
         // Without the wake-up R sleeps its two minutes and only then sees the interrupt.
-        #expect(at.map { ContinuousClock.now - $0 < .seconds(60) } == true)
+        #expect(at.map { ended - $0 < .seconds(60) } == true)
         #expect(try await r.eval("4L", as: Int.self) == 4)
     }
 }
