@@ -39,7 +39,10 @@ enum EnginePython {
             self.binary = binary
             self.lock = threading.Lock()
             for attempt in range(3):
-                self.proc = subprocess.Popen([binary, "worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+                # What a step prints reaches the engine's log (and, under Ray, the command) as it is
+                # printed, not when a buffer fills.
+                self.proc = subprocess.Popen([binary, "worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+                                             env=dict(os.environ, PYTHONUNBUFFERED="1"))
                 try:
                     answer = self.request("{}")  # a warm-up: R and Python start in the worker now
                     break
@@ -341,7 +344,8 @@ enum EnginePython {
             deadline = time.monotonic() + 120
             while True:
                 try:
-                    ray.init(address=address, log_to_driver=False, runtime_env=runtime_env)
+                    # Workers' output comes to this command (on its stderr), prefixed by Ray.
+                    ray.init(address=address, log_to_driver=True, runtime_env=runtime_env)
                     break
                 except Exception:
                     if self.head is None or time.monotonic() > deadline or self.head.poll() is not None:
