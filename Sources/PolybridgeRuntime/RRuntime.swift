@@ -245,7 +245,9 @@ public final class RRuntime: Sendable {
 
     /// Interrupts the R computation running now, if any (what Ctrl-C does). Safe from any thread.
     public func interruptCurrentComputation() {
-        if let running = jobs.withLock({ $0.running }) { keepInterrupting(running) }
+        let running = jobs.withLock { $0.running }
+        RRuntime.trace("interrupt the current computation: \(running.map { "\(ObjectIdentifier($0))" } ?? "none running")")
+        if let running { keepInterrupting(running) }
     }
 
     // MARK: Jobs
@@ -316,7 +318,8 @@ public final class RRuntime: Sendable {
     }
 
     static let tracing = ProcessInfo.processInfo.environment["POLYBRIDGE_TRACE_JOBS"] != nil
-    static func trace(_ text: @autoclosure () -> String) {
+    /// Writes `text` to stderr when POLYBRIDGE_TRACE_JOBS is set (jobs, cancels, interrupts).
+    public static func trace(_ text: @autoclosure () -> String) {
         if tracing { FileHandle.standardError.write(Data("[jobs] \(text())\n".utf8)) }
     }
 

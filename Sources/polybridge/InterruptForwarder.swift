@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Polybridge
 import Synchronization
 
 /// Ctrl-C for the whole `polybridge` process.
@@ -25,6 +26,7 @@ enum InterruptHandling {
         pthread_sigmask(SIG_BLOCK, &interrupt, nil)
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "polybridge.interrupts"))
         source.setEventHandler {
+            RRuntime.trace("SIGINT read; \(handlers.withLock { $0.count }) handler(s)")
             guard let current = handlers.withLock({ $0.last?.handler }) else {
                 // No command is listening: end the process as Ctrl-C's default action would.
                 _exit(130)
