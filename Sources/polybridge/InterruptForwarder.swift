@@ -1,40 +1,45 @@
-import Dispatch
 import Foundation
 import Polybridge
 import Synchronization
 
 /// Ctrl-C for the whole `polybridge` process.
 ///
-/// SIGINT is blocked in every thread and read by one dispatch source (a `signalfd` on Linux):
-/// the mask is set on the main thread before any other thread exists, and threads inherit it.
-/// R, while it waits in `select()` (`Sys.sleep`), installs a SIGINT handler that longjmps into
-/// the R thread's stack; a signal handled on any other thread would crash the process with
-/// "longjmp causes uninitialized stack frame". Blocked, the signal stays pending until the
-/// source reads it, so no Ctrl-C is lost either. Programs started from R or Python inherit the
-/// blocked mask and so do not see Ctrl-C themselves (as they inherited SIG_IGN before).
+/// SIGINT is blocked in every thread and taken by one thread of its own in `sigwait`: the mask
+/// is set on the main thread before any other thread exists, and threads inherit it. R, while
+/// it waits in `select()` (`Sys.sleep`), installs a SIGINT handler that longjmps into the R
+/// thread's stack; a signal handled on any other thread would crash the process with "longjmp
+/// causes uninitialized stack frame". Blocked, the signal stays pending until that thread takes
+/// it. (A dispatch signal source, used before, lost about one Ctrl-C in ten during `Sys.sleep`
+/// when the machine was busy: traced, the source never saw the signal.) Programs started from
+/// R or Python inherit the blocked mask and so do not see Ctrl-C themselves (as they inherited
+/// SIG_IGN before).
 enum InterruptHandling {
     /// The active forwarders' handlers, innermost last; empty means "exit 130".
     private static let handlers = Mutex<[(id: ObjectIdentifier, handler: @Sendable () -> Void)]>([])
-    /// Created once on the main thread at start-up and kept for the life of the process.
-    nonisolated(unsafe) private static var source: (any DispatchSourceSignal)?
 
-    /// Blocks SIGINT and starts reading it; call first in `main`, before any thread is started.
+    /// Blocks SIGINT and starts taking it; call first in `main`, before any thread is started.
     static func install() {
         var interrupt = sigset_t()
         sigemptyset(&interrupt)
         sigaddset(&interrupt, SIGINT)
         pthread_sigmask(SIG_BLOCK, &interrupt, nil)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "polybridge.interrupts"))
-        source.setEventHandler {
-            RRuntime.trace("SIGINT read; \(handlers.withLock { $0.count }) handler(s)")
-            guard let current = handlers.withLock({ $0.last?.handler }) else {
-                // No command is listening: end the process as Ctrl-C's default action would.
-                _exit(130)
+        let thread = Thread {
+            var waited = sigset_t()
+            sigemptyset(&waited)
+            sigaddset(&waited, SIGINT)
+            while true {
+                var signal: Int32 = 0
+                guard sigwait(&waited, &signal) == 0 else { continue }
+                RRuntime.trace("SIGINT taken; \(handlers.withLock { $0.count }) handler(s)")
+                guard let current = handlers.withLock({ $0.last?.handler }) else {
+                    // No command is listening: end the process as Ctrl-C's default action would.
+                    _exit(130)
+                }
+                current()
             }
-            current()
         }
-        source.resume()
-        self.source = source
+        thread.name = "polybridge.interrupts"
+        thread.start()
     }
 
     fileprivate static func push(_ owner: ObjectIdentifier, _ handler: @escaping @Sendable () -> Void) {
