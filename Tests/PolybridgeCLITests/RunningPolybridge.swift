@@ -65,14 +65,15 @@ final class RunningPolybridge: @unchecked Sendable {
     }
 
     /// Waits (off Swift's pool) until one of the child's threads waits in select(2)/pselect6(2)
-    /// (true; R's `Sys.sleep` does), or the child has exited (false).
-    func waitUntilAThreadIsInSelect() async -> Bool {
-        await waitOffThePool { self.blockingWaitUntilAThreadIsInSelect() }
+    /// (true; R's `Sys.sleep` does), or the child has exited or `seconds` have passed (false).
+    func waitUntilAThreadIsInSelect(atMost seconds: Double = .infinity) async -> Bool {
+        await waitOffThePool { self.blockingWaitUntilAThreadIsInSelect(atMost: seconds) }
     }
 
-    private func blockingWaitUntilAThreadIsInSelect() -> Bool {
+    private func blockingWaitUntilAThreadIsInSelect(atMost seconds: Double) -> Bool {
         let tasks = "/proc/\(process.processIdentifier)/task"
-        while process.isRunning {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline {
             let threads = (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []
             for thread in threads {
                 if let syscall = try? String(contentsOfFile: "\(tasks)/\(thread)/syscall", encoding: .utf8),
