@@ -56,8 +56,7 @@ import Testing
         // Bounded: a Ctrl-C that is lost ends the loop after two minutes with status 0, not a hang.
         let child = try RunningPolybridge(["eval", "--r", "cat('started\\n'); deadline <- Sys.time() + 120; while (Sys.time() < deadline) {}"])
         // Once R printed, it is inside the loop with the Ctrl-C forwarder installed.
-        #expect(await child.waitForOutput(containing: "started\n"))
-        child.send(SIGINT)
+        #expect(await child.send(SIGINT, whenOutputContains: "started\n"))
         let run = await child.finish()
         #expect(run.exited)
         #expect(run.status == 130)
@@ -67,13 +66,11 @@ import Testing
     @Test func ctrlCDuringSysSleepKeepsWhatWasPrintedAndExits130() async throws {
         // Traced: a lost Ctrl-C here (seen twice in full runs) shows where it went.
         let child = try RunningPolybridge(["eval", "--r", "cat('before\\n'); Sys.sleep(30)"], environment: ["POLYBRIDGE_TRACE_JOBS": "1"])
-        #expect(await child.waitForOutput(containing: "before\n"))
         // While R sleeps in select() it installs a SIGINT handler that longjmps into the R
         // thread: a signal handled on any other thread crashed the process. The Ctrl-C goes
-        // when a thread waits in select(), or after 10 s in any case (on a busy machine the
-        // poll has missed it): either way it must end the sleep with 130.
-        _ = await child.waitUntilAThreadIsInSelect(atMost: 10)
-        child.send(SIGINT)
+        // when a thread waits in select(), or after 10 s in any case: either way it must end
+        // the sleep with 130.
+        #expect(await child.send(SIGINT, whenOutputContains: "before\n", selectWithin: 10))
         let run = await child.finish()
         #expect(run.exited, "ended by signal \(run.status): \(run.error)")
         #expect(run.status == 130, "\(run.error)")
@@ -83,8 +80,7 @@ import Testing
 
     @Test func ctrlCDuringPythonKeepsWhatWasPrintedAndExits130() async throws {
         let child = try RunningPolybridge(["eval", "--python", "import time\nprint('before')\ntime.sleep(120)"])
-        #expect(await child.waitForOutput(containing: "before\n"))
-        child.send(SIGINT)
+        #expect(await child.send(SIGINT, whenOutputContains: "before\n"))
         let run = await child.finish()
         #expect(run.exited)
         #expect(run.status == 130)

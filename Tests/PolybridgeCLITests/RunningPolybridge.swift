@@ -59,6 +59,20 @@ final class RunningPolybridge: @unchecked Sendable {
         }
     }
 
+    /// Sends `signal` once standard output contains `text` (and, with `selectWithin`, once a
+    /// thread waits in select(2) or that many seconds have passed), all on a thread of its
+    /// own: resuming a test task on Swift's pool can take longer than the child runs when
+    /// other tests hold both pool threads, and the signal would then come too late. False
+    /// when the output ended without `text` (nothing is sent).
+    func send(_ signal: Int32, whenOutputContains text: String, selectWithin seconds: Double? = nil) async -> Bool {
+        await waitOffThePool {
+            guard self.blockingWaitForOutput(containing: text) else { return false }
+            if let seconds { _ = self.blockingWaitUntilAThreadIsInSelect(atMost: seconds) }
+            self.send(signal)
+            return true
+        }
+    }
+
     /// Sends `signal` to the child.
     func send(_ signal: Int32) {
         kill(process.processIdentifier, signal)
