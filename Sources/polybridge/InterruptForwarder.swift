@@ -9,10 +9,8 @@ import Synchronization
 /// it waits in `select()` (`Sys.sleep`), installs a SIGINT handler that longjmps into the R
 /// thread's stack; a signal handled on any other thread would crash the process with "longjmp
 /// causes uninitialized stack frame". Blocked, the signal stays pending until that thread takes
-/// it. (A dispatch signal source, used before, lost about one Ctrl-C in ten during `Sys.sleep`
-/// when the machine was busy: traced, the source never saw the signal.) Programs started from
-/// R or Python inherit the blocked mask and so do not see Ctrl-C themselves (as they inherited
-/// SIG_IGN before).
+/// it. Programs started from R or Python inherit the blocked mask and so do not see Ctrl-C
+/// themselves (as they inherited SIG_IGN before).
 enum InterruptHandling {
     /// The active forwarders' handlers, innermost last; empty means "exit 130".
     private static let handlers = Mutex<[(id: ObjectIdentifier, handler: @Sendable () -> Void)]>([])
