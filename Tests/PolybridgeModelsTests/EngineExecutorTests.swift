@@ -69,6 +69,11 @@ import Testing
         #expect(run.workers.count >= 2)
         let left = try await processesLeftBehind(run.seen)
         #expect(left.isEmpty, "left behind: \(left)")
+        // Once, in a full test run on Dask, the first Ctrl-C had no effect (the fit ran to its
+        // end, so the watcher then sent none again); not explained. The watcher now repeats it.
+        withKnownIssue("a first Ctrl-C to an engine fit was once lost in a full test run", isIntermittent: true) {
+            #expect(run.interruptsSent == 1)
+        }
     }
 
     /// `--timeout` on an engine: a chunk that runs longer fails the fit, naming the chunk, and

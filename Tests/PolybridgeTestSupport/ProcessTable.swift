@@ -61,12 +61,14 @@ public struct WatchedPolybridgeRun: Sendable {
     public var workers: Set<Int32> { Set(workerParents.keys) }
     /// The worker killed on request, if one was.
     public var killed: Int32?
+    /// How many SIGINTs were sent (with `interruptAfter`: again every 5 s while the command runs).
+    public var interruptsSent = 0
 }
 
 /// Runs `polybridge arguments...` on a thread of its own, recording every process below it
 /// every 0.1 s; with `killAWorkerAfter`, SIGKILLs one `polybridge worker` that many seconds
 /// after two of them first showed up; with `interruptAfter`, sends the command SIGINT (Ctrl-C)
-/// that many seconds after two workers first showed up.
+/// that many seconds after two workers first showed up, and again every 5 s while it runs.
 public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAfter delay: Double? = nil,
                                            interruptAfter interruptDelay: Double? = nil) async throws -> WatchedPolybridgeRun {
     let executable = polybridgeExecutable()
@@ -87,16 +89,19 @@ public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAft
         var seen = Set<Int32>(), workerParents: [Int32: Int32] = [:]
         var killed: Int32?
         var workersSeenAt: Date?
-        var interrupted = false
+        var interruptsSent = 0
+        var lastInterrupt = Date.distantPast
         while process.isRunning {
             let below = ProcessTable.descendants(of: process.processIdentifier)
             seen.formUnion(below)
             let current = below.filter(ProcessTable.isPolybridgeWorker)
             for worker in current where workerParents[worker] == nil { workerParents[worker] = ProcessTable.parent(of: worker) }
             if current.count >= 2 && workersSeenAt == nil { workersSeenAt = Date() }
-            if let interruptDelay, !interrupted, let at = workersSeenAt, Date().timeIntervalSince(at) >= interruptDelay {
+            if let interruptDelay, let at = workersSeenAt, Date().timeIntervalSince(at) >= interruptDelay,
+               Date().timeIntervalSince(lastInterrupt) >= 5, interruptsSent < 6 {
                 kill(process.processIdentifier, SIGINT)
-                interrupted = true
+                interruptsSent += 1
+                lastInterrupt = Date()
             }
             if let delay, killed == nil {
                 if let at = workersSeenAt, Date().timeIntervalSince(at) >= delay, let victim = current.sorted().first {
@@ -108,7 +113,8 @@ public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAft
         }
         process.waitUntilExit()
         return WatchedPolybridgeRun(run: PolybridgeRun(status: process.terminationStatus, output: outputReader.text, error: errorReader.text),
-                                    seen: seen, pid: process.processIdentifier, workerParents: workerParents, killed: killed)
+                                    seen: seen, pid: process.processIdentifier, workerParents: workerParents, killed: killed,
+                                    interruptsSent: interruptsSent)
     }
 }
 
