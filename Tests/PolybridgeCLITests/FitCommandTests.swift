@@ -82,6 +82,7 @@ import Testing
 
 /// `polybridge fit --workers`: the pool from the command line.
 @Suite struct FitWorkersCommandTests {
+    /// The `polybridge worker` processes whose parent is `pid`.
     func children(of pid: Int32) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int32.init).filter { candidate in
@@ -89,7 +90,7 @@ import Testing
                   let close = stat.lastIndex(of: ")") else { return false }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             return fields.count > 2 && Int32(fields[1]) == pid
-        }
+        }.filter(ProcessTable.isPolybridgeWorker)  // not a short-lived helper such as `R RHOME`
     }
 
     @Test func workersGiveLMsAnswer() async throws {
