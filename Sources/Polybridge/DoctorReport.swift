@@ -123,10 +123,3 @@ public struct DoctorReport: Codable, Sendable {
         return lines.joined(separator: "\n")
     }
 }
-
-extension Duration {
-    /// The duration in seconds as a Double.
-    public var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

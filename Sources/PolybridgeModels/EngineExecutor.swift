@@ -51,8 +51,7 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
         } catch let error as PythonError {
             throw LinearModelError.data("cannot start \(engine.rawValue): \(Self.message(of: error))")
         }
-        let elapsed = ContinuousClock.now - started
-        startupSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        startupSeconds = (ContinuousClock.now - started).seconds
     }
 
     deinit { shutdown() }
@@ -195,8 +194,7 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
                             return state.cancelled
                         }
                         if cancelled { _ = try? call("cancel", [state, handle]) }
-                        let seconds = timeout.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
-                        return try read(try method("wait", [handle, seconds.map { try python.object($0) } ?? python.evaluateObject("None")]))
+                        return try read(try method("wait", [handle, timeout.map { try python.object($0.seconds) } ?? python.evaluateObject("None")]))
                     })
                 }
             }

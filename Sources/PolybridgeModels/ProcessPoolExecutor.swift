@@ -334,7 +334,7 @@ final class Worker: @unchecked Sendable {
             if let deadline {
                 let left = deadline - ContinuousClock.now
                 if left <= .zero { return .timedOut }
-                wait = Int32(min(Double(left.components.seconds) * 1000 + Double(left.components.attoseconds) / 1e15 + 1, 60_000))
+                wait = Int32(min(left.seconds * 1000 + 1, 60_000))
             }
             var descriptor = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
             let ready = poll(&descriptor, 1, wait)

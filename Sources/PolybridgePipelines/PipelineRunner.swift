@@ -116,10 +116,7 @@ public enum PipelineRunner {
         let cache = PipelineCache(pipeline: pipeline)
         let clock = ContinuousClock()
         let start = clock.now
-        func now() -> Double {
-            let elapsed = clock.now - start
-            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        }
+        func now() -> Double { (clock.now - start).seconds }
         var records: [String: PipelineStepRecord] = [:]
         for step in order {
             records[step.id] = PipelineStepRecord(id: step.id, kind: step.kind.rawValue, language: language(of: step), status: .waiting)

@@ -10,3 +10,10 @@ public func runOnOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws ->
         Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
     }
 }
+
+extension Duration {
+    /// The duration in seconds as a Double.
+    public var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

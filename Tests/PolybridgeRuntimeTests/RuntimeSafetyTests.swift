@@ -150,8 +150,7 @@ func timed<T: Sendable>(_ body: () async throws -> T) async -> (Result<T, any Er
     let started = ContinuousClock.now
     let outcome: Result<T, any Error>
     do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
-    let elapsed = ContinuousClock.now - started
-    return (outcome, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    return (outcome, (ContinuousClock.now - started).seconds)
 }
 
 /// A slot a detached thread writes before signalling; the semaphore orders the read.
