@@ -207,8 +207,7 @@ public enum LinearModelChunkWork {
         case let error as RError: message = Self.message(of: error)
         default: message = "\(error)"
         }
-        return LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1,
-                                            lastRow: task.rows.upperBound, message: message)
+        return LinearModelError.chunkFailed(task, message: message)
     }
 
     /// `body`'s factor, or nil when it fails: an error under guessed levels (a factor with one

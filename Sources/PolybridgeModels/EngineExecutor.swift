@@ -94,18 +94,6 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
         _ = try? method("stop", [])
     }
 
-    /// The process IDs of the engine workers' `polybridge worker` processes.
-    public func workerProcessIDs() throws -> [Int32] {
-        guard case .list(let items) = try PythonRuntime.shared().value(of: try method("worker_pids", [])) else { return [] }
-        return items.compactMap { if case .int(let pid) = $0 { Int32(pid) } else { nil } }
-    }
-
-    /// The process IDs of the engine's own worker processes (Dask workers, Ray actors).
-    public func engineProcessIDs() throws -> [Int32] {
-        guard case .list(let items) = try PythonRuntime.shared().value(of: try method("engine_pids", [])) else { return [] }
-        return items.compactMap { if case .int(let pid) = $0 { Int32(pid) } else { nil } }
-    }
-
     /// Runs `task` on the engine; `data` must be a file every node can read.
     public func run(_ task: LinearModelChunkTask, data: ChunkData) async throws -> LinearModelChunkResult {
         guard case .file(let path) = data else {
@@ -121,13 +109,11 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
             guard case .string(let returned) = try answer.get() else { throw LinearModelError.data("the engine gave no answer") }
             text = returned
         } catch let error as PythonError {
-            throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1, lastRow: task.rows.upperBound,
-                                               message: "\(engine.rawValue): \(Self.message(of: error))")
+            throw LinearModelError.chunkFailed(task, message: "\(engine.rawValue): \(Self.message(of: error))")
         }
         let response = try WorkerJSON.decoder().decode(WorkerResponse.self, from: Data(text.utf8))
         if let result = response.result { return result }
-        throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1, lastRow: task.rows.upperBound,
-                                           message: response.failure ?? "the worker gave no result")
+        throw LinearModelError.chunkFailed(task, message: response.failure ?? "the worker gave no result")
     }
 
     /// Sends `payload` (work a higher layer encodes, such as a pipeline step) with `tables` to

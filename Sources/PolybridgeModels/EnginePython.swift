@@ -238,13 +238,6 @@ enum EnginePython {
         def cancel(self, handle):
             handle.cancel()
 
-        def worker_pids(self):
-            plugin = self.plugin
-            return list(self.client.run(lambda dask_worker: _dask_processes(dask_worker)[plugin].proc.pid).values())
-
-        def engine_pids(self):
-            return list(self.client.run(lambda: os.getpid()).values())
-
         def stop(self):
             # On a cluster that outlives this command, its workers' polybridge processes end now.
             if self.client is not None and self.plugin is not None:
@@ -269,9 +262,6 @@ enum EnginePython {
 
         def pid(self):
             return self.process.proc.pid
-
-        def engine_pid(self):
-            return os.getpid()
 
         def run(self, line, names, *tables):
             try:
@@ -391,14 +381,6 @@ enum EnginePython {
             # forced cancel for actor calls, and killing the actor would make Ray retry it).
             import ray
             ray.cancel(call.reference)
-
-        def worker_pids(self):
-            import ray
-            return ray.get([a.pid.remote() for a in self.actors])
-
-        def engine_pids(self):
-            import ray
-            return ray.get([a.engine_pid.remote() for a in self.actors])
 
         def stop(self):
             import ray

@@ -210,3 +210,10 @@ struct RFields {
         }
     }
 }
+
+extension LinearModelError {
+    /// `task`'s chunk failed with `message`: the error names the chunk and its rows (1-based).
+    static func chunkFailed(_ task: LinearModelChunkTask, message: String) -> LinearModelError {
+        .chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1, lastRow: task.rows.upperBound, message: message)
+    }
+}

@@ -187,21 +187,18 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
                 release(worker)
                 let response = try WorkerJSON.decoder().decode(WorkerResponse.self, from: line)
                 if let result = response.result { return result }
-                throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1,
-                                                   lastRow: task.rows.upperBound, message: response.failure ?? "the worker gave no result")
+                throw LinearModelError.chunkFailed(task, message: response.failure ?? "the worker gave no result")
             case .ended:
                 discard(worker)
                 try Task.checkCancellation()
                 attempt += 1
                 guard attempt <= retries else {
-                    throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1, lastRow: task.rows.upperBound,
-                                                       message: "its worker process died \(attempt) times")
+                    throw LinearModelError.chunkFailed(task, message: "its worker process died \(attempt) times")
                 }
             case .timedOut:
                 worker.kill()
                 discard(worker)
-                throw LinearModelError.chunkFailed(chunk: task.chunk, firstRow: task.rows.lowerBound + 1, lastRow: task.rows.upperBound,
-                                                   message: "timed out after \(timeout.map { "\($0)" } ?? "?")")
+                throw LinearModelError.chunkFailed(task, message: "timed out after \(timeout.map { "\($0)" } ?? "?")")
             }
         }
     }
