@@ -67,7 +67,7 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
 
     /// ``shutdown()`` on a thread of its own (stopping Ray takes seconds).
     public func stop() async {
-        _ = try? await runOnOwnThread { [self] in shutdown() }
+        await runOnOwnThread { [self] in shutdown() }
     }
 
     /// Kills every local Ray head this process started, also one still starting: for Ctrl-C,

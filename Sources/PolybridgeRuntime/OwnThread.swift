@@ -5,10 +5,12 @@ import Foundation
 ///
 /// Swift's cooperative pool has one thread per core, two on a small machine: work that blocks
 /// pool threads for seconds delays every other task in the process, a cancel's effect among them.
-public func runOnOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+/// It throws what `body` throws, and nothing when `body` cannot fail.
+public func runOnOwnThread<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+    let outcome: Result<T, E> = await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: Result { () throws(E) -> T in try body() }) }
     }
+    return try outcome.get()
 }
 
 extension Duration {

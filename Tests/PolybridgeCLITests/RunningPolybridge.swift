@@ -1,4 +1,5 @@
 import Foundation
+import Polybridge
 import PolybridgeTestSupport
 
 /// A `polybridge` child process whose standard output the test reads while it runs.
@@ -46,7 +47,7 @@ final class RunningPolybridge: @unchecked Sendable {
 
     /// Waits (off Swift's pool) until standard output contains `text` (true) or ends without it (false).
     func waitForOutput(containing text: String) async -> Bool {
-        await waitOffThePool { self.blockingWaitForOutput(containing: text) }
+        await runOnOwnThread { self.blockingWaitForOutput(containing: text) }
     }
 
     private func blockingWaitForOutput(containing text: String) -> Bool {
@@ -65,7 +66,7 @@ final class RunningPolybridge: @unchecked Sendable {
     /// other tests hold both pool threads, and the signal would then come too late. False
     /// when the output ended without `text` (nothing is sent).
     func send(_ signal: Int32, whenOutputContains text: String, selectWithin seconds: Double? = nil) async -> Bool {
-        await waitOffThePool {
+        await runOnOwnThread {
             guard self.blockingWaitForOutput(containing: text) else { return false }
             if let seconds { _ = self.blockingWaitUntilAThreadIsInSelect(atMost: seconds) }
             self.send(signal)
@@ -81,7 +82,7 @@ final class RunningPolybridge: @unchecked Sendable {
     /// Waits (off Swift's pool) until one of the child's threads waits in select(2)/pselect6(2)
     /// (true; R's `Sys.sleep` does), or the child has exited or `seconds` have passed (false).
     func waitUntilAThreadIsInSelect(atMost seconds: Double = .infinity) async -> Bool {
-        await waitOffThePool { self.blockingWaitUntilAThreadIsInSelect(atMost: seconds) }
+        await runOnOwnThread { self.blockingWaitUntilAThreadIsInSelect(atMost: seconds) }
     }
 
     private func blockingWaitUntilAThreadIsInSelect(atMost seconds: Double) -> Bool {
@@ -102,7 +103,7 @@ final class RunningPolybridge: @unchecked Sendable {
 
     /// Waits (off Swift's pool) for the child to exit and returns how it ended and everything it wrote.
     func finish() async -> FinishedRun {
-        await waitOffThePool { self.blockingFinish() }
+        await runOnOwnThread { self.blockingFinish() }
     }
 
     private func blockingFinish() -> FinishedRun {

@@ -1,4 +1,5 @@
 import Foundation
+import PolybridgeRuntime
 
 /// Output and exit status of one run of the `polybridge` executable built beside the tests.
 public struct PolybridgeRun: Sendable {
@@ -55,19 +56,12 @@ public func runPolybridge(_ arguments: String..., environment: [String: String] 
 /// Runs `polybridge arguments...` with extra environment variables and collects its output.
 public func runPolybridge(_ arguments: [String], environment: [String: String] = [:]) async throws -> PolybridgeRun {
     let executable = polybridgeExecutable()
-    return try await offThePool { try run(executable, arguments, environment: environment) }
-}
-
-/// ``offThePool(_:)`` for a wait that cannot fail.
-public func waitOffThePool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(returning: body()) }
-    }
+    return try await runOnOwnThread { try run(executable, arguments, environment: environment) }
 }
 
 /// Runs any program found on PATH (`Rscript`, `python3`) and collects its output.
 public func runCommand(_ program: String, _ arguments: [String]) async throws -> PolybridgeRun {
-    try await offThePool { try runCommandBlocking(program, arguments) }
+    try await runOnOwnThread { try runCommandBlocking(program, arguments) }
 }
 
 /// ``runCommand(_:_:)`` on the calling thread, for cleanup in `defer` (never from a task on
@@ -76,29 +70,26 @@ public func runCommandBlocking(_ program: String, _ arguments: [String]) throws 
     try run(URL(fileURLWithPath: "/usr/bin/env"), [program] + arguments, environment: [:])
 }
 
-/// Runs `body`, which blocks (waits for a child process, a pipe, a semaphore), on a thread of
-/// its own and resumes with its result. Swift's cooperative pool has one thread per core (two
-/// here): tests that block pool threads while child processes run for seconds starve every
-/// other test's tasks, so a cancel's effect (or any await) shows up tens of seconds late.
-public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
-}
-
 private func run(_ executable: URL, _ arguments: [String], environment: [String: String]) throws -> PolybridgeRun {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let (output, error) = try launchCollectingOutput(process)
+    process.waitUntilExit()
+    return PolybridgeRun(status: process.terminationStatus, output: output.text, error: error.text)
+}
+
+/// Starts `process` with no standard input, collecting its standard output and error as they
+/// come (on GCD threads, so a full pipe never stalls it).
+func launchCollectingOutput(_ process: Process) throws -> (output: PipeReader, error: PipeReader) {
     let output = Pipe(), error = Pipe()
     process.standardOutput = output
     process.standardError = error
     process.standardInput = FileHandle.nullDevice
-    let outputReader = PipeReader(output), errorReader = PipeReader(error)
+    let readers = (output: PipeReader(output), error: PipeReader(error))
     try process.run()
-    process.waitUntilExit()
-    return PolybridgeRun(status: process.terminationStatus, output: outputReader.text, error: errorReader.text)
+    return readers
 }
 
 /// The repository's root directory (where Package.swift is).
@@ -111,9 +102,8 @@ public func repositoryRoot() -> String {
 /// thread per core; when Python calls on all of them wait for the GIL that a long R job holds,
 /// a cancel scheduled on the pool (after `Task.sleep`) would wait for that very job to end.
 public func cancelFromOwnThread<Success: Sendable, Failure: Error>(_ task: Task<Success, Failure>, after delay: Duration) {
-    let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
     Thread.detachNewThread {
-        Thread.sleep(forTimeInterval: seconds)
+        Thread.sleep(forTimeInterval: delay.seconds)
         task.cancel()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PolybridgeRuntime
 
 /// The machine's process table, read from /proc: what a command started, and what is left.
 public enum ProcessTable {
@@ -72,7 +73,7 @@ public struct WatchedPolybridgeRun: Sendable {
 public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAfter delay: Double? = nil,
                                            interruptAfter interruptDelay: Double? = nil) async throws -> WatchedPolybridgeRun {
     let executable = polybridgeExecutable()
-    return try await offThePool {
+    return try await runOnOwnThread {
         let process = Process()
         if interruptDelay != nil {
             (process.executableURL, process.arguments) = withDefaultInterrupt(executable, arguments)
@@ -80,12 +81,7 @@ public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAft
             process.executableURL = executable
             process.arguments = arguments
         }
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = FileHandle.nullDevice
-        let outputReader = PipeReader(output), errorReader = PipeReader(error)
-        try process.run()
+        let (outputReader, errorReader) = try launchCollectingOutput(process)
         var seen = Set<Int32>(), workerParents: [Int32: Int32] = [:]
         var killed: Int32?
         var workersSeenAt: Date?
