@@ -207,6 +207,13 @@ enum EnginePython {
             self.cluster = None
             self.client = None
             self.plugin = None
+            # multiprocessing's resource tracker, started with the first process Dask spawns,
+            # unblocks SIGINT in the thread that starts it (Python 3.11), and every thread made
+            # from there on inherits that: a Ctrl-C could then land on such a thread and be
+            # lost. Start it here, then block SIGINT again before Dask makes its threads.
+            from multiprocessing import resource_tracker
+            resource_tracker.ensure_running()
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
             try:
                 if address:
                     self.client = Client(address)
