@@ -107,8 +107,10 @@ int pb_r_initialize(const char *r_home, pb_console_sink sink, char *error, size_
     R_CStackLimit = (uintptr_t)(0.95 * (double)stack_size);
     R_Interactive = FALSE;
     // R is never finalised (that would end the process), so its per-session temporary
-    // directory would stay behind in /tmp after every run: remove it when the process exits.
+    // directory would stay behind in /tmp after every run: remove it when the process exits,
+    // also through quick_exit (how the command line ends, see ProcessEnd.swift).
     atexit(R_CleanTempDir);
+    at_quick_exit(R_CleanTempDir);
     return 1;
 }
 

@@ -52,6 +52,16 @@ import Testing
         #expect(run.error.contains("parse"))
     }
 
+    /// R's per-session temporary directory is removed when the command ends (R is never
+    /// finalised; the command ends through quick_exit, whose handler removes it).
+    @Test func rsTemporaryDirectoryIsGoneAfterTheCommand() async throws {
+        let run = try await runPolybridge(["eval", "--r", "writeLines('x', file.path(tempdir(), 'f.txt')); cat(tempdir())"])
+        #expect(run.status == 0, "\(run.error)")
+        let folder = run.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(folder.contains("Rtmp"), "\(run.output)")
+        #expect(!FileManager.default.fileExists(atPath: folder), "\(folder) is still there")
+    }
+
     @Test func ctrlCInterruptsALongRComputation() async throws {
         // Bounded: a Ctrl-C that is lost ends the loop after two minutes with status 0, not a hang.
         let child = try RunningPolybridge(["eval", "--r", "cat('started\\n'); deadline <- Sys.time() + 120; while (Sys.time() < deadline) {}"])

@@ -63,6 +63,7 @@ import Testing
         signal(SIGPIPE, SIG_IGN)
         let process = Process()
         (process.executableURL, process.arguments) = withDefaultInterrupt(polybridgeExecutable(), ["convert", input, output])
+        process.environment = childEnvironment()
         process.standardOutput = Pipe()
         process.standardError = Pipe()
         try process.run()

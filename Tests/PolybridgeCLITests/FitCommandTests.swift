@@ -109,6 +109,7 @@ import Testing
         let process = Process()
         (process.executableURL, process.arguments) = withDefaultInterrupt(polybridgeExecutable(), [
             "fit", "--data", parquet, "--formula", "mpg ~ I(wt + 0 * length(Sys.sleep(600)))", "--workers", "2", "--chunks", "4"])
+        process.environment = childEnvironment()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -17,7 +17,7 @@ final class RunningPolybridge: @unchecked Sendable {
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
         // The tests send it Ctrl-C: SIGINT must not be inherited as ignored.
         (process.executableURL, process.arguments) = withDefaultInterrupt(polybridgeExecutable(), arguments)
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.environment = childEnvironment(environment)
         process.standardInput = FileHandle.nullDevice
         let outputPipe = Pipe(), errorPipe = Pipe()
         process.standardOutput = outputPipe

@@ -134,7 +134,7 @@ enum FitCommandTestsData {
         // test's threads would inherit their mask, SIGTERM blocked, and ignore terminate().
         process.arguments = ["python3", "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
                              + "os.execv(sys.executable, [sys.executable, '-m'] + sys.argv[1:])"] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.environment = childEnvironment(environment)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice

@@ -242,6 +242,26 @@ import Testing
         #expect(warm.output.contains("hit"))
     }
 
+    /// Every run ends with status 0, also when Arrow data that pyarrow made (the cached tables)
+    /// is still being released on another thread as the command ends: with `exit`, pyarrow's
+    /// C++ globals were destroyed first and such a release aborted the process ("cannot create
+    /// default memory pool"), in about one warm run in five when four ran at once.
+    @Test func warmRunsFourAtATimeAllEndWithStatusZero() async throws {
+        let project = try PipelineProject(baseFiles.merging(["p.yaml": RunCommandTests.pipeline]) { $1 })
+        let cold = try await runPolybridge("run", project.path("p.yaml"))
+        #expect(cold.status == 0, "\(cold.error)")
+        for round in 1...6 {
+            let runs = try await withThrowingTaskGroup(of: PolybridgeRun.self) { group in
+                for _ in 0..<4 { group.addTask { try await runPolybridge("run", project.path("p.yaml")) } }
+                return try await group.reduce(into: [PolybridgeRun]()) { $0.append($1) }
+            }
+            for run in runs {
+                #expect(run.status == 0 && run.output.contains("4 steps: 4 cached"),
+                        "round \(round): status \(run.status)\n\(run.output)\n\(run.error.prefix(400))")
+            }
+        }
+    }
+
     @Test func dryRunPrintsThePlanAndRunsNothing() async throws {
         let project = try PipelineProject(baseFiles.merging(["p.yaml": RunCommandTests.pipeline]) { $1 })
         let dry = try await runPolybridge("run", project.path("p.yaml"), "--dry-run")

@@ -74,15 +74,27 @@ private func run(_ executable: URL, _ arguments: [String], environment: [String:
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    process.environment = childEnvironment(environment)
     let (output, error) = try launchCollectingOutput(process)
     process.waitUntilExit()
     return PolybridgeRun(status: process.terminationStatus, output: output.text, error: error.text)
 }
 
+/// The environment for a program a test starts: this process's, then `extra`, with Swift's
+/// crash backtracer off unless set. The backtracer inherits the child's pipes and the socket by
+/// which Foundation learns that the child ended, and it has been seen to hang for good on a
+/// process that crashed inside `exit`, which would hang the test rather than fail it. A crash
+/// still shows as the exit status (134 for SIGABRT) and whatever the child printed.
+public func childEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+    if environment["SWIFT_BACKTRACE"] == nil { environment["SWIFT_BACKTRACE"] = "enable=no" }
+    return environment
+}
+
 /// Starts `process` with no standard input, collecting its standard output and error as they
 /// come (on GCD threads, so a full pipe never stalls it).
 func launchCollectingOutput(_ process: Process) throws -> (output: PipeReader, error: PipeReader) {
+    if process.environment == nil { process.environment = childEnvironment() }
     let output = Pipe(), error = Pipe()
     process.standardOutput = output
     process.standardError = error
