@@ -1,4 +1,5 @@
 import Foundation
+import PolybridgeRuntime
 import Synchronization
 
 /// One request to a worker process: a chunk task and the data file it reads its rows from, or
@@ -82,15 +83,28 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
         var starting = 0
     }
 
+    /// The workers' temporary folder (their TMPDIR, where each R makes its session folder):
+    /// workers are killed, not asked to quit, so their R cannot remove its own folder; the pool
+    /// removes this one when it goes away, and the next pool removes one whose process is gone.
+    private let scratch: String?
+    private static let scratchPrefix = "polybridge-workers-"
+
     /// A pool of `workers` processes of `executable` (the `polybridge` binary).
     public init(executable: URL, workers: Int, timeout: Duration? = nil, retries: Int = 2) {
         self.executable = executable
         self.size = max(1, workers)
         self.timeout = timeout
         self.retries = retries
+        let base = NSTemporaryDirectory().hasSuffix("/") ? String(NSTemporaryDirectory().dropLast()) : NSTemporaryDirectory()
+        ProcessFolders.removeAbandoned(in: base, prefix: Self.scratchPrefix)
+        let folder = base + "/" + Self.scratchPrefix + "\(getpid())-\(UUID().uuidString)"
+        scratch = (try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)) != nil ? folder : nil
     }
 
-    deinit { shutdown() }
+    deinit {
+        shutdown()
+        if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
+    }
 
     /// The process IDs of the live workers.
     public var workerProcessIDs: [Int32] { state.withLock { Array($0.all.keys) } }
@@ -217,7 +231,7 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
                 return worker
             case .start:
                 do {
-                    let worker = try Worker(executable: executable)
+                    let worker = try Worker(executable: executable, temporaryFolder: scratch)
                     state.withLock { $0.all[worker.processID] = worker; $0.starting -= 1 }
                     return worker
                 } catch {
@@ -267,7 +281,7 @@ final class Worker: @unchecked Sendable {
     private let output: Int32
     private var buffered = Data()
 
-    init(executable: URL) throws {
+    init(executable: URL, temporaryFolder: String?) throws {
         process = Process()
         process.executableURL = executable
         process.arguments = ["worker"]
@@ -289,6 +303,7 @@ final class Worker: @unchecked Sendable {
         where environment[name] == nil {
             environment[name] = value
         }
+        if let temporaryFolder { environment["TMPDIR"] = temporaryFolder }
         process.environment = environment
         try WorkerSpawner.start(process)
         processID = process.processIdentifier

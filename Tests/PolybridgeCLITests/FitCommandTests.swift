@@ -27,6 +27,19 @@ import Testing
         }
     }
 
+    /// A fit on two workers leaves nothing in the temporary folder: the command's own R session
+    /// folder and each worker's (workers are killed, so their R cannot remove its own).
+    @Test func aPoolFitLeavesNothingInTheTemporaryFolder() async throws {
+        let parquet = try await mtcarsParquet()
+        let temporary = try scratchDirectory()
+        let run = try await runPolybridge(["fit", "--data", parquet, "--formula", "mpg ~ wt", "--workers", "2", "--chunks", "4"],
+                                          environment: ["TMPDIR": temporary])
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.contains("wt"), "\(run.output)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: temporary)
+        #expect(left.isEmpty, "left in TMPDIR: \(left)")
+    }
+
     @Test func wholeFitPrintsRsSummaryAndBadInputExitsOne() async throws {
         let parquet = try await mtcarsParquet()
         let run = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt")
