@@ -25,6 +25,10 @@ enum InterruptHandling {
             var waited = sigset_t()
             sigemptyset(&waited)
             sigaddset(&waited, SIGINT)
+            // sigwait wants the signal blocked in its own thread too (POSIX), and Foundation's
+            // Thread starts with an empty mask, not the main thread's: unblocked here, a second
+            // Ctrl-C arriving while a handler runs would take SIGINT's default action.
+            pthread_sigmask(SIG_BLOCK, &waited, nil)
             while true {
                 var signal: Int32 = 0
                 guard sigwait(&waited, &signal) == 0 else { continue }
