@@ -92,6 +92,9 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
         }
         if already { return }
         _ = try? method("stop", [])
+        // Ray kills its actors without running their cleanup: the temporary folders of their
+        // worker processes on this node are removed here once their owners are gone.
+        ProcessFolders.removeAbandoned(in: ProcessFolders.temporaryBase, prefix: ProcessFolders.workersPrefix)
     }
 
     /// Runs `task` on the engine; `data` must be a file every node can read.

@@ -38,11 +38,16 @@ enum EnginePython {
                 raise RuntimeError(f"node {node}: the polybridge binary {binary} is missing or not executable")
             self.binary = binary
             self.lock = threading.Lock()
+            # The worker is killed, not asked to quit, so its R cannot remove its session folder:
+            # the worker's TMPDIR is a folder of this engine worker's own, removed at stop (or by
+            # the next engine worker on the node, once this one's process is gone).
+            import tempfile
+            self.temporary = tempfile.mkdtemp(prefix=f"{_WORKERS_PREFIX}{os.getpid()}-")
             for attempt in range(3):
                 # What a step prints reaches the engine's log (and, under Ray, the command) as it is
                 # printed, not when a buffer fills.
                 self.proc = subprocess.Popen([binary, "worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-                                             env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                                             env=dict(os.environ, PYTHONUNBUFFERED="1", TMPDIR=self.temporary))
                 try:
                     answer = self.request("{}")  # a warm-up: R and Python start in the worker now
                     break
@@ -50,10 +55,12 @@ enum EnginePython {
                     code = self.proc.wait()
                     if code < 0 and attempt < 2:
                         continue  # killed by a signal while starting: start another
+                    self.stop()
                     raise RuntimeError(f"node {node}: the polybridge worker did not start (exit code {code}); "
                                        f"run `{binary} doctor` there to see whether R and Python are usable") from None
             failure = json.loads(answer).get("failure")
             if failure:
+                self.stop()
                 raise RuntimeError(f"node {node}: the polybridge worker cannot start R or Python: {failure}")
 
         def request(self, line):
@@ -73,8 +80,11 @@ enum EnginePython {
             if self.proc.poll() is None:
                 self.proc.kill()
             self.proc.wait()
+            import shutil
+            shutil.rmtree(self.temporary, ignore_errors=True)
 
     _STEP_PREFIX = "polybridge-step-"
+    _WORKERS_PREFIX = "polybridge-workers-"
 
     def _step_folder_base(needed):
         """Shared memory when it has room for the step's tables twice over (Docker gives it
@@ -89,8 +99,8 @@ enum EnginePython {
         return tempfile.gettempdir()
 
     def _remove_abandoned_step_folders():
-        """Step folders whose engine worker died mid-step (SIGKILL skips its cleanup): their
-        names carry the owner's process ID."""
+        """Step folders and worker temporary folders whose engine worker died (SIGKILL skips
+        its cleanup): their names carry the owner's process ID."""
         import shutil, tempfile
         for base in {"/dev/shm", tempfile.gettempdir()}:
             try:
@@ -98,9 +108,10 @@ enum EnginePython {
             except OSError:
                 continue
             for name in names:
-                if not name.startswith(_STEP_PREFIX):
+                prefix = next((p for p in (_STEP_PREFIX, _WORKERS_PREFIX) if name.startswith(p)), None)
+                if prefix is None:
                     continue
-                owner = name[len(_STEP_PREFIX):].split("-", 1)[0]
+                owner = name[len(prefix):].split("-", 1)[0]
                 if not owner.isdigit():
                     continue
                 try:

@@ -87,7 +87,6 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
     /// workers are killed, not asked to quit, so their R cannot remove its own folder; the pool
     /// removes this one when it goes away, and the next pool removes one whose process is gone.
     private let scratch: String?
-    private static let scratchPrefix = "polybridge-workers-"
 
     /// A pool of `workers` processes of `executable` (the `polybridge` binary).
     public init(executable: URL, workers: Int, timeout: Duration? = nil, retries: Int = 2) {
@@ -95,9 +94,8 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
         self.size = max(1, workers)
         self.timeout = timeout
         self.retries = retries
-        let base = NSTemporaryDirectory().hasSuffix("/") ? String(NSTemporaryDirectory().dropLast()) : NSTemporaryDirectory()
-        ProcessFolders.removeAbandoned(in: base, prefix: Self.scratchPrefix)
-        let folder = base + "/" + Self.scratchPrefix + "\(getpid())-\(UUID().uuidString)"
+        ProcessFolders.removeAbandoned(in: ProcessFolders.temporaryBase, prefix: ProcessFolders.workersPrefix)
+        let folder = ProcessFolders.temporaryBase + "/" + ProcessFolders.workersPrefix + "\(getpid())-\(UUID().uuidString)"
         scratch = (try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)) != nil ? folder : nil
     }
 

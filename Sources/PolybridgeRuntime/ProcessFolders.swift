@@ -4,6 +4,16 @@ import Foundation
 /// A process that ends abruptly (Ctrl-C's `_exit`, SIGKILL) cannot remove its own; the next
 /// process to make one removes those whose owner is gone.
 public enum ProcessFolders {
+    /// The temporary folder (TMPDIR, else /tmp), without a trailing slash.
+    public static var temporaryBase: String {
+        let folder = NSTemporaryDirectory()
+        return folder.count > 1 && folder.hasSuffix("/") ? String(folder.dropLast()) : folder
+    }
+
+    /// The prefix of worker processes' temporary folders (`polybridge-workers-<owner pid>-…`),
+    /// made by the local pool and by the engines' workers alike.
+    public static let workersPrefix = "polybridge-workers-"
+
     /// Removes the folders in `base` named `prefix` + the ID of a process that no longer exists.
     public static func removeAbandoned(in base: String, prefix: String) {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where name.hasPrefix(prefix) {

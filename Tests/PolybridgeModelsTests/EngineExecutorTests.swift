@@ -76,6 +76,28 @@ import Testing
         }
     }
 
+    /// The engine's worker processes keep their temporary files (R's session folder) in a
+    /// folder of their own, removed when the engine stops: the command leaves no `Rtmp` folder
+    /// and no worker folder in TMPDIR (the engine's own files, Ray's session and Dask's scratch
+    /// space, are its business).
+    @Test(arguments: ClusterEngine.allCases)
+    func anEngineFitLeavesNoWorkerFolderInTheTemporaryFolder(engine: ClusterEngine) async throws {
+        let path = try await WorkerPoolTests().parquet("engine_tmpdir_\(engine.rawValue)", "d")
+        // Short: Ray's socket paths under TMPDIR must stay within the 107 bytes Linux allows.
+        let temporary = "/tmp/pb-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
+        let run = try await runPolybridge(["fit", "--data", path, "--workers", "2", "--chunks", "4", "--executor", engine.rawValue,
+                                           "--formula", "y ~ x1 + x2"], environment: ["TMPDIR": temporary])
+        #expect(run.status == 0, "\(run.error)")
+        let everything = FileManager.default.enumerator(atPath: temporary)?.allObjects as? [String] ?? []
+        let left = everything.filter { path in
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            return name.hasPrefix("Rtmp") || name.hasPrefix(ProcessFolders.workersPrefix)
+        }
+        #expect(left.isEmpty, "left in TMPDIR: \(left)")
+    }
+
     /// `--timeout` on an engine: a chunk that runs longer fails the fit, naming the chunk, and
     /// the engine is stopped with nothing left.
     @Test(arguments: ClusterEngine.allCases)
