@@ -24,7 +24,7 @@ demo: release
 # All tests, with Swift Testing's default parallelism (the engine tests need Ray and Dask).
 test: setup setup-engines
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
-	SWIFT=$(SWIFT) ./scripts/test.sh $(BUILD_FLAGS)
+	SWIFT="$(SWIFT)" ./scripts/test.sh $(BUILD_FLAGS)
 
 # Start-up and call-latency benchmarks of the runtime layer.
 bench-runtime: release

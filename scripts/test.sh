@@ -9,7 +9,7 @@ swift="${SWIFT:-swift}"
 log="$(mktemp "${TMPDIR:-/tmp}/polybridge-test.XXXXXX.log")"
 trap 'rm -f "$log"' EXIT
 
-"$swift" test --skip-build "$@" 2>&1 | tee "$log"
+$swift test --skip-build "$@" 2>&1 | tee "$log"  # unquoted: SWIFT may carry words ("xcrun swift")
 status=${PIPESTATUS[0]}
 if [ "$status" -ne 0 ]; then
   echo

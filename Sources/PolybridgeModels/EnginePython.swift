@@ -1,3 +1,5 @@
+import PolybridgeRuntime
+
 /// The Python side of the Ray and Dask executors (module `polybridge_engine`), written to a
 /// file that the coordinator's embedded interpreter imports and the engine ships to its workers
 /// by its own mechanism (Dask `upload_file`, Ray `runtime_env` `py_modules`). Each engine worker owns one long-lived `polybridge worker` process and talks to it
@@ -42,12 +44,24 @@ enum EnginePython {
             # the worker's TMPDIR is a folder of this engine worker's own, removed at stop (or by
             # the next engine worker on the node, once this one's process is gone).
             import tempfile
+            self.proc = None
             self.temporary = tempfile.mkdtemp(prefix=f"{_WORKERS_PREFIX}{os.getpid()}-")
+            try:
+                self._start(binary, node)
+            except BaseException:
+                self.stop()
+                raise
+
+        def _start(self, binary, node):
+            # Swift's crash backtracer is off (unless the user set it): it inherits the worker's
+            # pipes, and one that hangs would leave request() waiting for good.
+            environment = dict(os.environ, PYTHONUNBUFFERED="1", TMPDIR=self.temporary)
+            environment.setdefault("SWIFT_BACKTRACE", "enable=no")
             for attempt in range(3):
                 # What a step prints reaches the engine's log (and, under Ray, the command) as it is
                 # printed, not when a buffer fills.
                 self.proc = subprocess.Popen([binary, "worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-                                             env=dict(os.environ, PYTHONUNBUFFERED="1", TMPDIR=self.temporary))
+                                             env=environment)
                 try:
                     answer = self.request("{}")  # a warm-up: R and Python start in the worker now
                     break
@@ -55,12 +69,10 @@ enum EnginePython {
                     code = self.proc.wait()
                     if code < 0 and attempt < 2:
                         continue  # killed by a signal while starting: start another
-                    self.stop()
                     raise RuntimeError(f"node {node}: the polybridge worker did not start (exit code {code}); "
                                        f"run `{binary} doctor` there to see whether R and Python are usable") from None
             failure = json.loads(answer).get("failure")
             if failure:
-                self.stop()
                 raise RuntimeError(f"node {node}: the polybridge worker cannot start R or Python: {failure}")
 
         def request(self, line):
@@ -77,14 +89,15 @@ enum EnginePython {
                 return answer
 
         def stop(self):
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.wait()
+            if self.proc is not None:
+                if self.proc.poll() is None:
+                    self.proc.kill()
+                self.proc.wait()
             import shutil
             shutil.rmtree(self.temporary, ignore_errors=True)
 
     _STEP_PREFIX = "polybridge-step-"
-    _WORKERS_PREFIX = "polybridge-workers-"
+    _WORKERS_PREFIX = "\#(ProcessFolders.workersPrefix)"
 
     def _step_folder_base(needed):
         """Shared memory when it has room for the step's tables twice over (Docker gives it
@@ -281,6 +294,10 @@ enum EnginePython {
         def pid(self):
             return self.process.proc.pid
 
+        def close(self):
+            """Ends the worker process and removes its temporary folder (ray.kill skips that)."""
+            self.process.stop()
+
         def run(self, line, names, *tables):
             try:
                 return _work(self.process, line, names, tables)
@@ -404,7 +421,17 @@ enum EnginePython {
             import ray
             # The actors first (their worker processes end with them): a head asked to stop
             # while actors still run waits ~30 s for them.
-            for actor in getattr(self, "actors", []):
+            # Idle actors close their worker first (its temporary folder goes with it); a busy
+            # one would answer only after its call, so it is killed and the coordinator removes
+            # the folder once the process is gone.
+            actors = getattr(self, "actors", [])
+            outstanding = getattr(self, "outstanding", [1] * len(actors))
+            idle = [actor for actor, calls in zip(actors, outstanding) if calls == 0]
+            try:
+                ray.get([actor.close.remote() for actor in idle], timeout=5)
+            except Exception:
+                pass
+            for actor in actors:
                 try:
                     ray.kill(actor, no_restart=True)
                 except Exception:

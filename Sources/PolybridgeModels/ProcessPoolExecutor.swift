@@ -290,8 +290,8 @@ final class Worker: @unchecked Sendable {
         // Each chunk allocates and frees its columns: glibc keeps the freed memory for the next
         // chunk (one arena, no trimming, no mmap for chunk-sized blocks) rather than returning it
         // to the kernel and paying to zero fresh pages, and pyarrow allocates through the same
-        // malloc. A worker that crashes is reported by the pool (its chunk, its signal) and
-        // retried; Swift's crash backtracer is off in workers because it inherits the worker's
+        // malloc. A worker that crashes is replaced and its chunk retried (then reported by
+        // the pool); Swift's crash backtracer is off in workers because it inherits the worker's
         // pipes and, when it hangs (seen on a process crashing inside `exit`), the pool would
         // never see the worker's end. A value the user set wins.
         var environment = ProcessInfo.processInfo.environment

@@ -25,9 +25,9 @@ enum InterruptHandling {
             var waited = sigset_t()
             sigemptyset(&waited)
             sigaddset(&waited, SIGINT)
-            // sigwait wants the signal blocked in its own thread too (POSIX), and Foundation's
-            // Thread starts with an empty mask, not the main thread's: unblocked here, a second
-            // Ctrl-C arriving while a handler runs would take SIGINT's default action.
+            // POSIX wants the signal blocked in the thread that calls sigwait; it is inherited
+            // from the main thread already, and blocked again here so that this holds whoever
+            // starts the thread. (/proc shows it unblocked during the wait: the kernel does that.)
             pthread_sigmask(SIG_BLOCK, &waited, nil)
             while true {
                 var signal: Int32 = 0

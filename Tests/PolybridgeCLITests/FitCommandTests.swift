@@ -32,6 +32,7 @@ import Testing
     @Test func aPoolFitLeavesNothingInTheTemporaryFolder() async throws {
         let parquet = try await mtcarsParquet()
         let temporary = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
         let run = try await runPolybridge(["fit", "--data", parquet, "--formula", "mpg ~ wt", "--workers", "2", "--chunks", "4"],
                                           environment: ["TMPDIR": temporary])
         #expect(run.status == 0, "\(run.error)")
