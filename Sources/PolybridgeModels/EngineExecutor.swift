@@ -222,8 +222,7 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
         let python = try PythonRuntime.shared()
         let base = try folder.withLock { known -> String in
             if let known { return known }
-            ProcessFolders.removeAbandoned(in: NSTemporaryDirectory(), prefix: "polybridge-engine-")
-            let base = NSTemporaryDirectory() + "polybridge-engine-\(getpid())"
+            let base = try ProcessFolders.makeOwn(in: ProcessFolders.temporaryBase, prefix: "polybridge-engine-")
             let package = base + "/\(EnginePython.moduleName)"
             try FileManager.default.createDirectory(atPath: package, withIntermediateDirectories: true)
             try Data(EnginePython.source.utf8).write(to: URL(fileURLWithPath: package + "/__init__.py"))

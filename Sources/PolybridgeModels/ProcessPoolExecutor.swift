@@ -94,9 +94,7 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
         self.size = max(1, workers)
         self.timeout = timeout
         self.retries = retries
-        ProcessFolders.removeAbandoned(in: ProcessFolders.temporaryBase, prefix: ProcessFolders.workersPrefix)
-        let folder = ProcessFolders.temporaryBase + "/" + ProcessFolders.workersPrefix + "\(getpid())-\(UUID().uuidString)"
-        scratch = (try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)) != nil ? folder : nil
+        scratch = try? ProcessFolders.makeOwn(in: ProcessFolders.temporaryBase, prefix: ProcessFolders.workersPrefix)
     }
 
     deinit {

@@ -242,10 +242,8 @@ final class RLanes: @unchecked Sendable {
     init(options: PipelineRunOptions) {
         if let executable = options.workerExecutable {
             pool = ProcessPoolExecutor(executable: executable, workers: max(1, options.workers))
-            let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-            ProcessFolders.removeAbandoned(in: base, prefix: "polybridge-")
-            let folder = base + "/polybridge-\(getpid())-\(UUID().uuidString)"
-            directory = (try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)) != nil ? folder : nil
+            let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : ProcessFolders.temporaryBase
+            directory = try? ProcessFolders.makeOwn(in: base, prefix: "polybridge-")
         } else {
             pool = nil
             directory = nil

@@ -14,6 +14,15 @@ public enum ProcessFolders {
     /// made by the local pool and by the engines' workers alike.
     public static let workersPrefix = "polybridge-workers-"
 
+    /// Makes a folder of this process's own in `base`, `prefix<pid>-<unique>`, after removing
+    /// the folders there whose owner is gone; returns its path.
+    public static func makeOwn(in base: String, prefix: String) throws -> String {
+        removeAbandoned(in: base, prefix: prefix)
+        let folder = base + "/" + prefix + "\(getpid())-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
     /// Removes the folders in `base` named `prefix` + the ID of a process that no longer exists.
     public static func removeAbandoned(in base: String, prefix: String) {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where name.hasPrefix(prefix) {
