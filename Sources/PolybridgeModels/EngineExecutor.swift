@@ -77,6 +77,10 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
     public static func abandonLocalClusters() {
         guard let base = folder.withLock({ $0 }) else { return }
         let heads = base + "/ray-heads"
+        // Written before the folder is read: a head the start records after this reading
+        // finds it and stops itself (a start in progress retries a head that died).
+        try? FileManager.default.createDirectory(atPath: heads, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: heads + "/stop", contents: nil)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: heads)) ?? [] {
             guard let pid = Int32(name), pid > 1 else { continue }
             killpg(pid, SIGKILL)
@@ -247,7 +251,7 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
 
     /// Python's message without the traceback's frames: its last line.
     static func message(of error: PythonError) -> String {
-        if case .exception(let type, let message, _) = error { return type.hasSuffix("ChunkTimedOut") ? message : "\(type): \(message)" }
+        if case .exception(let type, let message, _) = error { return type.hasSuffix("ChunkTimedOut") || type.hasSuffix("RayHeadFailed") ? message : "\(type): \(message)" }
         return error.description
     }
 }

@@ -304,27 +304,74 @@ enum EnginePython {
             except WorkerDied:
                 os._exit(1)
 
+    class RayHeadFailed(RuntimeError):
+        """The local Ray head ended, or never said it had started, before the driver joined it."""
+
+    def _ray_heads_folder():
+        return os.path.join(package_base, "ray-heads")
+
     def _start_ray_head(workers):
-        """A local Ray head in a process of its own (`ray start --head --block`). ray.init()
-        would start Ray's processes from this one, forking a process full of R's and Swift's
-        threads with a Python function to run before exec: that can deadlock in the child."""
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        """A local Ray head in a process of its own (`ray start --head --block`), started and
+        ready; returns it and its address. ray.init() would start Ray's processes from this
+        one, forking a process full of R's and Swift's threads with a Python function to run
+        before exec: that can deadlock in the child. A head that ends while it starts is
+        started again; the third failure is the error, with the last line the head printed."""
+        for attempt in range(3):
+            head, log = _launch_ray_head(workers)
+            try:
+                return head, _wait_until_ray_head_started(head, log)
+            except RayHeadFailed as failure:
+                _stop_ray_head(head)
+                if attempt == 2:
+                    raise RayHeadFailed(f"{failure} (started 3 times)") from None
+
+    def _launch_ray_head(workers):
+        """Starts `ray start --head --block`, its output going to a log file in the package
+        folder, and records its process ID for Ctrl-C. Ray picks the port itself (`--port=0`:
+        its server binds a free one), so no other process can take it in between."""
+        import tempfile
+        heads = _ray_heads_folder()
+        os.makedirs(heads, exist_ok=True)
+        # Ctrl-C has already killed the heads recorded so far (EngineExecutor.abandonLocalClusters).
+        if os.path.exists(os.path.join(heads, "stop")):
+            raise KeyboardInterrupt()
+        descriptor, log = tempfile.mkstemp(prefix="head-", suffix=".log", dir=heads)
         # Our own head on the loopback address: Ray's token authentication is off for it (the
         # token it would make is not where this process looks); nothing else can reach it.
         os.environ["RAY_AUTH_MODE"] = "disabled"
-        with _usual_signals_for_children():
-            head = subprocess.Popen([sys.executable, "-m", "ray.scripts.scripts", "start", "--head", f"--port={port}",
+        with _usual_signals_for_children(), os.fdopen(descriptor, "w") as output:
+            head = subprocess.Popen([sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--port=0",
                                      "--node-ip-address=127.0.0.1", f"--num-cpus={workers}", "--include-dashboard=false",
                                      "--disable-usage-stats", "--block"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                    stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
                                     env=dict(os.environ, RAY_AUTH_MODE="disabled"))
         # Recorded where the coordinator finds it without Python (whose lock the start may
-        # hold): Ctrl-C kills the head's process group from there (EngineExecutor.abandonLocalClusters).
-        os.makedirs(os.path.join(package_base, "ray-heads"), exist_ok=True)
-        open(os.path.join(package_base, "ray-heads", str(head.pid)), "w").close()
-        return head, f"127.0.0.1:{port}"
+        # hold): Ctrl-C kills the head's process group from there. Ctrl-C writes "stop" before
+        # it reads the folder, so a head recorded after that reading sees "stop" here.
+        open(os.path.join(heads, str(head.pid)), "w").close()
+        if os.path.exists(os.path.join(heads, "stop")):
+            _stop_ray_head(head)
+            raise KeyboardInterrupt()
+        return head, log
+
+    def _wait_until_ray_head_started(head, log, timeout=180):
+        """The head's address, once it has printed that it started (with the `ray start
+        --address='…'` line for other nodes); raises RayHeadFailed if it ends first or has not
+        started within `timeout` seconds (a loaded machine can take 10 s)."""
+        import re, time
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(log, errors="replace") as output:
+                printed = output.read()
+            address = re.search(r"--address='([^']+)'", printed)
+            if "Ray runtime started." in printed and address:
+                return address.group(1)
+            status = head.poll()
+            if status is not None or time.monotonic() > deadline:
+                lines = [line.strip() for line in printed.splitlines() if line.strip()]
+                what = f"ended with status {status}" if status is not None else f"did not start within {timeout} s"
+                raise RayHeadFailed(f"the local Ray head {what}: " + (lines[-1] if lines else "it printed nothing"))
+            time.sleep(0.2)
 
     def _stop_ray_head(head):
         """Stops the head: SIGTERM to `ray start --block` alone, which stops its raylet, GCS
@@ -343,7 +390,7 @@ enum EnginePython {
             pass
         head.wait()
         try:
-            os.remove(os.path.join(package_base, "ray-heads", str(head.pid)))
+            os.remove(os.path.join(_ray_heads_folder(), str(head.pid)))
         except OSError:
             pass
 

@@ -158,8 +158,15 @@ struct Fit: AsyncParsableCommand {
             _exit(130)
         }
         defer { interrupts.stop() }
-        let engineExecutor = try await EngineExecutor.start(engine: engine, executable: binary, workers: workers, address: address,
+        let engineExecutor: EngineExecutor
+        do {
+            engineExecutor = try await EngineExecutor.start(engine: engine, executable: binary, workers: workers, address: address,
                                                             timeout: timeout.map { .milliseconds(Int($0 * 1000)) })
+        } catch {
+            // A start that failed because Ctrl-C killed the head it was starting.
+            onInterrupt.holdIfInterrupted()
+            throw error
+        }
         onInterrupt.started(engineExecutor)
         defer {
             let stopping = clock.now

@@ -110,6 +110,8 @@ struct Run: AsyncParsableCommand {
                 onInterrupt.started(executor)
                 options.engine = executor
             } catch {
+                // A start that failed because Ctrl-C killed the head it was starting.
+                onInterrupt.holdIfInterrupted()
                 interrupts?.stop()
                 diversion?.end()
                 printError("error: \(error)")

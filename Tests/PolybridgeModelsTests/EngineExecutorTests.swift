@@ -76,6 +76,22 @@ import Testing
         }
     }
 
+    /// Ctrl-C while the local Ray head is still starting (before Ray can be reached): exit
+    /// 130, and the head, killed as it starts, is not started again nor left running.
+    @Test func ctrlCWhileTheLocalRayHeadStartsLeavesNothing() async throws {
+        let parquet = try await FitCommandTestsData.mtcarsParquet()
+        let run = try await runPolybridgeWatchingProcesses(["fit", "--data", parquet, "--formula", "mpg ~ wt", "--workers", "2", "--executor", "ray"],
+                                                            interruptOnceSeen: "ray.scripts.scripts start")
+        #expect(run.run.status == 130, "\(run.run.error)")
+        #expect(run.run.error.contains("interrupted"))
+        #expect(run.interruptsSent == 1)
+        #expect(run.workers.isEmpty, "the engine had not started")
+        let heads = run.seen.filter { ProcessTable.commandLine(of: $0).contains("ray.scripts.scripts start") }
+        #expect(heads.isEmpty, "still running: \(heads)")
+        let left = try await processesLeftBehind(run.seen)
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
+
     /// The engine's worker processes keep their temporary files (R's session folder) in a
     /// folder of their own, removed when the engine stops: the command leaves no `Rtmp` folder
     /// and no worker folder in TMPDIR (the engine's own files, Ray's session and Dask's scratch
@@ -96,6 +112,26 @@ import Testing
             return name.hasPrefix("Rtmp") || name.hasPrefix(ProcessFolders.workersPrefix)
         }
         #expect(left.isEmpty, "left in TMPDIR: \(left)")
+    }
+
+    /// A local Ray head that ends while it starts is started again, and the third failure is
+    /// one clear error with the head's own last line, not Ray's "cannot connect" from the
+    /// driver. Here every start fails: TMPDIR is too long for Ray's socket paths (108 bytes).
+    @Test func aLocalRayHeadThatCannotStartIsStartedAgainThenAClearError() async throws {
+        let parquet = try await FitCommandTestsData.mtcarsParquet()
+        let temporary = try scratchDirectory() + "/" + String(repeating: "t", count: 110)
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
+        let run = try await runPolybridgeWatchingProcesses(["fit", "--data", parquet, "--formula", "mpg ~ wt", "--workers", "2", "--executor", "ray"],
+                                                            environment: ["TMPDIR": temporary])
+        #expect(run.run.status == 1)
+        #expect(run.run.error.contains("cannot start ray: the local Ray head ended with status 1: OSError:")
+                && run.run.error.contains("AF_UNIX path length cannot exceed 107 bytes"), "\(run.run.error)")
+        // Ray's own record: each head it started made a session folder before it failed.
+        let sessions = try FileManager.default.contentsOfDirectory(atPath: temporary + "/ray").filter { $0.hasPrefix("session_2") }
+        #expect(sessions.count == 3, "\(sessions)")
+        let left = try await processesLeftBehind(run.seen)
+        #expect(left.isEmpty, "left behind: \(left)")
     }
 
     /// `--timeout` on an engine: a chunk that runs longer fails the fit, naming the chunk, and

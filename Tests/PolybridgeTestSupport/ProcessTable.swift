@@ -41,6 +41,12 @@ public enum ProcessTable {
         return arguments.count >= 2 && arguments[0].hasSuffix("polybridge") && arguments[1] == "worker"
     }
 
+    /// The command line of `pid`, its arguments joined by spaces ("" once it has ended).
+    public static func commandLine(of pid: Int32) -> String {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return "" }
+        return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+    }
+
     /// The fields of /proc/PID/stat after the command name: state, parent, …
     private static func statFields(_ pid: Int32) -> [Substring]? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
@@ -70,12 +76,16 @@ public struct WatchedPolybridgeRun: Sendable {
 /// every 0.1 s; with `killAWorkerAfter`, SIGKILLs one `polybridge worker` that many seconds
 /// after two of them first showed up; with `interruptAfter`, sends the command SIGINT (Ctrl-C)
 /// that many seconds after two workers first showed up, and again every 5 s while it runs.
+/// With `interruptOnceSeen`, sends it SIGINT as soon as a process below it has a command line
+/// containing that text (and again every 5 s). `environment` adds to this process's environment.
 public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAfter delay: Double? = nil,
-                                           interruptAfter interruptDelay: Double? = nil) async throws -> WatchedPolybridgeRun {
+                                           interruptAfter interruptDelay: Double? = nil, interruptOnceSeen marker: String? = nil,
+                                           environment: [String: String] = [:]) async throws -> WatchedPolybridgeRun {
     let executable = polybridgeExecutable()
     return try await runOnOwnThread {
         let process = Process()
-        if interruptDelay != nil {
+        process.environment = childEnvironment(environment)
+        if interruptDelay != nil || marker != nil {
             (process.executableURL, process.arguments) = withDefaultInterrupt(executable, arguments)
         } else {
             process.executableURL = executable
@@ -87,14 +97,16 @@ public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAft
         var workersSeenAt: Date?
         var interruptsSent = 0
         var lastInterrupt = Date.distantPast
+        var markerSeen = false
         while process.isRunning {
             let below = ProcessTable.descendants(of: process.processIdentifier)
             seen.formUnion(below)
             let current = below.filter(ProcessTable.isPolybridgeWorker)
             for worker in current where workerParents[worker] == nil { workerParents[worker] = ProcessTable.parent(of: worker) }
             if current.count >= 2 && workersSeenAt == nil { workersSeenAt = Date() }
-            if let interruptDelay, let at = workersSeenAt, Date().timeIntervalSince(at) >= interruptDelay,
-               Date().timeIntervalSince(lastInterrupt) >= 5, interruptsSent < 6 {
+            if let marker, markerSeen == false, below.contains(where: { ProcessTable.commandLine(of: $0).contains(marker) }) { markerSeen = true }
+            let interruptDue = if let interruptDelay, let at = workersSeenAt { Date().timeIntervalSince(at) >= interruptDelay } else { markerSeen }
+            if interruptDue, Date().timeIntervalSince(lastInterrupt) >= 5, interruptsSent < 6 {
                 kill(process.processIdentifier, SIGINT)
                 interruptsSent += 1
                 lastInterrupt = Date()
