@@ -310,6 +310,23 @@ enum EnginePython {
     def _ray_heads_folder():
         return os.path.join(package_base, "ray-heads")
 
+    # The local head's process-group leader: runs `ray start --block` (argv[2:]) as its child,
+    # passes SIGTERM on to it (which stops the head in order), and kills the whole group once the
+    # coordinator (argv[1]) is gone, so a coordinator ended by SIGTERM or SIGKILL, which cannot
+    # stop the head itself, leaves no Ray running.
+    _HEAD_WATCHDOG = '''
+    import os, signal, subprocess, sys
+    coordinator = int(sys.argv[1])
+    head = subprocess.Popen(sys.argv[2:])
+    signal.signal(signal.SIGTERM, lambda number, frame: head.send_signal(signal.SIGTERM))
+    while True:
+        try:
+            sys.exit(head.wait(timeout=0.5))
+        except subprocess.TimeoutExpired:
+            if os.getppid() != coordinator:
+                os.killpg(0, signal.SIGKILL)
+    '''
+
     def _start_ray_head(workers):
         """A local Ray head in a process of its own (`ray start --head --block`), started and
         ready; returns it and its address. ray.init() would start Ray's processes from this
@@ -340,7 +357,8 @@ enum EnginePython {
         # token it would make is not where this process looks); nothing else can reach it.
         os.environ["RAY_AUTH_MODE"] = "disabled"
         with _usual_signals_for_children(), os.fdopen(descriptor, "w") as output:
-            head = subprocess.Popen([sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--port=0",
+            head = subprocess.Popen([sys.executable, "-c", _HEAD_WATCHDOG, str(os.getpid()),
+                                     sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--port=0",
                                      "--node-ip-address=127.0.0.1", f"--num-cpus={workers}", "--include-dashboard=false",
                                      "--disable-usage-stats", "--block"],
                                     stdout=output, stderr=subprocess.STDOUT, start_new_session=True,

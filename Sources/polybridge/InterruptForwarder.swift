@@ -15,12 +15,15 @@ enum InterruptHandling {
     /// The active forwarders' handlers, innermost last; empty means "exit 130".
     private static let handlers = Mutex<[(id: ObjectIdentifier, handler: @Sendable () -> Void)]>([])
 
-    /// Blocks SIGINT and starts taking it; call first in `main`, before any thread is started.
+    /// Blocks SIGINT, and only SIGINT, and starts taking it; call first in `main`, before any
+    /// thread is started. The mask is set, not added to: a program started from a thread that
+    /// blocks SIGTERM (a Swift or Python pool thread, say) would otherwise pass that on, and
+    /// `polybridge` would ignore `kill`.
     static func install() {
         var interrupt = sigset_t()
         sigemptyset(&interrupt)
         sigaddset(&interrupt, SIGINT)
-        pthread_sigmask(SIG_BLOCK, &interrupt, nil)
+        pthread_sigmask(SIG_SETMASK, &interrupt, nil)
         let thread = Thread {
             var waited = sigset_t()
             sigemptyset(&waited)

@@ -88,6 +88,15 @@ import Testing
         #expect(run.error.contains("interrupted"))
     }
 
+    /// `kill` (SIGTERM) ends the command even when whatever started it had SIGTERM blocked (a
+    /// job runner's worker thread, say): the command sets its signal mask, it does not inherit it.
+    @Test func sigtermEndsTheCommandAlsoWhenItStartedWithSIGTERMBlocked() async throws {
+        let child = try RunningPolybridge(["eval", "--r", "cat('started\\n'); Sys.sleep(60)"], blocking: [SIGTERM])
+        #expect(await child.send(SIGTERM, whenOutputContains: "started\n"))
+        let run = await child.finish()
+        #expect(!run.exited && run.status == SIGTERM, "exited: \(run.exited), status \(run.status)")
+    }
+
     @Test func ctrlCDuringPythonKeepsWhatWasPrintedAndExits130() async throws {
         let child = try RunningPolybridge(["eval", "--python", "import time\nprint('before')\ntime.sleep(120)"])
         #expect(await child.send(SIGINT, whenOutputContains: "before\n"))

@@ -14,9 +14,10 @@ final class RunningPolybridge: @unchecked Sendable {
     private var errorOutput = Data()
     private var errorEnded = false
 
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    /// Starts `polybridge arguments...`; `blocking` lists signals it starts with blocked.
+    init(_ arguments: [String], environment: [String: String] = [:], blocking: [Int32] = []) throws {
         // The tests send it Ctrl-C: SIGINT must not be inherited as ignored.
-        (process.executableURL, process.arguments) = withDefaultInterrupt(polybridgeExecutable(), arguments)
+        (process.executableURL, process.arguments) = withDefaultInterrupt(polybridgeExecutable(), arguments, blocking: blocking)
         process.environment = childEnvironment(environment)
         process.standardInput = FileHandle.nullDevice
         let outputPipe = Pipe(), errorPipe = Pipe()

@@ -92,6 +92,21 @@ import Testing
         #expect(left.isEmpty, "left behind: \(left)")
     }
 
+    /// A coordinator ended by SIGTERM or SIGKILL mid-fit cannot stop its engine. A local Ray
+    /// head runs in a session of its own: its watchdog sees the coordinator gone and kills the
+    /// head's process group. Dask's local processes end with their parent. Nothing is left.
+    @Test(arguments: ClusterEngine.allCases, [SIGTERM, SIGKILL])
+    func aCoordinatorKilledMidFitLeavesNothingRunning(engine: ClusterEngine, signal: Int32) async throws {
+        let path = try await WorkerPoolTests().parquet("engine_killed_coordinator_\(engine.rawValue)_\(signal)", "d")
+        let run = try await runPolybridgeWatchingProcesses(["fit", "--data", path, "--workers", "2", "--chunks", "6", "--executor", engine.rawValue,
+                                                            "--formula", "y ~ x1 + I(x2 + 0 * length(Sys.sleep(20)))"],
+                                                           interruptAfter: 1, interruptSignal: signal)
+        #expect(run.interruptsSent == 1)
+        #expect(run.workers.count >= 2)
+        let left = try await processesLeftBehind(run.seen)
+        #expect(left.isEmpty, "left behind: \(left.map { ($0, ProcessTable.commandLine(of: $0).prefix(80)) })")
+    }
+
     /// The engine's worker processes keep their temporary files (R's session folder) in a
     /// folder of their own, removed when the engine stops: the command leaves no `Rtmp` folder
     /// and no worker folder in TMPDIR (the engine's own files, Ray's session and Dask's scratch

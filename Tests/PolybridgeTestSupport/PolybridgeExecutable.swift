@@ -134,8 +134,12 @@ public func runPolybridgeOnATerminal(_ arguments: String...) async throws -> Pol
 /// in the whole calling process while its child runs, and a program started then inherits the
 /// ignored signal and never sees a Ctrl-C a test sends it. The program replaces a small Python
 /// process that resets the action (same process ID).
-public func withDefaultInterrupt(_ executable: URL, _ arguments: [String]) -> (executable: URL, arguments: [String]) {
-    (URL(fileURLWithPath: "/usr/bin/env"),
-     ["python3", "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])",
-      executable.path] + arguments)
+/// `blocking` lists signals the program starts with blocked, as a parent thread that blocks
+/// them would pass on.
+public func withDefaultInterrupt(_ executable: URL, _ arguments: [String], blocking: [Int32] = []) -> (executable: URL, arguments: [String]) {
+    let blocked = blocking.map(String.init).joined(separator: ", ")
+    return (URL(fileURLWithPath: "/usr/bin/env"),
+            ["python3", "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                + "signal.pthread_sigmask(signal.SIG_BLOCK, [\(blocked)]); os.execv(sys.argv[1], sys.argv[1:])",
+             executable.path] + arguments)
 }

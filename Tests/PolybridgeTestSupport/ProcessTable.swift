@@ -77,9 +77,11 @@ public struct WatchedPolybridgeRun: Sendable {
 /// after two of them first showed up; with `interruptAfter`, sends the command SIGINT (Ctrl-C)
 /// that many seconds after two workers first showed up, and again every 5 s while it runs.
 /// With `interruptOnceSeen`, sends it SIGINT as soon as a process below it has a command line
-/// containing that text (and again every 5 s). `environment` adds to this process's environment.
+/// containing that text (and again every 5 s). `interruptSignal` replaces SIGINT (SIGTERM, say).
+/// `environment` adds to this process's environment.
 public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAfter delay: Double? = nil,
                                            interruptAfter interruptDelay: Double? = nil, interruptOnceSeen marker: String? = nil,
+                                           interruptSignal: Int32 = SIGINT,
                                            environment: [String: String] = [:]) async throws -> WatchedPolybridgeRun {
     let executable = polybridgeExecutable()
     return try await runOnOwnThread {
@@ -107,7 +109,7 @@ public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAft
             if let marker, markerSeen == false, below.contains(where: { ProcessTable.commandLine(of: $0).contains(marker) }) { markerSeen = true }
             let interruptDue = if let interruptDelay, let at = workersSeenAt { Date().timeIntervalSince(at) >= interruptDelay } else { markerSeen }
             if interruptDue, Date().timeIntervalSince(lastInterrupt) >= 5, interruptsSent < 6 {
-                kill(process.processIdentifier, SIGINT)
+                kill(process.processIdentifier, interruptSignal)
                 interruptsSent += 1
                 lastInterrupt = Date()
             }
