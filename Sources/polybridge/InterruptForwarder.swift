@@ -15,14 +15,17 @@ enum InterruptHandling {
     /// The active forwarders' handlers, innermost last; empty means "exit 130".
     private static let handlers = Mutex<[(id: ObjectIdentifier, handler: @Sendable () -> Void)]>([])
 
-    /// Blocks SIGINT, and only SIGINT, and starts taking it; call first in `main`, before any
-    /// thread is started. The mask is set, not added to: a program started from a thread that
-    /// blocks SIGTERM (a Swift or Python pool thread, say) would otherwise pass that on, and
-    /// `polybridge` would ignore `kill`.
+    /// Blocks SIGINT and starts taking it; call first in `main`, before any thread is started.
+    /// The mask is set, not added to: a program started from a thread that blocks SIGTERM (a
+    /// Swift or Python pool thread, say) would otherwise pass that on, and `polybridge` would
+    /// ignore `kill`. SIGPIPE keeps its inherited state (the pool starts its workers with it
+    /// blocked: a dead peer is an error for them, not an exit).
     static func install() {
-        var interrupt = sigset_t()
+        var inherited = sigset_t(), interrupt = sigset_t()
+        pthread_sigmask(SIG_SETMASK, nil, &inherited)
         sigemptyset(&interrupt)
         sigaddset(&interrupt, SIGINT)
+        if sigismember(&inherited, SIGPIPE) == 1 { sigaddset(&interrupt, SIGPIPE) }
         pthread_sigmask(SIG_SETMASK, &interrupt, nil)
         let thread = Thread {
             var waited = sigset_t()
