@@ -392,9 +392,10 @@ enum EnginePython {
             time.sleep(0.2)
 
     def _stop_ray_head(head):
-        """Stops the head: SIGTERM to `ray start --block` alone, which stops its raylet, GCS
-        and workers in order (~2 s; the same signal sent to the whole group at once makes the
-        head wait ~30 s for them), then SIGKILL to whatever of its group is left."""
+        """Stops the head: SIGTERM to its watchdog, which passes it to `ray start --block`
+        alone, which stops its raylet, GCS and workers in order (~2 s; the same signal sent to
+        the whole group at once makes the head wait ~30 s for them), then SIGKILL to whatever
+        of its group is left."""
         if head is None:
             return
         try:
