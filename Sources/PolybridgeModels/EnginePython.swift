@@ -307,6 +307,10 @@ enum EnginePython {
     class RayHeadFailed(RuntimeError):
         """The local Ray head ended, or never said it had started, before the driver joined it."""
 
+        def __init__(self, message, timed_out=False):
+            super().__init__(message)
+            self.timed_out = timed_out
+
     def _ray_heads_folder():
         return os.path.join(package_base, "ray-heads")
 
@@ -317,14 +321,30 @@ enum EnginePython {
     _HEAD_WATCHDOG = '''
     import os, signal, subprocess, sys
     coordinator = int(sys.argv[1])
+    head = None
+    stopping = False
+    def stop(number, frame):
+        global stopping
+        stopping = True
+        if head is not None:
+            head.send_signal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, stop)
+    if stopping or os.getppid() != coordinator:
+        sys.exit(1)
     head = subprocess.Popen(sys.argv[2:])
-    signal.signal(signal.SIGTERM, lambda number, frame: head.send_signal(signal.SIGTERM))
+    if stopping:
+        head.send_signal(signal.SIGTERM)
     while True:
         try:
-            sys.exit(head.wait(timeout=0.5))
+            status = head.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
             if os.getppid() != coordinator:
                 os.killpg(0, signal.SIGKILL)
+            continue
+        if status < 0:  # ended by a signal: end by the same one, so the coordinator sees it
+            signal.signal(-status, signal.SIG_DFL)
+            os.kill(os.getpid(), -status)
+        sys.exit(status)
     '''
 
     def _start_ray_head(workers):
@@ -339,8 +359,9 @@ enum EnginePython {
                 return head, _wait_until_ray_head_started(head, log)
             except RayHeadFailed as failure:
                 _stop_ray_head(head)
-                if attempt == 2:
-                    raise RayHeadFailed(f"{failure} (started 3 times)") from None
+                # A head that hangs is not started again (that would only wait longer).
+                if attempt == 2 or failure.timed_out:
+                    raise RayHeadFailed(f"{failure} (started {attempt + 1} times)") from None
 
     def _launch_ray_head(workers):
         """Starts `ray start --head --block`, its output going to a log file in the package
@@ -361,7 +382,7 @@ enum EnginePython {
                                      sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--port=0",
                                      "--node-ip-address=127.0.0.1", f"--num-cpus={workers}", "--include-dashboard=false",
                                      "--disable-usage-stats", "--block"],
-                                    stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+                                    stdout=output, stderr=subprocess.STDOUT, start_new_session=True, cwd=heads,
                                     env=dict(os.environ, RAY_AUTH_MODE="disabled"))
         # Recorded where the coordinator finds it without Python (whose lock the start may
         # hold): Ctrl-C kills the head's process group from there. Ctrl-C writes "stop" before
@@ -387,8 +408,14 @@ enum EnginePython {
             status = head.poll()
             if status is not None or time.monotonic() > deadline:
                 lines = [line.strip() for line in printed.splitlines() if line.strip()]
-                what = f"ended with status {status}" if status is not None else f"did not start within {timeout} s"
-                raise RayHeadFailed(f"the local Ray head {what}: " + (lines[-1] if lines else "it printed nothing"))
+                if status is None:
+                    what = f"did not start within {timeout} s"
+                elif status < 0:
+                    what = f"ended by signal {-status}"
+                else:
+                    what = f"ended with status {status}"
+                raise RayHeadFailed(f"the local Ray head {what}: " + (lines[-1] if lines else "it printed nothing"),
+                                    timed_out=status is None)
             time.sleep(0.2)
 
     def _stop_ray_head(head):

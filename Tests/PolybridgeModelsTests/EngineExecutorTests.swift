@@ -77,7 +77,8 @@ import Testing
     }
 
     /// Ctrl-C while the local Ray head is still starting (before Ray can be reached): exit
-    /// 130, and the head, killed as it starts, is not started again nor left running.
+    /// 130, and the head, killed as it starts (or by its watchdog once the command is gone),
+    /// is not left running.
     @Test func ctrlCWhileTheLocalRayHeadStartsLeavesNothing() async throws {
         let parquet = try await FitCommandTestsData.mtcarsParquet()
         let run = try await runPolybridgeWatchingProcesses(["fit", "--data", parquet, "--formula", "mpg ~ wt", "--workers", "2", "--executor", "ray"],
@@ -86,8 +87,6 @@ import Testing
         #expect(run.run.error.contains("interrupted"))
         #expect(run.interruptsSent == 1)
         #expect(run.workers.isEmpty, "the engine had not started")
-        let heads = run.seen.filter { ProcessTable.commandLine(of: $0).contains("ray.scripts.scripts start") }
-        #expect(heads.isEmpty, "still running: \(heads)")
         let left = try await processesLeftBehind(run.seen)
         #expect(left.isEmpty, "left behind: \(left)")
     }
