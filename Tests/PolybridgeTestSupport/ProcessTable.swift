@@ -107,7 +107,8 @@ public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAft
             for worker in current where workerParents[worker] == nil { workerParents[worker] = ProcessTable.parent(of: worker) }
             if current.count >= 2 && workersSeenAt == nil { workersSeenAt = Date() }
             if let marker, markerSeen == false, below.contains(where: { ProcessTable.commandLine(of: $0).contains(marker) }) { markerSeen = true }
-            let interruptDue = if let interruptDelay, let at = workersSeenAt { Date().timeIntervalSince(at) >= interruptDelay } else { markerSeen }
+            // Due by time once the workers showed up (`interruptAfter`), or once the marker did.
+            let interruptDue = if let interruptDelay { workersSeenAt.map { Date().timeIntervalSince($0) >= interruptDelay } ?? false } else { markerSeen }
             if interruptDue, Date().timeIntervalSince(lastInterrupt) >= 5, interruptsSent < 6 {
                 kill(process.processIdentifier, interruptSignal)
                 interruptsSent += 1
