@@ -265,7 +265,9 @@ enum LinearModelR {
         intercept <- parts[[1L]]$intercept
         rank <- fit$rank
         effects <- fit$effects
-        rss <- sum(effects[-seq_len(rank)]^2)
+        # The stack has the data's Gram matrix, so its residual sum of squares is the data's
+        # (lm.fit returns no effects for a model of no columns).
+        rss <- sum(fit$residuals^2)
         mss <- if (intercept) sum(effects[seq_len(rank)][-1L]^2) else sum(effects[seq_len(rank)]^2)
         if (length(parts[[1L]]$offset_sums) && summary_counts_offset) {
           sums <- Reduce(`+`, lapply(parts, `[[`, "offset_sums"))
@@ -288,18 +290,22 @@ enum LinearModelR {
         if (rdf <= 0L) stop(sprintf("%d rows used for %d coefficients: no residual degrees of freedom", n, rank), call. = FALSE)
         p1 <- seq_len(rank)
         resvar <- rss / rdf
-        R <- chol2inv(qr$qr[p1, p1, drop = FALSE])
+        R <- if (rank) chol2inv(qr$qr[p1, p1, drop = FALSE]) else matrix(numeric(0), 0L, 0L)
         kept <- qr$pivot[p1]
         est <- unname(coefficients[kept])
         se <- sqrt(diag(R) * resvar)
         tval <- est / se
         df.int <- if (intercept) 1L else 0L
-        r2 <- mss / (mss + rss)
-        fstat <- if (rank != df.int) c((mss / (rank - df.int)) / resvar, rank - df.int, rdf) else numeric(0)
+        # As summary.lm: a model of the intercept alone (or of nothing) explains nothing, whatever
+        # an offset contributes, so R-squared is 0 and there is no F statistic.
+        explains <- rank != df.int && rank > 0L
+        r2 <- if (explains) mss / (mss + rss) else 0
+        adj <- if (explains) 1 - (1 - r2) * ((n - df.int) / rdf) else 0
+        fstat <- if (explains) c((mss / (rank - df.int)) / resvar, rank - df.int, rdf) else numeric(0)
         list(names = columns[kept], estimate = est, se = se, t = tval,
              p = 2 * pt(abs(tval), rdf, lower.tail = FALSE), aliased = columns[is.na(coefficients)],
              sigma = sqrt(resvar), rdf = rdf, rank = rank, r2 = r2,
-             adj = 1 - (1 - r2) * ((n - df.int) / rdf), fstat = fstat,
+             adj = adj, fstat = fstat,
              fp = if (length(fstat)) pf(fstat[[1L]], fstat[[2L]], fstat[[3L]], lower.tail = FALSE) else NA_real_,
              n = n, dropped = dropped, vcov = c(R * resvar))
       }

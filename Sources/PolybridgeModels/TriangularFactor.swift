@@ -19,16 +19,18 @@ struct TriangularFactor {
         self.r = [Double](repeating: 0, count: columns * columns)
     }
 
-    /// The factor's first `min(rows absorbed, columns)` rows, column-major: the rows a QR of the
-    /// absorbed rows would return (the rest of R is zero).
+    /// The rows of R that are not all zero, column-major: their Gram matrix is that of the
+    /// absorbed rows. A short chunk may leave any row of R zero, not only the last ones: a
+    /// column that is zero in the chunk (a factor level or a constant the chunk lacks) leaves
+    /// its own row empty, and the residual lands in a later row.
     var factor: (values: [Double], rows: Int) {
-        let rows = min(rowsAbsorbed, columns)
-        guard rows < columns else { return (r, rows) }
-        var values = [Double](repeating: 0, count: rows * columns)
+        let kept = (0..<columns).filter { row in (row..<columns).contains { r[$0 * columns + row] != 0 } }
+        guard kept.count < columns else { return (r, columns) }
+        var values = [Double](repeating: 0, count: kept.count * columns)
         for column in 0..<columns {
-            for row in 0..<rows { values[column * rows + row] = r[column * columns + row] }
+            for (index, row) in kept.enumerated() { values[column * kept.count + index] = r[column * columns + row] }
         }
-        return (values, rows)
+        return (values, kept.count)
     }
 
     /// Absorbs `rowCount` rows held column-major in `block` (leading dimension `stride`,

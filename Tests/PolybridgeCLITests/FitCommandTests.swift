@@ -117,6 +117,34 @@ import Testing
         #expect(fit.chunks == 4)
     }
 
+    /// A Parquet file whose row groups hold 5, 5 and 3 rows, fitted on workers with the default
+    /// chunks (one per row group): each short chunk lacks a factor level, and the standard
+    /// errors and sigma are still lm's (R reads the same rows from CSV).
+    @Test func shortRowGroupsOnWorkersGiveLMsStandardErrors() async throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let csv = directory + "/d.csv", parquet = directory + "/d.parquet"
+        _ = try await RRuntime.shared().evaluate("""
+            write.csv(data.frame(y = c(1, 2, 4, 7, 3, 9, 5, 6, 8, 2, 4, 6, 1),
+                                 g = c("a", "a", "b", "b", "c", "c", "a", "a", "b", "c", "c", "c", "a")), '\(csv)', row.names = FALSE)
+            """)
+        let written = try await runCommand("/usr/bin/env", ["python3", "-c", """
+            import pyarrow.csv, pyarrow.parquet as pq
+            pq.write_table(pyarrow.csv.read_csv('\(csv)'), '\(parquet)', row_group_size=5)
+            """])
+        #expect(written.status == 0, "\(written.error)")
+        let run = try await runPolybridge("fit", "--data", parquet, "--formula", "y ~ g", "--workers", "2", "--json")
+        #expect(run.status == 0, "\(run.error)")
+        let fit = try JSONDecoder().decode(LinearModelFit.self, from: Data(run.output.utf8))
+        #expect(fit.chunks == 3)
+        let expected = try await RRuntime.shared().eval("""
+            local({ s <- summary(lm(y ~ g, data = read.csv('\(csv)'))); c(coef(s)[, 2], s$sigma) })
+            """, as: [Double].self)
+        let actual = fit.coefficients.map(\.standardError) + [fit.residualStandardError]
+        #expect(actual.count == expected.count && zip(actual, expected).allSatisfy { abs($0 - $1) <= 1e-10 * abs($1) },
+                "\(actual) vs lm's \(expected)")
+    }
+
     /// Ctrl-C while workers are busy: exit 130 and no worker process left.
     @Test func ctrlCLeavesNoWorkerBehind() async throws {
         let parquet = try await FitCommandTests().mtcarsParquet()

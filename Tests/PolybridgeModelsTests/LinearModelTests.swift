@@ -10,7 +10,7 @@ import Testing
 func agreesWithLM(_ fit: LinearModelFit, data: String, formula: String, weights: String? = nil,
                   offset: String? = nil) async throws -> String {
     func vector(_ values: [Double]) -> String {
-        "c(" + values.map { $0.isNaN ? "NaN" : String(format: "%.17g", $0) }.joined(separator: ", ") + ")"
+        values.isEmpty ? "numeric(0)" : "c(" + values.map { $0.isNaN ? "NaN" : String(format: "%.17g", $0) }.joined(separator: ", ") + ")"
     }
     func strings(_ values: [String]) -> String {
         "c(" + values.map { "'" + $0.replacingOccurrences(of: "'", with: "\\'") + "'" }.joined(separator: ", ") + ")"
@@ -23,10 +23,10 @@ func agreesWithLM(_ fit: LinearModelFit, data: String, formula: String, weights:
           s <- summary(fit)
           cf <- coef(s)
           checks <- c(
-            names = identical(rownames(cf), if (\(fit.coefficients.count) == 0) character(0) else \(strings(fit.coefficients.map(\.name)))),
+            names = identical(as.character(rownames(cf)), if (\(fit.coefficients.count) == 0) character(0) else \(strings(fit.coefficients.map(\.name)))),
             estimate = isTRUE(all.equal(unname(cf[, 1]), \(vector(fit.coefficients.map(\.estimate))), tolerance = 1e-8)),
             se = isTRUE(all.equal(unname(cf[, 2]), \(vector(fit.coefficients.map(\.standardError))), tolerance = 1e-8)),
-            aliased = identical(names(s$aliased)[s$aliased], \(fit.aliased.isEmpty ? "character(0)" : strings(fit.aliased))),
+            aliased = identical(as.character(names(s$aliased)[s$aliased]), \(fit.aliased.isEmpty ? "character(0)" : strings(fit.aliased))),
             r2 = isTRUE(all.equal(s$r.squared, \(String(format: "%.17g", fit.rSquared)), tolerance = 1e-10)),
             adj = isTRUE(all.equal(s$adj.r.squared, \(String(format: "%.17g", fit.adjustedRSquared)), tolerance = 1e-10)),
             sigma = isTRUE(all.equal(s$sigma, \(String(format: "%.17g", fit.residualStandardError)), tolerance = 1e-10)),
