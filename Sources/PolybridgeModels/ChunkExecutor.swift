@@ -87,9 +87,22 @@ public struct ChunkLevels: Sendable, Codable, Equatable {
     public var full: [[String]]
     /// The levels that occur in rows `lm` keeps.
     public var present: [[String]]
-    /// Whether the variable is a factor column of the data (its level order is declared)
-    /// rather than levels made from values.
-    public var declared: [Bool]
+    /// How the whole data orders each variable's levels.
+    public var order: [LevelOrder]
+}
+
+/// How the whole data orders a factor variable's levels, which a chunk reports because it
+/// cannot order them alone.
+public enum LevelOrder: String, Sendable, Codable, Equatable {
+    /// A factor's declared order (a factor column, `factor(x, levels = …)`).
+    case declared
+    /// Levels made from numbers, which sort as numbers (`factor(cyl)`).
+    case numeric
+    /// Levels made from text or logicals, which sort in R's collation.
+    case text
+    /// `interaction(a, b, …)`: its arguments' levels crossed, the first varying fastest. The
+    /// arguments' levels arrive as entries named after the variable and the argument's number.
+    case interaction
 }
 
 extension ChunkLevels {
@@ -230,7 +243,11 @@ public enum LinearModelChunkWork {
                                                           purpose: "finding the chunk's factor levels"))
         let fields = try RFields(value)
         return ChunkLevels(names: try fields.strings("names"), full: try fields.list("full").map(strings),
-                           present: try fields.list("present").map(strings), declared: try logicals(try fields.value("declared")))
+                           present: try fields.list("present").map(strings),
+                           order: try fields.strings("order").map { text in
+                               guard let order = LevelOrder(rawValue: text) else { throw RError.conversion("unknown level order \(text)") }
+                               return order
+                           })
     }
 
     private static func factor(_ frame: SEXP, _ common: [SEXP], _ levels: [String: [String]], _ session: RSession) throws -> ChunkFactor {

@@ -87,8 +87,10 @@ public enum LinearModel {
     /// levels are fixed for the whole data first (in the rows `lm` keeps, in the order `lm`
     /// would use), each chunk returns the R factor of a QR of its weighted model matrix and
     /// response, and the stacked factors are fitted by `lm.fit` (LINPACK `dqrdc2`, tol 1e-7),
-    /// so the rank decision and aliased coefficients are `lm`'s. Terms whose value depends on
-    /// the whole data (`poly()`, `scale()`, …) are refused. The average combine averages the
+    /// so the rank decision and aliased coefficients are `lm`'s. A chunk computes each term from
+    /// its own rows, so the formula may call only functions known to be row-wise (arithmetic,
+    /// comparisons, elementwise math, `I`, `factor`, `interaction`, `offset`, `pmin`/`pmax`,
+    /// `ifelse`); any other (`min(y)`, `x[1]`, `poly()`) is refused by name. The average combine averages the
     /// chunks' own fits and is labelled approximate.
     /// `progress`, when given, is called after each chunk task completes (on one task at a
     /// time, in completion order).
@@ -108,6 +110,8 @@ public enum LinearModel {
                                               chunkCount: tasks.count, rowsDone: rows, rowCount: rowCount))
             }
         }
+        let function = try await notRowWise(specification.formula, alsoAllowed: specification.rowWiseFunctions)
+        if !function.isEmpty { throw LinearModelError.notRowWise(formula: specification.formula, function: function) }
         switch combine {
         case .average:
             let fits = try await runAll(tasks(.fit), pass: 1).map { result -> LinearModelFit in
@@ -116,8 +120,6 @@ public enum LinearModel {
             }
             return try average(fits, formula: formula, label: label)
         case .exact:
-            let function = try await wholeDataTerm(specification.formula)
-            if !function.isEmpty { throw LinearModelError.wholeDataTerm(formula: specification.formula, function: function) }
             // Pass 1 reads one chunk for a guess at the global levels; pass 2 reads every chunk
             // once for both its levels and its factor under the guess. The guess stands when the
             // merged levels equal it (the usual case: every chunk holds every level); otherwise
@@ -177,9 +179,11 @@ public enum LinearModel {
         }
     }
 
-    private static func wholeDataTerm(_ formula: String) async throws -> String {
+    /// The first function `formula` calls that is not known to be row-wise, or "".
+    private static func notRowWise(_ formula: String, alsoAllowed: [String]) async throws -> String {
         try await RRuntime.shared().withSession { session in
-            let value = try session.read(try LinearModelR.call("whole_data_term", [try session.makeStrings([formula])],
+            let value = try session.read(try LinearModelR.call("not_rowwise", [try session.makeStrings([formula]),
+                                                                               try session.makeStrings(alsoAllowed)],
                                                               in: session, purpose: "checking the formula's terms"))
             guard case .character(let names) = value.unstructured else { return "" }
             return names.first.flatMap { $0 } ?? ""
@@ -197,8 +201,8 @@ public enum LinearModel {
         try await coordinatorStep { session in
             let parts = try session.make(.list(levels.map { chunk in
                 .list([.character(chunk.names), .list(chunk.full.map { .character($0) }),
-                       .list(chunk.present.map { .character($0) }), .logical(chunk.declared)],
-                      names: ["names", "full", "present", "declared"])
+                       .list(chunk.present.map { .character($0) }), .character(chunk.order.map(\.rawValue))],
+                      names: ["names", "full", "present", "order"])
             }))
             let value = try session.read(try LinearModelR.call("merge_levels", [parts], in: session, purpose: "merging levels"))
             guard case .list(let items, let names) = value.unstructured else { return [:] }

@@ -9,12 +9,27 @@ public struct LinearModelSpecification: Sendable, Hashable, Codable {
     public var weights: String?
     /// The column added to the linear predictor with coefficient 1, or nil.
     public var offset: String?
+    /// Functions the caller vouches for as row-wise (each row's value from that row alone),
+    /// which a chunked fit then accepts besides its own list, e.g. `["nchar", "toupper"]`.
+    public var rowWiseFunctions: [String]
 
-    /// A specification; weights and offset are optional.
-    public init(formula: String, weights: String? = nil, offset: String? = nil) {
+    /// A specification; weights, offset and extra row-wise functions are optional.
+    public init(formula: String, weights: String? = nil, offset: String? = nil, rowWiseFunctions: [String] = []) {
         self.formula = formula
         self.weights = weights
         self.offset = offset
+        self.rowWiseFunctions = rowWiseFunctions
+    }
+
+    private enum CodingKeys: String, CodingKey { case formula, weights, offset, rowWiseFunctions }
+
+    /// Decodes a specification; `rowWiseFunctions` may be absent.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(formula: try container.decode(String.self, forKey: .formula),
+                  weights: try container.decodeIfPresent(String.self, forKey: .weights),
+                  offset: try container.decodeIfPresent(String.self, forKey: .offset),
+                  rowWiseFunctions: try container.decodeIfPresent([String].self, forKey: .rowWiseFunctions) ?? [])
     }
 }
 
@@ -104,8 +119,9 @@ public struct LinearModelFit: Sendable, Codable, Equatable, CustomStringConverti
 public enum LinearModelError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The formula text is not exactly one R formula.
     case invalidFormula(formula: String, reason: String)
-    /// A term's value depends on the whole data (`poly()`, `scale()`, …), which a chunk cannot know.
-    case wholeDataTerm(formula: String, function: String)
+    /// A chunked fit's formula calls a function not known to be row-wise (`min(y)`, `x[1]`,
+    /// `poly()`, …): a chunk would compute it from its own rows only.
+    case notRowWise(formula: String, function: String)
     /// R failed fitting the model.
     case fitFailed(message: String)
     /// R failed on one chunk: which chunk, its rows (1-based, inclusive) and R's message.
@@ -118,8 +134,8 @@ public enum LinearModelError: Error, Sendable, Equatable, CustomStringConvertibl
         switch self {
         case .invalidFormula(let formula, let reason):
             return "formula '\(formula)': \(reason)"
-        case .wholeDataTerm(let formula, let function):
-            return "formula '\(formula)': \(function)() depends on the whole data, so a chunk cannot compute it; compute the column before fitting, or fit without chunks"
+        case .notRowWise(let formula, let function):
+            return "formula '\(formula)': a chunked fit computes every term from one chunk's rows, so it accepts only row-wise functions (arithmetic and comparison operators, elementwise math such as log or sqrt, I, factor, as.factor, interaction, offset, pmin, pmax, ifelse), and \(function) is not one; fit without chunks or workers, or compute the column first (in a pipeline step, or when writing the data); a function that does compute each row from that row alone can be vouched for (polybridge fit --row-wise NAME, LinearModelSpecification.rowWiseFunctions)"
         case .fitFailed(let message):
             return "lm failed: \(message)"
         case .chunkFailed(let chunk, let firstRow, let lastRow, let message):

@@ -13,11 +13,41 @@ enum LinearModelR {
     /// R code that binds the environment (idempotent: a second run replaces it).
     static let source = #"""
     assign(".polybridge_lm", local({
-      # Functions whose value for a row depends on the other rows: a chunk would compute them
-      # from its own rows only, so the chunked fit refuses them.
-      whole_data_functions <- c("poly", "polym", "scale", "ns", "bs", "cut", "rank", "ecdf",
-                                "quantile", "mean", "median", "sd", "var", "cumsum", "cumprod",
-                                "rev", "sort", "order", "lag", "diff", "sample", "splineDesign")
+      # What a chunked fit may call in a formula: functions known to give each row's value from
+      # that row alone, so a chunk computes what the whole data would. Anything else (min(y),
+      # x[1], mean(x), a user's function) may read other rows, and is refused by name.
+      rowwise_operators <- c("+", "-", "*", "/", "^", "%%", "%/%", "(", "==", "!=", "<", ">", "<=", ">=",
+                             "&", "|", "!", "&&", "||", ":", "%in%", "~")
+      rowwise_math <- c("abs", "sqrt", "exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan",
+                        "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "sinpi",
+                        "cospi", "tanpi", "floor", "ceiling", "trunc", "round", "signif", "sign", "gamma",
+                        "lgamma", "digamma", "trigamma", "beta", "lbeta", "choose", "lchoose", "factorial",
+                        "lfactorial", "atan2", "is.na", "is.finite", "is.nan")
+      rowwise_calls <- c(rowwise_operators, rowwise_math, "I", "factor", "as.factor", "interaction", "offset",
+                         "pmin", "pmax", "ifelse")
+
+      # The first function `text` calls that a chunk cannot compute row by row, or "". `also`
+      # names functions the caller vouches for.
+      not_rowwise <- function(text, also = character(0)) {
+        walk <- function(e) {
+          if (!is.call(e)) return("")
+          head <- e[[1L]]
+          name <- if (is.name(head)) as.character(head) else paste(deparse(head, width.cutoff = 60L)[[1L]], "(a computed function)")
+          args <- as.list(e)[-1L]
+          named <- setdiff(names(args), "")
+          ok <- name %in% c(rowwise_calls, also) ||
+            # c() of constants: the levels of x %in% c("a", "b"), and the like
+            (name == "c" && all(vapply(args, function(a) is.atomic(a) && length(a) == 1L, NA)))
+          if (!ok) return(switch(name, "[" = "indexing ([)", "[[" = "indexing ([[)", "$" = "$", paste0(name, "()")))
+          # Levels a chunk could not know alone: interaction's options, factor's labels.
+          if (name == "interaction" && length(named)) return("interaction() with named arguments")
+          if (name %in% c("factor", "as.factor") && length(setdiff(named, "levels")))
+            return(paste0(name, "() with ", paste(setdiff(named, "levels"), collapse = ", ")))
+          for (a in args) { found <- walk(a); if (nzchar(found)) return(found) }
+          ""
+        }
+        walk(formula_from_text(text))
+      }
 
       formula_from_text <- function(text) {
         exprs <- tryCatch(parse(text = text, keep.source = FALSE),
@@ -34,12 +64,12 @@ enum LinearModelR {
 
       check_formula <- function(text) {
         f <- formula_from_text(text)
+        lhs <- f[[2L]]
+        if (is.call(lhs) && identical(lhs[[1L]], as.name("cbind")))
+          stop(sprintf(paste("it has %d responses (%s): lm fits them as one multivariate model, whose summary is",
+                             "one lm per response; fit each response on its own, e.g. '%s ~ ...'"),
+                       length(lhs) - 1L, deparse(lhs, width.cutoff = 500L)[[1L]], deparse(lhs[[2L]])[[1L]]), call. = FALSE)
         paste(deparse(f, width.cutoff = 500L), collapse = " ")
-      }
-
-      whole_data_term <- function(text) {
-        used <- intersect(all.names(formula_from_text(text)), whole_data_functions)
-        if (length(used)) used[[1L]] else ""
       }
 
       model_frame <- function(f, data, weights, offset, xlev = NULL, drop = TRUE) {
@@ -60,6 +90,8 @@ enum LinearModelR {
         if (!is.null(weights)) cl$weights <- as.name(weights)
         if (!is.null(offset)) cl$offset <- as.name(offset)
         fit <- eval(cl)
+        if (inherits(fit, "mlm"))
+          stop("the response is a matrix of ", ncol(fit$coefficients), " columns: fit each response on its own", call. = FALSE)
         s <- summary(fit)
         s$call <- call("lm", formula = f, data = as.name(label))
         cf <- coef(s)
@@ -73,46 +105,78 @@ enum LinearModelR {
              vcov = unname(c(s$cov.unscaled * s$sigma^2)), text = summary_text(s))
       }
 
-      # Chunk step 1: the factor levels lm would see in the rows it keeps.
+      # How the whole data orders a factor variable's levels, from the values it is made of: a
+      # factor keeps its declared order, numbers sort as numbers, anything else as text.
+      level_order <- function(value) if (is.factor(value)) "declared" else if (is.numeric(value)) "numeric" else "text"
+
+      # The separator between an interaction variable's name and its argument's number in the
+      # names of the entries that carry the arguments' levels.
+      part_mark <- "\x1f"
+
+      # Chunk step 1: the factor levels lm would see in the rows it keeps, with how the whole
+      # data orders them. An interaction(a, b, ...) variable also reports each argument's
+      # levels (as entries named variable, part_mark, argument number), since its level order
+      # crosses theirs.
       chunk_levels <- function(data, text, weights, offset) {
         f <- formula_from_text(text)
         mf <- model_frame(f, data, weights, offset, drop = FALSE)
-        response <- attr(attr(mf, "terms"), "response")
-        names <- character(0); full <- list(); present <- list(); declared <- logical(0)
-        for (nm in setdiff(names(mf), names(mf)[response])) {
-          x <- mf[[nm]]
-          if (is.character(x)) x <- factor(x)
+        mt <- attr(mf, "terms")
+        vars <- as.list(attr(mt, "variables"))[-1L]
+        response <- attr(mt, "response")
+        names <- character(0); full <- list(); present <- list(); order <- character(0)
+        add <- function(nm, lev, here, kind) {
+          names <<- c(names, nm); full[[length(full) + 1L]] <<- lev
+          present[[length(present) + 1L]] <<- here; order <<- c(order, kind)
+        }
+        source_value <- function(e) eval(e, data, environment(f))
+        for (i in setdiff(seq_along(vars), response)) {
+          nm <- names(mf)[[i]]; x <- mf[[i]]; e <- vars[[i]]
+          kind <- "declared"
+          if (is.character(x) || is.logical(x)) { x <- factor(x); kind <- "text" }
           if (!is.factor(x)) next
           lev <- levels(x)
-          names <- c(names, nm)
-          full[[length(full) + 1L]] <- lev
-          present[[length(present) + 1L]] <- lev[tabulate(unclass(x), length(lev)) > 0L]
-          declared <- c(declared, nm %in% names(data) && is.factor(data[[nm]]))
+          if (is.call(e) && identical(e[[1L]], as.name("interaction"))) {
+            kind <- "interaction"
+            for (k in seq_along(e)[-1L]) {
+              part <- source_value(e[[k]])
+              add(paste0(nm, part_mark, k - 1L), levels(as.factor(part)), character(0), level_order(part))
+            }
+          } else if (is.call(e) && is.name(e[[1L]]) && as.character(e[[1L]]) %in% c("factor", "as.factor") && is.null(names(e))) {
+            kind <- level_order(source_value(e[[2L]]))
+          } else if (is.name(e) && !is.factor(source_value(e))) {
+            kind <- "text"
+          }
+          add(nm, lev, lev[tabulate(unclass(x), length(lev)) > 0L], kind)
         }
-        list(names = names, full = full, present = present, declared = declared, rows = NROW(data))
+        list(names = names, full = full, present = present, order = order, rows = NROW(data))
       }
 
-      # The global levels, in the order lm on the whole data would use: factor columns of the
-      # data keep their levels (chunks' levels united in chunk order, as converting the whole
-      # data unites them); levels made from values (character columns, factor(x) in the
-      # formula) are sorted as factor() sorts them: numerically when all are numbers, else in
-      # R's collation. Only levels present in kept rows remain (lm drops unused levels).
+      # The global levels, in the order lm on the whole data would use: a factor keeps its
+      # declared levels (chunks' levels united in chunk order, as converting the whole data
+      # unites them); levels made from numbers sort as numbers (factor(cyl)), from text or
+      # logicals in R's collation; an interaction's levels cross its arguments' global levels,
+      # the first varying fastest, as interaction() makes them. Only levels present in kept rows
+      # remain (lm drops unused levels).
       merge_levels <- function(per_chunk) {
         names <- unique(unlist(lapply(per_chunk, `[[`, "names")))
+        pick <- function(nm, key) Filter(Negate(is.null), lapply(per_chunk, function(p) {
+          i <- match(nm, p$names); if (is.na(i)) NULL else p[[key]][[i]] }))
+        global_levels <- function(nm) {
+          values <- unique(unlist(pick(nm, "full")))
+          switch(unlist(pick(nm, "order"))[[1L]],
+                 declared = values,
+                 numeric = values[order(as.numeric(values))],
+                 text = sort(values),
+                 interaction = {
+                   parts <- names[startsWith(names, paste0(nm, part_mark))]
+                   parts <- parts[order(as.integer(substring(parts, nchar(nm) + 2L)))]
+                   Reduce(function(a, b) as.vector(outer(a, b, paste, sep = ".")), lapply(parts, global_levels))
+                 })
+        }
         xlev <- list()
-        for (nm in names) {
-          pick <- function(key) lapply(per_chunk, function(p) { i <- match(nm, p$names); if (is.na(i)) NULL else p[[key]][[i]] })
-          full <- Filter(Negate(is.null), pick("full"))
-          present <- unique(unlist(pick("present")))
-          declared <- unlist(pick("declared"))
-          if (all(declared)) {
-            ordered_levels <- unique(unlist(full))
-          } else {
-            values <- unique(unlist(full))
-            numbers <- suppressWarnings(as.numeric(values))
-            ordered_levels <- if (!anyNA(numbers)) values[order(numbers)] else sort(values)
-          }
-          xlev[[nm]] <- ordered_levels[ordered_levels %in% present]
+        for (nm in names[!grepl(part_mark, names, fixed = TRUE)]) {
+          ordered_levels <- global_levels(nm)
+          xlev[[nm]] <- ordered_levels[ordered_levels %in% unique(unlist(pick(nm, "present")))]
         }
         xlev
       }
@@ -126,6 +190,7 @@ enum LinearModelR {
         mt <- attr(mf, "terms")
         x <- model.matrix(mt, mf)
         y <- model.response(mf, "numeric")
+        if (NCOL(y) != 1L) stop("the response has ", NCOL(y), " columns: fit each response on its own", call. = FALSE)
         w <- model.weights(mf)
         off <- model.offset(mf)
         kept <- nrow(x)

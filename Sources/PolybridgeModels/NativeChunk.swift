@@ -108,7 +108,7 @@ struct NativeChunkData {
 
     /// Pass 1: each factor variable's levels in this chunk, and those present in kept rows.
     func levels() -> ChunkLevels {
-        var result = ChunkLevels(names: [], full: [], present: [], declared: [])
+        var result = ChunkLevels(names: [], full: [], present: [], order: [])
         for name in plan.predictors where result.names.firstIndex(of: name) == nil {
             guard let variable = categorical[name] else { continue }
             var present = [Bool](repeating: false, count: variable.levels.count)
@@ -117,7 +117,7 @@ struct NativeChunkData {
             result.names.append(name)
             result.full.append(strings)
             result.present.append(strings.indices.filter { present[$0] }.map { strings[$0] })
-            result.declared.append(variable.declared)
+            result.order.append(variable.declared ? .declared : .text)
         }
         return result
     }

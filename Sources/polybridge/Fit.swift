@@ -29,6 +29,10 @@ struct Fit: AsyncParsableCommand {
     @Option(help: "The column of the offset.")
     var offset: String?
 
+    @Option(name: .customLong("row-wise"), parsing: .singleValue,
+            help: "A function you know computes each row from that row alone (e.g. nchar), accepted in a chunked fit's formula besides the built-in ones; repeatable.")
+    var rowWise: [String] = []
+
     @Option(help: "Split the rows into this many chunks.")
     var chunks: Int?
 
@@ -77,7 +81,7 @@ struct Fit: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let specification = LinearModelSpecification(formula: formula, weights: weights, offset: offset)
+        let specification = LinearModelSpecification(formula: formula, weights: weights, offset: offset, rowWiseFunctions: rowWise)
         let label = URL(fileURLWithPath: data).lastPathComponent
         let fit: LinearModelFit
         let bar = ProgressBar.forTerminal()

@@ -150,7 +150,7 @@ import Testing
         let parquet = try await FitCommandTests().mtcarsParquet()
         let process = Process()
         (process.executableURL, process.arguments) = withDefaultInterrupt(polybridgeExecutable(), [
-            "fit", "--data", parquet, "--formula", "mpg ~ I(wt + 0 * length(Sys.sleep(600)))", "--workers", "2", "--chunks", "4"])
+            "fit", "--data", parquet, "--formula", "mpg ~ I(wt + 0 * length(Sys.sleep(600)))", "--row-wise", "length", "--row-wise", "Sys.sleep", "--workers", "2", "--chunks", "4"])
         process.environment = childEnvironment()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

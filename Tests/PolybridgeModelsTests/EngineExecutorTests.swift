@@ -38,7 +38,7 @@ import Testing
 
         // A polybridge worker process killed mid-fit: the engine retries its chunk; lm's answer.
         let slow = "y ~ x1 + g + I(x2 + 0 * length(Sys.sleep(1)))"
-        let killedRun = try await fitCommand(common + ["--formula", slow, "--executor", engine.rawValue], killAWorkerAfter: 2.5)
+        let killedRun = try await fitCommand(common + ["--formula", slow, "--row-wise", "length", "--row-wise", "Sys.sleep", "--executor", engine.rawValue], killAWorkerAfter: 2.5)
         #expect(killedRun.killed != nil)
         try #require(killedRun.run.status == 0, "\(killedRun.run.error)")
         everything.formUnion(killedRun.seen)
@@ -63,7 +63,7 @@ import Testing
     func ctrlCDuringAnEngineFitLeavesNothing(engine: ClusterEngine) async throws {
         let path = try await WorkerPoolTests().parquet("engine_interrupt_\(engine.rawValue)", "d")
         let run = try await runPolybridgeWatchingProcesses(["fit", "--data", path, "--workers", "2", "--chunks", "6", "--executor", engine.rawValue,
-                                                            "--formula", "y ~ x1 + I(x2 + 0 * length(Sys.sleep(20)))"], interruptAfter: 1)
+                                                            "--formula", "y ~ x1 + I(x2 + 0 * length(Sys.sleep(20)))", "--row-wise", "length", "--row-wise", "Sys.sleep"], interruptAfter: 1)
         #expect(run.run.status == 130, "\(run.run.error)")
         #expect(run.run.error.contains("interrupted"))
         #expect(run.workers.count >= 2)
@@ -98,7 +98,7 @@ import Testing
     func aCoordinatorKilledMidFitLeavesNothingRunning(engine: ClusterEngine, signal: Int32) async throws {
         let path = try await WorkerPoolTests().parquet("engine_killed_coordinator_\(engine.rawValue)_\(signal)", "d")
         let run = try await runPolybridgeWatchingProcesses(["fit", "--data", path, "--workers", "2", "--chunks", "6", "--executor", engine.rawValue,
-                                                            "--formula", "y ~ x1 + I(x2 + 0 * length(Sys.sleep(20)))"],
+                                                            "--formula", "y ~ x1 + I(x2 + 0 * length(Sys.sleep(20)))", "--row-wise", "length", "--row-wise", "Sys.sleep"],
                                                            interruptAfter: 1, interruptSignal: signal)
         #expect(run.interruptsSent == 1)
         #expect(run.workers.count >= 2)
@@ -154,7 +154,7 @@ import Testing
     func aChunkLongerThanTheTimeoutFailsTheFit(engine: ClusterEngine) async throws {
         let path = try await WorkerPoolTests().parquet("engine_timeout_\(engine.rawValue)", "d")
         let run = try await runPolybridgeWatchingProcesses(["fit", "--data", path, "--workers", "2", "--chunks", "4", "--executor", engine.rawValue,
-                                                            "--timeout", "3", "--formula", "y ~ x1 + I(x2 + 0 * length(Sys.sleep(60)))"])
+                                                            "--timeout", "3", "--formula", "y ~ x1 + I(x2 + 0 * length(Sys.sleep(60)))", "--row-wise", "length", "--row-wise", "Sys.sleep"])
         #expect(run.run.status == 1)
         #expect(run.run.error.contains("timed out after 3") && run.run.error.contains("chunk "), "\(run.run.error)")
         let left = try await processesLeftBehind(run.seen)

@@ -165,14 +165,62 @@ let standardData = """
         }
     }
 
-    /// Terms whose value depends on the whole data are refused by the exact combine.
-    @Test func wholeDataTermsAreRefused() async throws {
-        let data = try await table("lm_poly", standardData)
-        for (formula, function) in [("y ~ poly(x1, 2)", "poly"), ("y ~ scale(x1)", "scale")] {
-            await #expect(throws: LinearModelError.wholeDataTerm(formula: formula, function: function)) {
-                _ = try await LinearModel.fitChunked(data, chunks: 3, LinearModelSpecification(formula: formula))
+    /// A chunked fit (exact or average) refuses, by name, any function not known to be
+    /// row-wise: those that need the whole data (`min(y)` computed per chunk gave a wrong
+    /// intercept), indexing, and functions R would look up elsewhere.
+    @Test(arguments: [("log(y - min(y) + 1) ~ x1", "min()"), ("y ~ I(x1 - max(x1))", "max()"), ("y ~ I(x1 / diff(range(x1)))", "diff()"),
+                      ("y ~ I(x1 / sum(x2))", "sum()"), ("y ~ I(x1 * length(x1))", "length()"), ("y ~ seq_along(x1)", "seq_along()"),
+                      ("y ~ I(x1 - x1[1])", "indexing ([)"), ("y ~ poly(x1, 2)", "poly()"), ("y ~ scale(x1)", "scale()"), ("y ~ I(x1 > median(x1))", "median()"),
+                      ("y ~ rank(x1)", "rank()"), ("y ~ my_transform(x1)", "my_transform()"), ("y ~ d$x1", "$"),
+                      ("y ~ I(x1 - mean(x1))", "mean()"), ("y ~ cumsum(x1)", "cumsum()"), ("y ~ factor(x1, levels = unique(x1))", "unique()"),
+                      ("y ~ factor(s, labels = c('U', 'V', 'W'))", "factor() with labels"), ("y ~ interaction(g, s, sep = '_')", "interaction() with named arguments")])
+    func functionsThatAreNotRowWiseAreRefusedByName(formula: String, function: String) async throws {
+        let data = try await table("lm_not_rowwise", standardData)
+        for combine in [LinearModelCombine.exact, .average] {
+            await #expect(throws: LinearModelError.notRowWise(formula: formula, function: function)) {
+                _ = try await LinearModel.fitChunked(data, chunks: 3, LinearModelSpecification(formula: formula), combine: combine)
             }
         }
+    }
+
+    /// A formula with several responses is refused, whole or in chunks, with a message that says
+    /// to fit each response on its own (chunks used to print the first response's fit alone).
+    @Test func aMultiResponseFormulaIsRefusedWholeAndInChunks() async throws {
+        let data = try await table("lm_multi_response", standardData)
+        let formula = "cbind(x2, y) ~ x1"
+        let reason = "it has 2 responses (cbind(x2, y)): lm fits them as one multivariate model, whose summary is one lm per response; fit each response on its own, e.g. 'x2 ~ ...'"
+        for combine in [LinearModelCombine.exact, .average] {
+            await #expect(throws: LinearModelError.invalidFormula(formula: formula, reason: reason)) {
+                _ = try await LinearModel.fitChunked(data, chunks: 4, LinearModelSpecification(formula: formula), combine: combine)
+            }
+        }
+        await #expect(throws: LinearModelError.invalidFormula(formula: formula, reason: reason)) {
+            _ = try await LinearModel.fit(data, LinearModelSpecification(formula: formula))
+        }
+        // A matrix response made another way reaches lm, which makes a multivariate fit: refused too.
+        do {
+            _ = try await LinearModel.fit(data, LinearModelSpecification(formula: "as.matrix(data.frame(x2, y)) ~ x1"))
+            Issue.record("a matrix response was fitted")
+        } catch let error as LinearModelError {
+            #expect("\(error)".contains("the response is a matrix of 2 columns: fit each response on its own"), "\(error)")
+        }
+    }
+
+    /// Row-wise terms are accepted in chunks and give lm's answer on the whole data.
+    @Test(arguments: ["log(y + 10) ~ I(x1^2) + sqrt(abs(x2)) + exp(-x1) + round(x2, 1)",
+                      "y ~ factor(g) + as.factor(s) + pmin(x1, 1) + pmax(x2, -0.5) + ifelse(x1 > 0, 1, 2)",
+                      "y ~ interaction(g, s) + x1", "y ~ interaction(z, s, n) + x1", "y ~ factor(z) + as.factor(o) + factor(n)",
+                      "y ~ x1 + n + z + o", "y ~ x1 + offset(0.5 * off) + I(g %in% c('a', 'b'))",
+                      "y ~ (x1 + x2 + g)^2 - x1:x2", "y ~ g / x1", "(y > 3) ~ x1 + log1p(abs(x2)) + floor(x1) + sign(x2)"])
+    func rowWiseTermsInChunksEqualLM(formula: String) async throws {
+        let name = "lm_rowwise"
+        // z: a factor whose declared level order is not sorted; n: numbers as text ("10" sorts before "9").
+        let data = try await table(name, """
+            d <- { \(standardData) }; d$z <- factor(sample(c("zz", "aa", "mm"), nrow(d), TRUE), levels = c("zz", "aa", "mm"))
+            d$n <- as.character(sample(c(9, 10, 11), nrow(d), TRUE)); d$y <- d$y + (d$z == "aa") + (d$n == "9"); d
+            """)
+        let fit = try await LinearModel.fitChunked(data, chunks: 5, LinearModelSpecification(formula: formula), label: name)
+        #expect(try await agreesWithLM(fit, data: name, formula: formula) == "TRUE", "\(formula)")
     }
 
     /// The average combine is the common recipe and says it is approximate; it differs from lm.

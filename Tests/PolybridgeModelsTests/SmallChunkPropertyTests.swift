@@ -6,7 +6,8 @@ import Testing
 /// Many small random data sets, each fitted in chunks of every awkward size (1 row up to the
 /// coefficients + 2) and compared with R's own `lm` on the whole data: one-row chunks, factor
 /// levels and constant columns missing from a chunk, collinear columns, NA rows, zero weights,
-/// offsets, sorted and unsorted rows, and both chunk paths (bare columns go native, `I(x1)`
+/// offsets, sorted and unsorted rows, factor levels declared out of order and numbers as text
+/// (whose levels sort as text), and both chunk paths (bare columns go native, `I(x1)`
 /// goes through R's model.frame).
 @Suite struct SmallChunkPropertyTests {
     /// R code that defines `.pb_small_case(seed)`: a random data frame `d` and a model on it,
@@ -21,8 +22,8 @@ import Testing
         y = round(rnorm(n, 5, 2), 2),
         x1 = round(rnorm(n), 3),
         x2 = if (runif(1) < 0.3) rep(1.5, n) else round(runif(n), 3),
-        g = factor(sample(letters[seq_len(nlev)], n, TRUE), levels = letters[seq_len(nlev)]),
-        s = sample(c("u", "v", "w"), n, TRUE),
+        g = factor(sample(letters[seq_len(nlev)], n, TRUE), levels = sample(letters[seq_len(nlev)])),
+        s = sample(if (runif(1) < 0.5) c("u", "v", "w") else c("9", "10", "11"), n, TRUE),
         w = sample(c(0, 0.5, 1, 2), n, TRUE, prob = c(0.15, 0.3, 0.3, 0.25)),
         off = round(rnorm(n), 2), stringsAsFactors = FALSE)
       d$x3 <- d$x1 - 2 * d$x2
@@ -31,7 +32,7 @@ import Testing
       if (runif(1) < 0.2) d$g[sample(n, 1L)] <- NA
       if (runif(1) < 0.5) d <- d[order(d$g, d$s), ]
       rownames(d) <- NULL
-      terms <- c("x1", "x2", "x3", "g", "s", "x1:g", "g:s")
+      terms <- c("x1", "x2", "x3", "g", "s", "x1:g", "g:s", "factor(s)", "interaction(g, s)")
       chosen <- terms[runif(length(terms)) < 0.4]
       if (seed %% 2L == 1L) chosen[chosen == "x1"] <- "I(x1)"
       rhs <- if (length(chosen)) paste(chosen, collapse = " + ") else "1"

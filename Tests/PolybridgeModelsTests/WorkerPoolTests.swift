@@ -40,7 +40,7 @@ import Testing
         let formula = "y ~ x1 + g + I(x2 + 0 * length(Sys.sleep(0.5)))"
         let task = Task {
             try await LinearModel.fitChunked(.file(path: path), rowCount: 2400, chunks: LinearModel.chunkRanges(rowCount: 2400, count: 6),
-                                             LinearModelSpecification(formula: formula), executor: pool)
+                                             LinearModelSpecification(formula: formula, rowWiseFunctions: ["length", "Sys.sleep"]), executor: pool)
         }
         var victim: Int32?
         for _ in 0..<600 where victim == nil {
@@ -70,7 +70,8 @@ import Testing
         // Chunk 2's rows sleep far longer than the timeout.
         do {
             _ = try await LinearModel.fitChunked(.file(path: path), rowCount: 2400, chunks: ranges,
-                LinearModelSpecification(formula: "y ~ I(x1 + 0 * length(if (slow[1] == 1) Sys.sleep(600)))"), executor: pool)
+                LinearModelSpecification(formula: "y ~ I(x1 + 0 * length(if (slow[1] == 1) Sys.sleep(600)))",
+                                              rowWiseFunctions: ["length", "if", "[", "Sys.sleep"]), executor: pool)
             Issue.record("the slow chunk did not time out")
         } catch let error as LinearModelError {
             guard case .chunkFailed(let chunk, _, _, let message) = error else { Issue.record("\(error)"); return }
@@ -84,7 +85,7 @@ import Testing
         let pool = ProcessPoolExecutor(executable: polybridgeExecutable(), workers: 2)
         let task = Task {
             try await LinearModel.fitChunked(.file(path: path), rowCount: 2400, chunks: LinearModel.chunkRanges(rowCount: 2400, count: 4),
-                                             LinearModelSpecification(formula: "y ~ I(x1 + 0 * length(Sys.sleep(600)))"), executor: pool)
+                                             LinearModelSpecification(formula: "y ~ I(x1 + 0 * length(Sys.sleep(600)))", rowWiseFunctions: ["length", "Sys.sleep"]), executor: pool)
         }
         var workers: [Int32] = []
         for _ in 0..<600 where workers.count < 2 {
