@@ -153,8 +153,10 @@ public enum LinearModelChunkResult: Sendable, Codable, Equatable {
 public enum ChunkData: Sendable {
     /// A table in this process (chunks are zero-copy row slices).
     case table(ArrowTable)
-    /// A data file (CSV, Feather, Parquet, RDS) that each worker process reads itself.
-    case file(path: String)
+    /// A data file (CSV, Feather, Parquet, RDS) that each worker process reads itself, with
+    /// the identity it had when the fit started (``LinearModel/fitChunked(_:rowCount:chunks:_:combine:executor:label:progress:)``
+    /// pins it when nil).
+    case file(path: String, identity: FileIdentity? = nil)
 }
 
 /// Runs chunk tasks: in this process, on a pool of worker processes, or on a cluster. The fit

@@ -103,12 +103,12 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
 
     /// Runs `task` on the engine; `data` must be a file every node can read.
     public func run(_ task: LinearModelChunkTask, data: ChunkData) async throws -> LinearModelChunkResult {
-        guard case .file(let path) = data else {
+        guard case .file(let path, let identity) = data else {
             throw LinearModelError.data("the \(engine.rawValue) executor reads its rows from a file every node can read: pass ChunkData.file")
         }
         // A relative path means this process's folder; an engine worker's folder is another.
         let shared = path.contains("://") ? path : URL(fileURLWithPath: path).standardizedFileURL.path
-        let line = String(decoding: try WorkerJSON.encoder().encode(WorkerRequest(task: task, path: shared)), as: UTF8.self)
+        let line = String(decoding: try WorkerJSON.encoder().encode(WorkerRequest(task: task, path: shared, identity: identity)), as: UTF8.self)
         let python = try PythonRuntime.shared()
         let answer = await submitAndWait(line, tables: nil) { try python.value(of: $0) }
         let text: String

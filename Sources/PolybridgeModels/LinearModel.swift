@@ -100,6 +100,13 @@ public enum LinearModel {
                                   progress: (@Sendable (LinearModelProgress) -> Void)? = nil) async throws -> LinearModelFit {
         let formula = try await checkFormula(specification.formula)
         guard !chunks.isEmpty else { throw LinearModelError.data("no chunks to fit") }
+        // Workers read the file themselves, chunk by chunk: they check it is still the file it
+        // was now (a URL is left to its store).
+        let data: ChunkData = if case .file(let path, nil) = data, !path.contains("://") {
+            .file(path: path, identity: try FileIdentity.pin(path))
+        } else {
+            data
+        }
         let passes = combine == .exact ? 2 : 1
         func tasks(_ step: LinearModelChunkTask.Step) -> [LinearModelChunkTask] {
             chunks.enumerated().map { LinearModelChunkTask(chunk: $0.offset + 1, rows: $0.element, step: step, specification: specification) }

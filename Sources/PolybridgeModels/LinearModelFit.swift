@@ -122,6 +122,8 @@ public enum LinearModelError: Error, Sendable, Equatable, CustomStringConvertibl
     /// A chunked fit's formula calls a function not known to be row-wise (`min(y)`, `x[1]`,
     /// `poly()`, …): a chunk would compute it from its own rows only.
     case notRowWise(formula: String, function: String)
+    /// The data file workers read changed during the fit (replaced, rewritten or removed).
+    case dataFileChanged(path: String, what: String)
     /// R failed fitting the model.
     case fitFailed(message: String)
     /// R failed on one chunk: which chunk, its rows (1-based, inclusive) and R's message.
@@ -136,6 +138,8 @@ public enum LinearModelError: Error, Sendable, Equatable, CustomStringConvertibl
             return "formula '\(formula)': \(reason)"
         case .notRowWise(let formula, let function):
             return "formula '\(formula)': a chunked fit computes every term from one chunk's rows, so it accepts only row-wise functions (arithmetic and comparison operators, elementwise math such as log or sqrt, I, factor, as.factor, interaction, offset, pmin, pmax, ifelse), and \(function) is not one; fit without chunks or workers, or compute the column first (in a pipeline step, or when writing the data); a function that does compute each row from that row alone can be vouched for (polybridge fit --row-wise NAME, LinearModelSpecification.rowWiseFunctions)"
+        case .dataFileChanged(let path, let what):
+            return "the data file \(path) changed during the fit: \(what). Its chunks could mix rows of two versions, so the fit stopped; fit again once the file is complete (write it under another name and rename it into place)"
         case .fitFailed(let message):
             return "lm failed: \(message)"
         case .chunkFailed(let chunk, let firstRow, let lastRow, let message):

@@ -9,14 +9,18 @@ public struct WorkerRequest: Codable, Sendable {
     public var task: LinearModelChunkTask?
     /// The data file.
     public var path: String?
+    /// What the data file was when the fit started; the worker checks it before and after
+    /// reading its rows.
+    public var identity: FileIdentity?
     /// Work of a higher layer (a pipeline step), as that layer encodes it; see
     /// ``ProcessPoolExecutor/roundTrip(payload:)``.
     public var payload: String?
 
-    /// A request for `task` on `path`.
-    public init(task: LinearModelChunkTask, path: String) {
+    /// A request for `task` on `path`, which should still have `identity`.
+    public init(task: LinearModelChunkTask, path: String, identity: FileIdentity? = nil) {
         self.task = task
         self.path = path
+        self.identity = identity
     }
 
     /// A warm-up request.
@@ -175,10 +179,10 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
 
     /// Runs `task` on a worker; `data` must be a file.
     public func run(_ task: LinearModelChunkTask, data: ChunkData) async throws -> LinearModelChunkResult {
-        guard case .file(let path) = data else {
+        guard case .file(let path, let identity) = data else {
             throw LinearModelError.data("the worker pool reads its rows from a file: pass ChunkData.file")
         }
-        let request = try WorkerJSON.encoder().encode(WorkerRequest(task: task, path: path)) + Data("\n".utf8)
+        let request = try WorkerJSON.encoder().encode(WorkerRequest(task: task, path: path, identity: identity)) + Data("\n".utf8)
         var attempt = 0
         while true {
             try Task.checkCancellation()

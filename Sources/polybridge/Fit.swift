@@ -109,7 +109,7 @@ struct Fit: AsyncParsableCommand {
                 defer { interrupts.stop() }
                 // The workers start their R and Python while this process starts its own.
                 async let warming: Void = pool.warmUp()
-                let (rows, ranges) = try await fileChunks(workers: workers)
+                let (rows, ranges, identity) = try await fileChunks(workers: workers)
                 _ = try await LinearModel.checkFormula(formula)
                 try await warming
                 let ready = clock.now
@@ -119,7 +119,7 @@ struct Fit: AsyncParsableCommand {
                                           (clock.now - ready).seconds, ranges.count))
                     }
                 }
-                fit = try await LinearModel.fitChunked(.file(path: data), rowCount: rows,
+                fit = try await LinearModel.fitChunked(.file(path: data, identity: identity), rowCount: rows,
                                                        chunks: ranges,
                                                        specification, combine: combine, executor: pool, label: label,
                                                        progress: progress)
@@ -147,7 +147,7 @@ struct Fit: AsyncParsableCommand {
     /// The chunks on Ray or Dask; the engine starts (or connects) first and stops at the end.
     private func fitOnEngine(_ engine: ClusterEngine, binary: URL, workers: Int, specification: LinearModelSpecification,
                              label: String, progress: (@Sendable (LinearModelProgress) -> Void)?) async throws -> LinearModelFit {
-        let (rows, ranges) = try await fileChunks(workers: workers)
+        let (rows, ranges, identity) = try await fileChunks(workers: workers)
         _ = try await LinearModel.checkFormula(formula)
         // What the engine prints (Ray's notes about retried tasks, say) goes to standard error:
         // standard output is for the fit, printed after the engine has stopped.
@@ -182,7 +182,7 @@ struct Fit: AsyncParsableCommand {
         let ready = clock.now
         let fit: LinearModelFit
         do {
-            fit = try await LinearModel.fitChunked(.file(path: data), rowCount: rows, chunks: ranges, specification,
+            fit = try await LinearModel.fitChunked(.file(path: data, identity: identity), rowCount: rows, chunks: ranges, specification,
                                                    combine: combine, executor: engineExecutor, label: label, progress: progress)
         } catch {
             onInterrupt.holdIfInterrupted()
@@ -197,15 +197,17 @@ struct Fit: AsyncParsableCommand {
 
     /// The file's row count and chunks for worker processes that read the file themselves: the
     /// count from the metadata of a Parquet or Arrow IPC file (no scan), and without --chunks or
-    /// --chunk-rows one chunk per row group, so no row is read twice.
-    private func fileChunks(workers: Int) async throws -> (rows: Int, ranges: [Range<Int>]) {
+    /// --chunk-rows one chunk per row group, so no row is read twice. The file's identity is
+    /// pinned first: every chunk's read checks it, so the fit sees one version of the file.
+    private func fileChunks(workers: Int) async throws -> (rows: Int, ranges: [Range<Int>], identity: FileIdentity?) {
+        let identity = data.contains("://") ? nil : try FileIdentity.pin(data)
         let groups = try await DataFiles.rowGroups(data)
         let rows = if let groups { groups.reduce(0, +) } else { try await DataFiles.inspect(data).rows }
         let ranges = if let chunks { LinearModel.chunkRanges(rowCount: rows, count: chunks) }
             else if let chunkRows { LinearModel.chunkRanges(rowCount: rows, rowsPerChunk: chunkRows) }
             else if let groups, groups.count >= workers { LinearModel.chunkRanges(rowGroups: groups) }
             else { LinearModel.chunkRanges(rowCount: rows, count: workers) }
-        return (rows, ranges)
+        return (rows, ranges, identity)
     }
 
     /// Prints the fit (and writes the plot).

@@ -19,7 +19,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let protocolDescriptor = dup(STDOUT_FILENO)
         guard protocolDescriptor >= 0, dup2(STDERR_FILENO, STDOUT_FILENO) >= 0 else { throw ExitCode(1) }
         let answers = FileHandle(fileDescriptor: protocolDescriptor, closeOnDealloc: false)
-        var tables: [String: ArrowTable] = [:]
+        var tables: [Cached: ArrowTable] = [:]
         let encoder = WorkerJSON.encoder()
         let decoder = WorkerJSON.decoder()
         while let line = readLine(strippingNewline: true) {
@@ -47,14 +47,20 @@ struct WorkerCommand: AsyncParsableCommand {
                 let t0 = ContinuousClock.now
                 let table: ArrowTable
                 let format = try? DataFileFormat(path: path)
+                // The file must be what it was when the fit started, before and after the read:
+                // a file replaced mid-fit must not mix two versions' rows into one fit.
+                try request.identity?.check(path)
                 if task.step != .fit, format == .parquet || format == .feather,
                    let columns = try await LinearModelChunkWork.columnsRead(by: task.specification) {
                     // Only the chunk's rows of the model's columns: the row groups that hold them.
                     table = try await DataFiles.readRows(path, rows: task.rows, columns: columns)
                 } else {
-                    if tables[path] == nil { tables[path] = try await DataFiles.readTable(path) }
-                    table = try tables[path]!.slice(rows: task.rows)
+                    // A whole file read once is kept for later tasks on the same version of it.
+                    let key = Cached(path: path, identity: request.identity)
+                    if tables[key] == nil { tables = [key: try await DataFiles.readTable(path)] }
+                    table = try tables[key]!.slice(rows: task.rows)
                 }
+                try request.identity?.check(path)
                 let t1 = ContinuousClock.now
                 response.result = try await LinearModelChunkWork.run(task, rows: table)
                 if ProcessInfo.processInfo.environment["POLYBRIDGE_TRACE_WORKER"] != nil {
@@ -67,5 +73,19 @@ struct WorkerCommand: AsyncParsableCommand {
             }
             answers.write(try encoder.encode(response) + Data("\n".utf8))
         }
+    }
+}
+
+/// A whole data file a worker has read, by path and the version the fit pinned.
+private struct Cached: Hashable {
+    var path: String
+    var identity: FileIdentity?
+
+    static func == (a: Cached, b: Cached) -> Bool { a.path == b.path && a.identity == b.identity }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(path)
+        hasher.combine(identity?.inode)
+        hasher.combine(identity?.modified)
     }
 }

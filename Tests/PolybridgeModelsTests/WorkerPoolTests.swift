@@ -99,3 +99,90 @@ import Testing
         #expect(!workers.isEmpty && !workers.contains(where: alive))
     }
 }
+
+/// A data file replaced or rewritten while workers read it: the fit stops with an error that
+/// names the file, instead of combining rows of two versions.
+@Suite struct DataFileChangeTests {
+    /// A CSV or Parquet file of the standard data, and a second version of the same shape.
+    func twoVersions(_ name: String, format: String) async throws -> (path: String, other: String) {
+        let directory = try scratchDirectory()
+        let path = directory + "/\(name).\(format)", other = directory + "/other.\(format)"
+        for (target, seed) in [(path, 1), (other, 2)] {
+            let rds = target + ".rds"
+            _ = try await RRuntime.shared().evaluate("local({ d <- { \(standardData) }; set.seed(\(seed)); d$y <- rnorm(nrow(d)); saveRDS(d, '\(rds)') })")
+            _ = try await DataFiles.convert(rds, to: target)
+        }
+        return (path, other)
+    }
+
+    @Test(arguments: ["parquet", "csv"])
+    func aFileReplacedDuringAPoolFitStopsTheFitNamingTheFile(format: String) async throws {
+        let (path, other) = try await twoVersions("replaced_\(format)", format: format)
+        let pool = ProcessPoolExecutor(executable: polybridgeExecutable(), workers: 2)
+        defer { pool.shutdown() }
+        try await pool.warmUp()
+        // Each chunk sleeps half a second, so most chunks are read after the replacement.
+        let spec = LinearModelSpecification(formula: "y ~ x1 + I(x2 + 0 * length(Sys.sleep(0.5)))", rowWiseFunctions: ["length", "Sys.sleep"])
+        let replace = Task {
+            try await Task.sleep(for: .milliseconds(700))
+            #expect(rename(other, path) == 0)
+        }
+        do {
+            let fit = try await LinearModel.fitChunked(.file(path: path), rowCount: 2400,
+                                                       chunks: LinearModel.chunkRanges(rowCount: 2400, count: 12), spec, executor: pool)
+            Issue.record("the fit ended with \(fit.coefficients.map(\.estimate)) over a file replaced mid-fit")
+        } catch let error as LinearModelError {
+            guard case .chunkFailed(_, _, _, let message) = error else { Issue.record("\(error)"); return }
+            #expect(message.contains("the data file \(path) changed during the fit: it is another file (device and inode)"), "\(message)")
+        }
+        try await replace.value
+    }
+
+    /// The identity sees a same-content copy moved over the file (another inode), and an
+    /// in-place rewrite of the same size with the modification time set back (the footer).
+    @Test func theIdentitySeesAReplacementAndARewriteThatKeepsSizeAndTime() async throws {
+        let (path, _) = try await twoVersions("identity", format: "parquet")
+        let identity = try FileIdentity.pin(path)
+        try identity.check(path)
+        let copy = path + ".copy"
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        #expect(rename(copy, path) == 0)
+        #expect(throws: LinearModelError.self) { try identity.check(path) }
+
+        let pinned = try FileIdentity.pin(path)
+        var before = stat()
+        #expect(stat(path, &before) == 0)
+        // Flip one byte of the Parquet footer, then put the modification time back.
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: size - 12)
+        let byte = try #require(try handle.read(upToCount: 1)?.first)
+        try handle.seek(toOffset: size - 12)
+        try handle.write(contentsOf: Data([byte ^ 0xFF]))
+        try handle.close()
+        var times = [before.st_atim, before.st_mtim]
+        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        do {
+            try pinned.check(path)
+            Issue.record("a rewritten footer went unseen")
+        } catch {
+            #expect("\(error)" == "the data file \(path) changed during the fit: its footer changed. Its chunks could mix rows of two versions, so the fit stopped; fit again once the file is complete (write it under another name and rename it into place)")
+        }
+    }
+
+    /// A FIFO (or any file that cannot be read twice) is refused at the start of a pool fit
+    /// instead of leaving every worker blocked on it.
+    @Test func aFIFOIsRefusedBeforeWorkersWaitOnIt() async throws {
+        let fifo = try scratchDirectory() + "/data.csv"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let pool = ProcessPoolExecutor(executable: polybridgeExecutable(), workers: 2)
+        defer { pool.shutdown() }
+        do {
+            _ = try await LinearModel.fitChunked(.file(path: fifo), rowCount: 10, chunks: [0..<5, 5..<10],
+                                                 LinearModelSpecification(formula: "y ~ x"), executor: pool)
+            Issue.record("a FIFO was fitted")
+        } catch {
+            #expect("\(error)".contains("\(fifo) is not a regular file"), "\(error)")
+        }
+    }
+}
