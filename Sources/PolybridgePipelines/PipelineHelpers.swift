@@ -55,10 +55,41 @@ enum PipelineR {
 
       check_code <- function(code) { parse(text = code, keep.source = FALSE); TRUE }
 
+      # What a step may change that the next step would otherwise see: the working directory,
+      # environment variables, options, the random number state and new global variables.
+      save_state <- function() {
+        list(wd = getwd(), env = Sys.getenv(), options = options(), globals = ls(globalenv(), all.names = TRUE),
+             seed = if (exists(".Random.seed", globalenv(), inherits = FALSE)) get(".Random.seed", globalenv()))
+      }
+
+      restore_state <- function(saved) {
+        setwd(saved$wd)
+        now <- Sys.getenv()
+        gone <- setdiff(names(now), names(saved$env))
+        if (length(gone)) Sys.unsetenv(gone)
+        changed <- names(saved$env)[is.na(now[names(saved$env)]) | now[names(saved$env)] != saved$env]
+        if (length(changed)) do.call(Sys.setenv, as.list(saved$env[changed]))
+        added <- setdiff(names(options()), names(saved$options))
+        if (length(added)) options(setNames(vector("list", length(added)), added))
+        options(saved$options)
+        new <- setdiff(ls(globalenv(), all.names = TRUE), saved$globals)
+        new <- new[!startsWith(new, ".polybridge") & new != ".Random.seed"]
+        if (length(new)) rm(list = new, envir = globalenv())
+        if (is.null(saved$seed)) {
+          if (exists(".Random.seed", globalenv(), inherits = FALSE)) rm(".Random.seed", envir = globalenv())
+        } else {
+          assign(".Random.seed", saved$seed, envir = globalenv())
+        }
+      }
+
       # Runs a step: the script sourced into a fresh environment (its folder as the working
       # directory while it is sourced), or inline code evaluated with the arguments bound. An
-      # error keeps R's message and the call stack from the step's function down.
+      # error keeps R's message and the call stack from the step's function down. Whatever the
+      # step changes of the session's state is put back afterwards, so each step starts from
+      # the pipeline's own (as targets runs each target).
       run_step <- function(file, code, fname, args) {
+        saved <- save_state()
+        on.exit(restore_state(saved), add = TRUE)
         env <- new.env(parent = globalenv())
         stack <- NULL
         base <- sys.nframe()
@@ -192,7 +223,33 @@ enum PipelinePython {
         with _step_lock:
             return _run_step(path, function, inputs, params_json)
 
+    def _save_state():
+        """What a step may change that the next step would otherwise see."""
+        import random
+        numpy = sys.modules.get("numpy")
+        return (os.getcwd(), dict(os.environ), random.getstate(), numpy.random.get_state() if numpy else None)
+
+    def _restore_state(saved):
+        import random
+        cwd, environ, state, numpy_state = saved
+        os.chdir(cwd)
+        for name in [name for name in os.environ if name not in environ]:
+            del os.environ[name]
+        for name, value in environ.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
+        random.setstate(state)
+        if numpy_state is not None:
+            sys.modules["numpy"].random.set_state(numpy_state)
+
     def _run_step(path, function, inputs, params_json):
+        saved = _save_state()
+        try:
+            return _run_step_in(path, function, inputs, params_json)
+        finally:
+            _restore_state(saved)
+
+    def _run_step_in(path, function, inputs, params_json):
         converted = inputs
         _counter[0] += 1
         folder = os.path.realpath(os.path.dirname(path))

@@ -61,6 +61,7 @@ public final class PythonRuntime: Sendable {
         try withGIL { gil throws(PythonError) in
             let main = pb_py_main_dict()
             _ = try gil.own(pb_py_run_string("import sys\nsys.argv = ['polybridge']\n", Int32(PB_PY_FILE_INPUT), main, main))
+            _ = try gil.own(pb_py_run_string(Self.exitGuard, Int32(PB_PY_FILE_INPUT), main, main))
         }
         // reticulate inside the embedded R attaches to this interpreter instead of starting its own.
         setenv("PYTHON_SESSION_INITIALIZED", "current_pid=\(getpid()):sys.executable=\(interpreter.executable)", 1)
@@ -70,6 +71,24 @@ public final class PythonRuntime: Sendable {
             return { pb_py_gil_release(state) }
         }
     }
+
+    /// `os._exit` would end the whole host process on the spot, with any status, before a
+    /// pipeline reports its steps (R's `quit()` is refused the same way). In this process it
+    /// raises an error instead; a forked child (multiprocessing's fork start method ends its
+    /// children with `os._exit`) still exits.
+    static let exitGuard = """
+        def _polybridge_guard_exit():
+            import os, posix
+            real, host = os._exit, os.getpid()
+            def _exit(status):
+                if os.getpid() == host:
+                    raise RuntimeError(f"os._exit({status}) is not available inside polybridge: it would end the whole process; "
+                                       "return a value or raise an exception instead")
+                real(status)
+            os._exit = posix._exit = _exit
+        _polybridge_guard_exit()
+        del _polybridge_guard_exit
+        """
 
     /// Runs `body` holding the GIL on the calling thread.
     public func withGIL<T, E: Error>(_ body: (PythonGIL) throws(E) -> T) throws(E) -> T {
