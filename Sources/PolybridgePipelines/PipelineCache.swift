@@ -16,7 +16,15 @@ struct PipelineCache {
         var inputs: [String: String]
         var outputs: [String]
         var rows: [String: Int]
+        /// SHA-256 of each stored output file, and of a write step's output file under
+        /// ``PipelineCache/writtenFile``: an entry is trusted only while these match.
+        var hashes: [String: String]?
     }
+
+    /// The key under which a write step's manifest holds the hash of the file it wrote.
+    static let writtenFile = "(written file)"
+    /// Why a write step runs again when its output file differs from what it wrote.
+    static let rewrittenReason = "its output file was changed after polybridge wrote it"
 
     let directory: String
 
@@ -51,7 +59,7 @@ struct PipelineCache {
         let settings = try PipelineRuntime.hash(texts: step.params.sorted { $0.name < $1.name }.map { "\($0.name)=\($0.value.json)" })
         let inputs = Dictionary(uniqueKeysWithValues: step.inputs.map { ($0.name, (inputKeys[$0.step] ?? "") + "/" + ($0.output ?? "")) })
         let key = try PipelineRuntime.hash(texts: [code, settings] + inputs.keys.sorted().map { "\($0)=\(inputs[$0]!)" })
-        return Manifest(key: key, code: code, settings: settings, inputs: inputs, outputs: [], rows: [:])
+        return Manifest(key: key, code: code, settings: settings, inputs: inputs, outputs: [], rows: [:], hashes: [:])
     }
 
     /// The manifest stored for `step`, if any.
@@ -60,13 +68,26 @@ struct PipelineCache {
         return try? JSONDecoder().decode(Manifest.self, from: data)
     }
 
-    /// Why `step` must run (nil when its stored result is current).
-    func reason(_ step: PipelineStep, _ manifest: Manifest) -> String? {
+    /// Why `step` must run (nil when its stored result is current). A stored result counts only
+    /// when every file it names still has the hash recorded when it was written; a damaged or
+    /// edited cache file is also reported in `damaged`.
+    func reason(_ step: PipelineStep, _ manifest: Manifest, damaged: inout String?) -> String? {
         guard let stored = stored(step.id) else { return "no cached result" }
         if stored.key == manifest.key {
-            if step.kind == .write && !FileManager.default.fileExists(atPath: step.path!) { return "its output file is missing" }
-            let missing = stored.outputs.first { !FileManager.default.fileExists(atPath: outputPath(step.id, $0)) }
-            return missing.map { _ in "a cached output file is missing" }
+            guard let hashes = stored.hashes else { return "the cache entry has no checksums" }
+            if step.kind == .write {
+                guard FileManager.default.fileExists(atPath: step.path!) else { return "its output file is missing" }
+                if (try? PipelineRuntime.hash(texts: [], files: [step.path!])) != hashes[Self.writtenFile] { return Self.rewrittenReason }
+            }
+            for name in stored.outputs {
+                let path = outputPath(step.id, name)
+                guard FileManager.default.fileExists(atPath: path) else { return "a cached output file is missing" }
+                if (try? PipelineRuntime.hash(texts: [], files: [path])) != hashes[name] {
+                    damaged = "the cached output \(path) is damaged or was changed; step \(step.id) runs again"
+                    return "a cached output file is damaged"
+                }
+            }
+            return nil
         }
         if stored.code != manifest.code {
             switch step.kind {
@@ -92,15 +113,20 @@ struct PipelineCache {
     }
 
     /// Stores the outputs of `step` and its manifest (written last, so a manifest always has
-    /// its outputs).
-    func store(_ step: String, _ manifest: Manifest, outputs: [String: ArrowTable]) async throws {
+    /// its outputs), with the hash of every file: the outputs, and `written`, the file a write
+    /// step wrote.
+    func store(_ step: String, _ manifest: Manifest, outputs: [String: ArrowTable], written: String? = nil) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var manifest = manifest
         manifest.outputs = outputs.keys.sorted()
         manifest.rows = outputs.mapValues(\.rowCount)
+        var hashes: [String: String] = [:]
         for (name, table) in outputs {
             _ = try await DataFiles.writeTable(table, to: outputPath(step, name), format: .feather, compression: "none")
+            hashes[name] = try PipelineRuntime.hash(texts: [], files: [outputPath(step, name)])
         }
+        if let written { hashes[Self.writtenFile] = try PipelineRuntime.hash(texts: [], files: [written]) }
+        manifest.hashes = hashes
         let data = try JSONEncoder().encode(manifest)
         let temporary = manifestPath(step) + ".tmp"
         try data.write(to: URL(fileURLWithPath: temporary))

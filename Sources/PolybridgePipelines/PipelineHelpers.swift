@@ -53,6 +53,23 @@ enum PipelineR {
         seen
       }
 
+      # The source()/sys.source() calls in `file` and the files it sources whose path is not a
+      # literal (source(paste0(dir, "x.R"))), as "<call> in <file>".
+      unresolved_sources <- function(file) {
+        found <- character(0)
+        for (f in sourced_files(file)) {
+          walk <- function(e) {
+            if (!is.call(e)) return(invisible())
+            head <- e[[1L]]
+            if ((identical(head, as.name("source")) || identical(head, as.name("sys.source"))) && length(e) >= 2L && !is.character(e[[2L]]))
+              found <<- c(found, sprintf("%s in %s", paste(deparse(e, width.cutoff = 200L), collapse = " "), basename(f)))
+            for (part in as.list(e)[-1L]) if (!missing(part)) walk(part)
+          }
+          for (e in as.list(parse(f, keep.source = FALSE))) walk(e)
+        }
+        found
+      }
+
       check_code <- function(code) { parse(text = code, keep.source = FALSE); TRUE }
 
       # What a step may change that the next step would otherwise see: the working directory,

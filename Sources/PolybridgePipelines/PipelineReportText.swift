@@ -11,7 +11,8 @@ public enum PipelineReportText {
             [record.id, record.kind, record.language, record.status.rawValue,
              record.seconds.map { String(format: "%.2f s", $0) } ?? "-",
              record.status == .skipped ? "-" : String(record.rowsIn), record.status == .skipped ? "-" : String(record.rowsOut),
-             record.status == .cached ? "hit" : (record.status == .done ? "miss" : "-")]
+             record.status == .cached ? "hit"
+                : record.status != .done ? "-" : record.reason == PipelineCache.rewrittenReason ? "rewritten" : "miss"]
         }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
@@ -42,6 +43,7 @@ public enum PipelineReportText {
             let inputs = step.inputs.map { "\($0.name) ← \($0.step)\($0.output.map { ".\($0)" } ?? "")" }.joined(separator: ", ")
             let verdict = record.status == .cached ? "cached" : "runs: \(record.reason ?? "")"
             text += "  \(step.id) (\(step.kind.rawValue))" + (inputs.isEmpty ? "" : " [\(inputs)]") + " — \(verdict)\n"
+            for warning in record.warnings { text += "    note: \(warning)\n" }
         }
         return text
     }

@@ -31,6 +31,8 @@ public struct PipelineStepRecord: Sendable, Codable, Equatable {
     public var reason: String?
     /// R's message and call stack, or Python's traceback, when it failed; why it was skipped.
     public var error: String?
+    /// What the run found wrong on the way without failing the step, e.g. a damaged cache file.
+    public var warnings: [String] = []
 
     /// Seconds it took.
     public var seconds: Double? { started.flatMap { start in finished.map { $0 - start } } }
@@ -90,18 +92,21 @@ public enum PipelineRunner {
             let manifest = try await PipelineCache.manifest(for: step, inputKeys: keys)
             keys[step.id] = manifest.key
             var record = PipelineStepRecord(id: step.id, kind: step.kind.rawValue, language: language(of: step), status: .waiting)
+            var damaged: String?
             let upstream = step.inputs.compactMap { records[$0.step] }.first { $0.reason != nil }
             if !options.useCache {
                 record.reason = "--no-cache"
             } else if options.force.contains(step.id) {
                 record.reason = "--force \(step.id)"
-            } else if let reason = cache.reason(step, manifest) {
+            } else if let reason = cache.reason(step, manifest, damaged: &damaged) {
                 record.reason = reason
             } else if let upstream, upstream.reason?.hasPrefix("--") == true {
                 record.reason = "input step \(upstream.id) reruns"
             } else {
                 record.status = .cached
             }
+            record.warnings += damaged.map { [$0] } ?? []
+            record.warnings += try await unresolvedSources(step)
             records[step.id] = record
         }
         return pipeline.steps.map { records[$0.id]! }
@@ -131,7 +136,7 @@ public enum PipelineRunner {
         var forced = options.force
         for step in order where step.inputs.contains(where: { forced.contains($0.step) }) { forced.insert(step.id) }
 
-        await withTaskGroup(of: (String, Result<(outputs: [String: ArrowTable], manifest: PipelineCache.Manifest, cached: Bool), any Error>).self) { group in
+        await withTaskGroup(of: (String, Result<StepOutcome, any Error>).self) { group in
             var running = 0
             func startReady() {
                 for step in order where records[step.id]!.status == .waiting {
@@ -166,8 +171,16 @@ public enum PipelineRunner {
                         do {
                             if let missing { throw PipelineError.stepFailed(step: step.id, message: missing) }
                             let manifest = try await PipelineCache.manifest(for: step, inputKeys: inputKeys)
-                            if !force, cache.reason(step, manifest) == nil, let stored = cache.stored(step.id) {
-                                return (step.id, .success((try await cache.load(step.id, stored), stored, true)))
+                            var damaged: String?
+                            let reason = force ? (options.useCache ? "--force" : "--no-cache") : cache.reason(step, manifest, damaged: &damaged)
+                            var warnings = damaged.map { [$0] } ?? []
+                            if reason == nil, let stored = cache.stored(step.id) {
+                                do {
+                                    return (step.id, .success(StepOutcome(outputs: try await cache.load(step.id, stored), manifest: stored,
+                                                                          cached: true, reason: nil, warnings: [])))
+                                } catch {
+                                    warnings.append("the cache entry of step \(step.id) cannot be read (\(PipelineRuntime.message(of: error))); the step runs again")
+                                }
                             }
                             let produced: [String: ArrowTable]
                             if let engine = options.engine, step.kind == .r || step.kind == .python {
@@ -177,8 +190,11 @@ public enum PipelineRunner {
                             } else {
                                 produced = try await PipelineSteps.run(step, inputs: inputs)
                             }
-                            if options.useCache { try await cache.store(step.id, manifest, outputs: produced) }
-                            return (step.id, .success((produced, manifest, false)))
+                            if options.useCache {
+                                try await cache.store(step.id, manifest, outputs: produced, written: step.kind == .write ? step.path : nil)
+                            }
+                            return (step.id, .success(StepOutcome(outputs: produced, manifest: manifest, cached: false,
+                                                                  reason: reason ?? "the cache entry cannot be read", warnings: warnings)))
                         } catch {
                             return (step.id, .failure(error))
                         }
@@ -194,6 +210,8 @@ public enum PipelineRunner {
                     outputs[id] = value.outputs
                     keys[id] = value.manifest.key
                     records[id]!.status = value.cached ? .cached : .done
+                    records[id]!.reason = value.reason
+                    records[id]!.warnings += value.warnings
                     let step = pipeline.step(id)!
                     records[id]!.rowsOut = step.kind == .write ? records[id]!.rowsIn : value.outputs.values.reduce(0) { $0 + $1.rowCount }
                 case .failure(let error):
@@ -209,6 +227,24 @@ public enum PipelineRunner {
             }
         }
         return PipelineRunReport(pipeline: pipeline.name, steps: pipeline.steps.map { records[$0.id]! }, seconds: now())
+    }
+
+    /// What running (or loading) one step gave.
+    private struct StepOutcome: Sendable {
+        var outputs: [String: ArrowTable]
+        var manifest: PipelineCache.Manifest
+        var cached: Bool
+        var reason: String?
+        var warnings: [String]
+    }
+
+    /// For an R step's script: the `source()` calls whose path is not a literal, which the
+    /// cache key cannot follow (edits to the files they load do not make the step run again).
+    static func unresolvedSources(_ step: PipelineStep) async throws -> [String] {
+        guard step.kind == .r, let script = step.script else { return [] }
+        return PipelineRuntime.strings(try await PipelineRuntime.callR("unresolved_sources", [.character([script])])).map { call in
+            "\(call) cannot be resolved before the step runs, so edits to the file it loads do not make step \(step.id) run again; give source() a literal path"
+        }
     }
 
     /// Where a step runs, for the report.

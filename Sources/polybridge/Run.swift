@@ -138,6 +138,9 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if let graph { try writeGraph(PipelineReportText.mermaid(pipeline, report.steps), to: graph) }
+        for record in report.steps {
+            for warning in record.warnings { printError("warning: \(warning)") }
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
