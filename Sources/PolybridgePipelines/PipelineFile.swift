@@ -12,14 +12,33 @@ public enum PipelineFile {
     ]
     static let commonKeys: Set<String> = ["id", "kind", "inputs", "params"]
 
+    /// The largest pipeline file read (1 MiB): a pipeline is configuration, and YAML's nodes
+    /// cost far more memory than its text.
+    public static let maximumFileSize = 1 << 20
+
+    /// The most values all the steps' `params` may hold together, counting each use of a YAML
+    /// alias as the values it repeats: nine levels of nine aliases (a "billion laughs" file of a
+    /// few hundred bytes) would otherwise expand to 387 million values and exhaust memory.
+    public static let maximumParameterValues = 100_000
+
     /// Reads and checks the structure of the pipeline file at `path`.
     public static func load(_ path: String) throws(PipelineError) -> Pipeline {
         let file = URL(fileURLWithPath: path).standardizedFileURL
-        let text: String
+        let bytes: Data
         do {
-            text = try String(contentsOf: file, encoding: .utf8)
+            let handle = try FileHandle(forReadingFrom: file)
+            defer { try? handle.close() }
+            // One byte past the limit tells a file at the limit from a larger one (a device or
+            // pipe included, whose size stat cannot give).
+            bytes = try handle.read(upToCount: maximumFileSize + 1) ?? Data()
         } catch {
             throw .unreadable(file: path, detail: "cannot read the pipeline file (\(error.localizedDescription))")
+        }
+        guard bytes.count <= maximumFileSize else {
+            throw .unreadable(file: path, detail: "the pipeline file is larger than \(maximumFileSize / 1024) KiB; a pipeline file holds steps, not data")
+        }
+        guard let text = String(data: bytes, encoding: .utf8) else {
+            throw .unreadable(file: path, detail: "cannot read the pipeline file (it is not UTF-8 text)")
         }
         let root: Node?
         do {
@@ -55,8 +74,9 @@ public enum PipelineFile {
             throw invalid(stepsNode ?? root, nil, "`steps` must be a list of steps")
         }
         var steps: [PipelineStep] = []
+        var parameterValuesLeft = maximumParameterValues
         for node in sequence {
-            let step = try parseStep(node, directory: directory, invalid: invalid)
+            let step = try parseStep(node, directory: directory, parameterValuesLeft: &parameterValuesLeft, invalid: invalid)
             if let earlier = steps.first(where: { $0.id == step.id }) {
                 throw invalid(node, step.id, "the id '\(step.id)' is used twice (first on line \(earlier.line))")
             }
@@ -66,7 +86,7 @@ public enum PipelineFile {
         return Pipeline(name: name, file: URL(fileURLWithPath: file).standardizedFileURL.path, directory: directory, steps: steps)
     }
 
-    private static func parseStep(_ node: Node, directory: String,
+    private static func parseStep(_ node: Node, directory: String, parameterValuesLeft: inout Int,
                                   invalid: (Node?, String?, String) -> PipelineError) throws(PipelineError) -> PipelineStep {
         guard case .mapping(let mapping) = node else { throw invalid(node, nil, "a step must be a mapping with `id` and `kind`") }
         var fields: [String: Node] = [:]
@@ -128,7 +148,8 @@ public enum PipelineFile {
                 if params.contains(where: { $0.name == parameter }) || inputs.contains(where: { $0.name == parameter }) {
                     throw invalid(key, id, "the name '\(parameter)' is used twice (inputs and params share the function's arguments)")
                 }
-                params.append((parameter, try self.value(value, step: id, invalid: invalid)))
+                params.append((parameter, try self.value(value, step: id, parameter: key, valuesLeft: &parameterValuesLeft,
+                                                          invalid: invalid)))
                 lines["params.\(parameter)"] = value.mark?.line
             }
         }
@@ -144,8 +165,16 @@ public enum PipelineFile {
         return scalar.string
     }
 
-    private static func value(_ node: Node, step: String,
+    /// The value of a parameter's node. `valuesLeft` counts down every value made, an alias's
+    /// values each time it is used; at zero the error names the parameter's line, not the
+    /// anchor's (an alias's node carries the mark of the node it repeats).
+    private static func value(_ node: Node, step: String, parameter: Node, valuesLeft: inout Int,
                               invalid: (Node?, String?, String) -> PipelineError) throws(PipelineError) -> PipelineValue {
+        valuesLeft -= 1
+        guard valuesLeft >= 0 else {
+            throw invalid(parameter, step, "the parameters hold more than \(maximumParameterValues) values "
+                          + "(each use of a YAML alias counts the values it repeats); parameter '\(parameter.string ?? "?")' goes past it")
+        }
         switch node {
         case .scalar(let scalar):
             switch Tag.Name(rawValue: node.tag.rawValue) {
@@ -158,13 +187,15 @@ public enum PipelineFile {
             return .string(scalar.string)
         case .sequence(let sequence):
             var values: [PipelineValue] = []
-            for item in sequence { values.append(try value(item, step: step, invalid: invalid)) }
+            for item in sequence {
+                values.append(try value(item, step: step, parameter: parameter, valuesLeft: &valuesLeft, invalid: invalid))
+            }
             return .list(values)
         case .mapping(let mapping):
             var values: [String: PipelineValue] = [:]
             for (key, item) in mapping {
                 guard let name = key.string else { throw invalid(key, step, "mapping keys in params must be strings") }
-                values[name] = try value(item, step: step, invalid: invalid)
+                values[name] = try value(item, step: step, parameter: parameter, valuesLeft: &valuesLeft, invalid: invalid)
             }
             return .map(values)
         case .alias:
