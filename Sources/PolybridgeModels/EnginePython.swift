@@ -264,7 +264,7 @@ enum EnginePython {
                 return handle.result(timeout=timeout)
             except TimeoutError:
                 handle.cancel()
-                raise ChunkTimedOut(f"timed out after {timeout} s") from None
+                raise ChunkTimedOut(f"timed out: the chunk exceeded the timeout of {timeout:g} s") from None
 
         def cancel(self, handle):
             handle.cancel()
@@ -499,7 +499,7 @@ enum EnginePython {
                 return ray.get(call.reference, timeout=timeout)
             except ray.exceptions.GetTimeoutError:
                 ray.cancel(call.reference)
-                raise ChunkTimedOut(f"timed out after {timeout} s") from None
+                raise ChunkTimedOut(f"timed out: the chunk exceeded the timeout of {timeout:g} s") from None
             finally:
                 with self.lock:
                     self.outstanding[call.actor] -= 1

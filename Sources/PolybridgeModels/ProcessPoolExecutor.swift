@@ -131,9 +131,13 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
                     switch await worker.exchange(request, timeout: timeout) {
                     case .line:
                         release(worker)
-                    case .ended, .timedOut:
+                    case .ended:
                         discard(worker)
                         throw LinearModelError.data("a worker process did not start (\(executable.path) worker)")
+                    case .timedOut:
+                        discard(worker)
+                        throw LinearModelError.data("a worker process did not start within the timeout of \(timeoutText) "
+                                                    + "(the timeout bounds a worker's start as well as each chunk; \(executable.path) worker)")
                     }
                 }
             }
@@ -172,7 +176,7 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
             case .timedOut:
                 worker.kill()
                 discard(worker)
-                throw LinearModelError.data("timed out after \(timeout.map { "\($0)" } ?? "?")")
+                throw LinearModelError.data("timed out: the step exceeded the timeout of \(timeoutText)")
             }
         }
     }
@@ -212,9 +216,15 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
             case .timedOut:
                 worker.kill()
                 discard(worker)
-                throw LinearModelError.chunkFailed(task, message: "timed out after \(timeout.map { "\($0)" } ?? "?")")
+                throw LinearModelError.chunkFailed(task, message: "timed out: the chunk exceeded the timeout of \(timeoutText)")
             }
         }
+    }
+
+    /// The timeout as the messages give it: `0.001 s`, `3 s`.
+    private var timeoutText: String {
+        guard let seconds = timeout?.seconds else { return "none" }
+        return (seconds.rounded() == seconds && abs(seconds) < 1e15 ? "\(Int(seconds))" : "\(seconds)") + " s"
     }
 
     /// A free worker, starting one when fewer than `size` run; waits when all are busy.

@@ -17,6 +17,8 @@ struct RuntimeBench: AsyncParsableCommand {
     @Option(help: "Calls per measurement.")
     var calls = 20_000
 
+    func validate() throws { try OptionChecks.count(calls, "--calls") }
+
     func run() async throws {
         let r = try RRuntime.shared()
         _ = try PythonRuntime.shared()
@@ -59,6 +61,11 @@ struct DispatchBench: AsyncParsableCommand {
     @Option(help: "Worker processes.")
     var workers = 2
 
+    func validate() throws {
+        try OptionChecks.count(rounds, "--rounds")
+        try OptionChecks.count(workers, "--workers")
+    }
+
     func run() async throws {
         let pool = ProcessPoolExecutor(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), workers: workers)
         defer { pool.shutdown() }
@@ -84,6 +91,11 @@ struct HandoffBench: AsyncParsableCommand {
 
     @Option(help: "Runs; the best is reported.")
     var repeats = 5
+
+    func validate() throws {
+        try OptionChecks.count(rows, "--rows")
+        try OptionChecks.count(repeats, "--repeats")
+    }
 
     @Flag(help: "Add a Date column (pandas holds dates as Python date objects, which costs most of the time).")
     var withDate = false

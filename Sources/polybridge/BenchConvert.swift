@@ -13,6 +13,11 @@ struct ConvertBench: AsyncParsableCommand {
     @Option(help: "Runs per direction; the best is reported.")
     var repeats = 3
 
+    func validate() throws {
+        try OptionChecks.count(rows, "--rows")
+        try OptionChecks.count(repeats, "--repeats")
+    }
+
     func run() async throws {
         let python = try PythonRuntime.shared()
         let r = try RRuntime.shared()

@@ -51,7 +51,7 @@ struct Fit: AsyncParsableCommand {
     @Option(name: .customLong("worker-binary"), help: "The polybridge executable on the engine's nodes (default: this one's path).")
     var workerBinary: String?
 
-    @Option(help: "Fail a chunk that takes longer than this many seconds (with --workers).")
+    @Option(help: "Fail a chunk (or a worker's start) that takes longer than this many seconds: above 0, at most 1000000 (with --workers).")
     var timeout: Double?
 
     @Option(help: "How chunks merge: exact (equals lm on all rows) or average (approximate).")
@@ -68,9 +68,10 @@ struct Fit: AsyncParsableCommand {
 
     func validate() throws {
         if chunks != nil && chunkRows != nil { throw ValidationError("give --chunks or --chunk-rows, not both") }
-        if let chunks, chunks < 1 { throw ValidationError("--chunks must be at least 1 (got \(chunks))") }
-        if let chunkRows, chunkRows < 1 { throw ValidationError("--chunk-rows must be at least 1 (got \(chunkRows))") }
-        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1 (got \(workers))") }
+        if let chunks { try OptionChecks.count(chunks, "--chunks") }
+        if let chunkRows { try OptionChecks.count(chunkRows, "--chunk-rows") }
+        if let workers { try OptionChecks.count(workers, "--workers") }
+        if let timeout { try OptionChecks.seconds(timeout, "--timeout") }
         if timeout != nil && workers == nil { throw ValidationError("--timeout applies to --workers") }
         if executor != .local && workers == nil { throw ValidationError("--executor \(executor.rawValue) needs --workers N (the engine workers)") }
         if address != nil && executor == .local { throw ValidationError("--address applies to --executor ray or dask") }
@@ -98,7 +99,7 @@ struct Fit: AsyncParsableCommand {
                 let started = clock.now
                 let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
                 let pool = ProcessPoolExecutor(executable: binary,
-                                               workers: workers, timeout: timeout.map { .milliseconds(Int($0 * 1000)) })
+                                               workers: workers, timeout: timeout.map { .seconds($0) })
                 defer { pool.shutdown() }
                 // Ctrl-C: no worker may outlive the command.
                 let interrupts = InterruptForwarder {
@@ -165,7 +166,7 @@ struct Fit: AsyncParsableCommand {
         let engineExecutor: EngineExecutor
         do {
             engineExecutor = try await EngineExecutor.start(engine: engine, executable: binary, workers: workers, address: address,
-                                                            timeout: timeout.map { .milliseconds(Int($0 * 1000)) })
+                                                            timeout: timeout.map { .seconds($0) })
         } catch {
             // A start that failed because Ctrl-C killed the head it was starting.
             onInterrupt.holdIfInterrupted()

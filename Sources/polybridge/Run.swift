@@ -57,7 +57,7 @@ struct Run: AsyncParsableCommand {
     func validate() throws {
         if address != nil && executor == .local { throw ValidationError("--address applies to --executor ray or dask") }
         if workerBinary != nil && executor == .local { throw ValidationError("--worker-binary applies to --executor ray or dask") }
-        if workers < 1 { throw ValidationError("--workers must be at least 1") }
+        try OptionChecks.count(workers, "--workers")
     }
 
     func run() async throws {

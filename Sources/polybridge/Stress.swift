@@ -20,6 +20,8 @@ struct StressErrors: AsyncParsableCommand {
     @Option(help: "Rounds; each raises one R error in an evaluation and one in a session job.")
     var count = 10_000
 
+    func validate() throws { try OptionChecks.count(count, "--count") }
+
     func run() async throws {
         let r = try RRuntime.shared()
         let cases: [(code: String, expected: String)] = [
@@ -85,6 +87,11 @@ struct StressConversion: AsyncParsableCommand {
 
     @Option(help: "Rows in the frame.")
     var rows = 10_000
+
+    func validate() throws {
+        try OptionChecks.count(count, "--count")
+        try OptionChecks.count(rows, "--rows")
+    }
 
     func run() async throws {
         let python = try PythonRuntime.shared()

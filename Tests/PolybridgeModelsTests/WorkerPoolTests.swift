@@ -75,7 +75,7 @@ import Testing
             Issue.record("the slow chunk did not time out")
         } catch let error as LinearModelError {
             guard case .chunkFailed(let chunk, _, _, let message) = error else { Issue.record("\(error)"); return }
-            #expect(chunk == 2 && message.hasPrefix("timed out"), "\(error)")
+            #expect(chunk == 2 && message == "timed out: the chunk exceeded the timeout of 20 s", "\(error)")
         }
     }
 
