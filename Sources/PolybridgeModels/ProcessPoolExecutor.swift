@@ -74,12 +74,13 @@ public struct WorkerResponse: Codable, Sendable {
 /// executor goes away) kills every worker. Workers stay warm between fits.
 public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
     private let executable: URL
-    private let size: Int
     private let timeout: Duration?
     private let retries: Int
-    private let state = Mutex<PoolState>(PoolState())
+    private let state: Mutex<PoolState>
 
     private struct PoolState {
+        /// The most workers that may run; ``limit(to:)`` lowers it.
+        var size: Int
         var idle: [Worker] = []
         var running = 0
         var waiting: [CheckedContinuation<Void, Never>] = []
@@ -95,7 +96,7 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
     /// A pool of `workers` processes of `executable` (the `polybridge` binary).
     public init(executable: URL, workers: Int, timeout: Duration? = nil, retries: Int = 2) {
         self.executable = executable
-        self.size = max(1, workers)
+        self.state = Mutex(PoolState(size: max(1, workers)))
         self.timeout = timeout
         self.retries = retries
         scratch = try? ProcessFolders.makeOwn(in: ProcessFolders.temporaryBase, prefix: ProcessFolders.workersPrefix)
@@ -120,12 +121,31 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
         for worker in workers { worker.kill() }
     }
 
-    /// Starts every worker not yet running and waits until each has its R and Python up, so
-    /// that the next fit spends its time on chunks alone.
-    public func warmUp() async throws {
+    /// The most workers this pool runs at once.
+    public var size: Int { state.withLock { $0.size } }
+
+    /// Lowers the number of workers to `count` (at least 1), say to the number of chunks once it
+    /// is known: idle workers beyond it are stopped now, busy ones when they finish.
+    public func limit(to count: Int) {
+        let surplus = state.withLock { state -> [Worker] in
+            state.size = max(1, min(state.size, count))
+            var surplus: [Worker] = []
+            while state.all.count > state.size, let worker = state.idle.popLast() {
+                state.all[worker.processID] = nil
+                surplus.append(worker)
+            }
+            return surplus
+        }
+        for worker in surplus { worker.kill() }
+    }
+
+    /// Starts workers not yet running, up to `count` (the pool's size when nil), and waits until
+    /// each has its R and Python up, so that the next fit spends its time on chunks alone.
+    public func warmUp(count: Int? = nil) async throws {
         let request = try WorkerJSON.encoder().encode(WorkerRequest.warmUp) + Data("\n".utf8)
+        let wanted = min(count ?? size, size)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<size {
+            for _ in 0..<max(0, wanted) {
                 group.addTask { [self] in
                     let worker = try await acquire()
                     switch await worker.exchange(request, timeout: timeout) {
@@ -233,7 +253,7 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
             enum Next { case worker(Worker), start, wait }
             let next = state.withLock { state -> Next in
                 if let worker = state.idle.popLast() { state.running += 1; return .worker(worker) }
-                if state.all.count + state.starting < size { state.running += 1; state.starting += 1; return .start }
+                if state.all.count + state.starting < state.size { state.running += 1; state.starting += 1; return .start }
                 return .wait
             }
             switch next {
@@ -251,7 +271,7 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
             case .wait:
                 await withCheckedContinuation { continuation in
                     let resumeNow = state.withLock { state -> Bool in
-                        if !state.idle.isEmpty || state.all.count + state.starting < size { return true }
+                        if !state.idle.isEmpty || state.all.count + state.starting < state.size { return true }
                         state.waiting.append(continuation)
                         return false
                     }
@@ -262,11 +282,14 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
     }
 
     private func release(_ worker: Worker) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let (waiter, surplus) = state.withLock { state -> (CheckedContinuation<Void, Never>?, Bool) in
             state.running -= 1
-            if state.all[worker.processID] != nil { state.idle.append(worker) }
-            return state.waiting.isEmpty ? nil : state.waiting.removeFirst()
+            // A worker beyond a lowered limit is stopped rather than kept idle.
+            let surplus = state.all[worker.processID] != nil && state.all.count > state.size
+            if surplus { state.all[worker.processID] = nil } else if state.all[worker.processID] != nil { state.idle.append(worker) }
+            return (state.waiting.isEmpty ? nil : state.waiting.removeFirst(), surplus)
         }
+        if surplus { worker.kill() }
         waiter?.resume()
     }
 

@@ -98,8 +98,10 @@ struct Fit: AsyncParsableCommand {
                 let clock = ContinuousClock()
                 let started = clock.now
                 let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-                let pool = ProcessPoolExecutor(executable: binary,
-                                               workers: workers, timeout: timeout.map { .seconds($0) })
+                // No more workers than chunks: with --chunks the bound is known now, else once
+                // the file's row groups are read (the pool is then limited).
+                let pool = ProcessPoolExecutor(executable: binary, workers: WorkerCount.capped(asked: workers, work: chunks ?? workers),
+                                               timeout: timeout.map { .seconds($0) })
                 defer { pool.shutdown() }
                 // Ctrl-C: no worker may outlive the command.
                 let interrupts = InterruptForwarder {
@@ -108,11 +110,16 @@ struct Fit: AsyncParsableCommand {
                     _exit(130)
                 }
                 defer { interrupts.stop() }
-                // The workers start their R and Python while this process starts its own.
-                async let warming: Void = pool.warmUp()
+                // The workers start their R and Python while this process starts its own and
+                // counts the chunks: as many as there are cores at first, the rest (up to the
+                // chunks) after.
+                async let warming: Void = pool.warmUp(count: ProcessInfo.processInfo.activeProcessorCount)
                 let (rows, ranges, identity) = try await fileChunks(workers: workers)
+                pool.limit(to: ranges.count)
+                WorkerCount.warnIfOverCores(pool.size, asked: workers, kind: "worker processes", work: "chunks")
                 _ = try await LinearModel.checkFormula(formula)
                 try await warming
+                try await pool.warmUp()
                 let ready = clock.now
                 defer {
                     if timing {
@@ -150,6 +157,9 @@ struct Fit: AsyncParsableCommand {
                              label: String, progress: (@Sendable (LinearModelProgress) -> Void)?) async throws -> LinearModelFit {
         let (rows, ranges, identity) = try await fileChunks(workers: workers)
         _ = try await LinearModel.checkFormula(formula)
+        // No more engine workers than chunks; a local cluster's workers share this machine's cores.
+        let workers = WorkerCount.capped(asked: workers, work: ranges.count)
+        if address == nil { WorkerCount.warnIfOverCores(workers, asked: self.workers ?? workers, kind: "\(engine.rawValue) workers", work: "chunks") }
         // What the engine prints (Ray's notes about retried tasks, say) goes to standard error:
         // standard output is for the fit, printed after the engine has stopped.
         let diversion = StandardOutputDiversion()

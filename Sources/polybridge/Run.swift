@@ -90,6 +90,16 @@ struct Run: AsyncParsableCommand {
         // As Snakemake does with its workdir: R and Python code in the steps sees the pipeline
         // file's folder as its working directory, so relative paths in scripts and parameters
         // mean the same as paths in the file (which are already absolute).
+        // No more workers than steps that can use them: local worker processes run R steps,
+        // an engine's workers run R and Python steps.
+        let engineSteps = pipeline.steps.filter { $0.kind == .r || (executor != .local && $0.kind == .python) }.count
+        let workers = WorkerCount.capped(asked: workers, work: engineSteps)
+        options.workers = workers
+        if address == nil {
+            WorkerCount.warnIfOverCores(workers, asked: self.workers,
+                                        kind: executor == .local ? "worker processes" : "\(executor.rawValue) workers",
+                                        work: executor == .local ? "R steps" : "R and Python steps")
+        }
         guard FileManager.default.changeCurrentDirectoryPath(pipeline.directory) else {
             printError("error: cannot change to the pipeline's folder \(pipeline.directory)")
             throw ExitCode(1)

@@ -79,6 +79,23 @@ import Testing
         }
     }
 
+    /// Limiting a warm pool (to the number of chunks, say) ends the idle workers beyond the limit
+    /// at once, as /proc sees it, and no more start.
+    @Test func limitingAWarmPoolEndsTheWorkersBeyondTheLimit() async throws {
+        let pool = ProcessPoolExecutor(executable: polybridgeExecutable(), workers: 3)
+        defer { pool.shutdown() }
+        try await pool.warmUp()
+        let before = Set(pool.workerProcessIDs)
+        #expect(before.count == 3)
+        pool.limit(to: 1)
+        try await pool.warmUp()
+        let kept = Set(pool.workerProcessIDs)
+        #expect(pool.size == 1 && kept.count == 1 && kept.isSubset(of: before))
+        let ended = before.subtracting(kept)
+        for _ in 0..<100 where ended.contains(where: ProcessTable.alive) { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!ended.contains(where: ProcessTable.alive), "\(ended)")
+    }
+
     /// Cancelling the fit kills the busy workers; shutting down leaves no process behind.
     @Test func cancellingTheFitLeavesNoWorkerBehind() async throws {
         let path = try await parquet("pool_cancel")
