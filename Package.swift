@@ -34,12 +34,14 @@ let package = Package(
         .target(name: "PolybridgeArrow", dependencies: ["CArrow"]),
         .target(name: "PolybridgeConversion",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "CPython", "CArrow"]),
-        // Features: linear model fits (R's lm, whole or in chunks merged exactly).
-        .target(name: "PolybridgeModels",
-                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion"]),
-        // Features: data files (CSV, Feather, Parquet, RDS) converted and inspected.
+        // Features: data files (CSV, Feather, Parquet, RDS) converted and inspected, and the
+        // policy every output file follows (OutputFile).
         .target(name: "PolybridgeFiles",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion"]),
+        // Features: linear model fits (R's lm, whole or in chunks merged exactly); a plot is
+        // written by PolybridgeFiles' output policy.
+        .target(name: "PolybridgeModels",
+                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles"]),
         // Features: pipelines of read, R, Python, fit and write steps run as a DAG.
         .target(name: "PolybridgePipelines",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles",

@@ -27,7 +27,8 @@ struct OutputTarget: Sendable {
         if stat(resolved, &status) == 0 {
             guard (status.st_mode & S_IFMT) != S_IFDIR else { throw .unwritable(file: destination, detail: "it is a directory") }
             guard (status.st_mode & S_IFMT) == S_IFREG else {
-                throw .unwritable(file: destination, detail: "it is not a regular file (a device, pipe or socket cannot be replaced)")
+                let through = resolved == destination ? "" : " (a symlink to \(resolved))"
+                throw .unwritable(file: destination, detail: "it is not a regular file\(through); a device, pipe or socket is never replaced")
             }
             guard access(resolved, W_OK) == 0 else {
                 throw .unwritable(file: destination, detail: "the existing file is not writable (\(DataFiles.systemMessage(errno))); it was left as it is")

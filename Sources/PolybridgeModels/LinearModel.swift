@@ -1,6 +1,7 @@
 import Foundation
 import PolybridgeArrow
 import PolybridgeConversion
+import PolybridgeFiles
 import PolybridgeRuntime
 
 /// R's `lm` from Swift: on a whole table or R data frame in one call, or on chunks whose
@@ -284,31 +285,25 @@ public enum LinearModel {
 
     /// Writes a PNG coefficient plot of `fit` to `path`: each estimate with its 95% confidence
     /// interval (t on the residual degrees of freedom), drawn by R's png device, which needs no
-    /// display. An approximate (averaged) fit says so in the title. The file appears whole or
-    /// not at all: R draws into a temporary file beside it, which is then renamed.
+    /// display. An approximate (averaged) fit says so in the title. The file is written by
+    /// ``OutputFile``'s policy, as every output is: it appears whole or not at all (R draws into
+    /// a temporary file beside it), a symlink is written through, and a device, pipe or socket
+    /// is refused (``DataFileError/unwritable(file:detail:)`` naming `path`).
     public static func plotCoefficients(_ fit: LinearModelFit, to path: String) async throws {
-        let target = URL(fileURLWithPath: path)
-        let directory = target.deletingLastPathComponent().path
-        let temporary = directory + "/.\(target.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).png"
         let title = (fit.isApproximate ? "APPROXIMATE (average of \(fit.chunks) chunk fits): " : "") + "lm(\(fit.formula))"
         do {
-            try await coordinatorStep { session in
-                _ = try LinearModelR.call("plot_coefficients", [
-                    try session.makeStrings([temporary]), try session.makeStrings(fit.coefficients.map(\.name)),
-                    try session.make(.double(fit.coefficients.map(\.estimate))),
-                    try session.make(.double(fit.coefficients.map(\.standardError))),
-                    try session.make(.double([Double(fit.residualDF)])), try session.makeStrings([title])],
-                    in: session, purpose: "plotting the coefficients")
+            try await OutputFile.make(path) { temporary in
+                try await coordinatorStep { session in
+                    _ = try LinearModelR.call("plot_coefficients", [
+                        try session.makeStrings([temporary]), try session.makeStrings(fit.coefficients.map(\.name)),
+                        try session.make(.double(fit.coefficients.map(\.estimate))),
+                        try session.make(.double(fit.coefficients.map(\.standardError))),
+                        try session.make(.double([Double(fit.residualDF)])), try session.makeStrings([title])],
+                        in: session, purpose: "plotting the coefficients")
+                }
             }
-            guard rename(temporary, path) == 0 else {
-                throw LinearModelError.data("cannot write the plot to \(path): \(String(cString: strerror(errno)))")
-            }
-        } catch {
-            unlink(temporary)
-            if case LinearModelError.fitFailed(let message) = error {
-                throw LinearModelError.data("cannot write the plot to \(path): \(message)")
-            }
-            throw error
+        } catch LinearModelError.fitFailed(let message) {
+            throw LinearModelError.data("cannot write the plot to \(path): \(message)")
         }
     }
 

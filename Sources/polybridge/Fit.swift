@@ -82,6 +82,15 @@ struct Fit: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // A plot that cannot be written is refused before the fit, not after it.
+        if let plot {
+            do {
+                try OutputFile.check(plot)
+            } catch {
+                printError("error: cannot write the plot: \(error)")
+                throw ExitCode(1)
+            }
+        }
         let specification = LinearModelSpecification(formula: formula, weights: weights, offset: offset, rowWiseFunctions: rowWise)
         let label = URL(fileURLWithPath: data).lastPathComponent
         let fit: LinearModelFit

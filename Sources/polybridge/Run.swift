@@ -63,6 +63,15 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         // Resolved before the run changes to the pipeline's folder.
         let graph = self.graph.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        // A graph that cannot be written is refused before the run, not after it.
+        if let graph {
+            do {
+                try OutputFile.check(graph)
+            } catch {
+                printError("error: cannot write the graph: \(error)")
+                throw ExitCode(1)
+            }
+        }
         let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         // Also resolved before the change of folder.
         let nodeBinary = workerBinary.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? binary
@@ -83,6 +92,8 @@ struct Run: AsyncParsableCommand {
             }
         } catch let error as ValidationError {
             throw error
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -161,11 +172,13 @@ struct Run: AsyncParsableCommand {
         if !report.succeeded { throw ExitCode(1) }
     }
 
+    /// Writes the Mermaid graph by the policy of every output (``OutputFile``): atomic, through
+    /// a symlink, never over a device, pipe or socket.
     private func writeGraph(_ text: String, to path: String) throws {
         do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try OutputFile.write(Data(text.utf8), to: path)
         } catch {
-            printError("error: cannot write the graph to \(path): \(error.localizedDescription)")
+            printError("error: cannot write the graph: \(error)")
             throw ExitCode(1)
         }
     }
