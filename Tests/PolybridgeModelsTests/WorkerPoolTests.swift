@@ -1,6 +1,7 @@
 import Foundation
 import Polybridge
 import PolybridgeTestSupport
+import Synchronization
 import Testing
 
 /// The chunked fit on a pool of worker processes: same answer as lm, and the failures a pool
@@ -138,21 +139,22 @@ import Testing
         let pool = ProcessPoolExecutor(executable: polybridgeExecutable(), workers: 2)
         defer { pool.shutdown() }
         try await pool.warmUp()
-        // Each chunk sleeps half a second, so most chunks are read after the replacement.
-        let spec = LinearModelSpecification(formula: "y ~ x1 + I(x2 + 0 * length(Sys.sleep(0.5)))", rowWiseFunctions: ["length", "Sys.sleep"])
-        let replace = Task {
-            try await Task.sleep(for: .milliseconds(700))
-            #expect(rename(other, path) == 0)
-        }
+        // The file is replaced as soon as the first chunk is done, while the others are read.
+        let spec = LinearModelSpecification(formula: "y ~ x1 + I(x2 + 0 * length(Sys.sleep(0.2)))", rowWiseFunctions: ["length", "Sys.sleep"])
+        let replaced = Mutex(false)
         do {
             let fit = try await LinearModel.fitChunked(.file(path: path), rowCount: 2400,
-                                                       chunks: LinearModel.chunkRanges(rowCount: 2400, count: 12), spec, executor: pool)
+                                                       chunks: LinearModel.chunkRanges(rowCount: 2400, count: 12), spec, executor: pool) { _ in
+                replaced.withLock { done in
+                    if !done { done = rename(other, path) == 0 }
+                }
+            }
             Issue.record("the fit ended with \(fit.coefficients.map(\.estimate)) over a file replaced mid-fit")
         } catch let error as LinearModelError {
             guard case .chunkFailed(_, _, _, let message) = error else { Issue.record("\(error)"); return }
             #expect(message.contains("the data file \(path) changed during the fit: it is another file (device and inode)"), "\(message)")
         }
-        try await replace.value
+        #expect(replaced.withLock { $0 })
     }
 
     /// The identity sees a same-content copy moved over the file (another inode), and an
