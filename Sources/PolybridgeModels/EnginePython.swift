@@ -62,6 +62,7 @@ enum EnginePython {
                 # printed, not when a buffer fills.
                 self.proc = subprocess.Popen([binary, "worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
                                              env=environment)
+                self.pending = b""
                 try:
                     answer = self.request("{}")  # a warm-up: R and Python start in the worker now
                     break
@@ -75,18 +76,45 @@ enum EnginePython {
             if failure:
                 raise RuntimeError(f"node {node}: the polybridge worker cannot start R or Python: {failure}")
 
+        # A worker writes an empty line every second while it lives; one silent this long is
+        # stopped or frozen, and is killed as one that died.
+        SILENCE = 30
+
         def request(self, line):
             with self.lock:
                 try:
                     self.proc.stdin.write(line + "\n")
                     self.proc.stdin.flush()
-                    answer = self.proc.stdout.readline()
+                    answer = self._read_line()
                 except (BrokenPipeError, OSError, ValueError):
                     answer = ""
+                if answer is None:
+                    self.proc.kill()
+                    raise WorkerDied(f"the polybridge worker process {self.proc.pid} on {socket.gethostname()} stopped "
+                                     f"answering (no heartbeat for {self.SILENCE} s)")
                 if not answer:
                     raise WorkerDied(f"the polybridge worker process {self.proc.pid} on {socket.gethostname()} ended "
                                      f"(exit code {self.proc.poll()})")
                 return answer
+
+        def _read_line(self):
+            """The next answer line ("" at the end of the output, None after SILENCE seconds of
+            nothing), skipping heartbeats. Reads the descriptor itself: a buffered reader could
+            hold lines that select() does not see."""
+            import select
+            descriptor = self.proc.stdout.fileno()
+            while True:
+                while b"\n" not in self.pending:
+                    ready, _, _ = select.select([descriptor], [], [], self.SILENCE)
+                    if not ready:
+                        return None
+                    data = os.read(descriptor, 65536)
+                    if not data:
+                        return ""
+                    self.pending += data
+                line, _, self.pending = self.pending.partition(b"\n")
+                if line:
+                    return line.decode("utf-8") + "\n"
 
         def stop(self):
             if self.proc is not None:
@@ -440,6 +468,26 @@ enum EnginePython {
         except OSError:
             pass
 
+    def _reach(address, what, seconds):
+        """Waits until something accepts a connection at `address` (host:port, a scheme such as
+        ray:// allowed), for up to `seconds`: ray.init waits for good on an address where
+        nothing listens."""
+        import time
+        target = address.split("://", 1)[-1].rstrip("/")
+        host, _, port = target.rpartition(":")
+        if not host or not port.isdigit():
+            return  # "auto" and other forms Ray resolves itself
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                socket.create_connection((host.strip("[]"), int(port)), timeout=min(5, max(0.1, deadline - time.monotonic()))).close()
+                return
+            except OSError as error:
+                if time.monotonic() >= deadline:
+                    raise ConnectionError(f"cannot reach the {what} at {address}: nothing accepted a connection there "
+                                          f"within {seconds} s ({error.strerror or error})") from None
+                time.sleep(0.5)
+
     class RayCall:
         """A call on one actor: its object reference and which actor has it."""
 
@@ -459,6 +507,8 @@ enum EnginePython {
             self.head = None
             if not address:
                 self.head, address = _start_ray_head(workers)
+            else:
+                _reach(address, "Ray cluster", 30)
             deadline = time.monotonic() + 120
             while True:
                 try:

@@ -93,12 +93,18 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
     /// removes this one when it goes away, and the next pool removes one whose process is gone.
     private let scratch: String?
 
-    /// A pool of `workers` processes of `executable` (the `polybridge` binary).
-    public init(executable: URL, workers: Int, timeout: Duration? = nil, retries: Int = 2) {
+    /// How long a worker may send nothing, not even its heartbeat, before it counts as dead.
+    let silence: Duration
+
+    /// A pool of `workers` processes of `executable` (the `polybridge` binary). A worker that
+    /// sends nothing for `silence` (it writes a heartbeat every second, so it is stopped or
+    /// frozen) is killed and its work sent again, as for a worker that died.
+    public init(executable: URL, workers: Int, timeout: Duration? = nil, retries: Int = 2, silence: Duration = .seconds(30)) {
         self.executable = executable
         self.state = Mutex(PoolState(size: max(1, workers)))
         self.timeout = timeout
         self.retries = retries
+        self.silence = silence
         scratch = try? ProcessFolders.makeOwn(in: ProcessFolders.temporaryBase, prefix: ProcessFolders.workersPrefix)
     }
 
@@ -148,10 +154,11 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
             for _ in 0..<max(0, wanted) {
                 group.addTask { [self] in
                     let worker = try await acquire()
-                    switch await worker.exchange(request, timeout: timeout) {
+                    switch await worker.exchange(request, timeout: timeout, silence: silence) {
                     case .line:
                         release(worker)
-                    case .ended:
+                    case .ended, .silent:
+                        worker.kill()
                         discard(worker)
                         throw LinearModelError.data("a worker process did not start (\(executable.path) worker)")
                     case .timedOut:
@@ -178,7 +185,7 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
             try Task.checkCancellation()
             let worker = try await acquire()
             let outcome = await withTaskCancellationHandler {
-                await worker.exchange(line, timeout: timeout)
+                await worker.exchange(line, timeout: timeout, silence: silence)
             } onCancel: {
                 worker.kill()
             }
@@ -188,11 +195,12 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
                 let response = try WorkerJSON.decoder().decode(WorkerResponse.self, from: answer)
                 if let payload = response.payload { return payload }
                 throw LinearModelError.data(response.failure ?? "the worker gave no answer")
-            case .ended:
+            case .ended, .silent:
+                worker.kill()
                 discard(worker)
                 try Task.checkCancellation()
                 attempt += 1
-                if attempt > retries { throw LinearModelError.data("the worker process died \(attempt) times") }
+                if attempt > retries { throw LinearModelError.data("the worker process died or stopped answering \(attempt) times") }
             case .timedOut:
                 worker.kill()
                 discard(worker)
@@ -216,7 +224,7 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
                 throw CancellationError()
             }
             let outcome = await withTaskCancellationHandler {
-                await worker.exchange(request, timeout: timeout)
+                await worker.exchange(request, timeout: timeout, silence: silence)
             } onCancel: {
                 worker.kill()
             }
@@ -226,12 +234,13 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
                 let response = try WorkerJSON.decoder().decode(WorkerResponse.self, from: line)
                 if let result = response.result { return result }
                 throw LinearModelError.chunkFailed(task, message: response.failure ?? "the worker gave no result")
-            case .ended:
+            case .ended, .silent:
+                worker.kill()
                 discard(worker)
                 try Task.checkCancellation()
                 attempt += 1
                 guard attempt <= retries else {
-                    throw LinearModelError.chunkFailed(task, message: "its worker process died \(attempt) times")
+                    throw LinearModelError.chunkFailed(task, message: "its worker process died or stopped answering (no heartbeat for \(silence.seconds) s) \(attempt) times")
                 }
             case .timedOut:
                 worker.kill()
@@ -306,7 +315,7 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
 
 /// One worker process and its pipes.
 final class Worker: @unchecked Sendable {
-    enum Outcome { case line(Data), ended, timedOut }
+    enum Outcome { case line(Data), ended, timedOut, silent }
 
     let process: Process
     let processID: Int32
@@ -354,15 +363,17 @@ final class Worker: @unchecked Sendable {
 
     /// Writes `request` and reads one response line, on a thread of its own (never a pool
     /// thread, which must not block).
-    func exchange(_ request: Data, timeout: Duration?) async -> Outcome {
+    /// A worker writes an empty line every second while it lives (see `WorkerAnswers`); one
+    /// silent for `silence` is stopped or frozen, and is treated as one that died.
+    func exchange(_ request: Data, timeout: Duration?, silence: Duration) async -> Outcome {
         await withCheckedContinuation { continuation in
             Thread.detachNewThread { [self] in
-                continuation.resume(returning: exchangeBlocking(request, timeout: timeout))
+                continuation.resume(returning: exchangeBlocking(request, timeout: timeout, silence: silence))
             }
         }
     }
 
-    private func exchangeBlocking(_ request: Data, timeout: Duration?) -> Outcome {
+    private func exchangeBlocking(_ request: Data, timeout: Duration?, silence: Duration) -> Outcome {
         // A worker that has just died (killed on cancel, a crash) closes its end of the pipe:
         // the write then fails with EPIPE, and the SIGPIPE it raises is blocked on this thread
         // (which is about to end) rather than ending the whole process.
@@ -372,23 +383,27 @@ final class Worker: @unchecked Sendable {
         pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
         do { try input.write(contentsOf: request) } catch { return .ended }
         let deadline = timeout.map { ContinuousClock.now + $0 }
+        var heard = ContinuousClock.now
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             if let newline = buffered.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = buffered[buffered.startIndex..<newline]
                 buffered = Data(buffered[buffered.index(after: newline)...])
+                if line.isEmpty { continue }  // a heartbeat
                 return .line(Data(line))
             }
-            var wait: Int32 = -1
+            let now = ContinuousClock.now
+            if now - heard > silence { return .silent }
+            var left = heard + silence - now
             if let deadline {
-                let left = deadline - ContinuousClock.now
-                if left <= .zero { return .timedOut }
-                wait = Int32(min(left.seconds * 1000 + 1, 60_000))
+                if deadline <= now { return .timedOut }
+                left = min(left, deadline - now)
             }
             var descriptor = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, wait)
+            let ready = poll(&descriptor, 1, Int32(min(left.seconds * 1000 + 1, 60_000)))
             if ready < 0 { if errno == EINTR { continue }; return .ended }
             if ready == 0 { continue }
+            heard = ContinuousClock.now
             let count = read(output, &chunk, chunk.count)
             if count < 0 { if errno == EINTR { continue }; return .ended }
             if count == 0 { return .ended }

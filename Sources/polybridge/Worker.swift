@@ -18,7 +18,7 @@ struct WorkerCommand: AsyncParsableCommand {
         // prints (print(), system("echo …")) goes to standard error instead of into the answers.
         let protocolDescriptor = dup(STDOUT_FILENO)
         guard protocolDescriptor >= 0, dup2(STDERR_FILENO, STDOUT_FILENO) >= 0 else { throw ExitCode(1) }
-        let answers = FileHandle(fileDescriptor: protocolDescriptor, closeOnDealloc: false)
+        let answers = WorkerAnswers(descriptor: protocolDescriptor)
         var tables: [Cached: ArrowTable] = [:]
         let encoder = WorkerJSON.encoder()
         let decoder = WorkerJSON.decoder()
@@ -87,5 +87,33 @@ private struct Cached: Hashable {
         hasher.combine(path)
         hasher.combine(identity?.inode)
         hasher.combine(identity?.modified)
+    }
+}
+
+/// A worker's answers to its pool, with a heartbeat: an empty line every second from a thread
+/// of its own, so the pool tells a worker that is stopped (SIGSTOP) or frozen from one busy with
+/// a long chunk. Lines are written whole, under one lock.
+final class WorkerAnswers: @unchecked Sendable {
+    /// How often the heartbeat is written.
+    static let heartbeatInterval: Duration = .seconds(1)
+
+    private let handle: FileHandle
+    private let lock = NSLock()
+
+    init(descriptor: Int32) {
+        handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: false)
+        Thread.detachNewThread { [self] in
+            while true {
+                Thread.sleep(forTimeInterval: Self.heartbeatInterval.seconds)
+                write(Data("\n".utf8))
+            }
+        }
+    }
+
+    /// Writes `data` (whole lines) to the pool.
+    func write(_ data: Data) {
+        lock.lock()
+        defer { lock.unlock() }
+        try? handle.write(contentsOf: data)
     }
 }

@@ -145,6 +145,17 @@ import Testing
                 "\(actual) vs lm's \(expected)")
     }
 
+    /// A FIFO as the data of a fit on workers is refused at once (every worker blocked on it
+    /// for good); without workers it is read once, as any file.
+    @Test func aFIFOForWorkersIsRefusedNotWaitedOn() async throws {
+        let fifo = try scratchDirectory() + "/data.csv"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let run = try await runCommand("/usr/bin/timeout", ["60", polybridgeExecutable().path, "fit", "--data", fifo,
+                                                            "--formula", "y ~ x", "--workers", "2"])
+        #expect(run.status == 1, "status \(run.status) (124: still waiting after 60 s): \(run.error)")
+        #expect(run.error.contains("\(fifo) is not a regular file"), "\(run.error)")
+    }
+
     /// Ctrl-C while workers are busy: exit 130 and no worker process left.
     @Test func ctrlCLeavesNoWorkerBehind() async throws {
         let parquet = try await FitCommandTests().mtcarsParquet()

@@ -243,6 +243,19 @@ enum FitCommandTestsData {
         #expect(left.isEmpty, "left behind: \(left)")
     }
 
+    /// An address where nothing listens is an error naming it after about half a minute, on
+    /// either engine (Ray waited for good: still running after 420 s).
+    @Test(arguments: ClusterEngine.allCases)
+    func anAddressWhereNothingListensFailsWithinHalfAMinute(engine: ClusterEngine) async throws {
+        let parquet = try await FitCommandTestsData.mtcarsParquet()
+        let started = ContinuousClock.now
+        let run = try await runCommand("/usr/bin/timeout", ["150", polybridgeExecutable().path, "fit", "--data", parquet, "--formula", "mpg ~ wt",
+                                                            "--workers", "1", "--executor", engine.rawValue, "--address", "127.0.0.1:1"])
+        #expect(run.status == 1, "status \(run.status) (124: still running after 150 s): \(run.error)")
+        #expect(run.error.contains("127.0.0.1:1"), "\(run.error)")
+        #expect(ContinuousClock.now - started < .seconds(120))
+    }
+
     @Test func aMissingPolybridgeBinaryOnRaysNodesIsNamed() async throws {
         let parquet = try await FitCommandTestsData.mtcarsParquet()
         let run = try await runPolybridgeWatchingProcesses(["fit", "--data", parquet, "--formula", "mpg ~ wt", "--workers", "1",

@@ -56,6 +56,35 @@ import Testing
         #expect(try await agreesWithLM(fit, data: "pool_kill", formula: formula) == "TRUE")
     }
 
+    /// A worker stopped with SIGSTOP mid-fit sends no heartbeat: the pool kills it and runs its
+    /// chunk again, with no --timeout set; the answer is lm's (the fit used to wait forever).
+    @Test func aWorkerStoppedWithSIGSTOPIsReplacedAndTheFitIsStillExact() async throws {
+        let path = try await parquet("pool_stop")
+        let pool = ProcessPoolExecutor(executable: polybridgeExecutable(), workers: 2, silence: .seconds(3))
+        defer { pool.shutdown() }
+        try await pool.warmUp()
+        let victim = try #require(pool.workerProcessIDs.first)
+        let formula = "y ~ x1 + g + I(x2 + 0 * length(Sys.sleep(0.5)))"
+        let task = Task {
+            try await LinearModel.fitChunked(.file(path: path), rowCount: 2400, chunks: LinearModel.chunkRanges(rowCount: 2400, count: 6),
+                                             LinearModelSpecification(formula: formula, rowWiseFunctions: ["length", "Sys.sleep"]), executor: pool)
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(kill(victim, SIGSTOP) == 0)
+        // Without the heartbeat the fit never ends: the stopped worker is killed after a minute
+        // so the test does.
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(60))
+            Issue.record("the fit did not end within 60 s of stopping a worker")
+            kill(victim, SIGKILL)
+        }
+        let fit = try await task.value
+        watchdog.cancel()
+        #expect(!pool.workerProcessIDs.contains(victim))
+        #expect(kill(victim, 0) != 0, "the stopped worker is still there")
+        #expect(try await agreesWithLM(fit, data: "pool_stop", formula: formula) == "TRUE")
+    }
+
     @Test func anRErrorInOneChunkNamesItAndATimeoutStopsAChunk() async throws {
         let path = try await parquet("pool_errors", "d$w[1500] <- -1; d$slow <- 0; d$slow[601:1200] <- 1; d")
         let pool = ProcessPoolExecutor(executable: polybridgeExecutable(), workers: 2, timeout: .seconds(20))
