@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: setup setup-engines build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-pipeline bench-engines clean
+.PHONY: setup setup-engines build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-pipeline bench-engines bench-wide-factor clean
 
 setup:
 	./scripts/setup.sh
@@ -58,3 +58,7 @@ bench-pipeline: release
 # The 10,000,000-row fit on the local pool, local Ray and local Dask, in one run.
 bench-engines: release setup-engines
 	./scripts/bench-engines.sh
+
+# A 1,000-level factor (about 1,000 coefficients) in chunks: in-process, on two workers, and R's lm.
+bench-wide-factor: release
+	./scripts/bench-wide-factor.sh

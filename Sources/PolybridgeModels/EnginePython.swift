@@ -62,7 +62,7 @@ enum EnginePython {
                 # printed, not when a buffer fills.
                 self.proc = subprocess.Popen([binary, "worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
                                              env=environment)
-                self.pending = b""
+                self.pending = bytearray()
                 try:
                     answer = self.request("{}")  # a warm-up: R and Python start in the worker now
                     break
@@ -104,15 +104,19 @@ enum EnginePython {
             import select
             descriptor = self.proc.stdout.fileno()
             while True:
-                while b"\n" not in self.pending:
+                # Each read is searched once (a factor answer can be many megabytes).
+                scanned = 0
+                while (newline := self.pending.find(b"\n", scanned)) < 0:
+                    scanned = len(self.pending)
                     ready, _, _ = select.select([descriptor], [], [], self.SILENCE)
                     if not ready:
                         return None
-                    data = os.read(descriptor, 65536)
+                    data = os.read(descriptor, 1 << 20)
                     if not data:
                         return ""
                     self.pending += data
-                line, _, self.pending = self.pending.partition(b"\n")
+                line = bytes(self.pending[:newline])
+                del self.pending[:newline + 1]
                 if line:
                     return line.decode("utf-8") + "\n"
 

@@ -321,7 +321,7 @@ final class Worker: @unchecked Sendable {
     let processID: Int32
     private let input: FileHandle
     private let output: Int32
-    private var buffered = Data()
+    private var buffered: [UInt8] = []
 
     init(executable: URL, temporaryFolder: String?) throws {
         process = Process()
@@ -385,13 +385,18 @@ final class Worker: @unchecked Sendable {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         var heard = ContinuousClock.now
         var chunk = [UInt8](repeating: 0, count: 65536)
+        // Bytes before `scanned` hold no newline: each read is searched once, so an answer of
+        // many megabytes (a factor with a thousand columns) costs its length, not its square.
+        var scanned = 0
         while true {
-            if let newline = buffered.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = buffered[buffered.startIndex..<newline]
-                buffered = Data(buffered[buffered.index(after: newline)...])
+            if let newline = buffered[scanned...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = buffered[..<newline]
+                buffered = Array(buffered[(newline + 1)...])
+                scanned = 0
                 if line.isEmpty { continue }  // a heartbeat
                 return .line(Data(line))
             }
+            scanned = buffered.count
             let now = ContinuousClock.now
             if now - heard > silence { return .silent }
             var left = heard + silence - now

@@ -85,6 +85,31 @@ import Testing
         #expect(try await agreesWithLM(fit, data: "pool_stop", formula: formula) == "TRUE")
     }
 
+    /// A factor of 300 levels on two workers: each chunk's answer is a 302 x 302 matrix (the
+    /// pool read such answers in time quadratic in their length); the fit is lm's.
+    @Test func aWideFactorOnWorkersGivesLMsAnswer() async throws {
+        let path = try await parquet("pool_wide", "d$h <- factor(sample(sprintf('L%03d', 1:300), nrow(d), TRUE)); d$y <- d$y + as.integer(d$h) / 50; d")
+        let pool = ProcessPoolExecutor(executable: polybridgeExecutable(), workers: 2)
+        defer { pool.shutdown() }
+        let fit = try await LinearModel.fitChunked(.file(path: path), rowCount: 2400, chunks: LinearModel.chunkRanges(rowCount: 2400, count: 4),
+                                                   LinearModelSpecification(formula: "y ~ x1 + h"), executor: pool)
+        #expect(fit.coefficients.count + fit.aliased.count == 301)
+        #expect(try await agreesWithLM(fit, data: "pool_wide", formula: "y ~ x1 + h") == "TRUE")
+    }
+
+    /// A chunk's factor crosses the worker pipe bit for bit: NaN, signed zero, subnormals and
+    /// the extremes come back as they went.
+    @Test func aChunkFactorCrossesThePipeBitForBit() throws {
+        let values: [Double] = [1, -0.0, 0, .nan, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 1 / 3, -2.5e-300]
+        let factor = ChunkFactor(r: values, rows: 2, columns: ["(Intercept)", "x", "y", "z", "w"], kept: 7, used: 6, dropped: 1,
+                                 intercept: true, offsetSums: [0.5])
+        let response = WorkerResponse(result: .factor(factor))
+        let decoded = try WorkerJSON.decoder().decode(WorkerResponse.self, from: try WorkerJSON.encoder().encode(response))
+        guard case .factor(let back)? = decoded.result else { Issue.record("\(String(describing: decoded.result))"); return }
+        #expect(back.r.map { $0.bitPattern } == values.map { $0.bitPattern })
+        #expect(back.rows == 2 && back.columns == factor.columns && back.kept == 7 && back.used == 6 && back.dropped == 1 && back.offsetSums == [0.5])
+    }
+
     @Test func anRErrorInOneChunkNamesItAndATimeoutStopsAChunk() async throws {
         let path = try await parquet("pool_errors", "d$w[1500] <- -1; d$slow <- 0; d$slow[601:1200] <- 1; d")
         let pool = ProcessPoolExecutor(executable: polybridgeExecutable(), workers: 2, timeout: .seconds(20))
