@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: setup setup-engines build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-pipeline bench-engines bench-wide-factor clean
+.PHONY: setup setup-engines build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-pipeline bench-engines bench-csv-width bench-wide-factor clean
 
 setup:
 	./scripts/setup.sh
@@ -54,6 +54,10 @@ bench-fit-large: release
 bench-pipeline: release
 	./scripts/setup.sh --bench
 	./scripts/bench-pipeline.sh
+
+# inspect, convert to RDS and fit on CSV files of 5,000, 10,000 and 20,000 columns (WIDTHS, ROWS).
+bench-csv-width: release
+	./scripts/bench-csv-width.sh
 
 # The 10,000,000-row fit on the local pool, local Ray and local Dask, in one run.
 bench-engines: release setup-engines
