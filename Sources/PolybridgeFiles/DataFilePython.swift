@@ -370,25 +370,44 @@ enum DataFilePython {
         return found["min"].as_py(), found["max"].as_py()
 
     class _Counts:
-        """Rows, batches and per-column null counts of the batches that pass through `count`."""
-        def __init__(self, schema):
+        """Rows, batches and per-column null counts of the batches that pass through `count`, and
+        the integer columns whose R type depends on their values: in CSV text, int64 columns
+        that `read_all` narrows to R integers (`r_integer`); in any file, int32 columns holding
+        -2^31, R's NA_integer_, which become doubles (`r_double`)."""
+        def __init__(self, schema, integers_as_r_does=False):
             self.rows = self.batches = 0
             self.nulls = [0] * len(schema.names)
+            self.wide = {index: [None, None] for index, field in enumerate(schema)
+                         if integers_as_r_does and pa.types.is_int64(field.type)}
+            self.int32 = [index for index, field in enumerate(schema) if pa.types.is_int32(field.type)]
+            self.int32_minimum = set()
 
         def count(self, reader):
+            import pyarrow.compute as pc
             for batch in reader:
                 self.rows += batch.num_rows
                 self.batches += 1
                 for index, column in enumerate(batch.columns):
                     self.nulls[index] += column.null_count
+                for index, bounds in self.wide.items():
+                    low, high = _bounds(batch.column(index))
+                    if low is not None:
+                        bounds[0] = low if bounds[0] is None else min(bounds[0], low)
+                        bounds[1] = high if bounds[1] is None else max(bounds[1], high)
+                for index in self.int32:
+                    if pc.min(batch.column(index)).as_py() == -2**31:
+                        self.int32_minimum.add(index)
                 yield batch
 
         def summary(self):
-            return {"rows": self.rows, "batches": self.batches, "nulls": self.nulls}
+            narrowed = [index for index, (low, high) in self.wide.items() if _fits_r_integer(low, high)]
+            return {"rows": self.rows, "batches": self.batches, "nulls": self.nulls,
+                    "r_integer": narrowed, "r_double": sorted(self.int32_minimum)}
 
-    def summarize(reader):
-        """Rows, batches and per-column null counts, reading one batch at a time."""
-        counts = _Counts(reader.schema)
+    def summarize(reader, integers_as_r_does=False):
+        """Rows, batches, per-column null counts and the value-dependent R types (see _Counts),
+        reading one batch at a time."""
+        counts = _Counts(reader.schema, integers_as_r_does)
         for _ in counts.count(reader):
             pass
         return counts.summary()

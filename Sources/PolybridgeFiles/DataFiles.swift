@@ -82,7 +82,7 @@ public enum DataFiles {
         let (fileFormat, reading) = try inputReading(path, format: format, encoding: encoding, delimiter: delimiter, columnTypes: columnTypes)
         return try await rescanningLateTypes(path, reading: reading) { reading in
             let source = try await openReader(path, format: fileFormat, reading: reading)
-            let counts = try pythonCall("summarize", [source.reader], file: path, classify: lateColumnType)
+            let counts = try pythonCall("summarize", [source.reader, source.isText], file: path, classify: lateColumnType)
             return summary(of: path, format: fileFormat, source: source, counts: try decodeCounts(counts, file: path))
         }
     }
@@ -216,7 +216,7 @@ public enum DataFiles {
                               compression: String?, delimiter: String?) async throws -> DataFileSummary {
         let destination = AtomicOutput(target)
         do {
-            let written: (rows: Int, batches: Int, nulls: [Int])
+            let written: Counts
             if outputFormat == .rds {
                 written = try await writeRDS(source, input: input, to: destination, compression: compression)
             } else {
@@ -380,7 +380,7 @@ public enum DataFiles {
     // MARK: - Writing
 
     private static func writeWithPyarrow(_ source: Source, input: String, format: DataFileFormat, compression: String?,
-                                         delimiter: String?, to output: AtomicOutput) throws -> (rows: Int, batches: Int, nulls: [Int]) {
+                                         delimiter: String?, to output: AtomicOutput) throws -> Counts {
         let counts = try pythonCall("write", [source.reader, output.temporaryPath, format.rawValue, compression, delimiter],
                                     file: input) { error -> (any Error)? in
             if let late = lateColumnType(error) { return late }
@@ -395,7 +395,7 @@ public enum DataFiles {
 
     /// Reads every batch into one table, converts it to a data.frame and `saveRDS`es it.
     private static func writeRDS(_ source: Source, input: String, to output: AtomicOutput,
-                                 compression: String?) async throws -> (rows: Int, batches: Int, nulls: [Int]) {
+                                 compression: String?) async throws -> Counts {
         let table = try readWhole(source, file: input)
         let path = output.temporaryPath
         do {
@@ -423,7 +423,13 @@ public enum DataFiles {
             throw DataFileError.invalidContents(file: input, detail: error.description)
         }
         let nulls = table.columns.map { column in column.chunks.reduce(0) { $0 + $1.nullCount } }
-        return (table.rowCount, 1, nulls)  // an RDS file is one object
+        var counts = Counts(rows: table.rowCount, batches: 1, nulls: nulls)  // an RDS file is one object
+        // CSV int64 columns that readWhole narrowed are integer vectors in the file.
+        for (position, column) in table.columns.enumerated()
+        where position < source.fields.count && column.type == .int32 && source.fields[position].type == .int64 {
+            counts.rTypes[position] = "integer"
+        }
+        return counts
     }
 
     /// The compression's canonical name (`uncompressed` is `none`); an error when `format` has
@@ -526,24 +532,37 @@ public enum DataFiles {
         }
     }
 
-    private static func decodeCounts(_ object: PythonObject, file: String) throws -> (rows: Int, batches: Int, nulls: [Int]) {
+    /// What reading or writing a file's batches counted: rows, batches, nulls per column, and
+    /// the R type of the columns whose R type depends on their values (by position).
+    struct Counts {
+        var rows: Int
+        var batches: Int
+        var nulls: [Int]
+        /// CSV int64 columns that fit R's integer (read as integer vectors, as read.csv does)
+        /// and int32 columns holding -2^31, R's NA_integer_ (read as doubles).
+        var rTypes: [Int: String] = [:]
+    }
+
+    private static func decodeCounts(_ object: PythonObject, file: String) throws -> Counts {
         let value = try pythonStep(file: file) { try PythonRuntime.shared().value(of: object) }
         guard case .dictionary(let entries) = value else {
             throw DataFileError.invalidContents(file: file, detail: "the Python helper returned \(value)")
         }
         func integer(_ value: PythonValue?) -> Int { if case .int(let number)? = value { Int(number) } else { 0 } }
+        func integers(_ value: PythonValue?) -> [Int] { if case .list(let items)? = value { items.map { integer($0) } } else { [] } }
         let lookup = Dictionary(entries, uniquingKeysWith: { first, _ in first })
-        var nulls: [Int] = []
-        if case .list(let items)? = lookup["nulls"] { nulls = items.map { integer($0) } }
-        return (integer(lookup["rows"]), integer(lookup["batches"]), nulls)
+        var counts = Counts(rows: integer(lookup["rows"]), batches: integer(lookup["batches"]), nulls: integers(lookup["nulls"]))
+        for position in integers(lookup["r_integer"]) { counts.rTypes[position] = "integer" }
+        for position in integers(lookup["r_double"]) { counts.rTypes[position] = "double" }
+        return counts
     }
 
     private static func summary(of file: String, format: DataFileFormat, source: Source,
-                                counts: (rows: Int, batches: Int, nulls: [Int])) -> DataFileSummary {
+                                counts: Counts) -> DataFileSummary {
         let columns = source.fields.enumerated().map { index, field in
             DataFileSummary.Column(name: field.name,
                                    arrowType: index < source.typeNames.count ? source.typeNames[index] : "\(field.type)",
-                                   rType: field.type.rTypeName,
+                                   rType: counts.rTypes[index] ?? field.type.rTypeName,
                                    nullCount: index < counts.nulls.count ? counts.nulls[index] : 0)
         }
         return DataFileSummary(file: file, format: format, rows: counts.rows, batches: counts.batches, columns: columns)
