@@ -11,6 +11,9 @@ public enum ConversionError: Error, CustomStringConvertible, Equatable, Sendable
     case duplicateColumn(String)
     /// An int64 value cannot be represented exactly as an R double.
     case inexactInt64(column: String, row: Int, value: Int64)
+    /// A column name holds a NUL byte, which Arrow's C interface (and an R name) cannot carry;
+    /// `position` is 1-based.
+    case nulInColumnName(position: Int, name: String)
     /// A string is not valid UTF-8.
     case invalidUTF8(column: String, detail: String)
     /// A Python object does not export Arrow data (`__arrow_c_stream__` / `__arrow_c_array__`).
@@ -41,6 +44,8 @@ public enum ConversionError: Error, CustomStringConvertible, Equatable, Sendable
             return "column '\(name)': the name appears more than once; column names must be unique"
         case .inexactInt64(let column, let row, let value):
             return "column '\(column)': int64 value \(value) at row \(row) cannot be represented exactly as an R double (|value| > 2^53); bit64 is not used"
+        case .nulInColumnName(let position, let name):
+            return "column \(position) ('\(name.replacingOccurrences(of: "\u{0}", with: "\\0"))'): the name holds a NUL byte, which Arrow's C interface and R names cannot carry (it would arrive cut short at the NUL); rename the column"
         case .invalidUTF8(let column, let detail):
             return "column '\(column)': \(detail)"
         case .notArrowExportable(let type):

@@ -27,6 +27,12 @@ extension PythonRuntime {
     public func arrowTable(from object: PythonObject) throws -> ArrowTable {
         // A pandas frame takes a faster route to Arrow than pandas' own export (see arrow_source).
         let source = try call(try attribute("arrow_source", of: try polybridgeHelpers()), [object])
+        // The C Data Interface carries names as C strings: one holding a NUL would arrive cut
+        // short ("a\0b" as "a"), so it is refused while Python still sees the whole name.
+        if case .list(let found) = try value(of: try call(try attribute("name_with_nul", of: try polybridgeHelpers()), [source])),
+           found.count == 2, case .int(let position) = found[0], case .string(let name) = found[1] {
+            throw ConversionError.nulInColumnName(position: Int(position), name: name)
+        }
         let stream = UnsafeMutablePointer<ArrowArrayStream>.allocate(capacity: 1)
         defer { stream.deallocate() }
         let kind: String = try withGIL { gil throws(PythonError) -> String in
@@ -188,6 +194,19 @@ enum PythonHelpers {
             else:
                 arrays.append(_protected(pa.Array.from_pandas(column), owner))
         return pa.Table.from_arrays(arrays, names=list(obj.columns))
+
+    def name_with_nul(obj):
+        """[1-based position, name] of the first top-level column whose name holds a NUL byte,
+        or None (also when `obj` shows no names: a bare Arrow C stream exporter)."""
+        import pyarrow as pa
+        schema = getattr(obj, "schema", None)
+        names = schema.names if isinstance(schema, pa.Schema) else getattr(obj, "columns", None)
+        if not isinstance(names, list):
+            return None
+        for position, name in enumerate(names, 1):
+            if isinstance(name, str) and "\0" in name:
+                return [position, name]
+        return None
 
     def _keeping_empty_dictionaries(obj):
         """`obj`, or for a pyarrow Table without rows a reader of one empty batch.

@@ -323,8 +323,19 @@ public enum DataFiles {
             let names = try python.value(of: try python.call(try python.attribute("type_names", of: try helpers()), [schema]))
             guard case .list(let items) = names else { throw DataFileError.invalidContents(file: path, detail: "the Python helper returned \(names)") }
             let typeNames = items.map { item -> String in if case .string(let text) = item { text } else { "\(item)" } }
-            return Source(reader: reader, fields: try python.arrowFields(of: schema), typeNames: typeNames, isText: format.isText)
+            return Source(reader: reader, fields: try fieldsWithWholeNames(of: schema), typeNames: typeNames, isText: format.isText)
         }
+    }
+
+    /// The fields of a pyarrow schema with their names as Python holds them: the C Data
+    /// Interface cuts a name at a NUL byte, and two names alike up to one would look duplicated.
+    private static func fieldsWithWholeNames(of schema: PythonObject) throws -> [ArrowField] {
+        let python = try PythonRuntime.shared()
+        var fields = try python.arrowFields(of: schema)
+        if case .list(let names) = try python.value(of: try python.attribute("names", of: schema)), names.count == fields.count {
+            for (position, name) in names.enumerated() { if case .string(let text) = name { fields[position].name = text } }
+        }
+        return fields
     }
 
     private static func checkReadable(_ path: String) throws(DataFileError) {
@@ -368,6 +379,9 @@ public enum DataFiles {
         var refused: [(column: String, type: String)] = []
         for (index, field) in source.fields.enumerated() {
             guard seen.insert(Array(field.name.utf8)).inserted else { throw .duplicateColumn(file: file, column: field.name) }
+            if toR && field.name.utf8.contains(0) {
+                throw .invalidContents(file: file, detail: ConversionError.nulInColumnName(position: index + 1, name: field.name).description)
+            }
             if toR && field.type.rTypeName == nil {
                 refused.append((field.name, index < source.typeNames.count ? source.typeNames[index] : "\(field.type)"))
             }
