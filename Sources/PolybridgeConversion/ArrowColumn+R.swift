@@ -288,14 +288,21 @@ extension RSession {
         var row = 0
         for array in column.chunks {
             for index in 0..<array.length where array.isValid(index) {
-                let raw = try integerValue(array, index)
-                guard let value = raw, value.magnitude <= limit else {
-                    throw ConversionError.inexactInt64(column: column.name, row: row + index + 1, value: raw ?? Int64.max)
+                guard let value = try integerValue(array, index), value.magnitude <= limit else {
+                    throw ConversionError.inexactInteger(column: column.name, row: row + index + 1, type: "\(array.type)",
+                                                         value: integerText(array, index))
                 }
             }
             row += array.length
         }
         return try convertedDoubles(column) { array, index in Double(try integerValue(array, index) ?? 0) }
+    }
+
+    /// The decimal text of an integer element, a uint64 beyond Int64 included.
+    private func integerText(_ array: PolybridgeArrow.ArrowArray, _ index: Int) -> String {
+        guard let values = array.buffers[1] else { return "0" }
+        if case .uint64 = array.type { return String(values.assumingMemoryBound(to: UInt64.self)[array.offset + index]) }
+        return (try? integerValue(array, index)).flatMap { $0.map(String.init) } ?? "?"
     }
 
     /// An integer element widened to Int64 (nil when a uint64 does not fit).

@@ -9,8 +9,9 @@ public enum ConversionError: Error, CustomStringConvertible, Equatable, Sendable
     case unsupportedColumn(column: String, type: String)
     /// Two columns share a name.
     case duplicateColumn(String)
-    /// An int64 value cannot be represented exactly as an R double.
-    case inexactInt64(column: String, row: Int, value: Int64)
+    /// An integer value (int64 or uint64, named by `type`) cannot be represented exactly as an
+    /// R double; `value` is its decimal text, since a uint64 may not fit an Int64.
+    case inexactInteger(column: String, row: Int, type: String, value: String)
     /// A column name holds a NUL byte, which Arrow's C interface (and an R name) cannot carry;
     /// `position` is 1-based.
     case nulInColumnName(position: Int, name: String)
@@ -42,8 +43,8 @@ public enum ConversionError: Error, CustomStringConvertible, Equatable, Sendable
             return "column '\(column)': unsupported type \(type)"
         case .duplicateColumn(let name):
             return "column '\(name)': the name appears more than once; column names must be unique"
-        case .inexactInt64(let column, let row, let value):
-            return "column '\(column)': int64 value \(value) at row \(row) cannot be represented exactly as an R double (|value| > 2^53); bit64 is not used"
+        case .inexactInteger(let column, let row, let type, let value):
+            return "column '\(column)': \(type) value \(value) at row \(row) cannot be represented exactly as an R double (|value| > 2^53); bit64 is not used"
         case .nulInColumnName(let position, let name):
             return "column \(position) ('\(name.replacingOccurrences(of: "\u{0}", with: "\\0"))'): the name holds a NUL byte, which Arrow's C interface and R names cannot carry (it would arrive cut short at the NUL); rename the column"
         case .invalidUTF8(let column, let detail):

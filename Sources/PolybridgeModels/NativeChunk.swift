@@ -244,7 +244,7 @@ struct NativeChunkData {
             case .uint8: ok = append(UInt8.self) { Double($0) }
             case .uint16: ok = append(UInt16.self) { Double($0) }
             case .uint32: ok = append(UInt32.self) { Double($0) }
-            case .int64: ok = append(Int64.self) { abs($0) <= 1 << 53 ? Double($0) : nil }
+            case .int64: ok = append(Int64.self) { $0.magnitude <= 1 << 53 ? Double($0) : nil }  // abs(Int64.min) traps
             default: return nil
             }
             if !ok { return nil }

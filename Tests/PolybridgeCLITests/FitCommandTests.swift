@@ -180,3 +180,19 @@ import Testing
         #expect(!workers.contains(where: { kill($0, 0) == 0 }), "a worker outlived the command")
     }
 }
+
+/// Extreme integers in a chunked fit's columns.
+@Suite struct FitIntegerRangeTests {
+    /// -2^63 in an int64 column crashed the Swift model matrix (abs(Int64.min) traps); it is an
+    /// error naming the value, as R's own conversion reports it.
+    @Test func int64MinimumInAChunkedFitIsAnErrorNotACrash() async throws {
+        let parquet = try scratchDirectory() + "/extreme.parquet"
+        try PythonRuntime.shared().exec("""
+            import pyarrow as pa, pyarrow.parquet as pq
+            pq.write_table(pa.table({'y': [1.0, 2.0, 3.0, 4.0], 'v': pa.array([5, -2**63, 3, 4], pa.int64())}), '\(parquet)')
+            """)
+        let run = try await runPolybridge("fit", "--data", parquet, "--formula", "y ~ v", "--chunks", "2")
+        #expect(run.status == 1, "\(run.status) \(run.error)")
+        #expect(run.error.contains("int64 value -9223372036854775808"), "\(run.error)")
+    }
+}

@@ -85,7 +85,7 @@ import PolybridgeRuntime
     @Test func exactInt64BecomesDoubleAndInexactIsAnError() async throws {
         try await Bridge.assignToR(try ArrowTable(columns: [("big", ArrowArray(int64: [1 << 53, nil, -5]))]), as: "int64_ok")
         #expect(try await RRuntime.shared().eval("int64_ok$big", as: [Double?].self) == [9_007_199_254_740_992, nil, -5])
-        await #expect(throws: ConversionError.inexactInt64(column: "big", row: 2, value: (1 << 53) + 1)) {
+        await #expect(throws: ConversionError.inexactInteger(column: "big", row: 2, type: "int64", value: "9007199254740993")) {
             try await Bridge.assignToR(try ArrowTable(columns: [("big", ArrowArray(int64: [1, (1 << 53) + 1]))]), as: "int64_bad")
         }
     }
