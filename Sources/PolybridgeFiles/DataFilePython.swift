@@ -442,6 +442,27 @@ enum DataFilePython {
                                   f"{values[position].as_py()} {unit} from 1970 is outside the years 1-9999 "
                                   "that CSV text can hold; write Parquet or Feather instead")
 
+    _MS_PER_DAY = _SECONDS_PER_DAY * 1000
+
+    def _check_whole_days(batch, first_row, file_format):
+        """date64 (milliseconds) values must be whole days where the format holds dates as days:
+        pyarrow writes date64 to Parquet as date32 and to CSV as the date alone, dropping the
+        rest of the day without a word. The same values are refused on the way to R."""
+        import pyarrow.compute as pc
+        for index, field in enumerate(batch.schema):
+            if not pa.types.is_date64(field.type):
+                continue
+            values = batch.column(index).cast(pa.int64())
+            # Integer division truncates, so the remainder is 0 exactly for whole days (nulls stay null).
+            remainder = pc.subtract(values, pc.multiply(pc.divide(values, _MS_PER_DAY), _MS_PER_DAY))
+            partial = pc.fill_null(pc.not_equal(remainder, 0), False)
+            position = pc.index(partial, True).as_py()
+            if position >= 0:
+                raise FileProblem(f"column '{field.name}', row {first_row + position + 1}: date64 value "
+                                  f"{values[position].as_py()} ms is not a whole day, which "
+                                  f"{'Parquet' if file_format == 'parquet' else 'CSV text'} holds only as a date "
+                                  "(the rest of the day would be dropped); cast it to a timestamp, or write Feather")
+
     def _check_csv_time_zones(schema):
         import re
         import zoneinfo
@@ -517,6 +538,8 @@ enum DataFilePython {
             for batch in counts.count(reader):
                 if file_format in ("csv", "tsv"):
                     _check_csv_years(batch, first_row)
+                if file_format in ("csv", "tsv", "parquet"):
+                    _check_whole_days(batch, first_row, file_format)
                 first_row += batch.num_rows
                 writer.write_batch(batch)
         finally:
