@@ -535,11 +535,19 @@ enum DataFilePython {
         counts = _Counts(schema)
         try:
             first_row = 0
-            for batch in counts.count(reader):
+            batches = counts.count(reader)
+            for batch in batches:
                 if file_format in ("csv", "tsv"):
                     _check_csv_years(batch, first_row)
                 if file_format in ("csv", "tsv", "parquet"):
                     _check_whole_days(batch, first_row, file_format)
+                    if batch.num_columns == 0 and batch.num_rows > 0:
+                        # Parquet counts rows in its column chunks and CSV in its lines: with no
+                        # column both files would hold 0 rows. Arrow IPC records the row count.
+                        rows = first_row + batch.num_rows + sum(rest.num_rows for rest in batches)
+                        raise FileProblem(f"the table has {rows} rows and no columns, which "
+                                          f"{'Parquet' if file_format == 'parquet' else 'CSV text'} cannot hold "
+                                          "(it would read back as 0 rows); write Feather or RDS, which keep the row count")
                 first_row += batch.num_rows
                 writer.write_batch(batch)
         finally:

@@ -52,4 +52,36 @@ import Testing
                                     setup: "import pyarrow as pa, pyarrow.feather as feather")
         #expect(kept == "[5000]")
     }
+
+    /// An R data.frame of 7 rows and no columns, saved by R.
+    func zeroColumnRDS() async throws -> String {
+        let rds = try scratchDirectory() + "/no_columns.rds"
+        _ = try await RRuntime.shared().evaluate("saveRDS(data.frame(row.names = 1:7), '\(rds)')")
+        return rds
+    }
+
+    /// Parquet and CSV count rows in their columns and lines: the file held 0 rows while convert
+    /// said 7. It is refused, naming the row count.
+    @Test(arguments: ["out.parquet", "out.csv"])
+    func rowsWithoutColumnsAreRefusedWhereTheFormatCannotCountThem(output: String) async throws {
+        let message = try await failure(try await zeroColumnRDS(), to: output)
+        #expect(message?.contains("7 rows and no columns") == true, "\(message ?? "converted")")
+    }
+
+    /// Arrow IPC records a batch's length, so Feather keeps the 7 rows (pyarrow reads them).
+    @Test func rowsWithoutColumnsKeepTheirCountInFeather() async throws {
+        let feather = try scratchDirectory() + "/no_columns.feather"
+        let written = try await DataFiles.convert(try await zeroColumnRDS(), to: feather)
+        #expect(written.rows == 7)
+        let rows = try pythonString("str(feather.read_table(\(pythonLiteral(feather))).num_rows)", setup: "import pyarrow.feather as feather")
+        #expect(rows == "7")
+    }
+
+    /// A pipeline's write step goes through writeTable: the same refusal.
+    @Test func writeTableRefusesRowsWithoutColumnsForParquet() async throws {
+        let table = try await Bridge.table(fromR: "data.frame(a = 1:7)[, FALSE, drop = FALSE]")
+        let directory = try scratchDirectory()
+        await #expect(throws: DataFileError.self) { try await DataFiles.writeTable(table, to: directory + "/out.parquet") }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+    }
 }
