@@ -36,8 +36,13 @@ enum EnginePython {
         def __init__(self, binary):
             node = socket.gethostname()
             _remove_abandoned_step_folders()
+            # Checked here, on the node: starting a directory fails with a bare "Permission denied".
+            if not os.path.exists(binary):
+                raise RuntimeError(f"node {node}: the polybridge binary {binary} does not exist")
+            if os.path.isdir(binary):
+                raise RuntimeError(f"node {node}: the polybridge binary {binary} is a directory, not the polybridge executable")
             if not os.access(binary, os.X_OK):
-                raise RuntimeError(f"node {node}: the polybridge binary {binary} is missing or not executable")
+                raise RuntimeError(f"node {node}: the polybridge binary {binary} is not executable")
             self.binary = binary
             self.lock = threading.Lock()
             # The worker is killed, not asked to quit, so its R cannot remove its session folder:

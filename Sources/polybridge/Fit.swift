@@ -91,6 +91,7 @@ struct Fit: AsyncParsableCommand {
                 throw ExitCode(1)
             }
         }
+        try OptionChecks.checkWorkerBinary(workerBinary.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, address: address)
         let specification = LinearModelSpecification(formula: formula, weights: weights, offset: offset, rowWiseFunctions: rowWise)
         let label = URL(fileURLWithPath: data).lastPathComponent
         let fit: LinearModelFit

@@ -75,6 +75,7 @@ struct Run: AsyncParsableCommand {
         let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         // Also resolved before the change of folder.
         let nodeBinary = workerBinary.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? binary
+        try OptionChecks.checkWorkerBinary(workerBinary == nil ? nil : nodeBinary.path, address: address)
         var options = PipelineRunOptions(useCache: !noCache, force: Set(force), failFast: failFast,
                                          workerExecutable: binary, workers: workers)
         let pipeline: Pipeline
