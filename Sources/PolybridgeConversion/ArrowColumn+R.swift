@@ -10,15 +10,29 @@ import PolybridgeRuntime
 extension RSession {
     /// Converts an Arrow table into an R data.frame (UTF-8 strings). A pandas index (named by
     /// the table's `pandas` metadata) of unique, non-missing strings or integers becomes the row
-    /// names; otherwise the row names are automatic (compact) and an index column stays a column.
+    /// names; otherwise the row names are automatic (compact) and an index column becomes the
+    /// first column, an unnamed one (`__index_level_0__`) named "" as its CSV header is.
     public func dataFrame(from table: ArrowTable) throws -> SEXP {
         guard let rowCount = Int32(exactly: table.rowCount) else { throw ConversionError.tooManyRows(table.rowCount) }
         var columns = table.columns
+        var names = columns.map(\.name)
         var indexRowNames: SEXP?
         switch PandasIndex.location(in: table) {
         case .column(let position)?:
             indexRowNames = try rowNames(from: table.columns[position])
-            if indexRowNames != nil { columns.remove(at: position) }
+            if indexRowNames != nil {
+                columns.remove(at: position)
+                names.remove(at: position)
+            } else {
+                // An index R cannot hold as row names (a duplicate, an NA) becomes the first
+                // column, where pandas' reset_index() and to_csv() put it, and an unnamed one
+                // takes the empty name it has in CSV text (to_csv and R's write.csv head it ""),
+                // as any other empty CSV header converts.
+                let name = PandasIndex.isUnnamed(names[position]) && !names.contains("") ? "" : names[position]
+                columns.insert(columns.remove(at: position), at: 0)
+                names.remove(at: position)
+                names.insert(name, at: 0)
+            }
         case .range(let start, let step)?:
             indexRowNames = try rowNames(start: start, step: step, count: table.rowCount)
         case nil:
@@ -28,7 +42,7 @@ extension RSession {
         for (position, column) in columns.enumerated() {
             try setElement(of: frame, at: position, to: try vector(from: column))
         }
-        try setNames(frame, columns.map(\.name))
+        try setNames(frame, names)
         if let indexRowNames {
             try setAttribute(frame, "row.names", indexRowNames)
         } else {

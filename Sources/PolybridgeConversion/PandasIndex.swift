@@ -12,6 +12,14 @@ public enum PandasIndex {
     /// The column pandas names an index without a name.
     public static let unnamedColumn = "__index_level_0__"
 
+    /// Whether `column` is the name pandas gives a level of an index without a name
+    /// (`__index_level_0__`, `__index_level_1__`, …).
+    public static func isUnnamed(_ column: String) -> Bool {
+        guard column.hasPrefix("__index_level_"), column.hasSuffix("__") else { return false }
+        let digits = column.dropFirst("__index_level_".count).dropLast(2)
+        return !digits.isEmpty && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber)
+    }
+
     /// The `pandas` metadata for a table whose column `column` holds the index, of pandas type
     /// `pandasType` (`unicode` for strings, `int32` for R's integer row names).
     static func metadata(indexColumn column: String, pandasType: String) -> [String: String] {
