@@ -28,9 +28,10 @@ let package = Package(
         // C: libpython loaded at run time with dlopen (no link-time Python).
         .target(name: "CPython", dependencies: ["CArrow"],
                 linkerSettings: [.linkedLibrary("dl")]),
-        // C: process control for worker processes (die with the parent).
+        // C: process control: worker processes die with the parent, forked children start with
+        // default signals, signals that end the process are taken on an ordinary thread.
         .target(name: "CProcess"),
-        .target(name: "PolybridgeRuntime", dependencies: ["CR", "CPython"]),
+        .target(name: "PolybridgeRuntime", dependencies: ["CR", "CPython", "CProcess"]),
         .target(name: "PolybridgeArrow", dependencies: ["CArrow"]),
         .target(name: "PolybridgeConversion",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "CPython", "CArrow"]),

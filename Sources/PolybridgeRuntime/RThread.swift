@@ -87,6 +87,7 @@ final class RThread: @unchecked Sendable {
 
     private func runLoop() {
         threadIdentifier.withLock { $0 = pthread_self() }
+        RThread.useOrdinarySignalMask()
         while true {
             runNextBatch()
             if let wrapper = loopWrapper {
@@ -96,6 +97,18 @@ final class RThread: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Blocks SIGINT alone on the R thread (Ctrl-C is taken elsewhere, see the R shim), not the
+    /// nearly full mask of the Swift pool thread that happened to start it. Programs R starts
+    /// inherit this thread's mask, and R's `mc_fork` gives its children the forking thread's
+    /// mask even after a fork handler reset it: `mclapply`'s children, SIGUSR1 blocked, never
+    /// learnt that they may exit and stayed forever.
+    private static func useOrdinarySignalMask() {
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        sigaddset(&mask, SIGINT)
+        pthread_sigmask(SIG_SETMASK, &mask, nil)
     }
 
     private func runNextBatch() {

@@ -1,3 +1,4 @@
+import CProcess
 import Foundation
 import Synchronization
 
@@ -5,7 +6,8 @@ import Synchronization
 public enum RuntimeEnvironment {
     private static let prepared = Mutex(false)
 
-    /// Sizes BLAS/OpenMP thread pools and fixes the locale, once, before R or Python starts.
+    /// Sizes BLAS/OpenMP thread pools, fixes the locale and makes forked children start with
+    /// default signals, once, before R or Python starts.
     ///
     /// Two runtimes each spawning a pool per core would oversubscribe the machine, so each pool
     /// gets half the cores unless the user already chose. Strings cross the bridge as UTF-8, so
@@ -26,6 +28,10 @@ public enum RuntimeEnvironment {
                 setenv("LC_CTYPE", "C.UTF-8", 1)
             }
             setenv("LC_NUMERIC", "C", 1)
+            // The R thread and Swift's pool threads block nearly every signal; a child forked
+            // from one (mclapply, os.fork) would keep that mask and never see SIGUSR1 (how
+            // mc_exit learns it may end), SIGTERM or Ctrl-C.
+            pb_fork_children_start_with_default_signals()
         }
     }
 

@@ -143,3 +143,49 @@ public func withDefaultInterrupt(_ executable: URL, _ arguments: [String], block
                 + "signal.pthread_sigmask(signal.SIG_BLOCK, [\(blocked)]); os.execv(sys.argv[1], sys.argv[1:])",
              executable.path] + arguments)
 }
+
+/// Runs `polybridge arguments...` with its standard output and error going to files, and
+/// returns when the command itself has exited: processes it left behind that still hold its
+/// descriptors do not hold up the test. (Foundation's `Process` learns that a child ended when
+/// a socket the child inherited closes, so it waits for such leftovers too; this starts the
+/// command with `posix_spawn`, no descriptor above 2 kept, and waits with `waitpid`.)
+/// `status` is the exit status, or 128 + the signal that ended the command.
+public func runPolybridgeWritingToFiles(_ arguments: [String], environment: [String: String] = [:]) async throws -> PolybridgeRun {
+    let executable = polybridgeExecutable()
+    return try await runOnOwnThread {
+        let folder = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let outputPath = folder + "/output", errorPath = folder + "/error"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // Default actions and no signal blocked, whatever the test thread has.
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        // A small Python closes every inherited descriptor above 2 (other tests' pipes and
+        // sockets) and replaces itself with the command (same process ID).
+        let closing = ["/usr/bin/env", "python3", "-c", "import os, sys; os.closerange(3, 1 << 20); os.execv(sys.argv[1], sys.argv[1:])"]
+        let argv = (closing + [executable.path] + arguments).map { strdup($0) } + [nil]
+        let envp = childEnvironment(environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let started = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, argv, envp)
+        guard started == 0 else { throw POSIXError(POSIXErrorCode(rawValue: started) ?? .EIO) }
+        var wait: Int32 = 0
+        while waitpid(pid, &wait, 0) < 0 && errno == EINTR {}
+        let status = wait & 0x7f == 0 ? (wait >> 8) & 0xff : 128 + (wait & 0x7f)
+        return PolybridgeRun(status: status,
+                             output: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "",
+                             error: (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "")
+    }
+}

@@ -134,3 +134,17 @@ public func processesLeftBehind(_ processes: Set<Int32>) async throws -> Set<Int
     for _ in 0..<300 where processes.contains(where: ProcessTable.alive) { try await Task.sleep(for: .milliseconds(100)) }
     return processes.filter(ProcessTable.alive)
 }
+
+/// The process IDs printed in `text` (numbers separated by white space).
+public func processIDs(in text: String) -> Set<Int32> {
+    Set(text.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) })
+}
+
+/// Waits up to 10 s for `processes` (children a run reported, reparented since) to end; kills
+/// (SIGKILL) and returns those still running then, so that a failing test leaves nothing behind.
+public func stillRunningAfterAWhile(_ processes: Set<Int32>) async throws -> Set<Int32> {
+    for _ in 0..<100 where processes.contains(where: ProcessTable.alive) { try await Task.sleep(for: .milliseconds(100)) }
+    let left = processes.filter { ProcessTable.alive($0) && ProcessTable.commandLine(of: $0).contains("polybridge") }
+    for pid in left { kill(pid, SIGKILL) }
+    return left
+}

@@ -6,4 +6,9 @@
 /// request failed (the caller should then exit).
 int pb_die_with_parent(void);
 
+/// Makes every process forked from now on (R's mclapply and mcparallel, Python's os.fork and
+/// multiprocessing's "fork") start with no signal blocked, whatever the forking thread
+/// blocked. Idempotent.
+void pb_fork_children_start_with_default_signals(void);
+
 #endif
