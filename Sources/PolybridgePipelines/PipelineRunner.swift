@@ -280,6 +280,9 @@ final class RLanes: @unchecked Sendable {
             pool = ProcessPoolExecutor(executable: executable, workers: max(1, options.workers))
             let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : ProcessFolders.temporaryBase
             directory = try? ProcessFolders.makeOwn(in: base, prefix: "polybridge-")
+            // Gone also when Ctrl-C, SIGTERM or a closed output ends the run: it can hold
+            // hundreds of MB of the pipeline's data in memory.
+            if let directory { ProcessEnd.removeAtEnd(directory) }
         } else {
             pool = nil
             directory = nil
@@ -309,6 +312,9 @@ final class RLanes: @unchecked Sendable {
     /// Ends the workers and removes the shared-memory files.
     func close() {
         pool?.shutdown()
-        if let directory { try? FileManager.default.removeItem(atPath: directory) }
+        if let directory {
+            try? FileManager.default.removeItem(atPath: directory)
+            ProcessEnd.forget(directory)
+        }
     }
 }

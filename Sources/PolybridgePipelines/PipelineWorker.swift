@@ -2,6 +2,7 @@ import Foundation
 import PolybridgeArrow
 import PolybridgeFiles
 import PolybridgeModels
+import PolybridgeRuntime
 
 /// An R or Python step run in a `polybridge worker` process: an R step beside this process's
 /// own R (R is one thread per process, so two R steps at once need two processes), or any R or
@@ -62,6 +63,7 @@ public enum PipelineWorker {
         for (index, (name, table)) in outputs.sorted(by: { $0.key < $1.key }).enumerated() {
             let path = request.outputDirectory + "/\(request.id).out\(index).arrow"
             _ = try await DataFiles.writeTable(table, to: path, format: .feather, compression: "none")
+            ProcessFolders.keepPrivate(path)
             paths[name] = path
         }
         return String(decoding: try encoder.encode(Response(outputs: paths)), as: UTF8.self)
@@ -98,6 +100,7 @@ public enum PipelineWorker {
         for input in step.inputs {
             let path = directory + "/\(step.id).in-\(handed.count).arrow"
             _ = try await DataFiles.writeTable(inputs[input.name]!, to: path, format: .feather, compression: "none")
+            ProcessFolders.keepPrivate(path)
             handed.append(Input(name: input.name, path: path))
         }
         let request = Request(id: step.id, kind: nil, frames: nil, directory: nil, script: step.script, code: step.code, function: step.function,

@@ -15,12 +15,24 @@ public enum ProcessFolders {
     public static let workersPrefix = "polybridge-workers-"
 
     /// Makes a folder of this process's own in `base`, `prefix<pid>-<unique>`, after removing
-    /// the folders there whose owner is gone; returns its path.
+    /// the folders there whose owner is gone; returns its path. Only its owner may enter it
+    /// (mode 0700): it holds a run's data, and /tmp and /dev/shm are shared by every local user.
     public static func makeOwn(in base: String, prefix: String) throws -> String {
         removeAbandoned(in: base, prefix: prefix)
         let folder = base + "/" + prefix + "\(getpid())-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        // The mode given to mkdir is narrowed by the umask only, never widened; set it exactly.
+        guard chmod(folder, 0o700) == 0 else {
+            try? FileManager.default.removeItem(atPath: folder)
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: folder])
+        }
         return folder
+    }
+
+    /// Makes `file` readable and writable by its owner alone (mode 0600).
+    public static func keepPrivate(_ file: String) {
+        _ = chmod(file, 0o600)
     }
 
     /// Removes the folders in `base` named `prefix` + the ID of a process that no longer exists.

@@ -40,8 +40,9 @@ enum InterruptHandling {
                 guard sigwait(&waited, &signal) == 0 else { continue }
                 RRuntime.trace("SIGINT taken; \(handlers.withLock { $0.count }) handler(s)")
                 guard let current = handlers.withLock({ $0.last?.handler }) else {
-                    // No command is listening: end the process as Ctrl-C's default action would.
-                    _exit(130)
+                    // No command is listening: end the process as Ctrl-C's default action would,
+                    // the run's shared-memory files removed first.
+                    ProcessEnd.immediately(130)
                 }
                 current()
             }

@@ -12,7 +12,8 @@ struct PolybridgeCommand: AsyncParsableCommand {
         abstract: "Run R and Python in one process and move data between them as Arrow buffers.",
         subcommands: [Doctor.self, Eval.self, Convert.self, Inspect.self, Fit.self, Run.self, Demo.self, Bench.self, Stress.self, WorkerCommand.self])
 
-    /// ArgumentParser's own `main`, with Ctrl-C handling set up while this is the only thread.
+    /// ArgumentParser's own `main`, with Ctrl-C and the other ending signals handled from the
+    /// start (Ctrl-C's set up while this is the only thread).
     ///
     /// Synchronous on purpose: an async `main` parks the main thread in `dispatch_main()`,
     /// which unblocks every signal on it, and SIGINT must stay blocked in every thread (see
@@ -21,6 +22,7 @@ struct PolybridgeCommand: AsyncParsableCommand {
     /// pyarrow made may still be released on another thread).
     static func main() {
         InterruptHandling.install()
+        EndingSignals.install()
         let status = Mutex<Int32>(0)
         let finished = DispatchSemaphore(value: 0)
         Task.detached {

@@ -124,7 +124,7 @@ struct Run: AsyncParsableCommand {
         let interrupts = executor == .local ? nil : InterruptForwarder {
             onInterrupt.stopOrAbandon()
             printError("interrupted")
-            _exit(130)
+            ProcessEnd.immediately(130)
         }
         if let engine = ClusterEngine(rawValue: executor.rawValue) {
             do {

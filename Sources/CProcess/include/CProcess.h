@@ -7,8 +7,19 @@
 int pb_die_with_parent(void);
 
 /// Makes every process forked from now on (R's mclapply and mcparallel, Python's os.fork and
-/// multiprocessing's "fork") start with no signal blocked, whatever the forking thread
-/// blocked. Idempotent.
+/// multiprocessing's "fork") start with no signal blocked and the default action for the
+/// signals caught with pb_signal_catch, whatever the forking thread had. Idempotent.
 void pb_fork_children_start_with_default_signals(void);
+
+/// Catches `signal` with a handler that only records it; pb_signal_next returns it on an
+/// ordinary thread. Returns 0, or -1 when the handler could not be installed.
+int pb_signal_catch(int signal);
+
+/// Waits until a signal caught with pb_signal_catch arrives and returns its number.
+int pb_signal_next(void);
+
+/// Ends the process as the default action of `signal` would (a status that says "killed by
+/// `signal`"); never returns.
+_Noreturn void pb_signal_end_process(int signal);
 
 #endif
