@@ -2,6 +2,7 @@
 #include "CProcess.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -70,6 +71,11 @@ _Noreturn void pb_signal_end_process(int signal_number) {
     // Directed at this thread, where it is now unblocked: its default action ends the process.
     raise(signal_number);
     _exit(128 + signal_number);
+}
+
+int pb_descriptor_is_broken_pipe(int descriptor) {
+    struct pollfd watched = {.fd = descriptor, .events = POLLOUT, .revents = 0};
+    return poll(&watched, 1, 0) == 1 && (watched.revents & POLLERR) != 0;
 }
 
 // ---- Forked children -------------------------------------------------------------------------

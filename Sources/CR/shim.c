@@ -114,6 +114,8 @@ int pb_r_initialize(const char *r_home, pb_console_sink sink, char *error, size_
     return 1;
 }
 
+const char *pb_r_temp_dir(void) { return R_TempDir; }
+
 // An interrupt the host wants for the running job. R's flag alone can be lost: code running
 // inside R (reticulate's interrupt scopes, for one) saves and restores R_interrupts_pending
 // around its own work. So the wish is also kept here and re-asserted from R_PolledEvents,

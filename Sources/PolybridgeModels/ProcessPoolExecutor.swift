@@ -106,11 +106,16 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
         self.retries = retries
         self.silence = silence
         scratch = try? ProcessFolders.makeOwn(in: ProcessFolders.temporaryBase, prefix: ProcessFolders.workersPrefix)
+        // Also when Ctrl-C or a signal ends this process (the workers die with it).
+        if let scratch { ProcessEnd.removeAtEnd(scratch) }
     }
 
     deinit {
         shutdown()
-        if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
+        if let scratch {
+            try? FileManager.default.removeItem(atPath: scratch)
+            ProcessEnd.forget(scratch)
+        }
     }
 
     /// The process IDs of the live workers.

@@ -11,9 +11,9 @@ import Synchronization
 /// for it (R's temporary directory is removed, see the R shim) and no destructors, so the
 /// libraries stay whole until the process is gone.
 ///
-/// Folders given to ``removeAtEnd(_:)`` (a run's shared-memory files) are removed however the
-/// process ends, save SIGKILL: at a normal end, at Ctrl-C's immediate end, when a signal ends
-/// it (see ``endAsKilled(by:)``).
+/// Folders given to ``removeAtEnd(_:)`` (R's session folder, a run's shared-memory files) are
+/// removed however the process ends, save SIGKILL: at a normal end, at Ctrl-C's immediate end,
+/// when a signal ends it (see ``endAsKilled(by:)``), at `os._exit` in embedded Python.
 public enum ProcessEnd {
     /// The process that registered the folders: a forked child (mclapply, os.fork) shares the
     /// list but must never remove its parent's folders.
@@ -47,7 +47,7 @@ public enum ProcessEnd {
     }
 
     /// Removes the folders and ends the process the way `signal`'s default action does, so the
-    /// parent sees it killed by that signal (a shell reports SIGTERM as 143).
+    /// parent sees it killed by that signal (a shell reports SIGTERM as 143, SIGPIPE as 141).
     public static func endAsKilled(by signal: Int32) -> Never {
         removeFolders()
         pb_signal_end_process(signal)

@@ -128,6 +128,9 @@ public final class RRuntime: Sendable {
         guard pb_r_initialize(home, rConsoleSink, &message, message.count) != 0 else {
             throw RError.startup(reason: String(nulTerminated: message), fix: "check R_HOME=\(home)")
         }
+        // Removed also when the process ends by a signal or `_exit` (which skip the
+        // at_quick_exit handler the shim registers), see ProcessEnd.
+        if let temporary = pb_r_temp_dir() { ProcessEnd.removeAtEnd(String(cString: temporary)) }
         pb_r_register_host_events(rHostEventHandler)
         pb_r_register_altrep(rForeignRelease)
         // From the next job on, the loop runs inside a top-level context of its own, so an R

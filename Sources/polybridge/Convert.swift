@@ -51,9 +51,9 @@ struct Convert: AsyncParsableCommand {
         let interrupts = InterruptForwarder {
             DataFileCleanup.discardPartialOutputs()
             printError("interrupted")
-            // _exit, not exit: atexit handlers and C++ static destructors (pyarrow's) must not
-            // run while the R thread and pyarrow's threads are still working.
-            _exit(130)
+            // Like _exit, not exit: atexit handlers and C++ static destructors (pyarrow's) must
+            // not run while the R thread and pyarrow's threads are still working.
+            ProcessEnd.immediately(130)
         }
         defer { interrupts.stop() }
         let options = DataFiles.ConvertOptions(from: from, to: to, encoding: encoding, compression: compression,

@@ -91,7 +91,7 @@ struct Eval: AsyncParsableCommand {
         // leave with 130 as the signal would. What was printed is already out (unbuffered).
         let interrupts = InterruptForwarder {
             printError("interrupted")
-            _exit(130)
+            ProcessEnd.immediately(130)
         }
         defer { interrupts.stop() }
         // Like the REPL: statements run once; a trailing expression's repr is printed unless None.

@@ -117,7 +117,7 @@ struct Fit: AsyncParsableCommand {
                 let interrupts = InterruptForwarder {
                     pool.shutdown()
                     printError("interrupted")
-                    _exit(130)
+                    ProcessEnd.immediately(130)
                 }
                 defer { interrupts.stop() }
                 // The workers start their R and Python while this process starts its own and
@@ -180,7 +180,7 @@ struct Fit: AsyncParsableCommand {
         let interrupts = InterruptForwarder {
             onInterrupt.stopOrAbandon()
             printError("interrupted")
-            _exit(130)
+            ProcessEnd.immediately(130)
         }
         defer { interrupts.stop() }
         let engineExecutor: EngineExecutor

@@ -41,7 +41,7 @@ enum InterruptHandling {
                 RRuntime.trace("SIGINT taken; \(handlers.withLock { $0.count }) handler(s)")
                 guard let current = handlers.withLock({ $0.last?.handler }) else {
                     // No command is listening: end the process as Ctrl-C's default action would,
-                    // the run's shared-memory files removed first.
+                    // R's session folder and the run's shared-memory files removed first.
                     ProcessEnd.immediately(130)
                 }
                 current()

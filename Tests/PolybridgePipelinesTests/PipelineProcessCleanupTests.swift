@@ -53,7 +53,7 @@ import Testing
 
     /// Ctrl-C (SIGINT) or `kill` (SIGTERM) while a slow step runs after a step that handed
     /// data through shared memory: the data is only its owner's while it exists (a 0700
-    /// folder of 0600 files) and is gone when the run ends.
+    /// folder of 0600 files) and is gone when the run ends, with the run's TMPDIR left empty.
     @Test(arguments: [SIGINT, SIGTERM])
     func aSignalledRunRemovesItsSharedMemoryAndTemporaryFolders(signal: Int32) async throws {
         let project = try PipelineProject(PipelineProcessCleanupTests.sharedDataThenSlow)
@@ -89,5 +89,28 @@ import Testing
             #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGTERM)
         }
         #expect(sharedMemoryFolders(of: pid) == [])
+        // The workers die with the run (SIGKILL); their folders are inside the run's.
+        let left = try FileManager.default.contentsOfDirectory(atPath: temporary)
+        #expect(left.isEmpty, "left in TMPDIR: \(left)")
+    }
+
+    /// `os._exit` in a Python step skips every exit handler; R's session folder goes anyway.
+    /// (What status the run then ends with is a matter for the pipeline, not checked here.)
+    @Test func osExitInAPythonStepLeavesNoTemporaryFolder() async throws {
+        let project = try PipelineProject(baseFiles.merging([
+            "pyscripts/bye.py": "import os\n\ndef bye(d):\n    os._exit(0)\n",
+            "p.yaml": """
+                name: p
+                steps:
+                  - {id: raw, kind: read, path: data/small.csv}
+                  - {id: clean, kind: r, script: rscripts/clean.R, function: clean, inputs: {d: raw}}
+                  - {id: bye, kind: python, script: pyscripts/bye.py, function: bye, inputs: {d: clean}}
+                """,
+        ]) { $1 })
+        let temporary = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
+        _ = try await runPolybridge(["run", project.path("p.yaml"), "--no-cache"], environment: ["TMPDIR": temporary])
+        let left = try FileManager.default.contentsOfDirectory(atPath: temporary)
+        #expect(left.isEmpty, "left in TMPDIR: \(left)")
     }
 }

@@ -22,4 +22,7 @@ int pb_signal_next(void);
 /// `signal`"); never returns.
 _Noreturn void pb_signal_end_process(int signal);
 
+/// 1 when `descriptor` is the writing end of a pipe (or socket) whose reader has gone.
+int pb_descriptor_is_broken_pipe(int descriptor);
+
 #endif

@@ -27,6 +27,9 @@ typedef void (*pb_console_sink)(const char *text, int length, int is_error);
 /// `pb_r_request_interrupt` sends this thread. Returns 0 and fills `error` on failure.
 int pb_r_initialize(const char *r_home, pb_console_sink sink, char *error, size_t error_length);
 
+/// R's per-session temporary directory (`tempdir()`), NULL before R is initialised.
+const char *pb_r_temp_dir(void);
+
 /// Asks R to stop the current computation at its next interrupt check (safe from any thread),
 /// and signals the R thread (a real-time signal with an empty handler) so that a blocking wait
 /// such as `Sys.sleep` ends early and reaches that check.
