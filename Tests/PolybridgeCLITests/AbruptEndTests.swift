@@ -36,11 +36,12 @@ import Testing
         #expect(try leftovers(in: temporary) == [])
     }
 
-    /// `os._exit` skips every exit handler; the status is still the one asked for.
+    /// `os._exit` would skip every exit handler: in the command's own Python it is an error, so
+    /// the command ends as after any error, its folders removed.
     @Test func osExitInEvalPythonLeavesNoTemporaryFolder() async throws {
         let temporary = try scratchDirectory()
         let run = try await runPolybridge(["eval", "--python", "import os\nos._exit(3)"], environment: ["TMPDIR": temporary])
-        #expect(run.status == 3, "\(run.error)")
+        #expect(run.status == 1 && run.error.contains("os._exit(3) is not available inside polybridge"), "\(run.error)")
         #expect(try leftovers(in: temporary) == [])
     }
 

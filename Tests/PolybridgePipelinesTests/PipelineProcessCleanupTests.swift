@@ -94,8 +94,9 @@ import Testing
         #expect(left.isEmpty, "left in TMPDIR: \(left)")
     }
 
-    /// `os._exit` in a Python step skips every exit handler; R's session folder goes anyway.
-    /// (What status the run then ends with is a matter for the pipeline, not checked here.)
+    /// `os._exit` in a Python step is an error of the step, not an end of the command that
+    /// skips the exit handlers: R's session folder goes (the run's status is checked in
+    /// PipelineStepIsolationTests).
     @Test func osExitInAPythonStepLeavesNoTemporaryFolder() async throws {
         let project = try PipelineProject(baseFiles.merging([
             "pyscripts/bye.py": "import os\n\ndef bye(d):\n    os._exit(0)\n",
