@@ -268,6 +268,8 @@ enum EnginePython {
             self.cluster = None
             self.client = None
             self.plugin = None
+            self.lock = threading.Lock()
+            self.outstanding = {}  # calls not yet done, by worker address
             # multiprocessing's resource tracker, started with the first process Dask spawns,
             # unblocks SIGINT in the thread that starts it (Python 3.11), and every thread made
             # from there on inherits that: a Ctrl-C could then land on such a thread and be
@@ -291,10 +293,28 @@ enum EnginePython {
                 raise
 
         def submit(self, line, retries, names=None, tables=()):
+            # Each call goes to the worker with the fewest calls outstanding, its tables with it:
+            # Dask scatters a lone table to the same first worker every time, and its locality
+            # then ran independent steps one after the other there. Dask may still move it.
+            workers = sorted(self.client.scheduler_info()["workers"])
+            with self.lock:
+                for address in workers:
+                    self.outstanding.setdefault(address, 0)
+                target = min(workers, key=lambda address: self.outstanding[address]) if workers else None
+                if target is not None:
+                    self.outstanding[target] += 1
+            placement = {"workers": [target]} if target is not None else {}
             # Tables go to the workers by Dask's scatter, as Arrow (pyarrow serialises them),
             # and the task receives them in place of the futures.
-            scattered = [self.client.scatter(table, hash=False) for table in tables]
-            return self.client.submit(_dask_task, self.plugin, line, names, *scattered, retries=retries, pure=False)
+            scattered = [self.client.scatter(table, hash=False, **placement) for table in tables]
+            future = self.client.submit(_dask_task, self.plugin, line, names, *scattered, retries=retries, pure=False,
+                                        allow_other_workers=True, **placement)
+            if target is not None:
+                def done(_, target=target):
+                    with self.lock:
+                        self.outstanding[target] -= 1
+                future.add_done_callback(done)
+            return future
 
         def wait(self, handle, timeout=None):
             try:

@@ -256,13 +256,15 @@ enum FitCommandTestsData {
         #expect(ContinuousClock.now - started < .seconds(120))
     }
 
-    @Test func aMissingPolybridgeBinaryOnRaysNodesIsNamed() async throws {
+    /// A local cluster's nodes are this machine: a missing binary is named before Ray starts.
+    @Test func aMissingPolybridgeBinaryIsNamedBeforeALocalRayStarts() async throws {
         let parquet = try await FitCommandTestsData.mtcarsParquet()
         let run = try await runPolybridgeWatchingProcesses(["fit", "--data", parquet, "--formula", "mpg ~ wt", "--workers", "1",
                                                             "--executor", "ray", "--worker-binary", "/nonexistent/polybridge"])
         #expect(run.run.status == 1)
         let error = run.run.error.split(separator: "\n").last { $0.hasPrefix("error:") }.map(String.init) ?? run.run.error
-        #expect(error.contains("node \(hostName()): the polybridge binary /nonexistent/polybridge is missing or not executable"), "\(error)")
+        #expect(error == "error: --worker-binary /nonexistent/polybridge: no such file", "\(error)")
+        #expect(!run.seen.contains { ProcessTable.commandLine(of: $0).contains("ray") }, "Ray was started")
         let left = try await processesLeftBehind(run.seen)
         #expect(left.isEmpty, "left behind: \(left)")
     }
