@@ -246,37 +246,45 @@ public enum LinearModel {
     }
 
     /// The common recipe: the mean of the chunks' estimates, standard errors and R², labelled
-    /// approximate. It is not the least-squares answer.
+    /// approximate. It is not the least-squares answer. Each coefficient is averaged over the
+    /// chunks that estimate it (sorted data leaves factor levels out of whole chunks), and the
+    /// text says how many did.
     private static func average(_ fits: [LinearModelFit], formula: String, label: String) throws -> LinearModelFit {
         guard let first = fits.first else { throw LinearModelError.data("no chunk fits to average") }
-        let names = first.coefficients.map(\.name)
-        for (index, fit) in fits.enumerated() where fit.coefficients.map(\.name) != names {
-            throw LinearModelError.data("chunk \(index + 1) estimates \(fit.coefficients.map(\.name)) but chunk 1 estimates \(names): the average combine cannot align them (the exact combine can)")
+        var names: [String] = []
+        var estimates: [String: [(estimate: Double, standardError: Double)]] = [:]
+        for fit in fits {
+            for coefficient in fit.coefficients where coefficient.estimate.isFinite {
+                if estimates[coefficient.name] == nil { names.append(coefficient.name) }
+                estimates[coefficient.name, default: []].append((coefficient.estimate, coefficient.standardError))
+            }
         }
         func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(values.count) }
         var averaged = first
-        averaged.coefficients = names.indices.map { index in
-            let estimate = mean(fits.map { $0.coefficients[index].estimate })
-            let se = mean(fits.map { $0.coefficients[index].standardError })
-            return LinearModelFit.Coefficient(name: names[index], estimate: estimate, standardError: se,
-                                              tValue: estimate / se, pValue: .nan)
+        averaged.coefficients = names.map { name in
+            let values = estimates[name]!
+            let estimate = mean(values.map(\.estimate)), se = mean(values.map(\.standardError))
+            return LinearModelFit.Coefficient(name: name, estimate: estimate, standardError: se,
+                                              tValue: estimate / se, pValue: .nan, chunks: values.count)
         }
+        averaged.aliased = Array(Set(fits.flatMap(\.aliased)).subtracting(names)).sorted()
         averaged.rSquared = mean(fits.map(\.rSquared))
         averaged.adjustedRSquared = mean(fits.map(\.adjustedRSquared))
         averaged.residualStandardError = mean(fits.map(\.residualStandardError))
         averaged.rowsUsed = fits.reduce(0) { $0 + $1.rowsUsed }
         averaged.rowsDroppedForNA = fits.reduce(0) { $0 + $1.rowsDroppedForNA }
         averaged.residualDF = fits.reduce(0) { $0 + $1.residualDF }
+        averaged.rank = names.count
         averaged.fStatistic = nil
         averaged.covariance = []
         averaged.combine = .average
         averaged.chunks = fits.count
         var text = "APPROXIMATE: the average of \(fits.count) chunk fits (lm(formula = \(formula), data = \(label)) per chunk); not the least-squares answer\n\n"
-        text += "Coefficients (mean estimate, mean standard error):\n"
+        text += "Coefficients (mean estimate, mean standard error, chunks that estimate it):\n"
         let width = max(names.map(\.count).max() ?? 0, 11)
         for coefficient in averaged.coefficients {
             text += coefficient.name.padding(toLength: width, withPad: " ", startingAt: 0)
-                + String(format: "  %12.6g  %12.6g\n", coefficient.estimate, coefficient.standardError)
+                + String(format: "  %12.6g  %12.6g  %d of %d\n", coefficient.estimate, coefficient.standardError, coefficient.chunks ?? 0, fits.count)
         }
         text += String(format: "\nMean residual standard error: %.4g; mean R-squared: %.4g (APPROXIMATE)", averaged.residualStandardError, averaged.rSquared)
         averaged.summary = text

@@ -56,6 +56,9 @@ public struct LinearModelFit: Sendable, Codable, Equatable, CustomStringConverti
         public var tValue: Double
         /// The two-sided p-value.
         public var pValue: Double
+        /// For the average combine, how many chunks estimated it (a chunk that lacks a factor
+        /// level has no coefficient for it); nil for other fits.
+        public var chunks: Int? = nil
     }
 
     /// The overall F test of the model against the intercept-only (or empty) model.

@@ -89,7 +89,19 @@ enum LinearModelR {
         cl <- call("lm", formula = f, data = quote(data))
         if (!is.null(weights)) cl$weights <- as.name(weights)
         if (!is.null(offset)) cl$offset <- as.name(offset)
-        fit <- eval(cl)
+        fit <- tryCatch(eval(cl), error = function(e) {
+          # R says only "contrasts can be applied only to factors with 2 or more levels": name it.
+          if (grepl("contrasts can be applied only to factors with 2 or more levels", conditionMessage(e), fixed = TRUE)) {
+            mf <- model_frame(f, data, weights, offset)
+            for (nm in names(mf)) {
+              x <- mf[[nm]]
+              if ((is.factor(x) || is.character(x)) && length(unique(x)) < 2L)
+                stop(sprintf("factor %s has only one level (%s) in these rows: lm needs two or more", nm,
+                             paste(as.character(unique(x)), collapse = "")), call. = FALSE)
+            }
+          }
+          stop(e)
+        })
         if (inherits(fit, "mlm"))
           stop("the response is a matrix of ", ncol(fit$coefficients), " columns: fit each response on its own", call. = FALSE)
         s <- summary(fit)

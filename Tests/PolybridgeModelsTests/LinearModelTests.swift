@@ -183,6 +183,53 @@ let standardData = """
         }
     }
 
+    /// Sorted data leaves factor levels out of whole chunks: the average combine averages each
+    /// coefficient over the chunks that estimate it and says how many did. The oracle is R's own
+    /// lm on each chunk, averaged by name in R.
+    @Test func averageCombineAveragesEachCoefficientOverTheChunksThatEstimateIt() async throws {
+        let name = "lm_average_sorted"
+        let data = try await table(name, "d <- { \(standardData) }; d[order(d$g), ]")
+        // Three chunks of sorted data: each holds two of g's four levels.
+        let ranges = LinearModel.chunkRanges(rowCount: data.rowCount, count: 3)
+        let fit = try await LinearModel.fitChunked(.table(data), rowCount: data.rowCount, chunks: ranges,
+                                                   LinearModelSpecification(formula: "y ~ x1 + g + s"), combine: .average, label: name)
+        let bounds = ranges.map { "c(\($0.lowerBound + 1), \($0.upperBound))" }.joined(separator: ", ")
+        let expected = try await RRuntime.shared().eval("""
+            local({
+              fits <- lapply(list(\(bounds)), function(b) coef(summary(lm(y ~ x1 + g + s, data = \(name)[b[1]:b[2], ]))))
+              names <- unique(unlist(lapply(fits, rownames)))
+              unlist(lapply(names, function(n) {
+                have <- Filter(function(cf) n %in% rownames(cf), fits)
+                c(mean(vapply(have, function(cf) cf[n, 1], 0)), mean(vapply(have, function(cf) cf[n, 2], 0)), length(have))
+              }))
+            })
+            """, as: [Double].self)
+        #expect(expected.count == 3 * fit.coefficients.count)
+        for (index, coefficient) in fit.coefficients.enumerated() where 3 * index + 2 < expected.count {
+            #expect(abs(coefficient.estimate - expected[3 * index]) <= 1e-10 * max(1, abs(expected[3 * index])), "\(coefficient.name)")
+            #expect(abs(coefficient.standardError - expected[3 * index + 1]) <= 1e-10 * expected[3 * index + 1], "\(coefficient.name)")
+            #expect(coefficient.chunks == Int(expected[3 * index + 2]), "\(coefficient.name)")
+        }
+        // gd is in the last chunk alone; x1 in all three.
+        #expect(fit.coefficient("gd")?.chunks == 1 && fit.coefficient("x1")?.chunks == 3)
+        #expect(fit.summary.contains("1 of 3") && fit.summary.hasPrefix("APPROXIMATE"))
+    }
+
+    /// A chunk in which a factor has one level cannot be fitted on its own: the error names
+    /// the chunk, its rows and the factor (R says only "contrasts can be applied only to
+    /// factors with 2 or more levels").
+    @Test func aChunkWhereAFactorHasOneLevelIsNamedWithTheFactor() async throws {
+        let data = try await table("lm_average_one_level", "d <- { \(standardData) }; d[order(d$g), ]")
+        do {
+            _ = try await LinearModel.fitChunked(data, chunks: 4, LinearModelSpecification(formula: "y ~ x1 + g"), combine: .average)
+            Issue.record("a chunk with one level of g was fitted")
+        } catch let error as LinearModelError {
+            guard case .chunkFailed(let chunk, let first, _, let message) = error else { Issue.record("\(error)"); return }
+            #expect(first == (chunk - 1) * 600 + 1)
+            #expect(message.hasPrefix("factor g has only one level (") && message.contains("in these rows: lm needs two or more"), "\(message)")
+        }
+    }
+
     /// A formula with several responses is refused, whole or in chunks, with a message that says
     /// to fit each response on its own (chunks used to print the first response's fit alone).
     @Test func aMultiResponseFormulaIsRefusedWholeAndInChunks() async throws {
