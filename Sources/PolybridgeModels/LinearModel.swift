@@ -47,6 +47,7 @@ public enum LinearModel {
         do {
             return try await RRuntime.shared().withSession { session in
                 let frame = try data(session)
+                try checkSize(frame, formula: specification.formula, session: session)
                 let value = try session.read(try LinearModelR.call("fit_whole", [
                     frame, try session.makeStrings([specification.formula]),
                     try LinearModelChunkWork.optionalString(specification.weights, session),
@@ -58,6 +59,23 @@ public enum LinearModel {
         } catch let error as RError {
             throw LinearModelError.fitFailed(message: LinearModelChunkWork.message(of: error))
         }
+    }
+
+    /// Refuses a whole fit whose model matrix would not fit in memory: `lm` holds the matrix
+    /// and its QR (about 2.5 × rows × columns × 8 bytes at its peak), and a `~ .` over a text
+    /// column of thousands of values would otherwise grow for minutes until the kernel ends it.
+    /// The limit is the memory available now (`MemAvailable`), or `POLYBRIDGE_MEMORY_LIMIT`
+    /// (bytes, or with a K, M or G suffix).
+    static func checkSize(_ frame: SEXP, formula: String, session: RSession) throws {
+        let size = try RFields(session.read(try LinearModelR.call("model_size", [frame, try session.makeStrings([formula])],
+                                                                   in: session, purpose: "sizing the model matrix")))
+        let rows = try size.double("rows"), columns = try size.double("columns")
+        guard columns.isFinite, let limit = MemoryLimit.bytes() else { return }
+        let needed = 2.5 * rows * columns * 8
+        guard needed > Double(limit) else { return }
+        let biggest = try size.strings("biggest").first ?? ""
+        throw LinearModelError.modelTooLarge(rows: Int(rows), columns: Int(columns), bytes: needed, limit: limit,
+                                             column: biggest, levels: Int(try size.double("levels")))
     }
 
     /// The rows of each of `count` nearly equal chunks of `rowCount` rows.

@@ -125,6 +125,9 @@ public enum LinearModelError: Error, Sendable, Equatable, CustomStringConvertibl
     /// A chunked fit's formula calls a function not known to be row-wise (`min(y)`, `x[1]`,
     /// `poly()`, …): a chunk would compute it from its own rows only.
     case notRowWise(formula: String, function: String)
+    /// The model matrix would not fit in memory: its rows and columns, the bytes `lm` would
+    /// need, the limit, and the factor variable with the most levels.
+    case modelTooLarge(rows: Int, columns: Int, bytes: Double, limit: Int, column: String, levels: Int)
     /// The data file workers read changed during the fit (replaced, rewritten or removed).
     case dataFileChanged(path: String, what: String)
     /// R failed fitting the model.
@@ -141,6 +144,14 @@ public enum LinearModelError: Error, Sendable, Equatable, CustomStringConvertibl
             return "formula '\(formula)': \(reason)"
         case .notRowWise(let formula, let function):
             return "formula '\(formula)': a chunked fit computes every term from one chunk's rows, so it accepts only row-wise functions (arithmetic and comparison operators, elementwise math such as log or sqrt, I, factor, as.factor, interaction, offset, pmin, pmax, ifelse), and \(function) is not one; fit without chunks or workers, or compute the column first (in a pipeline step, or when writing the data); a function that does compute each row from that row alone can be vouched for (polybridge fit --row-wise NAME, LinearModelSpecification.rowWiseFunctions)"
+        case .modelTooLarge(let rows, let columns, let bytes, let limit, let column, let levels):
+            func gigabytes(_ value: Double) -> String { String(format: "%.1f GB", value / 1e9) }
+            var text = "the model matrix would be \(rows) rows × \(columns) columns: lm needs about \(gigabytes(bytes)), "
+                + "more than the \(gigabytes(Double(limit))) of memory available"
+            if !column.isEmpty && levels > 1 {
+                text += "; \(column) alone adds \(levels - 1) columns (\(levels) distinct values): leave it out, or group its values into fewer levels first"
+            }
+            return text
         case .dataFileChanged(let path, let what):
             return "the data file \(path) changed during the fit: \(what). Its chunks could mix rows of two versions, so the fit stopped; fit again once the file is complete (write it under another name and rename it into place)"
         case .fitFailed(let message):

@@ -83,6 +83,33 @@ enum LinearModelR {
 
       summary_text <- function(s) paste(utils::capture.output(print(s)), collapse = "\n")
 
+      # The model matrix's size before anything is fitted: its rows, its columns (from
+      # model.matrix on a zero-row frame holding every variable's levels, so `.` and
+      # interactions count as lm counts them), and the factor variable with the most levels.
+      model_size <- function(data, text) {
+        f <- formula_from_text(text)
+        mt <- terms(f, data = data)
+        vars <- as.list(attr(mt, "variables"))[-1L]
+        names <- vapply(vars, function(v) paste(deparse(v, width.cutoff = 500L), collapse = " "), "")
+        levels <- integer(0)
+        proto <- lapply(seq_along(vars), function(i) {
+          v <- eval(vars[[i]], data, environment(f))
+          if (is.factor(v) || is.character(v)) {
+            lev <- if (is.factor(v)) levels(droplevels(v)) else sort(unique(v[!is.na(v)]))
+            levels[[names[[i]]]] <<- length(lev)
+            return(factor(character(0), levels = lev))
+          }
+          if (is.logical(v)) return(logical(0))
+          if (is.matrix(v)) return(v[0L, , drop = FALSE])
+          numeric(0)
+        })
+        names(proto) <- names
+        proto <- structure(proto, class = "data.frame", row.names = integer(0))
+        columns <- tryCatch(ncol(model.matrix(mt, model.frame(mt, proto, drop.unused.levels = FALSE))), error = function(e) NA_integer_)
+        biggest <- if (length(levels)) names(levels)[which.max(levels)] else ""
+        list(rows = NROW(data), columns = columns, biggest = biggest, levels = if (length(levels)) max(levels) else 0L)
+      }
+
       # The whole data in one lm, as R itself fits it.
       fit_whole <- function(data, text, weights, offset, label) {
         f <- formula_from_text(text)

@@ -96,8 +96,11 @@ struct Fit: AsyncParsableCommand {
         let label = URL(fileURLWithPath: data).lastPathComponent
         let fit: LinearModelFit
         let bar = ProgressBar.forTerminal()
+        let log = ProgressLog.forNonTerminal(whole: chunks == nil && chunkRows == nil && workers == nil
+                                             ? "lm on the whole of \(label)" : "reading \(label) and starting the chunks")
+        defer { log?.finish() }
         var progress: (@Sendable (LinearModelProgress) -> Void)?
-        if let bar { progress = { @Sendable update in bar.update(update) } }
+        if bar != nil || log != nil { progress = { @Sendable update in bar?.update(update); log?.update(update) } }
         do {
             if let workers, let engine = ClusterEngine(rawValue: executor.rawValue) {
                 fit = try await fitOnEngine(engine, binary: workerBinary.map { URL(fileURLWithPath: $0).standardizedFileURL }

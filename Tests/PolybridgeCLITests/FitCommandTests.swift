@@ -55,6 +55,46 @@ import Testing
     }
 }
 
+/// Fits too big for memory, and long fits, as a log (not a terminal) shows them.
+@Suite struct FitSizeAndLogTests {
+    /// A CSV of 30,000 rows with a text column of about 4,000 values.
+    func wideCodeCSV() async throws -> String {
+        let csv = try scratchDirectory() + "/codes.csv"
+        _ = try await RRuntime.shared().evaluate("""
+            local({ set.seed(2); n <- 30000; write.csv(data.frame(y = rnorm(n), x = rnorm(n), code = sprintf("C%04d", sample(4000, n, TRUE))),
+                                                       '\(csv)', row.names = FALSE) })
+            """)
+        return csv
+    }
+
+    /// `y ~ .` with a text column of thousands of values is refused before lm starts when its
+    /// model matrix would not fit in memory (here a limit of 500 MB), naming the column.
+    @Test func aModelMatrixLargerThanMemoryIsRefusedNamingTheColumn() async throws {
+        let csv = try await wideCodeCSV()
+        let distinct = try await RRuntime.shared().eval("length(unique(read.csv('\(csv)')$code))", as: Int.self)
+        let run = try await runPolybridge(["fit", "--data", csv, "--formula", "y ~ ."], environment: ["POLYBRIDGE_MEMORY_LIMIT": "500M"])
+        #expect(run.status == 1)
+        #expect(run.error.contains("the model matrix would be 30000 rows × \(distinct + 1) columns"), "\(run.error)")
+        #expect(run.error.contains("code alone adds \(distinct - 1) columns (\(distinct) distinct values)"), "\(run.error)")
+        // Without the column, the same limit holds the model.
+        let small = try await runPolybridge(["fit", "--data", csv, "--formula", "y ~ x"], environment: ["POLYBRIDGE_MEMORY_LIMIT": "500M"])
+        #expect(small.status == 0, "\(small.error)")
+    }
+
+    /// With standard error not a terminal, a long fit prints a plain line every few seconds.
+    @Test func aLongFitPrintsAProgressLineToALog() async throws {
+        let csv = try await wideCodeCSV()
+        let run = try await runPolybridge(["fit", "--data", csv, "--formula", "y ~ x + I(x + 0 * length(Sys.sleep(2)))"],
+                                          environment: ["POLYBRIDGE_PROGRESS_SECONDS": "1"])
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.error.contains("fit: 1 s: lm on the whole of codes.csv\n"), "\(run.error)")
+        let chunked = try await runPolybridge(["fit", "--data", csv, "--formula", "y ~ x + I(x + 0 * length(Sys.sleep(1)))", "--chunks", "3",
+                                               "--row-wise", "length", "--row-wise", "Sys.sleep"], environment: ["POLYBRIDGE_PROGRESS_SECONDS": "1"])
+        #expect(chunked.status == 0, "\(chunked.error)")
+        #expect(chunked.error.contains("pass 2/2 factor, "), "\(chunked.error)")
+    }
+}
+
 /// What a user at a terminal sees: the progress bar, and `--plot`'s PNG.
 @Suite struct FitProgressAndPlotTests {
     /// The PNG's signature and its width and height from the IHDR chunk.
