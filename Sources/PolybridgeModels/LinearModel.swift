@@ -245,6 +245,8 @@ public enum LinearModel {
         guard let columns = factors.first?.columns, factors.allSatisfy({ $0.columns == columns }) else {
             throw LinearModelError.data("the chunks' model matrices have different columns")
         }
+        let chunkCount = factors.count
+        let factors = [merged(factors)]
         return try await coordinatorStep { session in
             let parts = try session.make(.list(factors.map { factor in
                 .list([.double(factor.r), .double([Double(factor.rows)]), .character(factor.columns),
@@ -253,14 +255,35 @@ public enum LinearModel {
                       names: ["r", "rows", "columns", "kept", "used", "dropped", "intercept", "offset_sums"])
             }))
             let statistics = try LinearModelR.call("combine_exact", [parts], in: session, purpose: "combining the chunks")
-            let note = "not kept by a chunked fit (\(factors.count) chunk\(factors.count == 1 ? "" : "s"), exact combine: the numbers below are lm's)"
+            let note = "not kept by a chunked fit (\(chunkCount) chunk\(chunkCount == 1 ? "" : "s"), exact combine: the numbers below are lm's)"
             let text = try session.read(try LinearModelR.call("chunked_text", [
                 statistics, try session.makeStrings([specification.formula]), try session.makeStrings([label]),
                 try session.makeStrings([note])], in: session, purpose: "printing the summary"))
             guard case .character(let lines) = text.unstructured else { throw RError.conversion("the summary is not text") }
             return try LinearModelFit(decoding: try session.read(statistics), formula: specification.formula,
-                                      combine: .exact, chunks: factors.count, summary: lines.first.flatMap { $0 } ?? "")
+                                      combine: .exact, chunks: chunkCount, summary: lines.first.flatMap { $0 } ?? "")
         }
+    }
+
+    /// The chunks' factors as one: each absorbed into a single triangular factor, whose Gram
+    /// matrix is theirs stacked (and so the data's), with the counts and offset sums added up.
+    /// The combine then fits p + 1 rows, not p + 1 per chunk: a model of 1,000 coefficients over
+    /// 100 row groups would otherwise stack 100,000 rows of 1,000 columns.
+    static func merged(_ factors: [ChunkFactor]) -> ChunkFactor {
+        guard var result = factors.first, factors.count > 1 else { return factors.first! }
+        var triangle = TriangularFactor(columns: result.columns.count + 1)
+        for factor in factors where factor.rows > 0 {
+            var block = factor.r
+            block.withUnsafeMutableBufferPointer { triangle.absorb(block: $0.baseAddress!, rowCount: factor.rows, stride: factor.rows) }
+        }
+        (result.r, result.rows) = triangle.factor
+        result.kept = factors.reduce(0) { $0 + $1.kept }
+        result.used = factors.reduce(0) { $0 + $1.used }
+        result.dropped = factors.reduce(0) { $0 + $1.dropped }
+        if !result.offsetSums.isEmpty {
+            result.offsetSums = factors.dropFirst().reduce(result.offsetSums) { sums, factor in zip(sums, factor.offsetSums).map(+) }
+        }
+        return result
     }
 
     /// The common recipe: the mean of the chunks' estimates, standard errors and R², labelled
