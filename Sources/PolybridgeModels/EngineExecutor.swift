@@ -35,8 +35,10 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
     /// `polybridge worker` process of `executable`. Throws a clear error when the engine is not
     /// installed or a worker process cannot start (naming the node). A call that takes longer
     /// than `timeout` fails (the engine's task is cancelled; the command then stops the engine).
+    /// Without `verbose`, the engine's own log lines below ERROR (Ray's INFO and WARNING lines)
+    /// stay out of the command's output.
     public init(engine: ClusterEngine, executable: URL, workers: Int, address: String? = nil, retries: Int = 2,
-                timeout: Duration? = nil) throws {
+                timeout: Duration? = nil, verbose: Bool = false) throws {
         self.engine = engine
         self.retries = retries
         self.timeout = timeout
@@ -47,7 +49,8 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
             _ = try python.call(try python.attribute("installed", of: module), [try python.object(engine.rawValue)])
             state = try python.call(try python.attribute("start", of: module), [
                 try python.object(engine.rawValue), address.map { try python.object($0) } ?? python.evaluateObject("None"),
-                try python.object(max(1, workers)), try python.object(executable.path), try python.object(try Self.packageBase())])
+                try python.object(max(1, workers)), try python.object(executable.path), try python.object(try Self.packageBase()),
+                try python.object(verbose)])
         } catch let error as PythonError {
             throw LinearModelError.data("cannot start \(engine.rawValue): \(Self.message(of: error))")
         }
@@ -59,9 +62,10 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
     /// ``init(engine:executable:workers:address:retries:)`` on a thread of its own: starting an
     /// engine blocks for seconds, which must not hold one of Swift's few pool threads.
     public static func start(engine: ClusterEngine, executable: URL, workers: Int, address: String? = nil,
-                             retries: Int = 2, timeout: Duration? = nil) async throws -> EngineExecutor {
+                             retries: Int = 2, timeout: Duration? = nil, verbose: Bool = false) async throws -> EngineExecutor {
         try await runOnOwnThread {
-            try EngineExecutor(engine: engine, executable: executable, workers: workers, address: address, retries: retries, timeout: timeout)
+            try EngineExecutor(engine: engine, executable: executable, workers: workers, address: address, retries: retries,
+                               timeout: timeout, verbose: verbose)
         }
     }
 

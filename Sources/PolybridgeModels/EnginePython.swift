@@ -528,21 +528,28 @@ enum EnginePython {
         """A Ray driver with one PolybridgeActor per worker (and, without an address, the local
         head it started). Each call goes to the actor with the fewest calls outstanding."""
 
-        def __init__(self, address, workers, binary):
-            import time
-            import ray
+        def __init__(self, address, workers, binary, verbose=False):
+            import logging, time
+            # Importing Ray takes most of a second: it overlaps the head's start.
+            importing = threading.Thread(target=__import__, args=("ray",))
+            importing.start()
             # The actors import this module from the package folder Ray ships to every node.
             runtime_env = {"py_modules": [_package_folder()]}
             self.head = None
-            if not address:
-                self.head, address = _start_ray_head(workers)
-            else:
-                _reach(address, "Ray cluster", 30)
+            try:
+                if not address:
+                    self.head, address = _start_ray_head(workers)
+                else:
+                    _reach(address, "Ray cluster", 30)
+            finally:
+                importing.join()
+            import ray
             deadline = time.monotonic() + 120
             while True:
                 try:
                     # Workers' output comes to this command (on its stderr), prefixed by Ray.
-                    ray.init(address=address, log_to_driver=True, runtime_env=runtime_env)
+                    ray.init(address=address, log_to_driver=True, runtime_env=runtime_env,
+                             logging_level=logging.INFO if verbose else logging.ERROR)
                     break
                 except Exception:
                     if self.head is None or time.monotonic() > deadline or self.head.poll() is not None:
@@ -611,11 +618,14 @@ enum EnginePython {
             ray.shutdown()
             _stop_ray_head(self.head)
 
-    def start(engine, address, workers, binary, base):
-        """The engine's coordinator object: DaskEngine or RayEngine."""
+    def start(engine, address, workers, binary, base, verbose=False):
+        """The engine's coordinator object: DaskEngine or RayEngine. Without `verbose`, the
+        engine's own log lines below ERROR stay out of the command's output."""
         global package_base
         package_base = base
-        return {"dask": DaskEngine, "ray": RayEngine}[engine](address, workers, binary)
+        if engine == "ray":
+            return RayEngine(address, workers, binary, verbose)
+        return DaskEngine(address, workers, binary)
 
     def cancel(engine, handle):
         try:

@@ -66,6 +66,9 @@ struct Fit: AsyncParsableCommand {
     @Flag(help: "Print on stderr how long the workers took to start and the fit took (with --workers).")
     var timing = false
 
+    @Flag(help: "Let the engine (--executor ray) print its own INFO and WARNING log lines.")
+    var verbose = false
+
     func validate() throws {
         if chunks != nil && chunkRows != nil { throw ValidationError("give --chunks or --chunk-rows, not both") }
         if let chunks { try OptionChecks.count(chunks, "--chunks") }
@@ -189,7 +192,7 @@ struct Fit: AsyncParsableCommand {
         let engineExecutor: EngineExecutor
         do {
             engineExecutor = try await EngineExecutor.start(engine: engine, executable: binary, workers: workers, address: address,
-                                                            timeout: timeout.map { .seconds($0) })
+                                                            timeout: timeout.map { .seconds($0) }, verbose: verbose)
         } catch {
             // A start that failed because Ctrl-C killed the head it was starting.
             onInterrupt.holdIfInterrupted()

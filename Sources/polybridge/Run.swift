@@ -30,6 +30,9 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .customLong("fail-fast"), help: "Stop at the first failed step.")
     var failFast = false
 
+    @Flag(help: "Let the engine (--executor ray) print its own INFO and WARNING log lines.")
+    var verbose = false
+
     @Flag(help: "Say why each step will run or is cached, and run nothing.")
     var explain = false
 
@@ -128,7 +131,8 @@ struct Run: AsyncParsableCommand {
         }
         if let engine = ClusterEngine(rawValue: executor.rawValue) {
             do {
-                let executor = try await EngineExecutor.start(engine: engine, executable: nodeBinary, workers: workers, address: address)
+                let executor = try await EngineExecutor.start(engine: engine, executable: nodeBinary, workers: workers, address: address,
+                                                              verbose: verbose)
                 onInterrupt.started(executor)
                 options.engine = executor
             } catch {

@@ -256,6 +256,16 @@ enum FitCommandTestsData {
         #expect(ContinuousClock.now - started < .seconds(120))
     }
 
+    /// Ray's own INFO and WARNING lines ("Connecting to existing Ray cluster", "SIGTERM handler
+    /// is not set") stay out of the command's output unless --verbose asks for them.
+    @Test func rayPrintsNoLogLinesOfItsOwnWithoutVerbose() async throws {
+        let parquet = try await FitCommandTestsData.mtcarsParquet()
+        let run = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt", "--workers", "1", "--executor", "ray")
+        #expect(run.status == 0, "\(run.error)")
+        let ownLines = run.error.split(separator: "\n").filter { $0.contains(" INFO ") || $0.contains(" WARNING ") }
+        #expect(ownLines.isEmpty, "\(ownLines)")
+    }
+
     /// A local cluster's nodes are this machine: a missing binary is named before Ray starts.
     @Test func aMissingPolybridgeBinaryIsNamedBeforeALocalRayStarts() async throws {
         let parquet = try await FitCommandTestsData.mtcarsParquet()
