@@ -115,6 +115,14 @@ enum PipelineR {
           calls <- calls[seq_along(calls) > base + 2L]
           stack <<- vapply(calls, function(cl) paste(deparse(cl, nlines = 1L, width.cutoff = 120L), collapse = ""), "")
         }
+        # Warnings are written when signalled, as "Warning in f(): ..." (R would hold them
+        # until the top level, which an embedded step never returns to).
+        warned <- function(w) {
+          call <- conditionCall(w)
+          where <- if (is.null(call)) "" else paste0(" in ", paste(deparse(call, nlines = 1L), collapse = ""))
+          cat(sprintf("Warning%s: %s\n", where, conditionMessage(w)), file = stderr())
+          invokeRestart("muffleWarning")
+        }
         result <- tryCatch(withCallingHandlers({
           if (nzchar(file)) {
             sys.source(file, envir = env, chdir = TRUE, keep.source = TRUE)
@@ -129,7 +137,7 @@ enum PipelineR {
             for (nm in names(args)) assign(nm, args[[nm]], envir = env)
             eval(parse(text = code, keep.source = FALSE), env)
           }
-        }, error = handler), error = function(e) {
+        }, error = handler, warning = warned), error = function(e) {
           stack <- stack[!grepl("^(withCallingHandlers|tryCatch|tryCatchList|tryCatchOne|doTryCatch|do\\.call|eval|sys\\.source|\\.handleSimpleError|h)\\(", stack)]
           message <- conditionMessage(e)
           where <- if (is.null(conditionCall(e))) "" else paste(deparse(conditionCall(e), nlines = 1L), collapse = "")
@@ -156,7 +164,7 @@ enum PipelinePython {
     static let moduleName = "_polybridge_pipeline"
 
     static let source = #"""
-    import ast, hashlib, importlib.util, json, os, sys, threading, traceback
+    import ast, contextlib, hashlib, importlib.util, io, json, os, sys, threading, traceback
 
     _ANNOTATIONS = {"int": "integer", "float": "number", "str": "string", "bool": "boolean", "list": "list", "dict": "mapping"}
 
@@ -234,11 +242,53 @@ enum PipelinePython {
     # without the GIL). Steps in worker processes (on an engine) run beside each other.
     _step_lock = threading.Lock()
 
-    def run_step(path, function, inputs, params_json):
+    class _PrefixedStream(io.TextIOBase):
+        """sys.stdout and sys.stderr while a step runs: each whole line goes to standard error
+        (file descriptor 2, in one write) with the step's id in front, as R's output does."""
+
+        def __init__(self, step_id):
+            self._prefix = f"[{step_id}] "
+            self._pending = ""
+
+        def writable(self):
+            return True
+
+        def write(self, text):
+            self._pending += text
+            if "\n" in self._pending:
+                complete, self._pending = self._pending.rsplit("\n", 1)
+                self._emit(complete)
+            return len(text)
+
+        def flush(self):
+            pass
+
+        def finish(self):
+            if self._pending:
+                self._emit(self._pending)
+                self._pending = ""
+
+        def _emit(self, lines):
+            data = "".join(self._prefix + line + "\n" for line in lines.split("\n")).encode("utf-8", "replace")
+            while data:
+                try:
+                    data = data[os.write(2, data):]
+                except InterruptedError:
+                    continue
+                except OSError:
+                    return
+
+    def run_step(step_id, path, function, inputs, params_json):
         """Imports `path` afresh (its folder first on sys.path), calls `function` with the inputs
-        and the parameters as keyword arguments; returns {name: frame}. One step at a time."""
+        and the parameters as keyword arguments; returns {name: frame}. One step at a time.
+        What the step prints and warns goes to standard error, prefixed with its id."""
         with _step_lock:
-            return _run_step(path, function, inputs, params_json)
+            printed = _PrefixedStream(step_id)
+            try:
+                with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+                    return _run_step(path, function, inputs, params_json)
+            finally:
+                printed.finish()
 
     def _save_state():
         """What a step may change that the next step would otherwise see."""

@@ -30,8 +30,12 @@ enum PipelineSteps {
         }
     }
 
+    /// An R step: its printed output, messages and warnings go to standard error, prefixed
+    /// with the step's id (``StepOutput``).
     private static func runR(_ step: PipelineStep, inputs: [String: ArrowTable]) async throws -> [String: ArrowTable] {
-        try await RRuntime.shared().withSession { session in
+        let printed = StepOutput(step: step.id)
+        defer { printed.finish() }
+        return try await RRuntime.shared().withSession(console: printed.rConsole) { session in
             try PipelineRuntime.installR(in: session)
             var names: [String] = []
             var values: [RValue] = []
@@ -106,7 +110,7 @@ enum PipelineSteps {
         let parameters = "{" + step.params.map { PipelineValue.string($0.name).json + ":" + $0.value.json }.joined(separator: ",") + "}"
         let helpers = try PipelineRuntime.pythonHelpers()
         let outputs = try python.call(try python.attribute("run_step", of: helpers), [
-            try python.object(step.script!), try python.object(step.function!), dictionary, try python.object(parameters)])
+            try python.object(step.id), try python.object(step.script!), try python.object(step.function!), dictionary, try python.object(parameters)])
         guard case .list(let keys) = try python.value(of: try python.call(try python.evaluateObject("list"), [outputs])) else { return [:] }
         var tables: [String: ArrowTable] = [:]
         let get = try python.attribute("get", of: outputs)

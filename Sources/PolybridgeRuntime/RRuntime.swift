@@ -226,11 +226,14 @@ public final class RRuntime: Sendable {
     ///
     /// R errors inside guarded session calls become thrown errors; the body must not let SEXPs
     /// escape. The job follows the same discipline as `evaluate` and `call`: it holds Python's
-    /// GIL once reticulate is loaded, its console output is discarded, and cancelling the calling
-    /// task interrupts it (the guarded call that sees the interrupt throws `CancellationError`).
-    public func withSession<T: Sendable>(_ body: @escaping @Sendable (RSession) throws -> T) async throws -> T {
+    /// GIL once reticulate is loaded, its console output is discarded (or handed to the writer
+    /// of `console: .stream`, as R writes it), and cancelling the calling task interrupts it
+    /// (the guarded call that sees the interrupt throws `CancellationError`).
+    public func withSession<T: Sendable>(console: RConsole = .capture,
+                                         _ body: @escaping @Sendable (RSession) throws -> T) async throws -> T {
         let ticket = RJobTicket()
-        return try await thread.performCancellable({ [self] in try runJob(ticket, body) }, onCancel: { [self] in cancel(ticket) })
+        return try await thread.performCancellable({ [self] in try runJob(ticket, console: console, body) },
+                                                   onCancel: { [self] in cancel(ticket) })
     }
 
     /// Like `withSession`, but blocks the calling thread (for synchronous callers such as the CLI).

@@ -1,0 +1,52 @@
+import Foundation
+import Polybridge
+import PolybridgeTestSupport
+import Testing
+
+/// What steps print: on standard error, each line prefixed with the step's id, whether the
+/// step ran in the command's process or in a worker process; standard output keeps the account.
+@Suite struct PipelineStepOutputTests {
+    static let noisy = baseFiles.merging([
+        "rscripts/noisy.R": """
+            noisy <- function(d, who = "") {
+              print(paste("printed by", who))
+              message("message from ", who)
+              warning("careful, ", who)
+              Sys.sleep(1)
+              d
+            }
+            """,
+        "pyscripts/noisy.py": """
+            import sys, warnings
+            def noisy(d):
+                print("printed by py")
+                print("to stderr from py", file=sys.stderr)
+                warnings.warn("careful, py")
+                return d
+            """,
+    ]) { $1 }
+
+    /// Two R steps at once (the second on a worker process) and a Python step: every print,
+    /// message and warning reaches the command's standard error with its step's prefix.
+    @Test func rAndPythonOutputReachStandardErrorPrefixedWithTheStepIdAlsoFromAWorker() async throws {
+        let project = try PipelineProject(PipelineStepOutputTests.noisy.merging(["p.yaml": """
+            name: p
+            steps:
+              - {id: raw, kind: read, path: data/small.csv}
+              - {id: r_one, kind: r, script: rscripts/noisy.R, function: noisy, inputs: {d: raw}, params: {who: one}}
+              - {id: r_two, kind: r, script: rscripts/noisy.R, function: noisy, inputs: {d: raw}, params: {who: two}}
+              - {id: py, kind: python, script: pyscripts/noisy.py, function: noisy, inputs: {d: raw}}
+            """]) { $1 })
+        let run = try await runPolybridge("run", project.path("p.yaml"), "--no-cache")
+        #expect(run.status == 0, "\(run.error)")
+        let lines = run.error.split(separator: "\n").map(String.init)
+        for who in ["one", "two"] {
+            #expect(lines.contains("[r_\(who)] [1] \"printed by \(who)\""), "\(run.error)")
+            #expect(lines.contains("[r_\(who)] message from \(who)"), "\(run.error)")
+            #expect(lines.contains { $0.hasPrefix("[r_\(who)] Warning") && $0.hasSuffix("careful, \(who)") }, "\(run.error)")
+        }
+        #expect(lines.contains("[py] printed by py") && lines.contains("[py] to stderr from py"), "\(run.error)")
+        #expect(lines.contains { $0.hasPrefix("[py] ") && $0.contains("UserWarning: careful, py") }, "\(run.error)")
+        #expect(!run.output.contains("printed by") && !run.output.contains("careful"), "\(run.output)")
+    }
+}
