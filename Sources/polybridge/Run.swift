@@ -119,9 +119,10 @@ struct Run: AsyncParsableCommand {
             printError("error: cannot change to the pipeline's folder \(pipeline.directory)")
             throw ExitCode(1)
         }
-        // On an engine, what the engine prints goes to standard error while it runs: standard
-        // output is for the run's account, printed after the engine has stopped.
-        let diversion = executor == .local ? nil : StandardOutputDiversion()
+        // Standard output is for the run's account (a table, or the JSON document of --json),
+        // printed after the run: whatever else reaches it while the steps run (a shell the code
+        // starts, C code printing, the engine's notes) goes to standard error instead.
+        let diversion = StandardOutputDiversion()
         // Ctrl-C from here on, also while the engine starts or stops: no Ray head is left behind.
         let onInterrupt = EngineOnInterrupt()
         let interrupts = executor == .local ? nil : InterruptForwarder {
@@ -139,7 +140,7 @@ struct Run: AsyncParsableCommand {
                 // A start that failed because Ctrl-C killed the head it was starting.
                 onInterrupt.holdIfInterrupted()
                 interrupts?.stop()
-                diversion?.end()
+                diversion.end()
                 printError("error: \(error)")
                 throw ExitCode(1)
             }
@@ -155,7 +156,7 @@ struct Run: AsyncParsableCommand {
         display?.finish()
         await options.engine?.stop()
         interrupts?.stop()
-        diversion?.end()
+        diversion.end()
         let report: PipelineRunReport
         do {
             report = try outcome.get()

@@ -50,3 +50,27 @@ import Testing
         #expect(!run.output.contains("printed by") && !run.output.contains("careful"), "\(run.output)")
     }
 }
+
+/// `run --json`: standard output holds the JSON document alone, whatever the steps print.
+@Suite struct PipelineJSONOutputTests {
+    @Test func runJSONPrintsOnlyTheDocumentOnStandardOutputWhenStepsPrint() async throws {
+        let project = try PipelineProject(baseFiles.merging([
+            "rscripts/talk.R": "talk <- function(d) { print('from r'); system('echo shell from r'); d }\n",
+            "pyscripts/talk.py": "import os\ndef talk(d):\n    print('from py')\n    os.system('echo shell from py')\n    return d\n",
+            "p.yaml": """
+                name: p
+                steps:
+                  - {id: raw, kind: read, path: data/small.csv}
+                  - {id: r_talk, kind: r, script: rscripts/talk.R, function: talk, inputs: {d: raw}}
+                  - {id: py_talk, kind: python, script: pyscripts/talk.py, function: talk, inputs: {d: r_talk}}
+                """,
+        ]) { $1 })
+        let run = try await runPolybridge("run", project.path("p.yaml"), "--no-cache", "--json")
+        #expect(run.status == 0, "\(run.error)")
+        let report = try JSONDecoder().decode(PipelineRunReport.self, from: Data(run.output.utf8))
+        #expect(report.steps.map(\.id) == ["raw", "r_talk", "py_talk"] && report.succeeded)
+        let lines = run.error.split(separator: "\n").map(String.init)
+        #expect(lines.contains("[r_talk] [1] \"from r\"") && lines.contains("[py_talk] from py"), "\(run.error)")
+        #expect(run.error.contains("shell from r") && run.error.contains("shell from py"), "\(run.error)")
+    }
+}
