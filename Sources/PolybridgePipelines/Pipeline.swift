@@ -74,6 +74,9 @@ public struct PipelineStep: Sendable, Equatable {
     public var line: Int
     /// The line of each key of the step, for errors about that key.
     public var keyLines: [String: Int]
+    /// Whether an empty result from non-empty inputs fails the step (`fail_on_empty: true`)
+    /// instead of being a warning.
+    public var failOnEmpty = false
 
     /// The line of `key` in the file, else the step's line.
     public func line(of key: String) -> Int { keyLines[key] ?? line }
@@ -85,7 +88,7 @@ public struct PipelineStep: Sendable, Equatable {
         a.id == b.id && a.kind == b.kind && a.inputs == b.inputs && a.params.map(\.name) == b.params.map(\.name)
             && a.params.map(\.value) == b.params.map(\.value) && a.path == b.path && a.script == b.script
             && a.code == b.code && a.function == b.function && a.frames == b.frames && a.formula == b.formula
-            && a.weights == b.weights && a.offset == b.offset
+            && a.weights == b.weights && a.offset == b.offset && a.failOnEmpty == b.failOnEmpty
     }
 }
 

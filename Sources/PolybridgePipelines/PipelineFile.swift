@@ -7,8 +7,8 @@ import Yams
 public enum PipelineFile {
     /// The keys each kind of step accepts (besides `id`, `kind`, `inputs` and `params`).
     static let keys: [PipelineStep.Kind: Set<String>] = [
-        .read: ["path"], .write: ["path"], .r: ["script", "code", "function"],
-        .python: ["script", "function", "as"], .fit: ["formula", "weights", "offset"],
+        .read: ["path"], .write: ["path"], .r: ["script", "code", "function", "fail_on_empty"],
+        .python: ["script", "function", "as", "fail_on_empty"], .fit: ["formula", "weights", "offset", "fail_on_empty"],
     ]
     static let commonKeys: Set<String> = ["id", "kind", "inputs", "params"]
 
@@ -153,10 +153,18 @@ public enum PipelineFile {
                 lines["params.\(parameter)"] = value.mark?.line
             }
         }
+        var failOnEmpty = false
+        if let flag = fields["fail_on_empty"] {
+            guard case .scalar = flag, Tag.Name(rawValue: flag.tag.rawValue) == .bool, let value = flag.bool else {
+                throw invalid(flag, id, "`fail_on_empty` must be true or false")
+            }
+            failOnEmpty = value
+        }
         return PipelineStep(id: id, kind: kind, inputs: inputs, params: params, path: resolved(try string("path")),
                             script: resolved(try string("script")), code: try string("code"), function: try string("function"),
                             frames: try string("as"), formula: try string("formula"), weights: try string("weights"),
-                            offset: try string("offset"), line: node.mark?.line ?? 1, keyLines: lines.compactMapValues { $0 })
+                            offset: try string("offset"), line: node.mark?.line ?? 1, keyLines: lines.compactMapValues { $0 },
+                            failOnEmpty: failOnEmpty)
     }
 
     /// A scalar's text, whatever YAML type it resolves to (numbers included), or nil.

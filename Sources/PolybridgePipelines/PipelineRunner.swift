@@ -66,10 +66,14 @@ public struct PipelineRunOptions: Sendable {
     /// A Ray or Dask cluster that runs the R and Python steps (nil: they run here, R steps
     /// also on local worker processes). Reading, writing and fits stay in this process.
     public var engine: EngineExecutor?
+    /// Fail every step that returns 0 rows from non-empty inputs (`--fail-on-empty`), as
+    /// `fail_on_empty: true` does for one step; otherwise such a step is a warning.
+    public var failOnEmpty = false
 
     /// Options; the defaults use the cache and finish independent branches.
     public init(useCache: Bool = true, force: Set<String> = [], failFast: Bool = false,
-                workerExecutable: URL? = nil, workers: Int = 2) {
+                workerExecutable: URL? = nil, workers: Int = 2, failOnEmpty: Bool = false) {
+        self.failOnEmpty = failOnEmpty
         self.useCache = useCache
         self.force = force
         self.failFast = failFast
@@ -165,6 +169,7 @@ public enum PipelineRunner {
                     records[step.id]!.rowsIn = inputs.values.reduce(0) { $0 + $1.rowCount }
                     update(records[step.id]!)
                     let inputKeys = keys
+                    let rowsIn = records[step.id]!.rowsIn
                     let force = !options.useCache || forced.contains(step.id)
                     running += 1
                     group.addTask {
@@ -175,11 +180,16 @@ public enum PipelineRunner {
                             let reason = force ? (options.useCache ? "--force" : "--no-cache") : cache.reason(step, manifest, damaged: &damaged)
                             var warnings = damaged.map { [$0] } ?? []
                             if reason == nil, let stored = cache.stored(step.id) {
+                                var loaded: [String: ArrowTable]?
                                 do {
-                                    return (step.id, .success(StepOutcome(outputs: try await cache.load(step.id, stored), manifest: stored,
-                                                                          cached: true, reason: nil, warnings: [])))
+                                    loaded = try await cache.load(step.id, stored)
                                 } catch {
                                     warnings.append("the cache entry of step \(step.id) cannot be read (\(PipelineRuntime.message(of: error))); the step runs again")
+                                }
+                                if let loaded {
+                                    let empty = try emptyResult(of: step, rowsIn: rowsIn, outputs: loaded, options: options)
+                                    return (step.id, .success(StepOutcome(outputs: loaded, manifest: stored, cached: true, reason: nil,
+                                                                          warnings: empty.map { [$0] } ?? [])))
                                 }
                             }
                             let produced: [String: ArrowTable]
@@ -189,6 +199,11 @@ public enum PipelineRunner {
                                 produced = try await lanes.run(step, inputs: inputs)
                             } else {
                                 produced = try await PipelineSteps.run(step, inputs: inputs)
+                            }
+                            // Checked before the result is cached or handed on: a failing empty
+                            // result never reaches a write step.
+                            if let empty = try emptyResult(of: step, rowsIn: rowsIn, outputs: produced, options: options) {
+                                warnings.append(empty)
                             }
                             if options.useCache {
                                 try await cache.store(step.id, manifest, outputs: produced, written: step.kind == .write ? step.path : nil)
@@ -227,6 +242,21 @@ public enum PipelineRunner {
             }
         }
         return PipelineRunReport(pipeline: pipeline.name, steps: pipeline.steps.map { records[$0.id]! }, seconds: now())
+    }
+
+    /// For a step that made a table with 0 rows from inputs with rows: the warning naming it,
+    /// or, when `fail_on_empty` or `--fail-on-empty` asks for it, the step's failure.
+    static func emptyResult(of step: PipelineStep, rowsIn: Int, outputs: [String: ArrowTable],
+                            options: PipelineRunOptions) throws -> String? {
+        guard rowsIn > 0, [.r, .python, .fit].contains(step.kind) else { return nil }
+        let empty = outputs.filter { $0.value.rowCount == 0 }.keys.sorted()
+        guard !empty.isEmpty else { return nil }
+        let what = empty == [""] ? "returned 0 rows" : "returned 0 rows in output \(empty.map { "'\($0)'" }.joined(separator: ", "))"
+        let message = "step \(step.id) \(what) from \(rowsIn) input rows"
+        if step.failOnEmpty || options.failOnEmpty {
+            throw PipelineError.stepFailed(step: step.id, message: message + " (\(step.failOnEmpty ? "fail_on_empty: true" : "--fail-on-empty"))")
+        }
+        return message
     }
 
     /// What running (or loading) one step gave.

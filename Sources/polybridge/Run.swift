@@ -33,6 +33,9 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Let the engine (--executor ray) print its own INFO and WARNING log lines.")
     var verbose = false
 
+    @Flag(name: .customLong("fail-on-empty"), help: "Fail a step that returns 0 rows from non-empty inputs (otherwise a warning), as fail_on_empty: true does for one step.")
+    var failOnEmpty = false
+
     @Flag(help: "Say why each step will run or is cached, and run nothing.")
     var explain = false
 
@@ -80,7 +83,7 @@ struct Run: AsyncParsableCommand {
         let nodeBinary = workerBinary.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? binary
         try OptionChecks.checkWorkerBinary(workerBinary == nil ? nil : nodeBinary.path, address: address)
         var options = PipelineRunOptions(useCache: !noCache, force: Set(force), failFast: failFast,
-                                         workerExecutable: binary, workers: workers)
+                                         workerExecutable: binary, workers: workers, failOnEmpty: failOnEmpty)
         let pipeline: Pipeline
         do {
             pipeline = try PipelineFile.load(self.pipeline)

@@ -74,3 +74,51 @@ import Testing
         #expect(run.error.contains("shell from r") && run.error.contains("shell from py"), "\(run.error)")
     }
 }
+
+/// A step that returns no rows from inputs that had some: a warning naming it, or, with
+/// `fail_on_empty: true` or `--fail-on-empty`, a failure that keeps write steps from replacing
+/// a good file with an empty one.
+@Suite struct PipelineEmptyResultTests {
+    static func project(failOnEmptyKey: String = "") throws -> PipelineProject {
+        let project = try PipelineProject(baseFiles.merging([
+            "rscripts/filter.R": "keep_big <- function(d) d[!is.na(d$x) & d$x > 100, ]\n",
+            "p.yaml": """
+                name: p
+                steps:
+                  - {id: raw, kind: read, path: data/small.csv}
+                  - {id: big, kind: r, script: rscripts/filter.R, function: keep_big, inputs: {d: raw}\(failOnEmptyKey)}
+                  - {id: out, kind: write, path: out/big.csv, inputs: {d: big}}
+                """,
+        ]) { $1 })
+        try project.write("out/big.csv", "\"id\",\"x\"\n7,700\n")
+        return project
+    }
+
+    @Test func anEmptyResultIsAWarningOnStandardErrorAndInTheRecord() async throws {
+        let project = try PipelineEmptyResultTests.project()
+        let run = try await runPolybridge("run", project.path("p.yaml"), "--no-cache", "--json")
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.error.contains("warning: step big returned 0 rows from 4 input rows"), "\(run.error)")
+        let report = try JSONDecoder().decode(PipelineRunReport.self, from: Data(run.output.utf8))
+        let big = try #require(report.steps.first { $0.id == "big" })
+        #expect(big.warnings == ["step big returned 0 rows from 4 input rows"], "\(big.warnings)")
+    }
+
+    @Test(arguments: [("", ["--fail-on-empty"]), (", fail_on_empty: true", [])])
+    func failOnEmptyFailsTheStepSkipsTheWriteAndKeepsTheGoodFile(key: String, flags: [String]) async throws {
+        let project = try PipelineEmptyResultTests.project(failOnEmptyKey: key)
+        let run = try await runPolybridge(["run", project.path("p.yaml"), "--no-cache", "--json"] + flags)
+        #expect(run.status == 1, "\(run.error)")
+        let report = try JSONDecoder().decode(PipelineRunReport.self, from: Data(run.output.utf8))
+        #expect(report.steps.map(\.status) == [.done, .failed, .skipped], "\(report.steps)")
+        #expect(report.steps[1].error?.contains("step big returned 0 rows from 4 input rows") == true, "\(String(describing: report.steps[1].error))")
+        #expect(try String(contentsOfFile: project.path("out/big.csv"), encoding: .utf8) == "\"id\",\"x\"\n7,700\n")
+    }
+
+    @Test func failOnEmptyMustBeABoolean() async throws {
+        let project = try PipelineEmptyResultTests.project(failOnEmptyKey: ", fail_on_empty: sometimes")
+        let run = try await runPolybridge("run", project.path("p.yaml"))
+        #expect(run.status == 1)
+        #expect(run.error.contains("p.yaml:4: step 'big'") && run.error.contains("`fail_on_empty` must be true or false"), "\(run.error)")
+    }
+}
