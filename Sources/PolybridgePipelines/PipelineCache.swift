@@ -50,6 +50,10 @@ struct PipelineCache {
                 code = try PipelineRuntime.hash(texts: ["r", step.function!] + files, files: files)
             }
         case .python:
+            if let inline = step.code {
+                code = try PipelineRuntime.hash(texts: ["python", inline, step.frames ?? "pandas-arrow"])
+                break
+            }
             guard case .list(let items) = try PipelineRuntime.callPython("local_imports", [.string(step.script!)]) else {
                 throw PipelineError.stepFailed(step: step.id, message: "cannot list the script's imports")
             }

@@ -8,7 +8,7 @@ public enum PipelineFile {
     /// The keys each kind of step accepts (besides `id`, `kind`, `inputs` and `params`).
     static let keys: [PipelineStep.Kind: Set<String>] = [
         .read: ["path"], .write: ["path"], .r: ["script", "code", "function", "fail_on_empty"],
-        .python: ["script", "function", "as", "fail_on_empty"], .fit: ["formula", "weights", "offset", "fail_on_empty"],
+        .python: ["script", "code", "function", "as", "fail_on_empty"], .fit: ["formula", "weights", "offset", "fail_on_empty"],
     ]
     static let commonKeys: Set<String> = ["id", "kind", "inputs", "params"]
 

@@ -164,7 +164,7 @@ enum PipelinePython {
     static let moduleName = "_polybridge_pipeline"
 
     static let source = #"""
-    import ast, contextlib, hashlib, importlib.util, io, json, os, sys, threading, traceback
+    import ast, builtins, contextlib, hashlib, importlib.util, io, json, linecache, os, sys, threading, traceback, types
 
     _ANNOTATIONS = {"int": "integer", "float": "number", "str": "string", "bool": "boolean", "list": "list", "dict": "mapping"}
 
@@ -278,17 +278,81 @@ enum PipelinePython {
                 except OSError:
                     return
 
-    def run_step(step_id, path, function, inputs, params_json):
-        """Imports `path` afresh (its folder first on sys.path), calls `function` with the inputs
-        and the parameters as keyword arguments; returns {name: frame}. One step at a time.
-        What the step prints and warns goes to standard error, prefixed with its id."""
+    def check_code(code):
+        """Why a step's inline code cannot run ("" when it can): a syntax error with its line, or
+        a last statement that is not an expression (its value is the step's result)."""
+        try:
+            tree = ast.parse(code, "<code>")
+        except SyntaxError as error:
+            return f"SyntaxError: {error.msg} (line {error.lineno} of the code)"
+        if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+            last = tree.body[-1].lineno if tree.body else 1
+            return f"the last statement (line {last} of the code) must be an expression: its value is the step's result"
+        return ""
+
+    def run_step(step_id, path, function, inputs, params_json, code=""):
+        """Runs a step: `function` of `path` (imported afresh, its folder first on sys.path) called
+        with the inputs and the parameters as keyword arguments, or inline `code` run with them
+        bound as variables; returns {name: frame}. One step at a time. What the step prints and
+        warns goes to standard error, prefixed with its id; an error's traceback keeps only the
+        user's frames (the script and the modules beside it, or the inline code)."""
         with _step_lock:
             printed = _PrefixedStream(step_id)
+            code_file = f"<code of step {step_id}>"
             try:
                 with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-                    return _run_step(path, function, inputs, params_json)
+                    if code:
+                        return _run_step(lambda: _run_code(code, code_file, inputs, params_json))
+                    return _run_step(lambda: _run_step_in(path, function, inputs, params_json))
+            except BaseException as error:
+                folder = os.path.realpath(os.path.dirname(path)) if path else None
+                _keep_user_frames(error, folder, code_file, set())
+                raise
             finally:
                 printed.finish()
+
+    def _is_user_file(filename, folder, code_file):
+        if filename == code_file:
+            return True
+        if folder is None or filename.startswith("<"):
+            return False
+        real = os.path.realpath(filename)
+        return (real.startswith(folder + os.sep) and "site-packages" not in real and "dist-packages" not in real)
+
+    def _keep_user_frames(error, folder, code_file, seen):
+        """Drops the frames of this module, importlib and ast from `error`'s traceback (and its
+        causes'), keeping the user's in order."""
+        if error is None or id(error) in seen:
+            return
+        seen.add(id(error))
+        frames = []
+        tb = error.__traceback__
+        while tb is not None:
+            if _is_user_file(tb.tb_frame.f_code.co_filename, folder, code_file):
+                frames.append(tb)
+            tb = tb.tb_next
+        kept = None
+        for tb in reversed(frames):
+            kept = types.TracebackType(kept, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
+        error.__traceback__ = kept
+        _keep_user_frames(error.__cause__, folder, code_file, seen)
+        _keep_user_frames(error.__context__, folder, code_file, seen)
+
+    def _run_code(code, code_file, inputs, params_json):
+        """Inline code: statements run with the inputs and parameters bound; the last
+        expression's value is the result (as R's inline code)."""
+        tree = ast.parse(code, code_file)
+        if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+            raise ValueError("the last statement of the code must be an expression: its value is the step's result")
+        last = ast.Expression(tree.body.pop().value)
+        # Tracebacks show the code's lines (formatted after the step returns, so the entry stays;
+        # the step's next run replaces it).
+        linecache.cache[code_file] = (len(code), None, code.splitlines(True), code_file)
+        namespace = {"__name__": "__polybridge_step__", "__builtins__": builtins}
+        namespace.update(inputs)
+        namespace.update(json.loads(params_json))
+        exec(compile(tree, code_file, "exec"), namespace)
+        return _outputs(eval(compile(last, code_file, "eval"), namespace))
 
     def _save_state():
         """What a step may change that the next step would otherwise see."""
@@ -309,10 +373,10 @@ enum PipelinePython {
         if numpy_state is not None:
             sys.modules["numpy"].random.set_state(numpy_state)
 
-    def _run_step(path, function, inputs, params_json):
+    def _run_step(run):
         saved = _save_state()
         try:
-            return _run_step_in(path, function, inputs, params_json)
+            return run()
         finally:
             _restore_state(saved)
 
@@ -340,10 +404,14 @@ enum PipelinePython {
         finally:
             if folder in sys.path:
                 sys.path.remove(folder)
+        return _outputs(result)
+
+    def _outputs(result):
+        """A step's result as {name: frame}, checked."""
         outputs = result if isinstance(result, dict) else {"": result}
         for name, value in outputs.items():
             if not hasattr(value, "__arrow_c_stream__") and not _is_pandas(value):
-                raise TypeError(f"the function returned {type(value).__name__}" + (f" for '{name}'" if name else "")
+                raise TypeError(f"the step returned {type(value).__name__}" + (f" for '{name}'" if name else "")
                                 + ", not a pandas/polars DataFrame, a pyarrow Table or a dict of them")
         return outputs
 

@@ -110,7 +110,8 @@ enum PipelineSteps {
         let parameters = "{" + step.params.map { PipelineValue.string($0.name).json + ":" + $0.value.json }.joined(separator: ",") + "}"
         let helpers = try PipelineRuntime.pythonHelpers()
         let outputs = try python.call(try python.attribute("run_step", of: helpers), [
-            try python.object(step.id), try python.object(step.script!), try python.object(step.function!), dictionary, try python.object(parameters)])
+            try python.object(step.id), try python.object(step.script ?? ""), try python.object(step.function ?? ""), dictionary,
+            try python.object(parameters), try python.object(step.code ?? "")])
         guard case .list(let keys) = try python.value(of: try python.call(try python.evaluateObject("list"), [outputs])) else { return [:] }
         var tables: [String: ArrowTable] = [:]
         let get = try python.attribute("get", of: outputs)

@@ -57,19 +57,18 @@ public enum PipelineValidation {
         case .write:
             if step.path == nil { throw invalid(step, "path", "a write step needs `path`") }
             if step.inputs.count != 1 { throw invalid(step, "inputs", "a write step takes exactly one input (it has \(step.inputs.count))") }
-        case .r:
+        case .r, .python:
+            let kind = step.kind.rawValue
             switch (step.script, step.code) {
-            case (nil, nil): throw invalid(step, "script", "an r step needs `script` (with `function`) or `code`")
+            case (nil, nil): throw invalid(step, "script", "a\(kind == "r" ? "n" : "") \(kind) step needs `script` (with `function`) or `code`")
             case (.some, .some): throw invalid(step, "code", "give `script` or `code`, not both")
             case (.some, nil):
                 try exists(step.script, "script", "the script")
-                if step.function == nil { throw invalid(step, "function", "an r step with a script needs `function`") }
+                if step.function == nil { throw invalid(step, "function", "a\(kind == "r" ? "n" : "") \(kind) step with a script needs `function`") }
             case (nil, .some):
                 if step.function != nil { throw invalid(step, "function", "inline `code` is evaluated as is: `function` applies to a script") }
             }
-        case .python:
-            try exists(step.script, "script", "the script")
-            if step.function == nil { throw invalid(step, "function", "a python step needs `function`") }
+            guard step.kind == .python else { break }
             if let frames = step.frames, !["pandas", "pandas-arrow", "pyarrow", "polars"].contains(frames) {
                 throw invalid(step, "as", "`as` must be pandas, pandas-arrow, pyarrow or polars (not '\(frames)')")
             }
@@ -119,7 +118,8 @@ public enum PipelineValidation {
     /// The function exists in its script, takes every input and parameter by name, and each
     /// parameter's value fits the type of the argument's default (or annotation).
     private static func checkFunction(_ step: PipelineStep, invalid: (PipelineStep, String, String) -> PipelineError) async throws(PipelineError) {
-        let signature: (found: Bool, args: [String], kinds: [String], open: Bool)
+        var signature: (found: Bool, args: [String], kinds: [String], open: Bool) = (true, [], [], true)
+        var codeProblem: String?
         do {
             switch step.kind {
             case .r:
@@ -132,6 +132,12 @@ public enum PipelineValidation {
                 let args = PipelineRuntime.strings(items[1]), kinds = PipelineRuntime.strings(items[2])
                 signature = (items[0] == .logical([true]), args, kinds, args.contains("..."))
             case .python:
+                if let code = step.code {
+                    if case .string(let problem) = try PipelineRuntime.callPython("check_code", [.string(code)]), !problem.isEmpty {
+                        codeProblem = problem
+                    }
+                    break
+                }
                 let value = try PipelineRuntime.callPython("function_signature", [.string(step.script!), .string(step.function!)])
                 guard case .dictionary(let entries) = value else { return }
                 let fields = Dictionary(entries.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
@@ -146,6 +152,8 @@ public enum PipelineValidation {
         } catch {
             throw invalid(step, step.code != nil ? "code" : "script", "cannot read \(step.code != nil ? "the code" : step.script ?? "the script"): \(PipelineRuntime.message(of: error))")
         }
+        if let codeProblem { throw invalid(step, "code", "cannot read the code: \(codeProblem)") }
+        if step.code != nil { return }
         guard signature.found else {
             throw invalid(step, "function", "\(step.script ?? "the script") defines no function '\(step.function ?? "")' at top level")
         }

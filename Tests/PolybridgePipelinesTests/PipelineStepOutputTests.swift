@@ -122,3 +122,69 @@ import Testing
         #expect(run.error.contains("p.yaml:4: step 'big'") && run.error.contains("`fail_on_empty` must be true or false"), "\(run.error)")
     }
 }
+
+/// Python steps with inline `code`, as R steps have: inputs and parameters bound as variables,
+/// the last expression's value the result; checked before anything runs; tracebacks show the
+/// user's frames only.
+@Suite struct PipelinePythonCodeTests {
+    @Test func inlinePythonCodeSeesItsInputsAndParamsAndItsLastExpressionIsTheResult() async throws {
+        let project = try PipelineProject(baseFiles.merging(["p.yaml": """
+            name: p
+            steps:
+              - {id: raw, kind: read, path: data/small.csv}
+              - id: py
+                kind: python
+                inputs: {d: raw}
+                params: {k: 2}
+                code: |
+                  d = d.copy()
+                  d["y"] = d["x"] * k
+                  d
+              - {id: out, kind: write, path: out/y.parquet, inputs: {d: py}}
+            """]) { $1 })
+        let run = try await runPolybridge("run", project.path("p.yaml"), "--no-cache")
+        #expect(run.status == 0, "\(run.output)\(run.error)")
+        let check = try await runCommand("python3", ["-c", "import pyarrow.parquet as pq; t = pq.read_table('\(project.path("out/y.parquet"))'); print(t.column('y').to_pylist(), t.column('id').to_pylist())"])
+        #expect(check.output.trimmingCharacters(in: .whitespacesAndNewlines) == "[3.0, 5.0, None, 9.0] [1, 2, 3, 4]", "\(check.error)")
+    }
+
+    @Test func inlinePythonCodeThatDoesNotParseIsRefusedWithItsLine() async throws {
+        let project = try PipelineProject(baseFiles.merging(["p.yaml": """
+            name: p
+            steps:
+              - {id: raw, kind: read, path: data/small.csv}
+              - {id: py, kind: python, inputs: {d: raw}, code: "d = d.copy()\\nd[ = 1\\nd"}
+            """]) { $1 })
+        let run = try await runPolybridge("run", project.path("p.yaml"), "--no-cache")
+        #expect(run.status == 1)
+        #expect(run.error.contains("p.yaml:4: step 'py'") && run.error.contains("SyntaxError") && run.error.contains("line 2 of the code"), "\(run.error)")
+    }
+
+    @Test func pythonTracebacksShowOnlyTheUsersFrames() async throws {
+        let project = try PipelineProject(baseFiles.merging([
+            "pyscripts/deep.py": "def helper(d):\n    return d['no_such_column']\n\ndef fails(d):\n    return helper(d)\n",
+            "p.yaml": """
+                name: p
+                steps:
+                  - {id: raw, kind: read, path: data/small.csv}
+                  - {id: script, kind: python, script: pyscripts/deep.py, function: fails, inputs: {d: raw}}
+                  - {id: inline, kind: python, inputs: {d: raw}, code: "x = 1\\nd.no_such_method()"}
+                """,
+        ]) { $1 })
+        let run = try await runPolybridge("run", project.path("p.yaml"), "--no-cache", "--json")
+        #expect(run.status == 1)
+        let report = try JSONDecoder().decode(PipelineRunReport.self, from: Data(run.output.utf8))
+        let script = try #require(report.steps.first { $0.id == "script" }?.error)
+        let inline = try #require(report.steps.first { $0.id == "inline" }?.error)
+        for error in [script, inline] {
+            #expect(!error.contains("<polybridge") && !error.contains("_polybridge_pipeline") && !error.contains("ast.py")
+                    && !error.contains("importlib") && !error.contains("site-packages"), "\(error)")
+        }
+        let scriptFrames = script.split(separator: "\n").filter { $0.hasPrefix("  File ") }
+        #expect(scriptFrames.count == 2 && scriptFrames.allSatisfy { $0.contains("deep.py") }, "\(script)")
+        #expect(script.contains("in fails") && script.contains("in helper") && script.contains("KeyError"), "\(script)")
+        let inlineFrames = inline.split(separator: "\n").filter { $0.hasPrefix("  File ") }
+        #expect(inlineFrames.count == 1 && inlineFrames[0].contains("<code of step inline>") && inlineFrames[0].contains("line 2"), "\(inline)")
+        #expect(inline.contains("d.no_such_method()") && inline.contains("AttributeError"), "\(inline)")
+    }
+}
