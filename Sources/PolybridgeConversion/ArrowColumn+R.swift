@@ -113,7 +113,12 @@ extension RSession {
                 return try fixedWidth(column, type: .integer, as: Int32.self, missing: naInteger)
             case .int8, .int16, .uint8, .uint16:
                 return try widenedIntegers(column)
-            case .int64, .uint32, .uint64:
+            case .int64:
+                // As R's arrow package does (arrow.int64_downcast): values that all fit R's
+                // integer, -2^31 (NA_integer_) excluded, make an integer vector.
+                if fitsRInteger(column) { return try widenedIntegers(column) }
+                return try exactDoubles(column)
+            case .uint32, .uint64:
                 return try exactDoubles(column)
             case .bool:
                 return try logicals(column)
@@ -171,6 +176,21 @@ extension RSession {
             for index in 0..<array.length where values[index] == Int32.min && array.isValid(index) { return true }
         }
         return false
+    }
+
+    /// Whether every valid value of an int64 column lies in (-2^31, 2^31), so an R integer
+    /// vector holds it (-2^31 is R's NA_integer_).
+    private func fitsRInteger(_ column: ArrowColumn) -> Bool {
+        for array in column.chunks where array.length > 0 {
+            guard let raw = array.buffers[1] else { continue }
+            let values = UnsafeBufferPointer(start: raw.assumingMemoryBound(to: Int64.self) + array.offset, count: array.length)
+            // Branch-free bounds first: a null's slot may hold anything, so only a miss looks closer.
+            guard let low = values.min(), let high = values.max(), low <= Int64(Int32.min) || high > Int64(Int32.max) else { continue }
+            for index in 0..<array.length where array.isValid(index) {
+                if values[index] <= Int64(Int32.min) || values[index] > Int64(Int32.max) { return false }
+            }
+        }
+        return true
     }
 
     /// An ALTREP view of a single null-free chunk, or nil when the column needs converting.
@@ -304,12 +324,19 @@ extension RSession {
             for index in 0..<array.length where array.isValid(index) {
                 guard let value = try integerValue(array, index), value.magnitude <= limit else {
                     throw ConversionError.inexactInteger(column: column.name, row: row + index + 1, type: "\(array.type)",
-                                                         value: integerText(array, index))
+                                                         value: integerText(array, index), bit64: bit64Installed())
                 }
             }
             row += array.length
         }
         return try convertedDoubles(column) { array, index in Double(try integerValue(array, index) ?? 0) }
+    }
+
+    /// Whether R's bit64 package is installed, for the advice of ``ConversionError/inexactInteger``.
+    private func bit64Installed() -> Bool {
+        guard let found = try? evaluateText("nzchar(system.file(package = 'bit64'))", purpose: "looking for bit64"),
+              let flag = try? read(found) else { return false }
+        return flag == .logical([true])
     }
 
     /// The decimal text of an integer element, a uint64 beyond Int64 included.
@@ -345,7 +372,8 @@ extension RSession {
         var position = 0
         for array in column.chunks {
             for index in 0..<array.length {
-                // int8/int16/uint8/uint16 always fit in an R integer (none reaches INT_MIN).
+                // int8/int16/uint8/uint16 always fit in an R integer (none reaches INT_MIN), and
+                // int64 columns come here only when they do (fitsRInteger).
                 out[position + index] = array.isValid(index) ? Int32(try integerValue(array, index) ?? 0) : na
             }
             position += array.length

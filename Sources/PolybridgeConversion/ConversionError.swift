@@ -10,8 +10,9 @@ public enum ConversionError: Error, CustomStringConvertible, Equatable, Sendable
     /// Two columns share a name.
     case duplicateColumn(String)
     /// An integer value (int64 or uint64, named by `type`) cannot be represented exactly as an
-    /// R double; `value` is its decimal text, since a uint64 may not fit an Int64.
-    case inexactInteger(column: String, row: Int, type: String, value: String)
+    /// R double; `value` is its decimal text, since a uint64 may not fit an Int64. `bit64` says
+    /// whether R's bit64 package is installed, which the advice then names.
+    case inexactInteger(column: String, row: Int, type: String, value: String, bit64: Bool = false)
     /// A column name holds a NUL byte, which Arrow's C interface (and an R name) cannot carry;
     /// `position` is 1-based.
     case nulInColumnName(position: Int, name: String)
@@ -43,8 +44,10 @@ public enum ConversionError: Error, CustomStringConvertible, Equatable, Sendable
             return "column '\(column)': unsupported type \(type)"
         case .duplicateColumn(let name):
             return "column '\(name)': the name appears more than once; column names must be unique"
-        case .inexactInteger(let column, let row, let type, let value):
-            return "column '\(column)': \(type) value \(value) at row \(row) cannot be represented exactly as an R double (|value| > 2^53); bit64 is not used"
+        case .inexactInteger(let column, let row, let type, let value, let bit64):
+            return "column '\(column)': \(type) value \(value) at row \(row) cannot be represented exactly as an R double (|value| > 2^53); "
+                + "keep the column as text with --column-types \(column)=string (a CSV input; the params column_types of a pipeline's read step)"
+                + (bit64 ? ", then bit64::as.integer64() in R makes exact 64-bit integers of it" : "")
         case .nulInColumnName(let position, let name):
             return "column \(position) ('\(name.replacingOccurrences(of: "\u{0}", with: "\\0"))'): the name holds a NUL byte, which Arrow's C interface and R names cannot carry (it would arrive cut short at the NUL); rename the column"
         case .invalidUTF8(let column, let detail):

@@ -337,14 +337,17 @@ enum DataFilePython {
         except (pa.ArrowInvalid, OSError) as error:
             raise FileProblem(f"corrupted data in rows {start + 1}-{stop} ({error})") from None
 
-    def read_all(reader, integers_as_r_does=False):
-        """The whole table. With `integers_as_r_does` (CSV text headed for R), int64 columns whose
-        values fit R's integer become int32, so they arrive as integer vectors, as read.csv gives."""
+    def read_all(reader, integers_as_r_does=False, factors_as_r_does=False):
+        """The whole table. With `integers_as_r_does` (data headed for R), int64 columns whose
+        values fit R's integer become int32, so they arrive as integer vectors, as read.csv gives
+        and R's arrow package makes (arrow.int64_downcast). With `factors_as_r_does` (CSV text,
+        whose only dictionaries are --column-types factors), the levels are sorted as R's factor()
+        sorts them (C collation: by code point), not left in order of first appearance."""
         table = reader.read_all()
-        if not integers_as_r_does:
-            return table
-        narrowed = _integer_columns_for_r(table.schema, table.columns)
-        if not narrowed:
+        narrowed = _integer_columns_for_r(table.schema, table.columns) if integers_as_r_does else []
+        factors = [index for index, field in enumerate(table.schema)
+                   if factors_as_r_does and pa.types.is_dictionary(field.type) and not field.type.ordered]
+        if not narrowed and not factors:
             return table
         # One new table: Table.set_column per column copies the column list each time, which
         # made 20,000 columns take minutes.
@@ -352,7 +355,21 @@ enum DataFilePython {
         for index in narrowed:
             fields[index] = fields[index].with_type(pa.int32())
             columns[index] = columns[index].cast(pa.int32())
+        for index in factors:
+            columns[index] = _sorted_levels(columns[index])
         return pa.Table.from_arrays(columns, schema=pa.schema(fields, metadata=table.schema.metadata))
+
+    def _sorted_levels(column):
+        """A dictionary column with one dictionary of sorted levels (unused ones dropped, as
+        factor() of the values makes them)."""
+        import pyarrow.compute as pc
+        kind = column.type
+        values = column.cast(kind.value_type)
+        levels = pc.unique(values).drop_null()
+        levels = pc.take(levels, pc.array_sort_indices(levels))
+        codes = pc.index_in(values, value_set=levels).cast(kind.index_type)
+        chunks = [pa.DictionaryArray.from_arrays(chunk, levels) for chunk in codes.chunks]
+        return pa.chunked_array(chunks, type=kind)
 
     def _fits_r_integer(low, high):
         """Whether int64 values with these bounds (None: all missing) fit R's integer, whose
@@ -371,14 +388,13 @@ enum DataFilePython {
 
     class _Counts:
         """Rows, batches and per-column null counts of the batches that pass through `count`, and
-        the integer columns whose R type depends on their values: in CSV text, int64 columns
-        that `read_all` narrows to R integers (`r_integer`); in any file, int32 columns holding
+        the integer columns whose R type depends on their values: int64 columns whose values fit
+        R's integer, which become integer vectors (`r_integer`), and int32 columns holding
         -2^31, R's NA_integer_, which become doubles (`r_double`)."""
-        def __init__(self, schema, integers_as_r_does=False):
+        def __init__(self, schema):
             self.rows = self.batches = 0
             self.nulls = [0] * len(schema.names)
-            self.wide = {index: [None, None] for index, field in enumerate(schema)
-                         if integers_as_r_does and pa.types.is_int64(field.type)}
+            self.wide = {index: [None, None] for index, field in enumerate(schema) if pa.types.is_int64(field.type)}
             self.int32 = [index for index, field in enumerate(schema) if pa.types.is_int32(field.type)]
             self.int32_minimum = set()
 
@@ -404,10 +420,10 @@ enum DataFilePython {
             return {"rows": self.rows, "batches": self.batches, "nulls": self.nulls,
                     "r_integer": narrowed, "r_double": sorted(self.int32_minimum)}
 
-    def summarize(reader, integers_as_r_does=False):
+    def summarize(reader):
         """Rows, batches, per-column null counts and the value-dependent R types (see _Counts),
         reading one batch at a time."""
-        counts = _Counts(reader.schema, integers_as_r_does)
+        counts = _Counts(reader.schema)
         for _ in counts.count(reader):
             pass
         return counts.summary()
@@ -500,10 +516,40 @@ enum DataFilePython {
     _NOT_TEXT = (pa.types.is_nested, pa.types.is_binary, pa.types.is_large_binary,
                  pa.types.is_fixed_size_binary, pa.types.is_binary_view)
 
-    def write(reader, path, file_format, compression=None, delimiter=None):
-        """Writes every batch of `reader` to `path`; returns the same summary as summarize()."""
+    # Row groups of a Parquet file: pyarrow's own default size (write_table's row_group_size).
+    PARQUET_ROW_GROUP_ROWS = 1024 * 1024
+
+    def _timestamp_text(values):
+        """Timestamps as pandas' to_csv writes them (R's write.csv too, for whole seconds):
+        `2013-01-01 10:00:00`, fractional seconds only when present (3, 6 or 9 digits, as few as
+        hold the value), and a zone's offset as `+00:00` for zoned timestamps (local time there)."""
+        import pyarrow.compute as pc
+        text = pc.strftime(values, format="%Y-%m-%d %H:%M:%S")
+        text = pc.replace_substring_regex(text, pattern=r"\.0+$", replacement="")
+        text = pc.replace_substring_regex(text, pattern=r"(\.(?:\d{3})+?)(?:000)+$", replacement=r"\1")
+        if values.type.tz:
+            offset = pc.replace_substring_regex(pc.strftime(values, format="%z"), pattern=r"(\d\d)$", replacement=r":\1")
+            text = pc.binary_join_element_wise(text, offset, "")
+        return text
+
+    def _csv_text_schema(schema):
+        """The schema CSV text is written under: timestamps as their text (see _timestamp_text)."""
+        return pa.schema([field.with_type(pa.string()) if pa.types.is_timestamp(field.type) else field for field in schema],
+                         metadata=schema.metadata)
+
+    def _as_csv_text(batch, schema):
+        columns = [_timestamp_text(column) if pa.types.is_timestamp(column.type) else column for column in batch.columns]
+        return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+    def write(reader, path, file_format, compression=None, delimiter=None, row_group_rows=None):
+        """Writes every batch of `reader` to `path`; returns the same summary as summarize().
+        Parquet row groups hold `row_group_rows` rows (PARQUET_ROW_GROUP_ROWS when None), the
+        last one the rest, whatever the size of the batches read."""
         schema = reader.schema
         stream = None
+        text_schema = None
+        group_rows = row_group_rows or PARQUET_ROW_GROUP_ROWS
+        pending, pending_rows = [], 0
         if file_format in ("csv", "tsv"):
             from pyarrow import csv
             refused = [f"'{field.name}' ({type_name(field.type)})" for field in schema
@@ -521,7 +567,8 @@ enum DataFilePython {
                 stream = pa.output_stream(path, compression=TEXT_COMPRESSIONS[compression])
             # Missing values are written as NA, as R's write.csv does: an empty field would make an
             # empty line in a one-column file, which CSV readers skip.
-            writer = csv.CSVWriter(stream or path, schema,
+            text_schema = _csv_text_schema(schema)
+            writer = csv.CSVWriter(stream or path, text_schema,
                                    write_options=csv.WriteOptions(delimiter=delimiter, null_string="NA"))
         elif file_format == "feather":
             chosen = compression or "lz4"
@@ -549,7 +596,21 @@ enum DataFilePython {
                                           f"{'Parquet' if file_format == 'parquet' else 'CSV text'} cannot hold "
                                           "(it would read back as 0 rows); write Feather or RDS, which keep the row count")
                 first_row += batch.num_rows
-                writer.write_batch(batch)
+                if file_format == "parquet":
+                    # Batches gather into whole row groups: a CSV reader's blocks are ~10,000 rows.
+                    pending.append(batch)
+                    pending_rows += batch.num_rows
+                    while pending_rows >= group_rows:
+                        table = pa.Table.from_batches(pending, schema=schema)
+                        writer.write_table(table.slice(0, group_rows), row_group_size=group_rows)
+                        pending = table.slice(group_rows).to_batches()
+                        pending_rows -= group_rows
+                elif text_schema is not None:
+                    writer.write_batch(_as_csv_text(batch, text_schema))
+                else:
+                    writer.write_batch(batch)
+            if pending_rows:
+                writer.write_table(pa.Table.from_batches(pending, schema=schema), row_group_size=group_rows)
         finally:
             writer.close()
             if stream is not None:

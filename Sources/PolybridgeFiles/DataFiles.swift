@@ -30,17 +30,21 @@ public enum DataFiles {
         /// Column types for CSV input by column name (`string`, `integer`, `int64`, `double`,
         /// `logical`, `date`, `timestamp`, `factor`), overriding what pyarrow infers.
         public var columnTypes: [String: String]
+        /// The rows of each row group of Parquet output (the last holds the rest); about a
+        /// million (pyarrow's default, 1,048,576) when nil, whatever the input's batches.
+        public var rowGroupRows: Int?
 
         /// Options with every field defaulted.
         public init(from: DataFileFormat? = nil, to: DataFileFormat? = nil,
                     encoding: String? = nil, compression: String? = nil,
-                    delimiter: String? = nil, columnTypes: [String: String] = [:]) {
+                    delimiter: String? = nil, columnTypes: [String: String] = [:], rowGroupRows: Int? = nil) {
             self.from = from
             self.to = to
             self.encoding = encoding
             self.compression = compression
             self.delimiter = delimiter
             self.columnTypes = columnTypes
+            self.rowGroupRows = rowGroupRows
         }
     }
 
@@ -69,10 +73,12 @@ public enum DataFiles {
         let delimiter = try checkDelimiter(options.delimiter, input: (input, inputFormat), output: (output, outputFormat))
         let reading = try textReading(input, format: inputFormat, encoding: options.encoding,
                                       delimiter: inputFormat.isText ? delimiter : nil, columnTypes: options.columnTypes)
+        let rowGroupRows = try checkRowGroupRows(options.rowGroupRows, for: outputFormat, file: output)
         let target = try OutputTarget(destination: output)
         return try await rescanningLateTypes(input, reading: reading) { reading in
             try await convertOnce(input, format: inputFormat, reading: reading, to: target, format: outputFormat,
-                                  compression: compression, delimiter: outputFormat.isText && !inputFormat.isText ? delimiter : nil)
+                                  writing: Writing(compression: compression, delimiter: outputFormat.isText && !inputFormat.isText ? delimiter : nil,
+                                                   rowGroupRows: rowGroupRows))
         }
     }
 
@@ -82,7 +88,7 @@ public enum DataFiles {
         let (fileFormat, reading) = try inputReading(path, format: format, encoding: encoding, delimiter: delimiter, columnTypes: columnTypes)
         return try await rescanningLateTypes(path, reading: reading) { reading in
             let source = try await openReader(path, format: fileFormat, reading: reading)
-            let counts = try pythonCall("summarize", [source.reader, source.isText], file: path, classify: lateColumnType)
+            let counts = try pythonCall("summarize", [source.reader], file: path, classify: lateColumnType)
             return summary(of: path, format: fileFormat, source: source, counts: try decodeCounts(counts, file: path))
         }
     }
@@ -169,29 +175,52 @@ public enum DataFiles {
         }
     }
 
-    /// Every batch of `source` in one table; CSV integers that fit become int32, as read.csv
-    /// reads them.
-    private static func readWhole(_ source: Source, file: String) throws -> ArrowTable {
-        let whole = try pythonCall("read_all", [source.reader, source.isText], file: file, classify: lateColumnType)
-        return try pythonStep(file: file) { try PythonRuntime.shared().arrowTable(from: whole) }
+    /// Every batch of `source` in one table. CSV integers that fit become int32, as read.csv
+    /// reads them (with `forR`, int64 integers of any input do, as they arrive in R); CSV factor
+    /// levels are sorted as R's factor() sorts them.
+    private static func readWhole(_ source: Source, file: String, forR: Bool = false) throws -> ArrowTable {
+        try readWholeWithTypeNames(source, file: file, forR: forR).table
+    }
+
+    /// ``readWhole(_:file:forR:)`` with pyarrow's readable name for each column's type.
+    private static func readWholeWithTypeNames(_ source: Source, file: String, forR: Bool) throws -> (table: ArrowTable, typeNames: [String]) {
+        let whole = try pythonCall("read_all", [source.reader, source.isText || forR, source.isText], file: file, classify: lateColumnType)
+        return try pythonStep(file: file) {
+            let python = try PythonRuntime.shared()
+            let names = try python.value(of: try python.call(try python.attribute("type_names", of: try helpers()),
+                                                             [try python.attribute("schema", of: whole)]))
+            guard case .list(let items) = names else { throw DataFileError.invalidContents(file: file, detail: "the Python helper returned \(names)") }
+            return (try python.arrowTable(from: whole), items.map { item -> String in if case .string(let text) = item { text } else { "\(item)" } })
+        }
+    }
+
+    /// How output is written: compression, the delimiter of CSV text, Parquet's row group size.
+    struct Writing {
+        var compression: String?
+        var delimiter: String?
+        var rowGroupRows: Int?
     }
 
     /// One attempt at a conversion; a late CSV type problem is thrown as ``LateColumnType``.
     private static func convertOnce(_ input: String, format inputFormat: DataFileFormat, reading: TextReading,
                                     to target: OutputTarget, format outputFormat: DataFileFormat,
-                                    compression: String?, delimiter: String?) async throws -> DataFileSummary {
+                                    writing: Writing) async throws -> DataFileSummary {
         let source = try await openReader(input, format: inputFormat, reading: reading)
         try checkConvertible(source, file: input, toR: inputFormat == .rds || outputFormat == .rds)
-        return try await write(source, input: input, to: target, format: outputFormat, compression: compression, delimiter: delimiter)
+        return try await write(source, input: input, to: target, format: outputFormat, writing: writing)
     }
 
     /// Writes `table` to `output` in the format its extension names (or `format`), atomically
     /// (a temporary file renamed into place), as ``convert(_:to:options:)`` writes.
+    /// `rowGroupRows` and a `delimiter` apply as in ``ConvertOptions``.
     public static func writeTable(_ table: ArrowTable, to output: String, format: DataFileFormat? = nil,
-                                  compression: String? = nil) async throws(DataFileError) -> DataFileSummary {
+                                  compression: String? = nil, delimiter: String? = nil,
+                                  rowGroupRows: Int? = nil) async throws(DataFileError) -> DataFileSummary {
         let outputFormat = try resolve(format, path: output)
         let checkedCompression = try checkCompression(compression ?? (outputFormat.isText ? DataFileFormat.textCompression(ofPath: output) : nil),
                                                       for: outputFormat, file: output)
+        let checkedRowGroupRows = try checkRowGroupRows(rowGroupRows, for: outputFormat, file: output)
+        let checkedDelimiter = try checkDelimiter(delimiter, input: (output, outputFormat), output: nil)
         let target = try OutputTarget(destination: output)
         do {
             let source = try pythonStep(file: output) {
@@ -203,7 +232,8 @@ public enum DataFiles {
                 return Source(reader: reader, fields: table.schema, typeNames: items.map { item -> String in if case .string(let text) = item { text } else { "\(item)" } })
             }
             try checkConvertible(source, file: output, toR: outputFormat == .rds)
-            return try await write(source, input: output, to: target, format: outputFormat, compression: checkedCompression, delimiter: nil)
+            return try await write(source, input: output, to: target, format: outputFormat,
+                                   writing: Writing(compression: checkedCompression, delimiter: checkedDelimiter, rowGroupRows: checkedRowGroupRows))
         } catch let error as DataFileError {
             throw error
         } catch {
@@ -213,15 +243,14 @@ public enum DataFiles {
 
     /// Writes the batches of `source` to `target` through a temporary file renamed into place.
     private static func write(_ source: Source, input: String, to target: OutputTarget, format outputFormat: DataFileFormat,
-                              compression: String?, delimiter: String?) async throws -> DataFileSummary {
+                              writing: Writing) async throws -> DataFileSummary {
         let destination = AtomicOutput(target)
         do {
             let written: Counts
             if outputFormat == .rds {
-                written = try await writeRDS(source, input: input, to: destination, compression: compression)
+                written = try await writeRDS(source, input: input, to: destination, compression: writing.compression)
             } else {
-                written = try writeWithPyarrow(source, input: input, format: outputFormat, compression: compression,
-                                               delimiter: delimiter, to: destination)
+                written = try writeWithPyarrow(source, input: input, format: outputFormat, writing: writing, to: destination)
             }
             try destination.commit()
             return summary(of: target.destination, format: outputFormat, source: source, counts: written)
@@ -393,9 +422,10 @@ public enum DataFiles {
 
     // MARK: - Writing
 
-    private static func writeWithPyarrow(_ source: Source, input: String, format: DataFileFormat, compression: String?,
-                                         delimiter: String?, to output: AtomicOutput) throws -> Counts {
-        let counts = try pythonCall("write", [source.reader, output.temporaryPath, format.rawValue, compression, delimiter],
+    private static func writeWithPyarrow(_ source: Source, input: String, format: DataFileFormat, writing: Writing,
+                                         to output: AtomicOutput) throws -> Counts {
+        let counts = try pythonCall("write", [source.reader, output.temporaryPath, format.rawValue, writing.compression,
+                                              writing.delimiter, writing.rowGroupRows],
                                     file: input) { error -> (any Error)? in
             if let late = lateColumnType(error) { return late }
             // Problems in the data name the input; anything else happened while writing.
@@ -410,7 +440,7 @@ public enum DataFiles {
     /// Reads every batch into one table, converts it to a data.frame and `saveRDS`es it.
     private static func writeRDS(_ source: Source, input: String, to output: AtomicOutput,
                                  compression: String?) async throws -> Counts {
-        let table = try readWhole(source, file: input)
+        let (table, typeNames) = try readWholeWithTypeNames(source, file: input, forR: true)
         let path = output.temporaryPath
         do {
             let r = try RRuntime.shared()
@@ -438,12 +468,19 @@ public enum DataFiles {
         }
         let nulls = table.columns.map { column in column.chunks.reduce(0) { $0 + $1.nullCount } }
         var counts = Counts(rows: table.rowCount, batches: 1, nulls: nulls)  // an RDS file is one object
-        // CSV int64 columns that readWhole narrowed are integer vectors in the file.
-        for (position, column) in table.columns.enumerated()
-        where position < source.fields.count && column.type == .int32 && source.fields[position].type == .int64 {
-            counts.rTypes[position] = "integer"
-        }
+        // The file holds the table R received (int64 columns narrowed to integers), not the input's types.
+        counts.written = (table.schema, typeNames)
         return counts
+    }
+
+    /// The row group size, when given: Parquet output only, at least 1.
+    private static func checkRowGroupRows(_ rows: Int?, for format: DataFileFormat, file: String) throws(DataFileError) -> Int? {
+        guard let rows else { return nil }
+        guard format == .parquet else {
+            throw .unwritable(file: file, detail: "--row-group-rows applies to Parquet output, not \(format.displayName)")
+        }
+        guard rows >= 1 else { throw .unwritable(file: file, detail: "--row-group-rows must be at least 1 (got \(rows))") }
+        return rows
     }
 
     /// The compression's canonical name (`uncompressed` is `none`); an error when `format` has
@@ -552,9 +589,11 @@ public enum DataFiles {
         var rows: Int
         var batches: Int
         var nulls: [Int]
-        /// CSV int64 columns that fit R's integer (read as integer vectors, as read.csv does)
+        /// int64 columns that fit R's integer (integer vectors in R, as read.csv and arrow make them)
         /// and int32 columns holding -2^31, R's NA_integer_ (read as doubles).
         var rTypes: [Int: String] = [:]
+        /// The fields and type names of the file written, when they differ from the input's.
+        var written: (fields: [ArrowField], typeNames: [String])?
     }
 
     private static func decodeCounts(_ object: PythonObject, file: String) throws -> Counts {
@@ -573,9 +612,10 @@ public enum DataFiles {
 
     private static func summary(of file: String, format: DataFileFormat, source: Source,
                                 counts: Counts) -> DataFileSummary {
-        let columns = source.fields.enumerated().map { index, field in
+        let (fields, typeNames) = counts.written ?? (source.fields, source.typeNames)
+        let columns = fields.enumerated().map { index, field in
             DataFileSummary.Column(name: field.name,
-                                   arrowType: index < source.typeNames.count ? source.typeNames[index] : "\(field.type)",
+                                   arrowType: index < typeNames.count ? typeNames[index] : "\(field.type)",
                                    rType: counts.rTypes[index] ?? field.type.rTypeName,
                                    nullCount: index < counts.nulls.count ? counts.nulls[index] : 0)
         }

@@ -101,6 +101,33 @@ public enum LinearModel {
         return ranges.isEmpty ? [0..<0] : ranges
     }
 
+    /// Row ranges along row groups (or Arrow IPC record batches) of `sizes` rows, consecutive
+    /// groups joined until a chunk holds `minimumRows` rows, or fewer when that leaves fewer than
+    /// `atLeast` chunks (about a total / `atLeast` share each then): small row groups (a file
+    /// written batch by batch) make no flood of tiny chunks, and no chunk reads a row group
+    /// twice. A remainder under half a chunk joins the chunk before it.
+    public static func chunkRanges(rowGroups sizes: [Int], minimumRows: Int, atLeast: Int) -> [Range<Int>] {
+        let total = sizes.reduce(0, +)
+        let target = max(1, min(minimumRows, total / max(1, atLeast)))
+        var ranges: [Range<Int>] = []
+        var start = 0, end = 0
+        for size in sizes {
+            end += size
+            if end - start >= target {
+                ranges.append(start..<end)
+                start = end
+            }
+        }
+        if end > start {
+            if let last = ranges.last, (end - start) * 2 < target {
+                ranges[ranges.count - 1] = last.lowerBound..<end
+            } else {
+                ranges.append(start..<end)
+            }
+        }
+        return ranges.isEmpty ? [0..<0] : ranges
+    }
+
     /// Fits `specification` on `data` split into the row ranges `chunks`, each chunk a task run
     /// by `executor`, merged by `combine`. The exact combine equals `lm` on all rows: factor
     /// levels are fixed for the whole data first (in the rows `lm` keeps, in the order `lm`

@@ -44,6 +44,10 @@ struct Convert: AsyncParsableCommand {
             help: "Types of CSV input columns, e.g. 'zip=string,score=double' (string, integer, int64, double, logical, date, timestamp, factor).")
     var columnTypes: ColumnTypes?
 
+    @Option(name: .customLong("row-group-rows"),
+            help: "Rows per row group of Parquet output (default 1048576, pyarrow's; the last group holds the rest).")
+    var rowGroupRows: Int?
+
     @Flag(help: "Print the summary of the written file as JSON.")
     var json = false
 
@@ -57,7 +61,7 @@ struct Convert: AsyncParsableCommand {
         }
         defer { interrupts.stop() }
         let options = DataFiles.ConvertOptions(from: from, to: to, encoding: encoding, compression: compression,
-                                               delimiter: delimiter, columnTypes: columnTypes?.types ?? [:])
+                                               delimiter: delimiter, columnTypes: columnTypes?.types ?? [:], rowGroupRows: rowGroupRows)
         let summary: DataFileSummary
         do {
             summary = try await DataFiles.convert(input, to: output, options: options)

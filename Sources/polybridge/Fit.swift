@@ -222,9 +222,14 @@ struct Fit: AsyncParsableCommand {
         return fit
     }
 
+    /// The fewest rows of a chunk made of consecutive row groups (unless that leaves a worker
+    /// without a chunk): each chunk costs a task, a read and a QR, worth it only for many rows.
+    static let rowsPerGroupedChunk = 250_000
+
     /// The file's row count and chunks for worker processes that read the file themselves: the
     /// count from the metadata of a Parquet or Arrow IPC file (no scan), and without --chunks or
-    /// --chunk-rows one chunk per row group, so no row is read twice. The file's identity is
+    /// --chunk-rows chunks of whole consecutive row groups (at least rowsPerGroupedChunk rows, and
+    /// one per worker), so no row is read twice. The file's identity is
     /// pinned first: every chunk's read checks it, so the fit sees one version of the file.
     private func fileChunks(workers: Int) async throws -> (rows: Int, ranges: [Range<Int>], identity: FileIdentity?) {
         let identity = data.contains("://") ? nil : try FileIdentity.pin(data)
@@ -232,7 +237,8 @@ struct Fit: AsyncParsableCommand {
         let rows = if let groups { groups.reduce(0, +) } else { try await DataFiles.inspect(data).rows }
         let ranges = if let chunks { LinearModel.chunkRanges(rowCount: rows, count: chunks) }
             else if let chunkRows { LinearModel.chunkRanges(rowCount: rows, rowsPerChunk: chunkRows) }
-            else if let groups, groups.count >= workers { LinearModel.chunkRanges(rowGroups: groups) }
+            else if let groups, case let grouped = LinearModel.chunkRanges(rowGroups: groups, minimumRows: Self.rowsPerGroupedChunk, atLeast: workers),
+                    grouped.count >= workers { grouped }
             else { LinearModel.chunkRanges(rowCount: rows, count: workers) }
         return (rows, ranges, identity)
     }
