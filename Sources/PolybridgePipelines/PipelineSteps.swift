@@ -13,12 +13,17 @@ enum PipelineSteps {
     static func run(_ step: PipelineStep, inputs: [String: ArrowTable]) async throws -> [String: ArrowTable] {
         switch step.kind {
         case .read:
-            return ["": try await DataFiles.readTable(step.path!)]
+            return ["": try await DataFiles.readTable(step.path!, encoding: PipelineFileParams.string("encoding", of: step),
+                                                      delimiter: PipelineFileParams.string("delimiter", of: step),
+                                                      columnTypes: PipelineFileParams.columnTypes(of: step))]
         case .write:
             // As pipeline tools do, the output's folder is made when missing.
             let folder = URL(fileURLWithPath: step.path!).deletingLastPathComponent().path
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            _ = try await DataFiles.writeTable(inputs.values.first!, to: step.path!)
+            _ = try await DataFiles.writeTable(inputs.values.first!, to: step.path!,
+                                               compression: PipelineFileParams.string("compression", of: step),
+                                               delimiter: PipelineFileParams.string("delimiter", of: step),
+                                               rowGroupRows: PipelineFileParams.integer("row_group_rows", of: step))
             return [:]
         case .r:
             return try await runR(step, inputs: inputs)

@@ -54,9 +54,11 @@ public enum PipelineValidation {
         case .read:
             try exists(step.path, "path", "the data file")
             if !step.inputs.isEmpty { throw invalid(step, "inputs", "a read step takes no inputs") }
+            if let problem = PipelineFileParams.problem(in: step) { throw invalid(step, problem.key, problem.message) }
         case .write:
             if step.path == nil { throw invalid(step, "path", "a write step needs `path`") }
             if step.inputs.count != 1 { throw invalid(step, "inputs", "a write step takes exactly one input (it has \(step.inputs.count))") }
+            if let problem = PipelineFileParams.problem(in: step) { throw invalid(step, problem.key, problem.message) }
         case .r, .python:
             let kind = step.kind.rawValue
             switch (step.script, step.code) {
