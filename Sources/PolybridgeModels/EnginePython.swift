@@ -303,12 +303,12 @@ enum EnginePython {
                 target = min(workers, key=lambda address: self.outstanding[address]) if workers else None
                 if target is not None:
                     self.outstanding[target] += 1
-            placement = {"workers": [target]} if target is not None else {}
+            placement = {"workers": [target]} if target is not None else {}  # no worker known yet: Dask decides
             # Tables go to the workers by Dask's scatter, as Arrow (pyarrow serialises them),
             # and the task receives them in place of the futures.
             scattered = [self.client.scatter(table, hash=False, **placement) for table in tables]
             future = self.client.submit(_dask_task, self.plugin, line, names, *scattered, retries=retries, pure=False,
-                                        allow_other_workers=True, **placement)
+                                        **placement, **({"allow_other_workers": True} if placement else {}))
             if target is not None:
                 def done(_, target=target):
                     with self.lock:

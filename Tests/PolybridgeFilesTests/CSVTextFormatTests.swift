@@ -23,9 +23,10 @@ import Testing
 
     /// pandas' to_csv of the same values.
     func pandasText(_ input: String) throws -> String {
+        // One expression, no global: tests run at once in the one interpreter.
         let python = try PythonRuntime.shared()
-        try python.exec("import pandas as pd; pandas_csv = pd.read_parquet(\(pythonLiteral(input))).to_csv(index=False, na_rep='NA')")
-        guard case .string(let text) = try python.value(of: try python.evaluateObject("pandas_csv")) else { return "" }
+        let expression = "__import__('pandas').read_parquet(\(pythonLiteral(input))).to_csv(index=False, na_rep='NA')"
+        guard case .string(let text) = try python.value(of: try python.evaluateObject(expression)) else { return "" }
         return text
     }
 

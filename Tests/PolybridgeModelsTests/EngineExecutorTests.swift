@@ -249,11 +249,13 @@ enum FitCommandTestsData {
     func anAddressWhereNothingListensFailsWithinHalfAMinute(engine: ClusterEngine) async throws {
         let parquet = try await FitCommandTestsData.mtcarsParquet()
         let started = ContinuousClock.now
-        let run = try await runCommand("/usr/bin/timeout", ["150", polybridgeExecutable().path, "fit", "--data", parquet, "--formula", "mpg ~ wt",
+        let run = try await runCommand("/usr/bin/timeout", ["300", polybridgeExecutable().path, "fit", "--data", parquet, "--formula", "mpg ~ wt",
                                                             "--workers", "1", "--executor", engine.rawValue, "--address", "127.0.0.1:1"])
-        #expect(run.status == 1, "status \(run.status) (124: still running after 150 s): \(run.error)")
+        #expect(run.status == 1, "status \(run.status) (124: still running after 300 s): \(run.error)")
         #expect(run.error.contains("127.0.0.1:1"), "\(run.error)")
-        #expect(ContinuousClock.now - started < .seconds(120))
+        // A bound against a hang, not a measurement: alone it takes about 32 s, in a full run
+        // on two busy cores it took over two minutes.
+        #expect(ContinuousClock.now - started < .seconds(240))
     }
 
     /// Ray's own INFO and WARNING lines ("Connecting to existing Ray cluster", "SIGTERM handler

@@ -29,7 +29,8 @@ import Testing
         // Parameters a to e hold 74,732 values; f (line 12) would add 597,871.
         #expect(run.error.contains("bomb.yaml:12: step 's': the parameters hold more than 100000 values"), "\(run.error)")
         #expect(run.error.contains("parameter 'f'"), "\(run.error)")
-        #expect(ContinuousClock.now - started < .seconds(30))
+        // A bound against growing until killed, not a measurement (alone: under a second).
+        #expect(ContinuousClock.now - started < .seconds(120))
     }
 
     @Test func aliasesWithinTheLimitStillExpand() throws {
