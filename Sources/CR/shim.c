@@ -12,6 +12,7 @@
 
 #define R_INTERFACE_PTRS
 #include <Rembedded.h>
+#include <R_ext/RStartup.h>
 #include <Rinterface.h>
 #include <R_ext/Altrep.h>
 #include <R_ext/Parse.h>
@@ -65,6 +66,10 @@ static int read_console(const char *prompt, unsigned char *buffer, int length, i
 
 static void install_wake_signal(void);
 static void start_interrupter(void);
+
+void pb_r_set_command_arguments(int count, const char *const *arguments) {
+    R_set_command_line_arguments(count, (char **)arguments);
+}
 
 int pb_r_initialize(const char *r_home, pb_console_sink sink, char *error, size_t error_length) {
     if (r_home && *r_home) setenv("R_HOME", r_home, 1);

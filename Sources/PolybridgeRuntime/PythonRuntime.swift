@@ -148,6 +148,20 @@ public final class PythonRuntime: Sendable {
         }
     }
 
+    /// Sets `sys.argv` to `arguments` (the first is what `python3` puts there: the script's
+    /// path, `-` for standard input, `-c` for inline code).
+    public func setArguments(_ arguments: [String]) throws(PythonError) {
+        let helpers = try helperModule(named: "_polybridge_run", source: PythonRunHelper.source)
+        _ = try call(try attribute("set_argv", of: helpers), [try object(arguments)])
+    }
+
+    /// Runs the script at `path` (`-`: standard input) as `python3 path` does: as `__main__`,
+    /// with `__file__` set and the script's folder first on `sys.path`; no value is echoed.
+    public func runScript(at path: String) throws(PythonError) {
+        let helpers = try helperModule(named: "_polybridge_run", source: PythonRunHelper.source)
+        _ = try call(try attribute("run_script", of: helpers), [try object(path)])
+    }
+
     /// Evaluates one expression in `__main__` and returns the resulting object.
     public func evaluateObject(_ expression: String) throws(PythonError) -> PythonObject {
         try withGIL { gil throws(PythonError) in
@@ -245,6 +259,8 @@ public final class PythonRuntime: Sendable {
 enum PythonRunHelper {
     static let source = #"""
     import ast
+    import os
+    import sys
     import __main__
 
     def run(code):
@@ -260,6 +276,25 @@ enum PythonRunHelper {
             return [eval(compile(last, "<string>", "eval"), namespace)]
         except BaseException as error:
             # The user's traceback starts at their code, not in this helper.
+            raise error.with_traceback(error.__traceback__.tb_next)
+
+    def set_argv(argv):
+        sys.argv = list(argv)
+
+    def run_script(path):
+        namespace = __main__.__dict__
+        if path == "-":
+            source, filename = sys.stdin.buffer.read(), "<stdin>"
+            sys.path.insert(0, "")
+        else:
+            with open(path, "rb") as script:
+                source, filename = script.read(), path
+            namespace["__file__"] = path
+            sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
+        try:
+            # Bytes, so a coding declaration in the script is honoured as python3 does.
+            exec(compile(source, filename, "exec"), namespace)
+        except BaseException as error:
             raise error.with_traceback(error.__traceback__.tb_next)
     """#
 }

@@ -243,6 +243,22 @@ public final class RRuntime: Sendable {
         return try thread.performBlocking { [self] in try runJob(ticket, body) }
     }
 
+    /// Sets what `commandArgs()` returns, as Rscript's command line would: the words Polybridge
+    /// started R with, then `--file=script` when a script runs, then `--args` and `arguments`
+    /// (what `commandArgs(trailingOnly = TRUE)` returns) when there are any.
+    public func setCommandArguments(script: String?, arguments: [String]) throws {
+        var words = ["polybridge", "--vanilla", "--silent", "--no-echo"]
+        if let script { words.append("--file=\(script)") }
+        if !arguments.isEmpty { words += ["--args"] + arguments }
+        let commandLine = words
+        try withSessionBlocking { _ in
+            let copies = commandLine.map { strdup($0) }
+            defer { copies.forEach { free($0) } }
+            let pointers = copies.map { UnsafePointer($0) }
+            pointers.withUnsafeBufferPointer { pb_r_set_command_arguments(Int32(commandLine.count), $0.baseAddress) }
+        }
+    }
+
     /// Raises an R error outside every guard, to test the last line of defence: R's message and
     /// an internal-error line are printed and the process exits with status 70. Never returns.
     public func raiseUnguardedErrorForTesting(_ message: String) throws {

@@ -12,35 +12,50 @@ struct Eval: AsyncParsableCommand {
             opened are closed at the end. Python behaves like the REPL: statements run once and \
             a trailing expression's repr is printed; sys.exit(n) exits n. An error prints R's \
             message or Python's traceback and exits 1; Ctrl-C exits 130.
+
+            A value of --r that is an existing file ending .R or .r, or of --python ending .py, \
+            is a script run as Rscript FILE or python3 FILE runs it (a script echoes no Python \
+            value); - reads the script from standard input. Anything else is code, as with \
+            Rscript -e and python3 -c. Arguments after it, options included, are the code's: \
+            commandArgs(TRUE) in R; sys.argv[1:] in Python, whose sys.argv[0] is the script's \
+            path, - or -c.
             """)
 
-    @Option(name: .customLong("r"), help: "R code to evaluate.")
-    var rCode: String?
+    @OptionGroup var language: EvalLanguage
 
-    @Option(name: .customLong("python"), help: "Python code to evaluate.")
-    var pythonCode: String?
-
-    /// Code given without --r or --python lands here, so the message can name it.
-    @Argument(help: .hidden)
-    var unexpected: [String] = []
+    /// Arguments for the code (`commandArgs(TRUE)`, `sys.argv[1:]`); options among them included.
+    @Argument(parsing: .captureForPassthrough, help: "Arguments passed to the code or script.")
+    var arguments: [String] = []
 
     func run() async throws {
         // Checked here rather than in validate(): ArgumentParser reports an unknown option (with
         // its suggestion) only after validate() passed, and a mistyped --pyton deserves that.
-        if let stray = unexpected.first {
+        if language.rCode == nil, language.pythonCode == nil, let stray = arguments.first {
+            if stray.hasPrefix("-") {
+                // Passthrough capture swallowed what ArgumentParser would call an unknown option.
+                do { _ = try EvalLanguage.parse([stray]) } catch {
+                    throw usageError(EvalLanguage.message(for: error), in: Eval.self)
+                }
+            }
             throw usageError("unexpected argument '\(stray)': pass code with --r CODE or --python CODE", in: Eval.self)
         }
-        if (rCode == nil) == (pythonCode == nil) {
+        if (language.rCode == nil) == (language.pythonCode == nil) {
             throw usageError("give exactly one of --r CODE or --python CODE", in: Eval.self)
+        }
+        let source: EvalSource
+        if let rCode = language.rCode {
+            source = try EvalSource(rCode, scriptExtensions: [".R", ".r"])
+        } else {
+            source = try EvalSource(language.pythonCode ?? "", scriptExtensions: [".py"])
         }
         // Python's sys.stdout/stderr write straight through (python -u), whether Polybridge or
         // reticulate starts it, so its output interleaves with R's in the order it was printed.
         setenv("PYTHONUNBUFFERED", "1", 1)
         do {
-            if let rCode {
-                try await evaluateR(rCode)
-            } else if let pythonCode {
-                try evaluatePython(pythonCode)
+            if language.rCode != nil {
+                try await evaluateR(source)
+            } else {
+                try evaluatePython(source)
             }
         } catch let exit as ExitCode {
             throw exit
@@ -59,8 +74,10 @@ struct Eval: AsyncParsableCommand {
         }
     }
 
-    private func evaluateR(_ code: String) async throws {
+    private func evaluateR(_ source: EvalSource) async throws {
         let r = try RRuntime.shared()
+        try r.setCommandArguments(script: source.scriptPath, arguments: arguments)
+        let code = try source.code()
         let interrupts = InterruptForwarder { r.interruptCurrentComputation() }
         defer { interrupts.stop() }
         let failure: (any Error)?
@@ -85,8 +102,9 @@ struct Eval: AsyncParsableCommand {
         }
     }
 
-    private func evaluatePython(_ code: String) throws {
+    private func evaluatePython(_ source: EvalSource) throws {
         let python = try PythonRuntime.shared()
+        try python.setArguments([source.scriptPath ?? "-c"] + arguments)
         // Python runs without signal handlers here, so Ctrl-C cannot become KeyboardInterrupt:
         // leave with 130 as the signal would. What was printed is already out (unbuffered).
         let interrupts = InterruptForwarder {
@@ -94,10 +112,16 @@ struct Eval: AsyncParsableCommand {
             ProcessEnd.immediately(130)
         }
         defer { interrupts.stop() }
-        // Like the REPL: statements run once; a trailing expression's repr is printed unless None.
+        // Inline code runs like the REPL: statements run once; a trailing expression's repr is
+        // printed unless None. A script runs as python3 runs it, echoing nothing.
         let value: PythonObject?
         do {
-            value = try python.run(code)
+            switch source {
+            case .inline(let code): value = try python.run(code)
+            case .script(let path):
+                try python.runScript(at: path)
+                value = nil
+            }
         } catch {
             guard let status = exitStatus(of: error) else { throw error }
             throw ExitCode(status)
@@ -106,6 +130,67 @@ struct Eval: AsyncParsableCommand {
         let repr = try python.call(try python.evaluateObject("repr"), [value])
         if case .string(let text) = try python.value(of: repr), text != "None" {
             FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        }
+    }
+}
+
+/// `eval`'s language options, apart so that an unknown option swallowed by the passthrough
+/// arguments can be reported with ArgumentParser's own message and suggestion.
+struct EvalLanguage: ParsableArguments {
+    @Option(name: .customLong("r"),
+            help: "R code to evaluate, or an R script to run: an existing file ending .R/.r, or - for standard input.")
+    var rCode: String?
+
+    @Option(name: .customLong("python"),
+            help: "Python code to evaluate, or a Python script to run: an existing file ending .py, or - for standard input.")
+    var pythonCode: String?
+}
+
+/// What `--r`/`--python` name: code to evaluate (like `Rscript -e`, `python3 -c`) or a script
+/// to run (like `Rscript file.R`, `python3 file.py`; `-` is standard input).
+enum EvalSource {
+    case inline(String)
+    case script(path: String)
+
+    /// A script when `value` is `-` or an existing file whose name ends with one of
+    /// `scriptExtensions`; a value that looks like such a path (one word, no brackets, quotes
+    /// or semicolons) but names no file is an error rather than code that would fail obscurely.
+    init(_ value: String, scriptExtensions: [String]) throws {
+        let looksLikePath = scriptExtensions.contains { value.hasSuffix($0) }
+            && !value.contains { " \t\n;()[]{}'\"".contains($0) }
+        var isFolder: ObjCBool = false
+        if value == "-" {
+            self = .script(path: "-")
+        } else if looksLikePath {
+            guard FileManager.default.fileExists(atPath: value, isDirectory: &isFolder), !isFolder.boolValue else {
+                throw usageError("no script file '\(value)' (a value ending \(scriptExtensions[0]) is read as a script path)", in: Eval.self)
+            }
+            self = .script(path: value)
+        } else {
+            self = .inline(value)
+        }
+    }
+
+    /// The script's path (`-` for standard input), nil for inline code.
+    var scriptPath: String? {
+        if case .script(let path) = self { return path }
+        return nil
+    }
+
+    /// The code itself: inline code, the script file's text, or all of standard input.
+    func code() throws -> String {
+        switch self {
+        case .inline(let code):
+            return code
+        case .script(path: "-"):
+            return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        case .script(let path):
+            do {
+                return try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                printError("error: cannot read the script \(path): \(error.localizedDescription)")
+                throw ExitCode(1)
+            }
         }
     }
 }

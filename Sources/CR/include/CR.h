@@ -27,6 +27,9 @@ typedef void (*pb_console_sink)(const char *text, int length, int is_error);
 /// `pb_r_request_interrupt` sends this thread. Returns 0 and fills `error` on failure.
 int pb_r_initialize(const char *r_home, pb_console_sink sink, char *error, size_t error_length);
 
+/// Replaces what `commandArgs()` returns with `arguments` (R copies them). Call on the R thread.
+void pb_r_set_command_arguments(int count, const char *const *arguments);
+
 /// R's per-session temporary directory (`tempdir()`), NULL before R is initialised.
 const char *pb_r_temp_dir(void);
 
