@@ -74,7 +74,7 @@ public struct DoctorReport: Codable, Sendable {
                     as: String?.self)
                 if module == "pyarrow" { report.python.pyarrow = version } else { report.python.pandas = version }
                 if version == nil {
-                    report.problems.append("Python module \(module) is not importable by \(interpreter.executable)\n  fix: \(interpreter.executable) -m pip install -r requirements.txt")
+                    report.problems.append("Python module \(module) is not importable by \(interpreter.executable)\n  fix: \(pythonSetupCommand(interpreter.executable))")
                 }
             }
             // The cluster engines are optional: reported, not problems.
@@ -85,6 +85,18 @@ public struct DoctorReport: Codable, Sendable {
             report.problems.append("\(error)")
         }
         return report
+    }
+
+    /// The pip command that installs the Python packages Polybridge needs into `executable`:
+    /// `-r` with the absolute path of the requirements.txt of the source tree this binary was
+    /// built from when it is still there, else the same packages named on the command line.
+    public static func pythonSetupCommand(_ executable: String) -> String {
+        let requirements = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("requirements.txt").path
+        if FileManager.default.isReadableFile(atPath: requirements) {
+            return "\(executable) -m pip install -r \(requirements)"
+        }
+        return "\(executable) -m pip install 'pyarrow>=14' 'pandas>=2.2' numpy 'polars>=1.30'"
     }
 
     /// The installed version of a module, read from its metadata without importing it.

@@ -16,13 +16,16 @@ public enum DataFileError: Error, CustomStringConvertible, Equatable, Sendable {
     case notADataFrame(file: String, found: String)
     /// The output could not be written (missing directory, disk full, …); nothing was left behind.
     case unwritable(file: String, detail: String)
+    /// The embedded Python lacks a module the file's format needs (pyarrow); `interpreter` is
+    /// the Python Polybridge started.
+    case pythonModuleMissing(file: String, module: String, interpreter: String)
 
     /// The file the problem is in.
     public var file: String {
         switch self {
         case .unknownFormat(let file, _), .unreadable(let file, _), .invalidContents(let file, _),
              .unsupportedColumn(let file, _, _), .unsupportedColumns(let file, _, _), .duplicateColumn(let file, _), .notADataFrame(let file, _),
-             .unwritable(let file, _):
+             .unwritable(let file, _), .pythonModuleMissing(let file, _, _):
             return file
         }
     }
@@ -49,6 +52,8 @@ public enum DataFileError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(file): the RDS file holds \(found), not a data.frame"
         case .unwritable(let file, let detail):
             return "\(file): cannot write: \(detail)"
+        case .pythonModuleMissing(let file, let module, let interpreter):
+            return "\(file): the Python at \(interpreter) has no module \(module) (ModuleNotFoundError), which reading and writing this format needs; run `polybridge doctor` for the command that installs it, or point POLYBRIDGE_PYTHON at a Python that has it"
         }
     }
 }

@@ -574,6 +574,12 @@ public enum DataFiles {
         switch error {
         case .exception("FileProblem", let message, _), .exception("ColumnTypeProblem", let message, _):
             return .invalidContents(file: file, detail: message)
+        case .exception("ModuleNotFoundError", let message, _):
+            // "No module named 'pyarrow.parquet'": name the package the user installs.
+            let named = message.split(separator: "'").dropFirst().first.map(String.init) ?? message
+            let module = named.split(separator: ".").first.map(String.init) ?? named
+            let interpreter = (try? PythonRuntime.shared().interpreter.executable) ?? "the embedded Python"
+            return .pythonModuleMissing(file: file, module: module, interpreter: interpreter)
         case .exception(let type, let message, _) where type == "FileNotFoundError" || type == "PermissionError" || type == "IsADirectoryError":
             return .unreadable(file: file, detail: message)
         case .exception(let type, let message, _):
