@@ -383,7 +383,12 @@ public enum DataFiles {
             return try await r.withSession { session in
                 let call = try session.lang(try session.symbol("readRDS"), [try session.makeStrings([path])])
                 let object = try session.evaluate(call, purpose: "readRDS")
-                return try session.arrowTable(fromDataFrame: object)
+                let table = try session.arrowTable(fromDataFrame: object)
+                // The data frame's R classes and attributes, as R's arrow keeps them.
+                let serialize = try session.evaluateText(RArrowMetadata.serializeSource, purpose: "R attributes")
+                let text = try session.evaluate(try session.lang(serialize, [object]), purpose: "R attributes")
+                guard let metadata = try session.readStrings(text).first ?? nil else { return table }
+                return table.withMetadata(table.metadata.merging([RArrowMetadata.key: metadata]) { $1 })
             }
         } catch let error as ConversionError {
             switch error {
@@ -450,7 +455,12 @@ public enum DataFiles {
                     try session.writableValues(of: vector, as: Int32.self)[0] = value ? 1 : 0
                     return vector
                 }
-                let frame = try session.dataFrame(from: table)
+                var frame = try session.dataFrame(from: table)
+                if let metadata = table.metadata[RArrowMetadata.key] {
+                    let apply = try session.evaluateText(RArrowMetadata.applySource, purpose: "R attributes")
+                    frame = try session.evaluate(try session.lang(apply, [frame, try session.makeStrings([metadata])]),
+                                                 purpose: "R attributes")
+                }
                 // saveRDS(frame, path, ascii = FALSE, version = NULL, compress = …)
                 let compress: SEXP
                 switch compression ?? "gzip" {
