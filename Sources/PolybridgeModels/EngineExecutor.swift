@@ -84,7 +84,7 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
         // Written before the folder is read: a head the start records after this reading
         // finds it and stops itself (a start in progress retries a head that died).
         try? FileManager.default.createDirectory(atPath: heads, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: heads + "/stop", contents: nil)
+        _ = FileManager.default.createFile(atPath: heads + "/stop", contents: nil)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: heads)) ?? [] {
             guard let pid = Int32(name), pid > 1 else { continue }
             killpg(pid, SIGKILL)
