@@ -7,7 +7,8 @@ import PolybridgeRuntime
 ///
 /// The value is `rawToChar(serialize(list(attributes = ..., columns = ...), NULL, ascii = TRUE))`:
 /// the data frame's attributes without `names` and `row.names` (and without `class` for a plain
-/// tibble, which R's arrow reads back as a tibble anyway), and per column its attributes without
+/// tibble, which R's arrow reads back as a tibble anyway; a plain data.frame keeps its class, so
+/// R's arrow reads it back as a data.frame, not a tibble), and per column its attributes without
 /// what the Arrow type already carries (a factor's class and levels, a Date's or integer64's class, a POSIXct's
 /// class and time zone, a difftime's class and units), NULL for a column with none. Values
 /// over 100 kB that R's arrow gzip-compressed and serialized once more are read too.
@@ -35,8 +36,6 @@ enum RArrowMetadata {
       attributes <- without(attributes(x), top)
       columns <- lapply(x, column_attributes)
       if (!length(attributes) && !plain_tibble && all(vapply(columns, is.null, NA))) return(NA_character_)
-      if (identical(attributes(x)$class, "data.frame") && !length(without(attributes, "class")) &&
-          all(vapply(columns, is.null, NA))) return(NA_character_)
       rawToChar(serialize(list(attributes = attributes, columns = columns), NULL, ascii = TRUE))
     }
     """#

@@ -77,4 +77,20 @@ import Testing
             """, in: folder)
         #expect(stored.output == expected)
     }
+
+    /// A plain data.frame keeps its class in the metadata, as R's arrow writes it (which reads a
+    /// file with no class back as a tibble), and comes back identical.
+    @Test func aPlainDataFrameStoresItsClassAsRArrowDoes() async throws {
+        let folder = try await roundTrip("data.frame(a = c(1.5, 2), b = c('x', NA))")
+        let stored = try await runCommand("python3", ["-c",
+            "import pyarrow.parquet as pq, sys; sys.stdout.write(pq.read_schema(sys.argv[1]).metadata[b'r'].decode())",
+            folder + "/mid.parquet"])
+        #expect(stored.status == 0, "\(stored.error)")
+        let expected = try await rscript("""
+            cat(rawToChar(serialize(list(attributes = list(class = "data.frame"), columns = list(a = NULL, b = NULL)), NULL, ascii = TRUE)))
+            """, in: folder)
+        #expect(stored.output == expected)
+        let same = try await rscript("cat(identical(readRDS(file.path(dir, 'in.rds')), readRDS(file.path(dir, 'out.rds'))))", in: folder)
+        #expect(same == "TRUE")
+    }
 }
