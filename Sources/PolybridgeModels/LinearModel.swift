@@ -269,11 +269,11 @@ public enum LinearModel {
 
     private static func combineExact(_ factors: [ChunkFactor], specification: LinearModelSpecification,
                                      label: String) async throws -> LinearModelFit {
-        guard let columns = factors.first?.columns, factors.allSatisfy({ $0.columns == columns }) else {
+        guard let first = factors.first, factors.allSatisfy({ $0.columns == first.columns }) else {
             throw LinearModelError.data("the chunks' model matrices have different columns")
         }
         let chunkCount = factors.count
-        let factors = [merged(factors)]
+        let factors = [merged(first, Array(factors.dropFirst()))]
         return try await coordinatorStep { session in
             let parts = try session.make(.list(factors.map { factor in
                 .list([.double(factor.r), .double([Double(factor.rows)]), .character(factor.columns),
@@ -296,8 +296,10 @@ public enum LinearModel {
     /// matrix is theirs stacked (and so the data's), with the counts and offset sums added up.
     /// The combine then fits p + 1 rows, not p + 1 per chunk: a model of 1,000 coefficients over
     /// 100 row groups would otherwise stack 100,000 rows of 1,000 columns.
-    static func merged(_ factors: [ChunkFactor]) -> ChunkFactor {
-        guard var result = factors.first, factors.count > 1 else { return factors.first! }
+    static func merged(_ first: ChunkFactor, _ rest: [ChunkFactor]) -> ChunkFactor {
+        guard !rest.isEmpty else { return first }
+        var result = first
+        let factors = [first] + rest
         var triangle = TriangularFactor(columns: result.columns.count + 1)
         for factor in factors where factor.rows > 0 {
             var block = factor.r
