@@ -526,7 +526,7 @@ enum EnginePython {
 
     class RayEngine:
         """A Ray driver with one PolybridgeActor per worker (and, without an address, the local
-        head it started). Each call goes to the actor with the fewest calls outstanding."""
+        head it started). Each call goes to an idle actor, waiting for one when all are busy."""
 
         def __init__(self, address, workers, binary, verbose=False):
             import logging, time
@@ -559,7 +559,7 @@ enum EnginePython {
             actor = ray.remote(max_restarts=3, max_task_retries=3)(PolybridgeActor)
             self.actors = [actor.remote(binary) for _ in range(workers)]
             self.outstanding = [0] * workers
-            self.lock = threading.Lock()
+            self.lock = threading.Condition()
             try:
                 ray.get([a.pid.remote() for a in self.actors])
             except Exception as error:
@@ -574,8 +574,12 @@ enum EnginePython {
             import ray
             # Tables go into Ray's object store (as Arrow); the actor receives the tables.
             references = [ray.put(table) for table in tables]
+            # A call goes to an idle actor, waiting for one if all are busy: an actor runs its
+            # calls one after another, so a call queued behind a long one on a busy actor would
+            # wait for it while another actor, busy only with a short call, soon sits idle.
             with self.lock:
-                index = min(range(len(self.actors)), key=lambda i: self.outstanding[i])
+                self.lock.wait_for(lambda: 0 in self.outstanding)
+                index = self.outstanding.index(0)
                 self.outstanding[index] += 1
             return RayCall(self.actors[index].run.remote(line, names, *references), index)
 
@@ -589,6 +593,7 @@ enum EnginePython {
             finally:
                 with self.lock:
                     self.outstanding[call.actor] -= 1
+                    self.lock.notify_all()
 
         def cancel(self, call):
             # Ray cancels an actor call that has not started; one that runs finishes (Ray has no
