@@ -22,4 +22,7 @@ public struct DataFileSummary: Sendable, Codable, Equatable {
     public var batches: Int
     /// The columns, in file order.
     public var columns: [Column]
+    /// What the conversion could not keep (R attributes such as an external pointer), one
+    /// sentence each; `polybridge convert` prints them on standard error.
+    public var warnings: [String] = []
 }

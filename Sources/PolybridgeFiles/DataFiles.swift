@@ -334,13 +334,17 @@ public enum DataFiles {
         var typeNames: [String]
         /// Whether the file is CSV/TSV text (whose integers R's read.csv makes integer vectors).
         var isText = false
+        /// What reading the file could not keep (R attributes), one sentence each.
+        var notes: [String] = []
     }
 
     static func openReader(_ path: String, format: DataFileFormat, reading: TextReading) async throws -> Source {
         try checkReadable(path)
         let reader: PythonObject
+        var notes: [String] = []
         if format == .rds {
-            let table = try await readRDS(path)
+            let table: ArrowTable
+            (table, notes) = try await readRDS(path)
             reader = try pythonStep(file: path) { try PythonRuntime.shared().pyarrowReader(from: table) }
         } else {
             reader = try pythonCall("open_reader", [path, format.rawValue, reading.encoding, reading.delimiter,
@@ -352,7 +356,8 @@ public enum DataFiles {
             let names = try python.value(of: try python.call(try python.attribute("type_names", of: try helpers()), [schema]))
             guard case .list(let items) = names else { throw DataFileError.invalidContents(file: path, detail: "the Python helper returned \(names)") }
             let typeNames = items.map { item -> String in if case .string(let text) = item { text } else { "\(item)" } }
-            return Source(reader: reader, fields: try fieldsWithWholeNames(of: schema), typeNames: typeNames, isText: format.isText)
+            return Source(reader: reader, fields: try fieldsWithWholeNames(of: schema), typeNames: typeNames, isText: format.isText,
+                          notes: notes)
         }
     }
 
@@ -376,19 +381,15 @@ public enum DataFiles {
         guard access(path, R_OK) == 0 else { throw .unreadable(file: path, detail: systemMessage(errno)) }
     }
 
-    /// `readRDS(path)`, checked to be a data.frame and converted to Arrow on the R thread.
-    private static func readRDS(_ path: String) async throws(DataFileError) -> ArrowTable {
+    /// `readRDS(path)`, checked to be a data.frame and converted to Arrow on the R thread, with
+    /// its R classes and attributes in the schema metadata and notes on what cannot be kept.
+    private static func readRDS(_ path: String) async throws(DataFileError) -> (ArrowTable, [String]) {
         do {
             let r = try RRuntime.shared()
             return try await r.withSession { session in
                 let call = try session.lang(try session.symbol("readRDS"), [try session.makeStrings([path])])
                 let object = try session.evaluate(call, purpose: "readRDS")
-                let table = try session.arrowTable(fromDataFrame: object)
-                // The data frame's R classes and attributes, as R's arrow keeps them.
-                let serialize = try session.evaluateText(RArrowMetadata.serializeSource, purpose: "R attributes")
-                let text = try session.evaluate(try session.lang(serialize, [object]), purpose: "R attributes")
-                guard let metadata = try session.readStrings(text).first ?? nil else { return table }
-                return table.withMetadata(table.metadata.merging([RArrowMetadata.key: metadata]) { $1 })
+                return try session.arrowTableKeepingRAttributes(fromDataFrame: object)
             }
         } catch let error as ConversionError {
             switch error {
@@ -447,20 +448,16 @@ public enum DataFiles {
                                  compression: String?) async throws -> Counts {
         let (table, typeNames) = try readWholeWithTypeNames(source, file: input, forR: true)
         let path = output.temporaryPath
+        let notes: [String]
         do {
             let r = try RRuntime.shared()
-            try await r.withSession { session in
+            notes = try await r.withSession { session in
                 func logical(_ value: Bool) throws -> SEXP {
                     let vector = try session.allocate(.logical, length: 1)
                     try session.writableValues(of: vector, as: Int32.self)[0] = value ? 1 : 0
                     return vector
                 }
-                var frame = try session.dataFrame(from: table)
-                if let metadata = table.metadata[RArrowMetadata.key] {
-                    let apply = try session.evaluateText(RArrowMetadata.applySource, purpose: "R attributes")
-                    frame = try session.evaluate(try session.lang(apply, [frame, try session.makeStrings([metadata])]),
-                                                 purpose: "R attributes")
-                }
+                let (frame, notes) = try session.dataFrameRestoringRAttributes(from: table)
                 // saveRDS(frame, path, ascii = FALSE, version = NULL, compress = …)
                 let compress: SEXP
                 switch compression ?? "gzip" {
@@ -470,6 +467,7 @@ public enum DataFiles {
                 let call = try session.lang(try session.symbol("saveRDS"),
                                             [frame, try session.makeStrings([path]), try logical(false), session.null, compress])
                 _ = try session.evaluate(call, purpose: "saveRDS")
+                return notes
             }
         } catch let error as RError {
             throw output.writeError(type: "R", message: rMessage(error))
@@ -480,6 +478,7 @@ public enum DataFiles {
         var counts = Counts(rows: table.rowCount, batches: 1, nulls: nulls)  // an RDS file is one object
         // The file holds the table R received (int64 columns narrowed to integers), not the input's types.
         counts.written = (table.schema, typeNames)
+        counts.notes = notes
         return counts
     }
 
@@ -610,6 +609,8 @@ public enum DataFiles {
         var rTypes: [Int: String] = [:]
         /// The fields and type names of the file written, when they differ from the input's.
         var written: (fields: [ArrowField], typeNames: [String])?
+        /// What writing could not keep (R attributes), one sentence each.
+        var notes: [String] = []
     }
 
     private static func decodeCounts(_ object: PythonObject, file: String) throws -> Counts {
@@ -635,7 +636,8 @@ public enum DataFiles {
                                    rType: counts.rTypes[index] ?? field.type.rTypeName,
                                    nullCount: index < counts.nulls.count ? counts.nulls[index] : 0)
         }
-        return DataFileSummary(file: file, format: format, rows: counts.rows, batches: counts.batches, columns: columns)
+        return DataFileSummary(file: file, format: format, rows: counts.rows, batches: counts.batches, columns: columns,
+                               warnings: source.notes + counts.notes)
     }
 
     /// The C library's text for an errno value ("No space left on device").

@@ -28,6 +28,10 @@ struct PipelineCache {
 
     let directory: String
 
+    /// Part of every key: it changes when what Polybridge stores for a step changes (tables
+    /// carrying R attributes in their `r` metadata), so entries written by another format run again.
+    static let format = "polybridge-cache-2"
+
     init(pipeline: Pipeline) {
         directory = pipeline.directory + "/.polybridge-cache/" + pipeline.name.replacingOccurrences(of: "/", with: "_")
     }
@@ -62,7 +66,7 @@ struct PipelineCache {
         }
         let settings = try PipelineRuntime.hash(texts: step.params.sorted { $0.name < $1.name }.map { "\($0.name)=\($0.value.json)" })
         let inputs = Dictionary(uniqueKeysWithValues: step.inputs.map { ($0.name, (inputKeys[$0.step] ?? "") + "/" + ($0.output ?? "")) })
-        let key = try PipelineRuntime.hash(texts: [code, settings] + inputs.keys.sorted().map { "\($0)=\(inputs[$0]!)" })
+        let key = try PipelineRuntime.hash(texts: [format, code, settings] + inputs.keys.sorted().map { "\($0)=\(inputs[$0]!)" })
         return Manifest(key: key, code: code, settings: settings, inputs: inputs, outputs: [], rows: [:], hashes: [:])
     }
 

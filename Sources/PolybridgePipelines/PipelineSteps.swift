@@ -49,7 +49,12 @@ enum PipelineSteps {
                 values.append(rValue(parameter.value))
             }
             var arguments: [SEXP] = []
-            for input in step.inputs { arguments.append(try session.dataFrame(from: inputs[input.name]!)) }
+            for input in step.inputs {
+                // R's classes and attributes travel in the table's `r` metadata, as in files.
+                let (frame, notes) = try session.dataFrameRestoringRAttributes(from: inputs[input.name]!)
+                for note in notes { printed.warn("input \(input.name): \(note)") }
+                arguments.append(frame)
+            }
             arguments += try values.map { try session.make($0) }
             let list = try session.evaluate(try session.lang(try session.symbol("list"), arguments,
                                                               names: step.inputs.map(\.name) + names), purpose: "the step's arguments")
@@ -61,7 +66,10 @@ enum PipelineSteps {
             let outputNames = try session.names(of: result) ?? Array(repeating: "", count: count)
             var outputs: [String: ArrowTable] = [:]
             for index in 0..<count {
-                outputs[outputNames[index]] = try session.arrowTable(fromDataFrame: try session.element(of: result, at: index))
+                let (table, notes) = try session.arrowTableKeepingRAttributes(fromDataFrame: try session.element(of: result, at: index))
+                let name = outputNames[index]
+                for note in notes { printed.warn(name.isEmpty ? note : "output \(name): \(note)") }
+                outputs[name] = table
             }
             return outputs
         }

@@ -37,6 +37,11 @@ final class StepOutput: Sendable {
         write(lines)
     }
 
+    /// Writes `text` as a warning line of the step's (`[id] warning: text`).
+    func warn(_ text: String) {
+        write(prefixed(Array("warning: \(text)\n".utf8)))
+    }
+
     /// Writes what is left of an unfinished last line (at the step's end).
     func finish() {
         let rest = pending.withLock { pending -> [UInt8] in

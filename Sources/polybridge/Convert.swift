@@ -69,6 +69,7 @@ struct Convert: AsyncParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
+        for warning in summary.warnings { printError("warning: \(summary.file): \(warning)") }
         if json {
             try printJSON(summary)
         } else {

@@ -93,4 +93,78 @@ import Testing
         let same = try await rscript("cat(identical(readRDS(file.path(dir, 'in.rds')), readRDS(file.path(dir, 'out.rds'))))", in: folder)
         #expect(same == "TRUE")
     }
+
+    /// A grouped tibble is stored as R's arrow stores it (its grouping columns as `.group_vars`,
+    /// without dplyr's cached groups) and comes back grouped, identical to what was written.
+    @Test func aGroupedTibbleStoresItsGroupVarsAndComesBackIdentical() async throws {
+        let folder = try await roundTrip("dplyr::group_by(tibble::tibble(g = c(2, 1, 2), h = c('a', 'a', 'b'), v = 1:3), g, h)")
+        let stored = try await runCommand("python3", ["-c",
+            "import pyarrow.parquet as pq, sys; sys.stdout.write(pq.read_schema(sys.argv[1]).metadata[b'r'].decode())",
+            folder + "/mid.parquet"])
+        #expect(stored.status == 0, "\(stored.error)")
+        let expected = try await rscript("""
+            cat(rawToChar(serialize(list(attributes = list(.group_vars = c("g", "h")), columns = list(g = NULL, h = NULL, v = NULL)),
+                                    NULL, ascii = TRUE)))
+            """, in: folder)
+        #expect(stored.output == expected)
+        let same = try await rscript("cat(identical(readRDS(file.path(dir, 'in.rds')), readRDS(file.path(dir, 'out.rds'))))", in: folder)
+        #expect(same == "TRUE")
+    }
+
+    /// An external pointer means nothing outside its process: an attribute holding one (of the
+    /// frame, of a column, or inside a list) is left out with a warning naming it; the rest is kept.
+    @Test func anExternalPointerAttributeIsLeftOutWithAWarningNamingIt() async throws {
+        let folder = try scratchDirectory()
+        _ = try await rscript("""
+            x <- data.frame(a = 1:2, b = c('u', 'v'))
+            attr(x, "handle") <- new("externalptr")
+            attr(x, "note") <- "kept"
+            attr(x$b, "inner") <- list(1, new("externalptr"))
+            attr(x$b, "label") <- "B"
+            saveRDS(x, file.path(dir, 'in.rds'))
+            """, in: folder)
+        let run = try await runPolybridge(["convert", folder + "/in.rds", folder + "/mid.parquet"])
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.error.contains("warning: \(folder)/mid.parquet: attribute 'handle' of the data frame holds an external pointer"), "\(run.error)")
+        #expect(run.error.contains("attribute 'inner' of column 'b' holds an external pointer"), "\(run.error)")
+        #expect(!run.error.contains("'note'") && !run.error.contains("'label'"), "\(run.error)")
+        let back = try await runPolybridge(["convert", folder + "/mid.parquet", folder + "/out.rds"])
+        #expect(back.status == 0 && back.error.isEmpty, "\(back.error)")
+        let check = try await rscript("""
+            a <- readRDS(file.path(dir, 'in.rds')); b <- readRDS(file.path(dir, 'out.rds'))
+            attr(a, "handle") <- NULL; attr(a$b, "inner") <- NULL
+            cat(identical(a, b))
+            """, in: folder)
+        #expect(check == "TRUE")
+    }
+
+    /// Metadata naming a class whose package is not installed (data.table, dplyr's grouping)
+    /// gives a working data frame and a warning naming the package, not a broken object.
+    @Test func aClassWhosePackageIsMissingGivesAPlainFrameAndAWarning() async throws {
+        let folder = try scratchDirectory()
+        _ = try await rscript("""
+            x <- data.table::data.table(k = c(2L, 1L), v = c('b', 'a'))
+            data.table::setkey(x, k)
+            saveRDS(x, file.path(dir, 'table.rds'))
+            saveRDS(dplyr::group_by(tibble::tibble(g = c(1, 1, 2), v = 1:3), g), file.path(dir, 'grouped.rds'))
+            """, in: folder)
+        let empty = try scratchDirectory()
+        for name in ["table", "grouped"] {
+            let run = try await runPolybridge(["convert", "\(folder)/\(name).rds", "\(folder)/\(name).parquet"])
+            #expect(run.status == 0, "\(run.error)")
+            // R_LIBS_SITE hides the site library, where Debian's r-cran-* packages live.
+            let back = try await runPolybridge(["convert", "\(folder)/\(name).parquet", "\(folder)/\(name).out.rds"],
+                                               environment: ["R_LIBS_SITE": empty])
+            #expect(back.status == 0, "\(back.error)")
+            let expected = name == "table" ? "the data is a data.table, but package data.table is not installed; it becomes a data.frame"
+                                           : "the data is grouped by g, but package dplyr is not installed; it is left ungrouped"
+            #expect(back.error.contains(expected), "\(back.error)")
+        }
+        let check = try await rscript("""
+            a <- readRDS(file.path(dir, 'table.out.rds')); b <- readRDS(file.path(dir, 'grouped.out.rds'))
+            cat(identical(a, data.frame(k = 1:2, v = c('a', 'b'))),
+                identical(b, tibble::tibble(g = c(1, 1, 2), v = 1:3)))
+            """, in: folder)
+        #expect(check == "TRUE TRUE")
+    }
 }
