@@ -89,6 +89,20 @@ public struct ChunkLevels: Sendable, Codable, Equatable {
     public var present: [[String]]
     /// How the whole data orders each variable's levels.
     public var order: [LevelOrder]
+    /// The model's shape as this chunk's R model frame has it, for counting the model matrix's
+    /// columns before any chunk builds it; nil from the native path, whose formula names only
+    /// single columns.
+    public var shape: ModelShape? = nil
+}
+
+/// What the coordinator needs, besides the global levels, to count a model's columns: the
+/// formula with `.` expanded, and the number of columns of each variable that is not a factor
+/// (1 when not listed).
+public struct ModelShape: Sendable, Codable, Equatable {
+    /// The formula as R's `terms` expands it on the chunk's data.
+    public var formula: String
+    /// Columns of the non-factor variables, by their model-frame names.
+    public var widths: [String: Int]
 }
 
 /// How the whole data orders a factor variable's levels, which a chunk reports because it
@@ -287,12 +301,19 @@ public enum LinearModelChunkWork {
         let value = try session.read(try LinearModelR.call("chunk_levels", [frame] + common, in: session,
                                                           purpose: "finding the chunk's factor levels"))
         let fields = try RFields(value)
+        var widths: [String: Int] = [:]
+        if case .list(let items, let names) = try fields.value("widths"), let names {
+            for (name, item) in zip(names, items) {
+                if let name, case .integer(let counts) = item.unstructured, let count = counts.first ?? nil { widths[name] = Int(count) }
+            }
+        }
         return ChunkLevels(names: try fields.strings("names"), full: try fields.list("full").map(strings),
                            present: try fields.list("present").map(strings),
                            order: try fields.strings("order").map { text in
                                guard let order = LevelOrder(rawValue: text) else { throw RError.conversion("unknown level order \(text)") }
                                return order
-                           })
+                           },
+                           shape: ModelShape(formula: try fields.strings("formula").first ?? "", widths: widths))
     }
 
     private static func factor(_ frame: SEXP, _ common: [SEXP], _ levels: [String: [String]], _ session: RSession) throws -> ChunkFactor {

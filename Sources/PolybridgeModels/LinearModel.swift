@@ -78,6 +78,43 @@ public enum LinearModel {
                                              column: biggest, levels: Int(try size.double("levels")))
     }
 
+    /// Refuses a chunked fit whose chunks would not fit in memory, before any chunk builds its
+    /// model matrix: `shape` (from the first chunk) and the global `levels` give the number of
+    /// model-matrix columns p exactly as `lm` counts them (at least, when `levelsComplete` is
+    /// false and `levels` are the first chunk's). A chunk through R holds its model
+    /// matrix and QR (about 2.5 × rows × p × 8 bytes) and a native chunk 256-row blocks and
+    /// its factor; as many chunks are built at once as there are processors, and the
+    /// coordinator holds every chunk's (p+1)² factor as received and decoded. The limit is
+    /// that of ``checkSize(_:formula:session:)``.
+    static func checkChunkedSize(_ shape: ModelShape, levels: [String: [String]], _ specification: LinearModelSpecification,
+                                 chunks: [Range<Int>], levelsComplete: Bool) async throws {
+        guard let limit = MemoryLimit.bytes() else { return }
+        let columns = try await coordinatorStep { session -> Int? in
+            let names = levels.keys.sorted()
+            let widths = shape.widths.keys.sorted()
+            let value = try session.read(try LinearModelR.call("model_columns", [
+                try session.makeStrings([shape.formula]),
+                try session.make(.list(names.map { .character(levels[$0]!) }, names: names)),
+                try session.make(.list(widths.map { .integer([Int32(clamping: shape.widths[$0]!)]) }, names: widths))],
+                in: session, purpose: "counting the model matrix's columns"))
+            guard case .integer(let counts) = value.unstructured, let count = counts.first ?? nil else { return nil }
+            return Int(count)
+        }
+        guard let columns else { return }
+        let p = Double(columns), rows = Double(chunks.map(\.count).max() ?? 0)
+        let factorBytes = (p + 1) * (p + 1) * 8
+        let native = try await LinearModelChunkWork.nativePlan(specification) != nil
+        let perChunk = native ? 256 * p * 8 + 2 * factorBytes : 2.5 * rows * p * 8 + factorBytes
+        let atOnce = min(chunks.count, max(1, ProcessInfo.processInfo.activeProcessorCount))
+        let needed = Double(atOnce) * perChunk + 2.5 * Double(chunks.count) * factorBytes
+        guard needed > Double(limit) else { return }
+        // The variable with the most levels (an interaction's parts are entries of their own).
+        let biggest = levels.filter { !$0.key.contains("\u{1f}") }.max { $0.value.count < $1.value.count }
+        throw LinearModelError.chunkedModelTooLarge(chunkRows: Int(rows), chunks: chunks.count, atOnce: atOnce, columns: columns,
+                                                    columnsAtLeast: !levelsComplete, bytes: needed, limit: limit, column: biggest?.key ?? "",
+                                                    levels: biggest?.value.count ?? 0)
+    }
+
     /// The rows of each of `count` nearly equal chunks of `rowCount` rows.
     public static func chunkRanges(rowCount: Int, count: Int) -> [Range<Int>] {
         let chunks = max(1, min(count, max(rowCount, 1)))
@@ -182,6 +219,8 @@ public enum LinearModel {
                 return levels
             }
             let guess = try await mergeLevels(first)
+            let shape = first[0].shape ?? ModelShape(formula: specification.formula, widths: [:])
+            try await checkChunkedSize(shape, levels: guess, specification, chunks: chunks, levelsComplete: false)
             var levels: [ChunkLevels] = []
             var guessed: [ChunkFactor?] = []
             for result in try await runAll(tasks(.levelsAndFactor(guess: guess)), pass: 2) {
@@ -194,6 +233,7 @@ public enum LinearModel {
             let global = try await mergeLevels(levels)
             var factors = guessed.compactMap { $0 }
             if factors.count != guessed.count || !sameLevels(global, guess) {
+                if !sameLevels(global, guess) { try await checkChunkedSize(shape, levels: global, specification, chunks: chunks, levelsComplete: true) }
                 factors = try await runAll(tasks(.factor(levels: global)), pass: 3).map { result -> ChunkFactor in
                     guard case .factor(let factor) = result else { throw LinearModelError.data("a chunk returned \(result) for its factor") }
                     return factor

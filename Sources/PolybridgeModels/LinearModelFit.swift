@@ -130,6 +130,11 @@ public enum LinearModelError: Error, Sendable, Equatable, CustomStringConvertibl
     case modelTooLarge(rows: Int, columns: Int, bytes: Double, limit: Int, column: String, levels: Int)
     /// The data file workers read changed during the fit (replaced, rewritten or removed).
     case dataFileChanged(path: String, what: String)
+    /// A chunked fit would need more memory than the limit: `chunks` chunks of up to
+    /// `chunkRows` rows, `columns` model-matrix columns, `atOnce` chunks built at the same time.
+    /// `columnsAtLeast`: whether `columns` counts only the levels seen so far (the first chunk's).
+    case chunkedModelTooLarge(chunkRows: Int, chunks: Int, atOnce: Int, columns: Int, columnsAtLeast: Bool, bytes: Double,
+                              limit: Int, column: String, levels: Int)
     /// R failed fitting the model.
     case fitFailed(message: String)
     /// R failed on one chunk: which chunk, its rows (1-based, inclusive) and R's message.
@@ -147,6 +152,16 @@ public enum LinearModelError: Error, Sendable, Equatable, CustomStringConvertibl
         case .modelTooLarge(let rows, let columns, let bytes, let limit, let column, let levels):
             func gigabytes(_ value: Double) -> String { String(format: "%.1f GB", value / 1e9) }
             var text = "the model matrix would be \(rows) rows × \(columns) columns: lm needs about \(gigabytes(bytes)), "
+                + "more than the \(gigabytes(Double(limit))) of memory available"
+            if !column.isEmpty && levels > 1 {
+                text += "; \(column) alone adds \(levels - 1) columns (\(levels) distinct values): leave it out, or group its values into fewer levels first"
+            }
+            return text
+        case .chunkedModelTooLarge(let chunkRows, let chunks, let atOnce, let columns, let atLeast, let bytes, let limit,
+                                   let column, let levels):
+            func gigabytes(_ value: Double) -> String { String(format: "%.1f GB", value / 1e9) }
+            var text = "the model has \(atLeast ? "at least " : "")\(columns) columns: \(chunks) chunk(s) of up to \(chunkRows) rows, \(atOnce) at a time, "
+                + "and a \(columns + 1)×\(columns + 1) factor per chunk need about \(gigabytes(bytes)), "
                 + "more than the \(gigabytes(Double(limit))) of memory available"
             if !column.isEmpty && levels > 1 {
                 text += "; \(column) alone adds \(levels - 1) columns (\(levels) distinct values): leave it out, or group its values into fewer levels first"

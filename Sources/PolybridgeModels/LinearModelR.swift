@@ -187,7 +187,29 @@ enum LinearModelR {
           }
           add(nm, lev, lev[tabulate(unclass(x), length(lev)) > 0L], kind)
         }
-        list(names = names, full = full, present = present, order = order, rows = NROW(data))
+        widths <- list()
+        for (i in seq_along(vars)) if (!(names(mf)[[i]] %in% names)) widths[[names(mf)[[i]]]] <- NCOL(mf[[i]])
+        list(names = names, full = full, present = present, order = order, rows = NROW(data),
+             formula = paste(deparse(formula(mt), width.cutoff = 500L), collapse = " "), widths = widths)
+      }
+
+      # The number of model-matrix columns of the formula `text` (with `.` expanded) when the
+      # factor variables have `levels` and the others `widths` columns (1 when not named): a
+      # zero-row model frame through model.matrix, so contrasts and interactions count as lm
+      # counts them. NA when R cannot lay it out (a factor with one level).
+      model_columns <- function(text, levels, widths) {
+        mt <- terms(formula_from_text(text))
+        vars <- as.list(attr(mt, "variables"))[-1L]
+        labels <- vapply(vars, function(v) paste(deparse(v, width.cutoff = 500L, backtick = !is.symbol(v) && is.language(v)),
+                                                 collapse = " "), "")
+        proto <- lapply(labels, function(nm) {
+          if (!is.null(levels[[nm]])) return(factor(character(0), levels = levels[[nm]]))
+          w <- widths[[nm]]
+          if (is.null(w) || w == 1L) numeric(0) else matrix(numeric(0), 0L, w)
+        })
+        names(proto) <- labels
+        proto <- structure(proto, class = "data.frame", row.names = integer(0), terms = mt)
+        tryCatch(ncol(model.matrix(mt, proto)), error = function(e) NA_integer_)
       }
 
       # The global levels, in the order lm on the whole data would use: a factor keeps its

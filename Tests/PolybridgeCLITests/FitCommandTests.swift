@@ -81,6 +81,31 @@ import Testing
         #expect(small.status == 0, "\(small.error)")
     }
 
+    /// A chunked fit is refused before any chunk builds its model matrix when the chunks would
+    /// not fit in memory: through R (`y ~ .`), on the native path (bare columns), in this
+    /// process and on workers. The column count is what R's model.matrix gives on the first
+    /// chunk's rows, the levels known when the fit is refused.
+    @Test func aChunkedFitLargerThanMemoryIsRefusedBeforeItStartsNamingTheColumn() async throws {
+        let csv = try await wideCodeCSV()
+        for (formula, extra, firstRows) in [("y ~ .", ["--chunks", "3"], 10000), ("y ~ x + code", ["--chunks", "3"], 10000),
+                                            ("y ~ .", ["--workers", "2", "--chunks", "4"], 7500)] {
+            let expected = try await RRuntime.shared().eval("""
+                local({ d <- read.csv('\(csv)')[seq_len(\(firstRows)), ]; d$code <- factor(d$code)
+                        c(ncol(model.matrix(y ~ x + code, d)), nlevels(d$code)) })
+                """, as: [Double].self).map { Int($0) }
+            let run = try await runPolybridge(["fit", "--data", csv, "--formula", formula] + extra,
+                                              environment: ["POLYBRIDGE_MEMORY_LIMIT": "500M"])
+            #expect(run.status == 1, "\(formula) \(extra)")
+            #expect(run.error.contains("error: the model has at least \(expected[0]) columns: \(extra.last!) chunk(s) of up to \(firstRows) rows"),
+                    "\(run.error)")
+            #expect(run.error.contains("code alone adds \(expected[1] - 1) columns (\(expected[1]) distinct values)"), "\(run.error)")
+            #expect(!run.error.contains("pass 2/2"), "\(run.error)")
+        }
+        let small = try await runPolybridge(["fit", "--data", csv, "--formula", "y ~ x", "--chunks", "3"],
+                                            environment: ["POLYBRIDGE_MEMORY_LIMIT": "500M"])
+        #expect(small.status == 0, "\(small.error)")
+    }
+
     /// With standard error not a terminal, a long fit prints a plain line every few seconds.
     @Test func aLongFitPrintsAProgressLineToALog() async throws {
         let csv = try await wideCodeCSV()
