@@ -2,7 +2,8 @@ import PolybridgeRuntime
 
 /// The Python side of the Ray and Dask executors (module `polybridge_engine`), written to a
 /// file that the coordinator's embedded interpreter imports and the engine ships to its workers
-/// by its own mechanism (Dask `upload_file`, Ray `runtime_env` `py_modules`). Each engine worker owns one long-lived `polybridge worker` process and talks to it
+/// by its own mechanism (Dask `upload_file`, Ray `runtime_env` `py_modules` on a cluster; a local
+/// Ray head's workers find it on their `PYTHONPATH`). Each engine worker owns one long-lived `polybridge worker` process and talks to it
 /// over a pipe with the pool's JSON lines; R never runs inside the engine's own processes
 /// (Dask runs tasks on threads, and R checks its C stack per thread).
 enum EnginePython {
@@ -413,7 +414,8 @@ enum EnginePython {
         for attempt in range(3):
             head, log = _launch_ray_head(workers)
             try:
-                return head, _wait_until_ray_head_started(head, log)
+                head.ray_address = _wait_until_ray_head_started(head, log)
+                return head, head.ray_address
             except RayHeadFailed as failure:
                 _stop_ray_head(head)
                 # A head that hangs is not started again (that would only wait longer).
@@ -431,6 +433,7 @@ enum EnginePython {
         if os.path.exists(os.path.join(heads, "stop")):
             raise KeyboardInterrupt()
         descriptor, log = tempfile.mkstemp(prefix="head-", suffix=".log", dir=heads)
+        address_before = _read_ray_address_file()
         # Our own head on the loopback address: Ray's token authentication is off for it (the
         # token it would make is not where this process looks); nothing else can reach it.
         os.environ["RAY_AUTH_MODE"] = "disabled"
@@ -440,7 +443,8 @@ enum EnginePython {
                                      "--node-ip-address=127.0.0.1", f"--num-cpus={workers}", "--include-dashboard=false",
                                      "--disable-usage-stats", "--block"],
                                     stdout=output, stderr=subprocess.STDOUT, start_new_session=True, cwd=heads,
-                                    env=dict(os.environ, RAY_AUTH_MODE="disabled"))
+                                    env=_local_head_environment())
+        head.ray_address, head.ray_address_before = None, address_before
         # Recorded where the coordinator finds it without Python (whose lock the start may
         # hold): Ctrl-C kills the head's process group from there. Ctrl-C writes "stop" before
         # it reads the folder, so a head recorded after that reading sees "stop" here.
@@ -449,6 +453,13 @@ enum EnginePython {
             _stop_ray_head(head)
             raise KeyboardInterrupt()
         return head, log
+
+    def _local_head_environment():
+        """The environment of a local head, which its workers inherit: Ray's authentication
+        off, and the engine module on the path, so the actors import it from the package folder
+        without a runtime_env (which costs about 0.7 s of packaging and set-up per start)."""
+        path = [package_base] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        return dict(os.environ, RAY_AUTH_MODE="disabled", PYTHONPATH=os.pathsep.join(path))
 
     def _wait_until_ray_head_started(head, log, timeout=180):
         """The head's address, once it has printed that it started (with the `ray start
@@ -473,7 +484,35 @@ enum EnginePython {
                     what = f"ended with status {status}"
                 raise RayHeadFailed(f"the local Ray head {what}: " + (lines[-1] if lines else "it printed nothing"),
                                     timed_out=status is None)
-            time.sleep(0.2)
+            time.sleep(0.05)
+
+    def _ray_address_file():
+        """Where `ray start` records the newest cluster's address, which a plain `ray.init()`
+        connects to (Ray's own rule: $RAY_TMPDIR, else $TMPDIR on Linux, else /tmp; then ray/)."""
+        base = os.environ.get("RAY_TMPDIR") or (os.environ.get("TMPDIR") if sys.platform.startswith("linux") else None) or "/tmp"
+        return os.path.join(base, "ray", "ray_current_cluster")
+
+    def _read_ray_address_file():
+        try:
+            with open(_ray_address_file()) as recorded:
+                return recorded.read()
+        except OSError:
+            return None
+
+    def _forget_ray_address(head):
+        """Puts back the address file as it was before the head started when it still names
+        the head: otherwise a user's own `ray.init()` would wait for minutes on a head that
+        is gone."""
+        if head.ray_address is None or (_read_ray_address_file() or "").strip() != head.ray_address:
+            return
+        try:
+            if head.ray_address_before is None:
+                os.remove(_ray_address_file())
+            else:
+                with open(_ray_address_file(), "w") as recorded:
+                    recorded.write(head.ray_address_before)
+        except OSError:
+            pass
 
     def _stop_ray_head(head):
         """Stops the head: SIGTERM to its watchdog, which passes it to `ray start --block`
@@ -492,6 +531,7 @@ enum EnginePython {
         except (ProcessLookupError, PermissionError):
             pass
         head.wait()
+        _forget_ray_address(head)
         try:
             os.remove(os.path.join(_ray_heads_folder(), str(head.pid)))
         except OSError:
@@ -533,13 +573,15 @@ enum EnginePython {
             # Importing Ray takes most of a second: it overlaps the head's start.
             importing = threading.Thread(target=__import__, args=("ray",))
             importing.start()
-            # The actors import this module from the package folder Ray ships to every node.
-            runtime_env = {"py_modules": [_package_folder()]}
+            # The actors import this module: a local head's workers from the package folder on
+            # their path, a cluster's from the package Ray ships to every node.
+            runtime_env = None
             self.head = None
             try:
                 if not address:
                     self.head, address = _start_ray_head(workers)
                 else:
+                    runtime_env = {"py_modules": [_package_folder()]}
                     _reach(address, "Ray cluster", 30)
             finally:
                 importing.join()

@@ -268,6 +268,28 @@ enum FitCommandTestsData {
         #expect(ownLines.isEmpty, "\(ownLines)")
     }
 
+    /// `ray start` records its head's address where a plain `ray.init()` looks for a cluster
+    /// (`$TMPDIR/ray/ray_current_cluster`); once the local head is stopped, the file is as it
+    /// was before, else a user's own `ray.init()` waits for minutes on a head that is gone.
+    @Test func aLocalRayHeadLeavesRaysAddressFileAsItFoundIt() async throws {
+        let parquet = try await FitCommandTestsData.mtcarsParquet()
+        // A short folder: Ray's socket paths under it must stay within 107 bytes.
+        var template = Array("/tmp/pbray-XXXXXX".utf8CString)
+        let folder = try #require(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) })
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let file = folder + "/ray/ray_current_cluster"
+        for before in [nil, "192.0.2.7:6379"] {
+            if let before {
+                try FileManager.default.createDirectory(atPath: folder + "/ray", withIntermediateDirectories: true)
+                try before.write(toFile: file, atomically: true, encoding: .utf8)
+            }
+            let run = try await runPolybridge(["fit", "--data", parquet, "--formula", "mpg ~ wt", "--workers", "1", "--executor", "ray"],
+                                              environment: ["TMPDIR": folder])
+            #expect(run.status == 0, "\(run.error)")
+            #expect((try? String(contentsOfFile: file, encoding: .utf8)) == before)
+        }
+    }
+
     /// A local cluster's nodes are this machine: a missing binary is named before Ray starts.
     @Test func aMissingPolybridgeBinaryIsNamedBeforeALocalRayStarts() async throws {
         let parquet = try await FitCommandTestsData.mtcarsParquet()
