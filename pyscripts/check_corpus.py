@@ -187,7 +187,7 @@ def compare_dictionary(name, col, chunked, fmt=None):
     for i, chunk in enumerate(chunked.chunks):
         got = chunk.dictionary.to_pylist()
         # Parquet stores a dictionary only beside the data it encodes: a factor without rows
-        # has nowhere to keep its (all unused) levels. A format limit, stated in the README.
+        # has nowhere to keep its (all unused) levels. A format limit, stated in docs/files.md.
         if fmt == "parquet" and len(chunk) == 0 and not got:
             continue
         if got != levels:

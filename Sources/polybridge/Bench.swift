@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Polybridge
 
-/// `polybridge bench`: in-process benchmarks whose figures the README quotes.
+/// `polybridge bench`: in-process benchmarks whose figures docs/benchmarks.md quotes.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run in-process benchmarks (used by `make bench-runtime` and `make bench-convert`).",
