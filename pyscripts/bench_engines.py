@@ -33,7 +33,7 @@ RAY_OWN_START = """
 import time
 started = time.perf_counter()
 import ray
-ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
 @ray.remote
 class Ping:
     def ping(self):
