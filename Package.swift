@@ -31,22 +31,31 @@ let package = Package(
         // C: process control: worker processes die with the parent, forked children start with
         // default signals, signals that end the process are taken on an ordinary thread.
         .target(name: "CProcess"),
-        .target(name: "PolybridgeRuntime", dependencies: ["CR", "CPython", "CProcess"]),
+        // Build tool: the Python and R files in a target's Scripts/ folder, embedded as string
+        // constants (EmbeddedScripts) so the binary stays one relocatable file.
+        .executableTarget(name: "EmbedScriptsTool", path: "Plugins/EmbedScriptsTool"),
+        .plugin(name: "EmbedScripts", capability: .buildTool(), dependencies: ["EmbedScriptsTool"]),
+        .target(name: "PolybridgeRuntime", dependencies: ["CR", "CPython", "CProcess"],
+                exclude: ["Scripts"], plugins: ["EmbedScripts"]),
         .target(name: "PolybridgeArrow", dependencies: ["CArrow"]),
         .target(name: "PolybridgeConversion",
-                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "CPython", "CArrow"]),
+                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "CPython", "CArrow"],
+                exclude: ["Scripts"], plugins: ["EmbedScripts"]),
         // Features: data files (CSV, Feather, Parquet, RDS) converted and inspected, and the
         // policy every output file follows (OutputFile).
         .target(name: "PolybridgeFiles",
-                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion"]),
+                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion"],
+                exclude: ["Scripts"], plugins: ["EmbedScripts"]),
         // Features: linear model fits (R's lm, whole or in chunks merged exactly); a plot is
         // written by PolybridgeFiles' output policy.
         .target(name: "PolybridgeModels",
-                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles"]),
+                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles"],
+                exclude: ["Scripts"], plugins: ["EmbedScripts"]),
         // Features: pipelines of read, R, Python, fit and write steps run as a DAG.
         .target(name: "PolybridgePipelines",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles",
-                               "PolybridgeModels", .product(name: "Yams", package: "Yams")]),
+                               "PolybridgeModels", .product(name: "Yams", package: "Yams")],
+                exclude: ["Scripts"], plugins: ["EmbedScripts"]),
         .target(name: "Polybridge",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles",
                                "PolybridgeModels", "PolybridgePipelines"]),
