@@ -6,9 +6,13 @@ import PackageDescription
 //   → PolybridgeConversion → features (PolybridgeFiles, PolybridgeModels, PolybridgePipelines)
 //   → Polybridge (public facade)
 //   → polybridge (CLI).
+//
+// Platform: Debian Linux. The package links Debian's libR by name (r-base-dev), finds its own
+// executable through /proc/self/exe and has worker processes die with their parent through
+// prctl; those Linux-only calls sit behind `#if os(Linux)` / `#ifdef __linux__`, but no other
+// system is built or tested.
 let package = Package(
     name: "Polybridge",
-    platforms: [.macOS(.v14)],
     products: [
         .library(name: "Polybridge", targets: ["Polybridge"]),
         .executable(name: "polybridge", targets: ["polybridge"]),

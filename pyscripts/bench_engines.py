@@ -6,7 +6,12 @@ difference from R's lm on the whole data (computed in the same run). The anchor 
 start-up is Ray's own: a fresh Python that imports Ray, calls ray.init(num_cpus=2) and waits
 for two actors to answer, measured in the same run.
 """
-import json, os, subprocess, sys, tempfile, time
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_fit import FORMULA, largest_difference, r_lm, write_data  # noqa: E402

@@ -5,7 +5,14 @@ Data: y ~ x1..x8 + g (a 5-level factor), written with pyarrow. Prints the machin
 method's time, the ratio to lm's and each method's largest relative coefficient difference from
 lm on the whole data (lm's coefficients are the reference, computed in the same run).
 """
-import json, multiprocessing, os, re, subprocess, sys, tempfile, threading, time
+import json
+import multiprocessing
+import os
+import re
+import subprocess
+import tempfile
+import threading
+import time
 
 import numpy as np
 import pyarrow as pa

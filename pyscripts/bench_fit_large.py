@@ -7,10 +7,13 @@ machine into swap. The polybridge answer is checked against an independent oracl
 here in Python: the normal equations accumulated over the same file in float64 by numpy (well
 conditioned data, so they agree with QR to ~1e-12).
 """
-import os, subprocess, sys, tempfile, time
+import os
+import subprocess
+import sys
+import tempfile
+import time
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, os.path.dirname(__file__))

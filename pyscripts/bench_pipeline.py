@@ -4,7 +4,13 @@ the file-passing way of Snakemake-style tools (R writes a file, Python reads it,
 R reads), in the same run. Feather is not in the comparison: R's arrow package is not packaged
 by Debian (CRAN is not reachable here), so R cannot write Feather on this machine.
 """
-import json, os, shutil, subprocess, sys, tempfile, time
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
 
 BIN = os.environ.get("POLYBRIDGE_BIN", ".build/release/polybridge")
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))

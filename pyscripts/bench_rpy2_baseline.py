@@ -271,7 +271,7 @@ def bench_numpy2ri(df: pd.DataFrame, repeat: int) -> dict:
     arrays = [df[name].to_numpy() for name in NUMERIC_COLUMNS]
     del df
     with localconverter(numpy_converter()) as cv:
-        to_r = measure(lambda: [cv.py2rpy(a) for a in arrays], repeat)
+        to_r = measure(lambda: [cv.py2rpy(a) for a in arrays], repeat)  # noqa: F821 (measured before the del below)
         try:
             r_vectors = [cv.py2rpy(a) for a in arrays]
         except Exception as exc:  # noqa: BLE001

@@ -6,7 +6,6 @@ Prints the median and p90 of a trivial R call through rpy2's two layers, the way
   - `rinterface`: the low-level call on an already-made R vector (no conversion).
 """
 import argparse
-import statistics
 import time
 
 

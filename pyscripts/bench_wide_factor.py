@@ -1,7 +1,11 @@
 """`make bench-wide-factor`: a chunked fit with a 1,000-level factor (about 1,000 coefficients, so
 each chunk's factor is a 1,002 x 1,002 matrix) in this process and on two worker processes, with
 R's lm on the same rows as the anchor, in one run. Prints seconds and ratios."""
-import os, subprocess, sys, tempfile, time
+import os
+import subprocess
+import sys
+import tempfile
+import time
 
 BIN = os.environ.get("POLYBRIDGE_BIN", ".build/release/polybridge")
 ROWS = int(os.environ.get("ROWS", "200000"))

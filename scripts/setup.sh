@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 debian_packages=(r-base-dev r-cran-reticulate pkg-config)
 # The benchmarks' baselines: data.table's fwrite/fread for the file-passing hand-off.
 [ "${1:-}" = "--bench" ] && debian_packages+=(r-cran-data.table)
+# The tests: testthat for the R helpers, and the R classes the conversion tests round-trip.
+[ "${1:-}" = "--test" ] && debian_packages+=(r-cran-testthat r-cran-tibble r-cran-dplyr r-cran-data.table)
 missing=()
 for package in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -28,6 +30,10 @@ fi
 if [ "${1:-}" = "--engines" ] && ! "$python" -c "import ray, distributed" 2>/dev/null; then
   echo "setup: installing the cluster engines (Ray, Dask) for $python"
   "$python" -m pip install -q -r requirements-engines.txt
+fi
+if [ "${1:-}" = "--test" ] && ! "$python" -c "import pytest, ruff" 2>/dev/null; then
+  echo "setup: installing the test tools (pytest, ruff) for $python"
+  "$python" -m pip install -q -r requirements-test.txt
 fi
 if [ "${1:-}" = "--bench" ] && ! "$python" -c "import rpy2, pyreadr" 2>/dev/null; then
   echo "setup: installing benchmark baselines (rpy2, pyreadr) for $python"

@@ -7,15 +7,22 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <string.h>
+#ifdef __linux__
 #include <sys/prctl.h>
+#endif
 #include <unistd.h>
 
 int pb_die_with_parent(void) {
+#ifdef __linux__
     pid_t parent = getppid();
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return -1;
     // The parent may have exited before the request took effect.
     if (getppid() != parent) return -1;
     return 0;
+#else
+    errno = ENOSYS;  // Linux only: the kernel has no parent-death signal elsewhere
+    return -1;
+#endif
 }
 
 // ---- Caught signals --------------------------------------------------------------------------

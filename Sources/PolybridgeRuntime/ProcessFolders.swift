@@ -46,3 +46,16 @@ public enum ProcessFolders {
         }
     }
 }
+
+/// The executable this process runs, for starting more of itself (workers).
+public enum CurrentExecutable {
+    /// Its path with symbolic links resolved: `/proc/self/exe` on Linux, where Polybridge is
+    /// built and tested; elsewhere the path the process was started with.
+    public static var url: URL {
+        #if os(Linux)
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        #else
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        #endif
+    }
+}

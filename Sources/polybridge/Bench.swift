@@ -67,7 +67,7 @@ struct DispatchBench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let pool = ProcessPoolExecutor(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), workers: workers)
+        let pool = ProcessPoolExecutor(executable: CurrentExecutable.url, workers: workers)
         defer { pool.shutdown() }
         try await pool.warmUp()
         for _ in 0..<100 { try await pool.warmUp() }

@@ -107,13 +107,13 @@ struct Fit: AsyncParsableCommand {
         do {
             if let workers, let engine = ClusterEngine(rawValue: executor.rawValue) {
                 fit = try await fitOnEngine(engine, binary: workerBinary.map { URL(fileURLWithPath: $0).standardizedFileURL }
-                                                ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
+                                                ?? CurrentExecutable.url,
                                             workers: workers, specification: specification, label: label, progress: progress)
                 bar?.finish()
             } else if let workers {
                 let clock = ContinuousClock()
                 let started = clock.now
-                let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+                let binary = CurrentExecutable.url
                 // No more workers than chunks: with --chunks the bound is known now, else once
                 // the file's row groups are read (the pool is then limited).
                 let pool = ProcessPoolExecutor(executable: binary, workers: WorkerCount.capped(asked: workers, work: chunks ?? workers),

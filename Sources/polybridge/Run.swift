@@ -78,7 +78,7 @@ struct Run: AsyncParsableCommand {
                 throw ExitCode(1)
             }
         }
-        let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let binary = CurrentExecutable.url
         // Also resolved before the change of folder.
         let nodeBinary = workerBinary.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? binary
         try OptionChecks.checkWorkerBinary(workerBinary == nil ? nil : nodeBinary.path, address: address)

@@ -3,7 +3,7 @@
 
 /// Makes the kernel kill this process (SIGKILL) when its parent exits, however the parent
 /// ends (Ctrl-C, kill -9, a crash). Returns 0, or -1 when the parent is already gone or the
-/// request failed (the caller should then exit).
+/// request failed (the caller should then exit). Linux only: elsewhere it returns -1 (ENOSYS).
 int pb_die_with_parent(void);
 
 /// Makes every process forked from now on (R's mclapply and mcparallel, Python's os.fork and

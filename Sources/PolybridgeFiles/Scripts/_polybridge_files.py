@@ -15,7 +15,8 @@ class ColumnTypeProblem(FileProblem):
     """A CSV value later in the file does not fit the type inferred from the first block."""
 
 def _text_stream(path, compression):
-    import os, stat
+    import os
+    import stat
     # A pipe (`<(zcat x.gz)`, a FIFO, /dev/stdin) cannot seek, which pyarrow's own file
     # opening does; Python's buffered reader streams it instead.
     source = path if stat.S_ISREG(os.stat(path).st_mode) else open(path, "rb")
@@ -71,8 +72,7 @@ def _csv_batches(path, encoding, delimiter, compression, column_types):
                 " (for a Latin-1 file pass --encoding latin1)")
     def batches():
         try:
-            for batch in reader:
-                yield batch
+            yield from reader
         except pa.ArrowInvalid as error:
             problem = _csv_type_problem(str(error), schema)
             if problem:
@@ -84,7 +84,8 @@ def _csv_batches(path, encoding, delimiter, compression, column_types):
 
 def _refuse_binary(path, compression):
     """A Parquet, Arrow or RDS file named .csv is named as such instead of parsed as text."""
-    import os, stat
+    import os
+    import stat
     if compression or not stat.S_ISREG(os.stat(path).st_mode):
         return
     with open(path, "rb") as handle:
@@ -137,7 +138,6 @@ def infer_csv_types(path, encoding=None, delimiter=None, compression=None, colum
     """The column types a whole-file scan gives, for columns whose type inferred from the first
     block does not hold further down (a column empty for 299,000 lines, text late in numbers)."""
     import pyarrow.compute as pc
-    from pyarrow import csv
     fixed = dict(column_types or {})
     first_schema, _ = _csv_batches(path, encoding, delimiter, compression, fixed)
     as_text = {field.name: pa.string() for field in first_schema if field.name not in fixed}
@@ -295,8 +295,8 @@ def _row_group_source(path, file_format):
         except pa.ArrowInvalid as error:
             raise FileProblem(f"not a readable Feather/Arrow IPC file ({error})") from None
         sizes = [reader.get_batch(index).num_rows for index in range(reader.num_record_batches)]
-        read = lambda groups, columns: pa.Table.from_batches([reader.get_batch(index) for index in groups],
-                                                             schema=reader.schema).select(columns)
+        def read(groups, columns):
+            return pa.Table.from_batches([reader.get_batch(index) for index in groups], schema=reader.schema).select(columns)
         return sizes, reader.schema, read
     raise FileProblem(f"reading rows by range needs Parquet or Arrow IPC, not {file_format}")
 

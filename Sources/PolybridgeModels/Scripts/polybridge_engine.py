@@ -1,4 +1,11 @@
-import contextlib, json, os, signal, socket, subprocess, sys, threading
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
 
 @contextlib.contextmanager
 def _usual_signals_for_children():
@@ -128,7 +135,8 @@ _WORKERS_PREFIX = "@WORKERS_PREFIX@"
 def _step_folder_base(needed):
     """Shared memory when it has room for the step's tables twice over (Docker gives it
     64 MB), else the temporary folder."""
-    import shutil, tempfile
+    import shutil
+    import tempfile
     if os.path.isdir("/dev/shm"):
         try:
             if shutil.disk_usage("/dev/shm").free > 2 * needed + (64 << 20):
@@ -140,7 +148,8 @@ def _step_folder_base(needed):
 def _remove_abandoned_step_folders():
     """Step folders and worker temporary folders whose engine worker died (SIGKILL skips
     its cleanup): their names carry the owner's process ID."""
-    import shutil, tempfile
+    import shutil
+    import tempfile
     for base in {"/dev/shm", tempfile.gettempdir()}:
         try:
             names = os.listdir(base)
@@ -204,7 +213,8 @@ def _run_with_tables(process, line, tables):
     shared memory for the worker process, which writes its outputs there too; they come
     back read into memory as pyarrow tables. Returns {"outputs": {name: table}} or
     {"failure": message}."""
-    import shutil, tempfile
+    import shutil
+    import tempfile
     import pyarrow as pa
     import pyarrow.feather as feather
     needed = sum(table.nbytes for table in tables.values())
@@ -453,7 +463,8 @@ def _wait_until_ray_head_started(head, log, timeout=180):
     """The head's address, once it has printed that it started (with the `ray start
     --address='…'` line for other nodes); raises RayHeadFailed if it ends first or has not
     started within `timeout` seconds (a loaded machine can take 10 s)."""
-    import re, time
+    import re
+    import time
     deadline = time.monotonic() + timeout
     while True:
         with open(log, errors="replace") as output:
@@ -557,7 +568,8 @@ class RayEngine:
     head it started). Each call goes to an idle actor, waiting for one when all are busy."""
 
     def __init__(self, address, workers, binary, verbose=False):
-        import logging, time
+        import logging
+        import time
         # Importing Ray takes most of a second: it overlaps the head's start.
         importing = threading.Thread(target=__import__, args=("ray",))
         importing.start()

@@ -1,4 +1,15 @@
-import ast, builtins, contextlib, hashlib, importlib.util, io, json, linecache, os, sys, threading, traceback, types
+import ast
+import builtins
+import contextlib
+import hashlib
+import importlib.util
+import io
+import json
+import linecache
+import os
+import sys
+import threading
+import types
 
 _ANNOTATIONS = {"int": "integer", "float": "number", "str": "string", "bool": "boolean", "list": "list", "dict": "mapping"}
 
@@ -7,10 +18,14 @@ def _kind(annotation, default):
         return _ANNOTATIONS[annotation.id]
     if isinstance(default, ast.Constant):
         value = default.value
-        if isinstance(value, bool): return "boolean"
-        if isinstance(value, int): return "integer"
-        if isinstance(value, float): return "number"
-        if isinstance(value, str): return "string"
+        if isinstance(value, bool):
+            return "boolean"
+        if isinstance(value, int):
+            return "integer"
+        if isinstance(value, float):
+            return "number"
+        if isinstance(value, str):
+            return "string"
     return "other"
 
 def function_signature(path, name):
@@ -24,9 +39,11 @@ def function_signature(path, name):
             defaults = [None] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
             names, kinds = [], []
             for argument, default in zip(positional, defaults):
-                names.append(argument.arg); kinds.append(_kind(argument.annotation, default))
+                names.append(argument.arg)
+                kinds.append(_kind(argument.annotation, default))
             for argument, default in zip(arguments.kwonlyargs, arguments.kw_defaults):
-                names.append(argument.arg); kinds.append(_kind(argument.annotation, default))
+                names.append(argument.arg)
+                kinds.append(_kind(argument.annotation, default))
             return {"found": True, "args": names, "kinds": kinds, "varkw": arguments.kwarg is not None}
     return {"found": False, "args": [], "kinds": [], "varkw": False}
 
@@ -60,7 +77,8 @@ def local_imports(path, seen=None):
 def sha256(texts, paths):
     digest = hashlib.sha256()
     for text in texts:
-        digest.update(text.encode("utf-8")); digest.update(b"\0")
+        digest.update(text.encode("utf-8"))
+        digest.update(b"\0")
     for path in paths:
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
@@ -254,7 +272,8 @@ def _is_pandas(value):
     return module.startswith("pandas") and type(value).__name__ == "DataFrame"
 
 def _pandas_types():
-    import pandas as pd, pyarrow as pa
+    import pandas as pd
+    import pyarrow as pa
     mapping = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
                pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
     return mapping.get

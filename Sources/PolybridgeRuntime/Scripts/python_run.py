@@ -16,7 +16,7 @@ def run(code):
         return [eval(compile(last, "<string>", "eval"), namespace)]
     except BaseException as error:
         # The user's traceback starts at their code, not in this helper.
-        raise error.with_traceback(error.__traceback__.tb_next)
+        raise error.with_traceback(error.__traceback__.tb_next)  # noqa: B904 (the same error, its context kept)
 
 def set_argv(argv):
     sys.argv = list(argv)
@@ -35,4 +35,4 @@ def run_script(path):
         # Bytes, so a coding declaration in the script is honoured as python3 does.
         exec(compile(source, filename, "exec"), namespace)
     except BaseException as error:
-        raise error.with_traceback(error.__traceback__.tb_next)
+        raise error.with_traceback(error.__traceback__.tb_next)  # noqa: B904 (the same error, its context kept)
