@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers import only downward:
 //   C shims (CR, CPython, CArrow) → PolybridgeRuntime / PolybridgeArrow
-//   → PolybridgeConversion → features (PolybridgeFiles, PolybridgeModels, PolybridgePipelines)
+//   → PolybridgeConversion, PolybridgeJobs → features (PolybridgeFiles, PolybridgeModels, PolybridgePipelines)
 //   → Polybridge (public facade)
 //   → polybridge (CLI).
 //
@@ -42,6 +42,9 @@ let package = Package(
         .target(name: "PolybridgeRuntime", dependencies: ["CR", "CPython", "CProcess"],
                 exclude: ["Scripts"], plugins: ["EmbedScripts"]),
         .target(name: "PolybridgeArrow", dependencies: ["CArrow"]),
+        // Jobs: the unit of work every executor runs (in process, worker pool, Ray, Dask), its
+        // wire format, its one error type, and the worker's serving loop.
+        .target(name: "PolybridgeJobs", dependencies: ["PolybridgeRuntime", "CProcess"]),
         .target(name: "PolybridgeConversion",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "CPython", "CArrow"],
                 exclude: ["Scripts"], plugins: ["EmbedScripts"]),
@@ -53,16 +56,16 @@ let package = Package(
         // Features: linear model fits (R's lm, whole or in chunks merged exactly); a plot is
         // written by PolybridgeFiles' output policy.
         .target(name: "PolybridgeModels",
-                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles"],
+                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles", "PolybridgeJobs"],
                 exclude: ["Scripts"], plugins: ["EmbedScripts"]),
         // Features: pipelines of read, R, Python, fit and write steps run as a DAG.
         .target(name: "PolybridgePipelines",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles",
-                               "PolybridgeModels", .product(name: "Yams", package: "Yams")],
+                               "PolybridgeJobs", "PolybridgeModels", .product(name: "Yams", package: "Yams")],
                 exclude: ["Scripts"], plugins: ["EmbedScripts"]),
         .target(name: "Polybridge",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles",
-                               "PolybridgeModels", "PolybridgePipelines"]),
+                               "PolybridgeJobs", "PolybridgeModels", "PolybridgePipelines"]),
         .executableTarget(name: "polybridge", dependencies: [
             "Polybridge", "CProcess",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -73,6 +76,7 @@ let package = Package(
         .testTarget(name: "PolybridgeArrowTests", dependencies: ["PolybridgeArrow", "CArrow"]),
         .testTarget(name: "PolybridgeConversionTests", dependencies: ["Polybridge", "PolybridgeTestSupport"]),
         .testTarget(name: "PolybridgeFilesTests", dependencies: ["PolybridgeFiles", "Polybridge", "PolybridgeTestSupport"]),
+        .testTarget(name: "PolybridgeJobsTests", dependencies: ["PolybridgeJobs", "PolybridgeTestSupport"]),
         .testTarget(name: "PolybridgeModelsTests", dependencies: ["Polybridge", "PolybridgeTestSupport"]),
         .testTarget(name: "PolybridgeCLITests", dependencies: ["Polybridge", "PolybridgeTestSupport"]),
         .testTarget(name: "PolybridgePipelinesTests", dependencies: ["Polybridge", "PolybridgeTestSupport"]),

@@ -2,6 +2,7 @@
 @_exported import PolybridgeArrow
 @_exported import PolybridgeConversion
 @_exported import PolybridgeFiles
+@_exported import PolybridgeJobs
 @_exported import PolybridgeModels
 @_exported import PolybridgePipelines
 @_exported import PolybridgeRuntime

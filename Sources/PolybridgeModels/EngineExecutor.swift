@@ -1,6 +1,7 @@
 import Foundation
 import PolybridgeArrow
 import PolybridgeConversion
+import PolybridgeJobs
 import PolybridgeRuntime
 import Synchronization
 
@@ -21,7 +22,7 @@ public enum ClusterEngine: String, Sendable, CaseIterable, Codable {
 /// A worker process that dies mid-chunk makes the engine retry the chunk by its own mechanism
 /// (Ray `max_restarts`/`max_task_retries`, Dask `retries`); it is counted once. An R error comes
 /// back as an answer, is not retried and names the chunk.
-public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
+public final class EngineExecutor: JobExecutor, ChunkExecutor, @unchecked Sendable {
     /// The engine.
     public let engine: ClusterEngine
     /// Seconds the engine took to start (or connect) with its workers' processes up.
@@ -105,6 +106,23 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
         ProcessFolders.removeAbandoned(in: ProcessFolders.temporaryBase, prefix: ProcessFolders.workersPrefix)
     }
 
+    /// Runs `job` on an engine worker's `polybridge worker` process. A failure of the engine
+    /// itself (a worker that died more often than the engine retries, a node problem) is a
+    /// ``JobError`` with code ``JobError/Code/workerDied``, or ``JobError/Code/timedOut`` past the timeout.
+    public func run<J: Job>(_ job: J) async throws -> J.Output {
+        let line = String(decoding: try JobWire.request(job), as: UTF8.self)
+        let python = try PythonRuntime.shared()
+        let answer = await submitAndWait(line, tables: nil) { try python.value(of: $0) }
+        let text: String
+        do {
+            guard case .string(let returned) = try answer.get() else { throw JobError(.failed, "the engine gave no answer") }
+            text = returned
+        } catch let error as PythonError {
+            throw engineFailure(error)
+        }
+        return try JobWire.output(of: J.self, from: Data(text.utf8))
+    }
+
     /// Runs `task` on the engine; `data` must be a file every node can read.
     public func run(_ task: LinearModelChunkTask, data: ChunkData) async throws -> LinearModelChunkResult {
         guard case .file(let path, let identity) = data else {
@@ -112,44 +130,34 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
         }
         // A relative path means this process's folder; an engine worker's folder is another.
         let shared = path.contains("://") ? path : URL(fileURLWithPath: path).standardizedFileURL.path
-        let line = String(decoding: try WorkerJSON.encoder().encode(WorkerRequest(task: task, path: shared, identity: identity)), as: UTF8.self)
-        let python = try PythonRuntime.shared()
-        let answer = await submitAndWait(line, tables: nil) { try python.value(of: $0) }
-        let text: String
         do {
-            guard case .string(let returned) = try answer.get() else { throw LinearModelError.data("the engine gave no answer") }
-            text = returned
-        } catch let error as PythonError {
-            throw LinearModelError.chunkFailed(task, message: "\(engine.rawValue): \(Self.message(of: error))")
+            return try await run(LinearModelChunkJob(task: task, path: shared, identity: identity))
+        } catch let error as JobError {
+            throw LinearModelError.chunkFailed(task, message: error.message)
         }
-        let response = try WorkerJSON.decoder().decode(WorkerResponse.self, from: Data(text.utf8))
-        if let result = response.result { return result }
-        throw LinearModelError.chunkFailed(task, message: response.failure ?? "the worker gave no result")
     }
 
-    /// Sends `payload` (work a higher layer encodes, such as a pipeline step) with `tables` to
-    /// an engine worker's `polybridge worker` process and returns the tables it produced.
+    /// Runs `job`, whose input names the Arrow IPC files of `tables` (a pipeline step), on an
+    /// engine worker and returns the tables it produced.
     ///
-    /// The payload is JSON whose `inputs` list `{name, path}` entries and which has an
+    /// The job's input has `inputs`, a list of `{name, path}` entries, and an
     /// `outputDirectory`; the coordinator puts each table into the engine (Ray's object store,
     /// Dask's scatter: Arrow, never pickled pandas), and the engine worker writes them to Arrow
     /// IPC files in its node's shared memory, fills in their paths and the folder, and reads
-    /// back the files the worker's answer (`{"outputs": {name: path}}`) names. A worker process
-    /// that dies is retried by the engine; the worker's own failure is thrown as
-    /// ``LinearModelError/data(_:)`` with its message.
-    public func roundTrip(payload: String, tables: [String: ArrowTable]) async throws -> [String: ArrowTable] {
-        var request = WorkerRequest.warmUp
-        request.payload = payload
-        let line = String(decoding: try WorkerJSON.encoder().encode(request), as: UTF8.self)
+    /// back the files the job's output (`{"outputs": {name: path}}`) names. A worker process
+    /// that dies is retried by the engine; the job's own failure is thrown as its ``JobError``.
+    public func run<J: Job>(_ job: J, tables: [String: ArrowTable]) async throws -> [String: ArrowTable] {
+        let line = String(decoding: try JobWire.request(job), as: UTF8.self)
         let python = try PythonRuntime.shared()
-        let answer = await submitAndWait(line, tables: tables) { returned -> Result<[String: ArrowTable], LinearModelError> in
+        let answer = await submitAndWait(line, tables: tables) { returned -> Result<[String: ArrowTable], JobError> in
             let get = try python.attribute("get", of: returned)
+            // The job's error, as the worker's JSON.
             if case .string(let failure) = try python.value(of: try python.call(get, [try python.object("failure")])) {
-                return .failure(.data(failure))
+                return .failure((try? WorkerJSON.decoder().decode(JobError.self, from: Data(failure.utf8))) ?? JobError(.failed, failure))
             }
             let outputs = try python.call(get, [try python.object("outputs")])
             guard case .list(let names) = try python.value(of: try python.call(try python.evaluateObject("list"), [outputs])) else {
-                return .failure(.data("the worker gave no answer"))
+                return .failure(JobError(.failed, "the worker gave no answer"))
             }
             let table = try python.attribute("get", of: outputs)
             var produced: [String: ArrowTable] = [:]
@@ -161,12 +169,18 @@ public final class EngineExecutor: ChunkExecutor, @unchecked Sendable {
         do {
             return try answer.get().get()
         } catch let error as PythonError {
-            throw LinearModelError.data("\(engine.rawValue): \(Self.message(of: error))")
+            throw engineFailure(error)
         }
     }
 
-    /// Submits `line` (a chunk request when `tables` is nil; else a payload request with
-    /// `tables`, put into the engine) and waits for the engine's answer on
+    /// A failure the engine itself raised, as a job error.
+    private func engineFailure(_ error: PythonError) -> JobError {
+        let message = Self.message(of: error)
+        return JobError(message.hasPrefix("timed out") ? .timedOut : .workerDied, "\(engine.rawValue): \(message)")
+    }
+
+    /// Submits `line` (a job request; with `tables`, one whose input names them, put into the
+    /// engine) and waits for the engine's answer on
     /// a thread of its own (the wait blocks in Python, without the GIL; never on a pool
     /// thread); `read` turns the returned Python object into a Swift value while the GIL is held.
     /// Cancelling the calling task cancels the engine's task.

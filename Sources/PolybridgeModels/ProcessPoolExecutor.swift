@@ -1,78 +1,20 @@
 import Foundation
+import PolybridgeJobs
 import PolybridgeRuntime
 import Synchronization
 
-/// One request to a worker process: a chunk task and the data file it reads its rows from, or
-/// a warm-up (start R and Python, then answer).
-public struct WorkerRequest: Codable, Sendable {
-    /// The task (nil for a warm-up).
-    public var task: LinearModelChunkTask?
-    /// The data file.
-    public var path: String?
-    /// What the data file was when the fit started; the worker checks it before and after
-    /// reading its rows.
-    public var identity: FileIdentity?
-    /// Work of a higher layer (a pipeline step), as that layer encodes it; see
-    /// ``ProcessPoolExecutor/roundTrip(payload:)``.
-    public var payload: String?
-
-    /// A request for `task` on `path`, which should still have `identity`.
-    public init(task: LinearModelChunkTask, path: String, identity: FileIdentity? = nil) {
-        self.task = task
-        self.path = path
-        self.identity = identity
-    }
-
-    /// A warm-up request.
-    public static let warmUp = WorkerRequest()
-
-    private init() {}
-}
-
-/// JSON for the worker protocol, the same on both sides of the pipe: non-finite numbers (an
-/// average fit's NaN p-values, a parameter of .inf) are spelled Inf, -Inf and NaN.
-public enum WorkerJSON {
-    /// An encoder for requests and answers.
-    public static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
-        return encoder
-    }
-
-    /// A decoder for requests and answers.
-    public static func decoder() -> JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
-        return decoder
-    }
-}
-
-/// A worker's answer: the result, or R's (or the reader's) message.
-public struct WorkerResponse: Codable, Sendable {
-    /// The task's result, when it succeeded.
-    public var result: LinearModelChunkResult?
-    /// Why it failed, when it did.
-    public var failure: String?
-    /// The answer to a payload request.
-    public var payload: String?
-
-    /// A response.
-    public init(result: LinearModelChunkResult? = nil, failure: String? = nil) {
-        self.result = result
-        self.failure = failure
-    }
-}
-
-/// Runs chunk tasks on a pool of warm worker processes (`polybridge worker`), each with its own
-/// embedded R. Only the request (task and file path) and the small result travel, as JSON lines
-/// over the worker's stdin and stdout pipes; each worker reads its rows from the file itself.
+/// Runs jobs on a pool of warm worker processes (`polybridge worker`), each with its own
+/// embedded R and Python. Only the request (a chunk task and its file path, a step and the
+/// paths of its inputs) and the answer travel, as JSON lines over the worker's stdin and
+/// stdout pipes (``JobWire``); a chunk's worker reads its rows from the file itself.
 ///
-/// A worker that dies mid-task (`kill -9`) is replaced and the task re-run (up to `retries`
-/// times), so each chunk is counted once. A task that takes longer than `timeout` fails with
-/// ``LinearModelError/chunkFailed(chunk:firstRow:lastRow:message:)`` and its worker is replaced.
-/// Cancelling the calling task kills the worker running it; ``shutdown()`` (also run when the
-/// executor goes away) kills every worker. Workers stay warm between fits.
-public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
+/// A worker that dies mid-job (`kill -9`) or stops answering is replaced and the job sent
+/// again (up to `retries` times), so each chunk is counted once; past that the job fails with
+/// ``JobError/Code/workerDied``. A job that takes longer than `timeout` fails with
+/// ``JobError/Code/timedOut`` and its worker is replaced. Cancelling the calling task kills the
+/// worker running it; ``shutdown()`` (also run when the executor goes away) kills every
+/// worker. Workers stay warm between fits.
+public final class ProcessPoolExecutor: JobExecutor, ChunkExecutor, @unchecked Sendable {
     private let executable: URL
     private let timeout: Duration?
     private let retries: Int
@@ -153,7 +95,7 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
     /// Starts workers not yet running, up to `count` (the pool's size when nil), and waits until
     /// each has its R and Python up, so that the next fit spends its time on chunks alone.
     public func warmUp(count: Int? = nil) async throws {
-        let request = try WorkerJSON.encoder().encode(WorkerRequest.warmUp) + Data("\n".utf8)
+        let request = try JobWire.request(WarmUpJob()) + Data("\n".utf8)
         let wanted = min(count ?? size, size)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<max(0, wanted) {
@@ -165,11 +107,11 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
                     case .ended, .silent:
                         worker.kill()
                         discard(worker)
-                        throw LinearModelError.data("a worker process did not start (\(executable.path) worker)")
+                        throw JobError(.workerDied, "a worker process did not start (\(executable.path) worker)")
                     case .timedOut:
                         discard(worker)
-                        throw LinearModelError.data("a worker process did not start within the timeout of \(timeoutText) "
-                                                    + "(the timeout bounds a worker's start as well as each chunk; \(executable.path) worker)")
+                        throw JobError(.timedOut, "a worker process did not start within the timeout of \(timeoutText) "
+                                       + "(the timeout bounds a worker's start as well as each chunk; \(executable.path) worker)")
                     }
                 }
             }
@@ -177,49 +119,10 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
         }
     }
 
-    /// Sends `payload` (work a higher layer encodes, such as a pipeline step) to a free worker
-    /// and returns the worker's answer. A worker that dies is replaced and the request sent
-    /// again (up to `retries` times); the worker's own failure message is thrown as
-    /// ``LinearModelError/data(_:)``. Cancelling the calling task kills the worker.
-    public func roundTrip(payload: String) async throws -> String {
-        var request = WorkerRequest.warmUp
-        request.payload = payload
-        let line = try WorkerJSON.encoder().encode(request) + Data("\n".utf8)
-        var attempt = 0
-        while true {
-            try Task.checkCancellation()
-            let worker = try await acquire()
-            let outcome = await withTaskCancellationHandler {
-                await worker.exchange(line, timeout: timeout, silence: silence)
-            } onCancel: {
-                worker.kill()
-            }
-            switch outcome {
-            case .line(let answer):
-                release(worker)
-                let response = try WorkerJSON.decoder().decode(WorkerResponse.self, from: answer)
-                if let payload = response.payload { return payload }
-                throw LinearModelError.data(response.failure ?? "the worker gave no answer")
-            case .ended, .silent:
-                worker.kill()
-                discard(worker)
-                try Task.checkCancellation()
-                attempt += 1
-                if attempt > retries { throw LinearModelError.data("the worker process died or stopped answering \(attempt) times") }
-            case .timedOut:
-                worker.kill()
-                discard(worker)
-                throw LinearModelError.data("timed out: the step exceeded the timeout of \(timeoutText)")
-            }
-        }
-    }
-
-    /// Runs `task` on a worker; `data` must be a file.
-    public func run(_ task: LinearModelChunkTask, data: ChunkData) async throws -> LinearModelChunkResult {
-        guard case .file(let path, let identity) = data else {
-            throw LinearModelError.data("the worker pool reads its rows from a file: pass ChunkData.file")
-        }
-        let request = try WorkerJSON.encoder().encode(WorkerRequest(task: task, path: path, identity: identity)) + Data("\n".utf8)
+    /// Runs `job` on a free worker (starting one when fewer than the pool's size run; waiting
+    /// when all are busy) and returns its output or throws its ``JobError``.
+    public func run<J: Job>(_ job: J) async throws -> J.Output {
+        let request = try JobWire.request(job) + Data("\n".utf8)
         var attempt = 0
         while true {
             try Task.checkCancellation()
@@ -236,22 +139,32 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
             switch outcome {
             case .line(let line):
                 release(worker)
-                let response = try WorkerJSON.decoder().decode(WorkerResponse.self, from: line)
-                if let result = response.result { return result }
-                throw LinearModelError.chunkFailed(task, message: response.failure ?? "the worker gave no result")
+                return try JobWire.output(of: J.self, from: line)
             case .ended, .silent:
                 worker.kill()
                 discard(worker)
                 try Task.checkCancellation()
                 attempt += 1
                 guard attempt <= retries else {
-                    throw LinearModelError.chunkFailed(task, message: "its worker process died or stopped answering (no heartbeat for \(silence.seconds) s) \(attempt) times")
+                    throw JobError(.workerDied, "its worker process died or stopped answering (no heartbeat for \(silence.seconds) s) \(attempt) times")
                 }
             case .timedOut:
                 worker.kill()
                 discard(worker)
-                throw LinearModelError.chunkFailed(task, message: "timed out: the chunk exceeded the timeout of \(timeoutText)")
+                throw JobError(.timedOut, "timed out: the \(J.noun) exceeded the timeout of \(timeoutText)")
             }
+        }
+    }
+
+    /// Runs `task` on a worker; `data` must be a file.
+    public func run(_ task: LinearModelChunkTask, data: ChunkData) async throws -> LinearModelChunkResult {
+        guard case .file(let path, let identity) = data else {
+            throw LinearModelError.data("the worker pool reads its rows from a file: pass ChunkData.file")
+        }
+        do {
+            return try await run(LinearModelChunkJob(task: task, path: path, identity: identity))
+        } catch let error as JobError {
+            throw LinearModelError.chunkFailed(task, message: error.message)
         }
     }
 
@@ -280,7 +193,7 @@ public final class ProcessPoolExecutor: ChunkExecutor, @unchecked Sendable {
                     return worker
                 } catch {
                     state.withLock { $0.running -= 1; $0.starting -= 1 }
-                    throw LinearModelError.data("cannot start a worker process (\(executable.path)): \(error)")
+                    throw JobError(.workerDied, "cannot start a worker process (\(executable.path))", cause: "\(error)")
                 }
             case .wait:
                 await withCheckedContinuation { continuation in

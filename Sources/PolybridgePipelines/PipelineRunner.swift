@@ -1,5 +1,6 @@
 import Foundation
 import PolybridgeArrow
+import PolybridgeJobs
 import PolybridgeModels
 import PolybridgeRuntime
 import Synchronization
@@ -330,12 +331,10 @@ final class RLanes: @unchecked Sendable {
             return try await PipelineSteps.run(step, inputs: inputs)
         }
         do {
-            return try await PipelineWorker.run(step, inputs: inputs, directory: directory!) { payload in
-                try await pool!.roundTrip(payload: payload)
-            }
-        } catch LinearModelError.data(let message) {
+            return try await PipelineWorker.run(step, inputs: inputs, directory: directory!, pool: pool!)
+        } catch let error as JobError {
             // The worker's R error, reported as this process's R would report it.
-            throw RError.evaluation(message: message, call: nil, output: "")
+            throw RError.evaluation(message: error.message, call: nil, output: "")
         }
     }
 

@@ -103,9 +103,10 @@ import Testing
         let values: [Double] = [1, -0.0, 0, .nan, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 1 / 3, -2.5e-300]
         let factor = ChunkFactor(r: values, rows: 2, columns: ["(Intercept)", "x", "y", "z", "w"], kept: 7, used: 6, dropped: 1,
                                  intercept: true, offsetSums: [0.5])
-        let response = WorkerResponse(result: .factor(factor))
-        let decoded = try WorkerJSON.decoder().decode(WorkerResponse.self, from: try WorkerJSON.encoder().encode(response))
-        guard case .factor(let back)? = decoded.result else { Issue.record("\(String(describing: decoded.result))"); return }
+        struct Answer: Encodable { var output: LinearModelChunkResult }
+        let line = try WorkerJSON.encoder().encode(Answer(output: .factor(factor)))
+        let decoded = try JobWire.output(of: LinearModelChunkJob.self, from: line)
+        guard case .factor(let back) = decoded else { Issue.record("\(decoded)"); return }
         #expect(back.r.map { $0.bitPattern } == values.map { $0.bitPattern })
         #expect(back.rows == 2 && back.columns == factor.columns && back.kept == 7 && back.used == 6 && back.dropped == 1 && back.offsetSums == [0.5])
     }

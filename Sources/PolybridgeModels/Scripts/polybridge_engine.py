@@ -65,7 +65,7 @@ class WorkerProcess:
                                          env=environment)
             self.pending = bytearray()
             try:
-                answer = self.request("{}")  # a warm-up: R and Python start in the worker now
+                answer = self.request('{"kind": "warm-up", "input": {}}')  # R and Python start in the worker now
                 break
             except WorkerDied:
                 code = self.proc.wait()
@@ -73,7 +73,7 @@ class WorkerProcess:
                     continue  # killed by a signal while starting: start another
                 raise RuntimeError(f"node {node}: the polybridge worker did not start (exit code {code}); "
                                    f"run `{binary} doctor` there to see whether R and Python are usable") from None
-        failure = json.loads(answer).get("failure")
+        failure = (json.loads(answer).get("error") or {}).get("message")
         if failure:
             raise RuntimeError(f"node {node}: the polybridge worker cannot start R or Python: {failure}")
 
@@ -208,11 +208,11 @@ def _dask_processes(worker):
 # --- Requests that carry tables (pipeline steps) ----------------------------------------
 
 def _run_with_tables(process, line, tables):
-    """Runs a payload request whose `inputs` name Arrow IPC files. `tables` (pyarrow tables
+    """Runs a job request whose input's `inputs` name Arrow IPC files. `tables` (pyarrow tables
     the coordinator put into the engine's object store) are written to files in this node's
     shared memory for the worker process, which writes its outputs there too; they come
     back read into memory as pyarrow tables. Returns {"outputs": {name: table}} or
-    {"failure": message}."""
+    {"failure": the job error as JSON}."""
     import shutil
     import tempfile
     import pyarrow as pa
@@ -221,18 +221,19 @@ def _run_with_tables(process, line, tables):
     folder = tempfile.mkdtemp(prefix=f"{_STEP_PREFIX}{os.getpid()}-", dir=_step_folder_base(needed))
     try:
         request = json.loads(line)
-        payload = json.loads(request["payload"])
-        for index, entry in enumerate(payload["inputs"]):
+        job = request["input"]
+        for index, entry in enumerate(job["inputs"]):
             path = os.path.join(folder, f"in{index}.arrow")
             feather.write_feather(tables[entry["name"]], path, compression="uncompressed")
             entry["path"] = path
-        payload["outputDirectory"] = folder
-        request["payload"] = json.dumps(payload)
+        job["outputDirectory"] = folder
         answer = json.loads(process.request(json.dumps(request)))
-        if answer.get("payload") is None:
-            return {"failure": answer.get("failure") or "the worker gave no answer"}
+        if answer.get("error") is not None:
+            return {"failure": json.dumps(answer["error"])}
+        if answer.get("output") is None:
+            return {"failure": json.dumps({"code": "failed", "message": "the worker gave no answer"})}
         outputs = {}
-        for name, path in json.loads(answer["payload"])["outputs"].items():
+        for name, path in answer["output"]["outputs"].items():
             with pa.OSFile(path) as source:  # into memory: the folder is removed next
                 outputs[name] = pa.ipc.open_file(source).read_all()
         return {"outputs": outputs}

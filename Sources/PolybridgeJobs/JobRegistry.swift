@@ -1,0 +1,59 @@
+import Foundation
+
+/// The job kinds a worker serves, by name: what turns a request line into its answer line.
+public struct JobRegistry: Sendable {
+    private typealias Handler = @Sendable (Data, JobContext) async -> Data
+    private let handlers: [String: Handler]
+
+    /// A registry of `kinds` and ``WarmUpJob``, whose answer comes after `warmUp` has run (start
+    /// R and Python there). A kind named twice is a programming error caught here.
+    public init(_ kinds: [any Job.Type], warmUp: @escaping @Sendable () async throws -> Void = {}) {
+        var handlers: [String: Handler] = [:]
+        for kind in kinds {
+            precondition(handlers[kind.kind] == nil && kind.kind != WarmUpJob.kind, "job kind \(kind.kind) registered twice")
+            handlers[kind.kind] = Self.handler(for: kind)
+        }
+        handlers[WarmUpJob.kind] = { _, _ in
+            do {
+                try await warmUp()
+                return JobWire.answer(true, error: nil)
+            } catch {
+                return JobWire.answer(Bool?.none, error: JobError(error))
+            }
+        }
+        self.handlers = handlers
+    }
+
+    /// The kinds served.
+    public var kinds: [String] { handlers.keys.sorted() }
+
+    private static func handler<J: Job>(for type: J.Type) -> Handler {
+        { line, context in
+            let job: J
+            do {
+                job = try JobWire.job(J.self, from: line)
+            } catch {
+                return JobWire.answer(J.Output?.none, error: JobError(.badInput, "a malformed \(J.kind) request", cause: "\(error)"))
+            }
+            do {
+                return JobWire.answer(try await job.run(in: context), error: nil)
+            } catch {
+                return JobWire.answer(J.Output?.none, error: JobError(error))
+            }
+        }
+    }
+
+    /// The answer line to request `line` (never throws: a failure is an answer with an error).
+    public func answer(_ line: Data, context: JobContext) async -> Data {
+        let kind: String
+        do {
+            kind = try JobWire.kind(of: line)
+        } catch {
+            return JobWire.answer(Bool?.none, error: JobError(.badInput, "a request without a job kind", cause: "\(error)"))
+        }
+        guard let handler = handlers[kind] else {
+            return JobWire.answer(Bool?.none, error: JobError(.badInput, "this worker serves no job of kind '\(kind)' (it serves \(kinds.joined(separator: ", ")))"))
+        }
+        return await handler(line, context)
+    }
+}
