@@ -435,8 +435,10 @@ def _check_csv_years(batch, first_row):
         elif pa.types.is_timestamp(kind):
             per_second = _PER_SECOND[kind.unit]
             values = batch.column(index).cast(pa.int64())
-            low = _FIRST_DAY * _SECONDS_PER_DAY * per_second
-            high = (_LAST_DAY + 1) * _SECONDS_PER_DAY * per_second - 1
+            # Clamped to int64: in nanoseconds the years 1-9999 are wider than int64 can count
+            # (whose range, 1677-2262, lies inside them), and a Python int past it is refused.
+            low = max(_FIRST_DAY * _SECONDS_PER_DAY * per_second, -2**63)
+            high = min((_LAST_DAY + 1) * _SECONDS_PER_DAY * per_second - 1, 2**63 - 1)
         else:
             continue
         outside = pc.or_(pc.less(values, low), pc.greater(values, high))
