@@ -16,6 +16,10 @@ _ANNOTATIONS = {"int": "integer", "float": "number", "str": "string", "bool": "b
 def _kind(annotation, default):
     if isinstance(annotation, ast.Name) and annotation.id in _ANNOTATIONS:
         return _ANNOTATIONS[annotation.id]
+    # A negative number is a unary minus on a constant (the R side reads -1 as a number too).
+    if isinstance(default, ast.UnaryOp) and isinstance(default.op, (ast.USub, ast.UAdd)) and \
+            isinstance(default.operand, ast.Constant) and type(default.operand.value) in (int, float):
+        default = default.operand
     if isinstance(default, ast.Constant):
         value = default.value
         if isinstance(value, bool):
