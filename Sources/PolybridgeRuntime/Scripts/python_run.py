@@ -15,8 +15,10 @@ def run(code):
             return []
         return [eval(compile(last, "<string>", "eval"), namespace)]
     except BaseException as error:
-        # The user's traceback starts at their code, not in this helper.
-        raise error.with_traceback(error.__traceback__.tb_next)  # noqa: B904 (the same error, its context kept)
+        # The user's traceback starts at their code, not in this helper. A bare raise adds no
+        # frame of its own; `raise error.with_traceback(...)` would add this one back.
+        error.__traceback__ = error.__traceback__.tb_next
+        raise
 
 def set_argv(argv):
     sys.argv = list(argv)
@@ -35,4 +37,5 @@ def run_script(path):
         # Bytes, so a coding declaration in the script is honoured as python3 does.
         exec(compile(source, filename, "exec"), namespace)
     except BaseException as error:
-        raise error.with_traceback(error.__traceback__.tb_next)  # noqa: B904 (the same error, its context kept)
+        error.__traceback__ = error.__traceback__.tb_next
+        raise
