@@ -90,8 +90,10 @@ assign(".polybridge_lm", local({
       numeric(0)
     })
     names(proto) <- names
-    proto <- structure(proto, class = "data.frame", row.names = integer(0))
-    columns <- tryCatch(ncol(model.matrix(mt, model.frame(mt, proto, drop.unused.levels = FALSE))), error = function(e) NA_integer_)
+    # The frame carries its terms, so model.matrix takes its columns as they are: model.frame
+    # would evaluate log(z) or factor(k) again in a frame that has only their results.
+    proto <- structure(proto, class = "data.frame", row.names = integer(0), terms = mt)
+    columns <- tryCatch(ncol(model.matrix(mt, proto)), error = function(e) NA_integer_)
     biggest <- if (length(levels)) names(levels)[which.max(levels)] else ""
     list(rows = NROW(data), columns = columns, biggest = biggest, levels = if (length(levels)) max(levels) else 0L)
   }
