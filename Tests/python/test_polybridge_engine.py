@@ -259,10 +259,14 @@ def test_stop_ray_head_ends_its_group_and_its_record(package_base, address_file,
 
 def test_local_head_environment_puts_the_package_first(package_base, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(["/a", "", "/b"]))
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
     environment = engine._local_head_environment()
     assert environment["PYTHONPATH"] == os.pathsep.join([str(package_base), "/a", "/b"])
     assert environment["RAY_AUTH_MODE"] == "disabled"
-    assert "RAY_AUTH_MODE" not in os.environ or os.environ["RAY_AUTH_MODE"] == environment["RAY_AUTH_MODE"]
+    # The head's environment is a copy: this process's own is left as it was.
+    assert os.environ["RAY_AUTH_MODE"] == "token" and os.environ["PYTHONPATH"] == os.pathsep.join(["/a", "", "/b"])
+    monkeypatch.delenv("PYTHONPATH")
+    assert engine._local_head_environment()["PYTHONPATH"] == str(package_base)
 
 
 def test_usual_signals_for_children_blocks_only_sigint_and_sigpipe():
