@@ -318,8 +318,9 @@ for line in sys.stdin:
         sys.exit(3)
     print("", flush=True)  # a heartbeat
     request = json.loads(line)
-    if request == {{}}:
-        print(json.dumps({{"failure": "R is missing"}} if mode == "fail" else {{"ready": True}}), flush=True)
+    if request.get("kind") == "warm-up":
+        answer = {{"error": {{"code": "rError", "message": "R is missing"}}}} if mode == "fail" else {{"output": True}}
+        print(json.dumps(answer), flush=True)
     elif request.get("exit"):
         sys.exit(0)
     else:
@@ -389,10 +390,10 @@ class TableWorker:
 
     def request(self, line):
         request = json.loads(line)
-        payload = json.loads(request["payload"])
+        payload = request["input"]
         self.seen = payload
         if not self.answer_payload:
-            return json.dumps({"failure": "step failed: boom"})
+            return json.dumps({"error": {"code": "rError", "message": "step failed: boom"}})
         outputs = {}
         for entry in payload["inputs"]:
             table = feather.read_table(entry["path"])
@@ -400,13 +401,13 @@ class TableWorker:
             path = os.path.join(payload["outputDirectory"], f"out-{entry['name']}.arrow")
             feather.write_feather(doubled, path)
             outputs[entry["name"]] = path
-        return json.dumps({"payload": json.dumps({"outputs": outputs})})
+        return json.dumps({"output": {"outputs": outputs}})
 
 
 def test_run_with_tables_hands_files_over_and_reads_outputs_back(own_tempdir):
     worker = TableWorker()
     tables = {"a": pa.table({"x": [1, 2, 3]}), "b": pa.table({"x": [10]})}
-    line = json.dumps({"kind": "step", "payload": json.dumps({"inputs": [{"name": "a"}, {"name": "b"}], "step": "s1"})})
+    line = json.dumps({"kind": "pipeline-step", "input": {"inputs": [{"name": "a"}, {"name": "b"}], "step": "s1"}})
     result = engine._work(worker, line, ["a", "b"], [tables["a"], tables["b"]])
     assert set(result) == {"outputs"}
     assert result["outputs"]["a"].to_pydict() == {"x": [1, 2, 3], "twice": [2, 4, 6]}
@@ -420,9 +421,9 @@ def test_run_with_tables_hands_files_over_and_reads_outputs_back(own_tempdir):
 
 def test_run_with_tables_passes_a_failure_on(own_tempdir):
     worker = TableWorker(answer_payload=False)
-    line = json.dumps({"payload": json.dumps({"inputs": [{"name": "a"}]})})
+    line = json.dumps({"kind": "pipeline-step", "input": {"inputs": [{"name": "a"}]}})
     result = engine._run_with_tables(worker, line, {"a": pa.table({"x": [1]})})
-    assert result == {"failure": "step failed: boom"}
+    assert json.loads(result["failure"]) == {"code": "rError", "message": "step failed: boom"}
     assert not os.path.exists(worker.seen["outputDirectory"])
 
 

@@ -70,7 +70,7 @@ def test_local_imports_follow_modules_beside_the_script(tmp_path):
     script(tmp_path, "pkg/__init__.py", "")
     script(tmp_path, "pkg/sub/deep.py", "")
     script(tmp_path, "pkg/util.py", "")
-    helpers = script(tmp_path, "helpers.py", "import step  # a cycle back\nimport json\n")
+    script(tmp_path, "helpers.py", "import step  # a cycle back\nimport json\n")
     main = script(tmp_path, "step.py", """
         import os, helpers
         from pkg import util
@@ -81,7 +81,8 @@ def test_local_imports_follow_modules_beside_the_script(tmp_path):
             return data
     """)
     found = pipeline.local_imports(main)
-    real = lambda *parts: os.path.realpath(os.path.join(tmp_path, *parts))
+    def real(*parts):
+        return os.path.realpath(os.path.join(tmp_path, *parts))
     assert found[:2] == [real("step.py"), real("helpers.py")]
     assert set(found) == {real("step.py"), real("helpers.py"), real("pkg", "__init__.py"), real("pkg", "util.py"),
                           real("pkg", "sub", "deep.py")}
