@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: setup setup-engines build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-pipeline bench-engines bench-csv-width bench-wide-factor clean
+.PHONY: setup setup-engines setup-test build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-pipeline bench-engines bench-csv-width bench-wide-factor clean
 
 setup:
 	./scripts/setup.sh
@@ -21,8 +21,14 @@ release: setup
 demo: release
 	./scripts/demo.sh
 
-# All tests, with Swift Testing's default parallelism (the engine tests need Ray and Dask).
-test: setup setup-engines
+# The test tools: testthat, pytest and ruff.
+setup-test: setup
+	./scripts/setup.sh --test
+
+# All tests: ruff, pytest and testthat on the Python and R helpers, then the Swift suite with
+# Swift Testing's default parallelism (the engine tests need Ray and Dask).
+test: setup setup-engines setup-test
+	./scripts/test-helpers.sh
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	SWIFT="$(SWIFT)" ./scripts/test.sh $(BUILD_FLAGS)
 
