@@ -18,6 +18,8 @@ public struct JobError: Error, Codable, Sendable, Equatable, CustomStringConvert
         case pythonError
         /// The job's input was refused (an unknown kind, a malformed request, bad data).
         case badInput
+        /// The job reads worker state that its worker does not hold, and nothing can rebuild it.
+        case stateMissing
         /// Anything else the job threw.
         case failed
     }

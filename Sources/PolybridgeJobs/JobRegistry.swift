@@ -36,9 +36,10 @@ public struct JobRegistry: Sendable {
                 return JobWire.answer(J.Output?.none, error: JobError(.badInput, "a malformed \(J.kind) request", cause: "\(error)"))
             }
             do {
-                return JobWire.answer(try await job.run(in: context), error: nil)
+                let output = try await job.run(in: context)
+                return JobWire.answer(output, error: nil, kept: context.takeKept())
             } catch {
-                return JobWire.answer(J.Output?.none, error: JobError(error))
+                return JobWire.answer(J.Output?.none, error: JobError(error), kept: context.takeKept())
             }
         }
     }
@@ -53,6 +54,16 @@ public struct JobRegistry: Sendable {
         }
         guard let handler = handlers[kind] else {
             return JobWire.answer(Bool?.none, error: JobError(.badInput, "this worker serves no job of kind '\(kind)' (it serves \(kinds.joined(separator: ", ")))"))
+        }
+        _ = context.takeKept()
+        // State the job uses that this worker does not hold: the job that kept it runs first.
+        if let rebuild = JobWire.rebuild(in: line), !context.holds(rebuild.key) {
+            let answer = await self.answer(rebuild.request, context: context)
+            struct Failure: Decodable { var error: JobError? }
+            if let error = try? WorkerJSON.decoder().decode(Failure.self, from: answer).error {
+                return JobWire.answer(Bool?.none, error: JobError(error.code, "rebuilding \(rebuild.key): \(error.message)", cause: error.cause))
+            }
+            _ = context.takeKept()
         }
         return await handler(line, context)
     }

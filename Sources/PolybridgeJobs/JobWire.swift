@@ -25,20 +25,53 @@ public enum JobWire {
     struct Request<J: Job>: Codable {
         var kind: String
         var input: J
+        /// The request that kept the state this job uses, to run first where it is not held.
+        var rebuild: Rebuild?
+    }
+
+    /// How to rebuild a key: the request whose job kept it.
+    struct Rebuild: Codable {
+        var key: String
+        var request: JSONValue
     }
 
     struct Kind: Decodable {
         var kind: String
     }
 
+    struct RebuildOnly: Decodable {
+        var rebuild: Rebuild?
+    }
+
     struct Answer<Output: Codable>: Codable {
         var output: Output?
         var error: JobError?
+        /// The keys the job kept in its worker (``JobContext/keep(_:forKey:)``).
+        var kept: [String]?
     }
 
-    /// The request line for `job`, without its newline.
-    public static func request<J: Job>(_ job: J) throws -> Data {
-        try WorkerJSON.encoder().encode(Request(kind: J.kind, input: job))
+    struct KeptOnly: Decodable {
+        var kept: [String]?
+    }
+
+    /// The request line for `job`, without its newline. With `rebuild`, the line also carries
+    /// the request (a line this function made) that kept the key the job uses, for a worker
+    /// that does not hold it to run first.
+    public static func request<J: Job>(_ job: J, rebuild: (key: String, request: Data)? = nil) throws -> Data {
+        let recipe = try rebuild.map { Rebuild(key: $0.key, request: try WorkerJSON.decoder().decode(JSONValue.self, from: $0.request)) }
+        return try WorkerJSON.encoder().encode(Request(kind: J.kind, input: job, rebuild: recipe))
+    }
+
+    /// The keys an answer line says its job kept in the worker.
+    public static func keptKeys(in answer: Data) -> [String] {
+        (try? WorkerJSON.decoder().decode(KeptOnly.self, from: answer).kept) ?? []
+    }
+
+    /// The rebuild a request line carries: the key and the request that keeps it.
+    static func rebuild(in line: Data) -> (key: String, request: Data)? {
+        guard let rebuild = try? WorkerJSON.decoder().decode(RebuildOnly.self, from: line).rebuild,
+              let request = try? WorkerJSON.encoder().encode(rebuild.request) else { return nil }
+        return (rebuild.key, request)
     }
 
     /// The kind a request line names.
@@ -51,9 +84,9 @@ public enum JobWire {
         try WorkerJSON.decoder().decode(Request<J>.self, from: line).input
     }
 
-    /// The answer line for `output`, or for `error` when the job failed.
-    static func answer<Output: Codable>(_ output: Output?, error: JobError?) -> Data {
-        if let line = try? WorkerJSON.encoder().encode(Answer(output: output, error: error)) { return line }
+    /// The answer line for `output`, or for `error` when the job failed, with the keys the job kept.
+    static func answer<Output: Codable>(_ output: Output?, error: JobError?, kept: [String] = []) -> Data {
+        if let line = try? WorkerJSON.encoder().encode(Answer(output: output, error: error, kept: kept.isEmpty ? nil : kept)) { return line }
         // An output that cannot be encoded (a NaN in a place without a spelling) is itself a failure.
         let failure = JobError(.failed, "the job's output could not be encoded as JSON")
         return (try? WorkerJSON.encoder().encode(Answer<Output>(output: nil, error: failure))) ?? Data("{}".utf8)

@@ -106,11 +106,18 @@ public final class EngineExecutor: JobExecutor, ChunkExecutor, @unchecked Sendab
         ProcessFolders.removeAbandoned(in: ProcessFolders.temporaryBase, prefix: ProcessFolders.workersPrefix)
     }
 
+    /// The request that kept each key a job kept in an engine worker.
+    private let recipes = Mutex<[String: Data]>([:])
+
     /// Runs `job` on an engine worker's `polybridge worker` process. A failure of the engine
     /// itself (a worker that died more often than the engine retries, a node problem) is a
     /// ``JobError`` with code ``JobError/Code/workerDied``, or ``JobError/Code/timedOut`` past the timeout.
+    /// The engine chooses the worker: a job that uses a key (``Job/usesKey``) carries the
+    /// request that kept it, which a worker without the key runs first.
     public func run<J: Job>(_ job: J) async throws -> J.Output {
-        let line = String(decoding: try JobWire.request(job), as: UTF8.self)
+        let plain = try JobWire.request(job)
+        let recipe = job.usesKey.flatMap { key in recipes.withLock { $0[key] }.map { (key: key, request: $0) } }
+        let line = String(decoding: try recipe.map { try JobWire.request(job, rebuild: $0) } ?? plain, as: UTF8.self)
         let python = try PythonRuntime.shared()
         let answer = await submitAndWait(line, tables: nil) { try python.value(of: $0) }
         let text: String
@@ -120,7 +127,10 @@ public final class EngineExecutor: JobExecutor, ChunkExecutor, @unchecked Sendab
         } catch let error as PythonError {
             throw engineFailure(error)
         }
-        return try JobWire.output(of: J.self, from: Data(text.utf8))
+        let reply = Data(text.utf8)
+        let kept = JobWire.keptKeys(in: reply)
+        if !kept.isEmpty { recipes.withLock { for key in kept { $0[key] = plain } } }
+        return try JobWire.output(of: J.self, from: reply)
     }
 
     /// Runs `task` on the engine; `data` must be a file every node can read.

@@ -8,6 +8,11 @@ import PolybridgeRuntime
 /// itself (of a Parquet or Arrow IPC file, only the row groups that hold them and the model's
 /// columns; any other file whole, once, kept in the worker for later chunks of the same
 /// version of it) and returns the task's result.
+///
+/// A chunk whose levels fall outside the guess of pass 2 needs a third pass: the worker keeps
+/// the chunk's rows (under ``rowsKey``), and the pass-3 job, which uses that key, goes to the
+/// same worker and reads nothing. Where that worker is gone, the executor has the pass-2 job
+/// run again first on the worker that gets the pass-3 job.
 public struct LinearModelChunkJob: Job {
     /// `lm-chunk`.
     public static let kind = "lm-chunk"
@@ -29,13 +34,34 @@ public struct LinearModelChunkJob: Job {
         self.identity = identity
     }
 
+    /// The key the chunk's rows are kept under between pass 2 and pass 3: the file and its
+    /// version, the rows and the model (which decides the columns read).
+    public var rowsKey: String {
+        let version = Self.version(identity)
+        let model = [task.specification.formula, task.specification.weights ?? "", task.specification.offset ?? ""]
+        return "lm-chunk rows \(path) \(version) \(task.rows.lowerBound)-\(task.rows.upperBound) \(model.joined(separator: "\u{1f}"))"
+    }
+
+    /// Pass 3 (factors with the merged levels) uses the rows pass 2 kept.
+    public var usesKey: String? {
+        if case .factor = task.step { return rowsKey }
+        return nil
+    }
+
     /// Reads the chunk's rows and runs its task; R's failure is a ``JobError`` with R's message.
     public func run(in context: JobContext) async throws -> LinearModelChunkResult {
         do {
             let t0 = ContinuousClock.now
-            let table = try await rows(in: context)
+            let kept = usesKey.flatMap { context.value(forKey: $0, as: ArrowTable.self) }
+            let table: ArrowTable
+            if let kept { table = kept } else { table = try await rows(in: context) }
             let t1 = ContinuousClock.now
             let result = try await LinearModelChunkWork.run(task, rows: table)
+            switch result {
+            case .levelsAndFactor(_, nil): context.keep(table, forKey: rowsKey)  // pass 3 will need them
+            case .factor where kept != nil: context.setValue(nil, forKey: rowsKey)  // used: let them go
+            default: break
+            }
             if ProcessInfo.processInfo.environment["POLYBRIDGE_TRACE_WORKER"] != nil {
                 FileHandle.standardError.write(Data("worker \(getpid()) chunk \(task.chunk) \(task.step.name): read \(t1 - t0), work \(ContinuousClock.now - t1)\n".utf8))
             }
@@ -43,6 +69,13 @@ public struct LinearModelChunkJob: Job {
         } catch let error as RError {
             throw JobError(.rError, LinearModelChunkWork.message(of: error))
         }
+    }
+
+    /// Every part of the file's identity: a version rewritten in place (same inode, size and
+    /// time, another footer) is another version.
+    private static func version(_ identity: FileIdentity?) -> String {
+        guard let identity else { return "" }
+        return "\(identity.host) \(identity.device) \(identity.inode) \(identity.size) \(identity.modified) \(identity.footer)"
     }
 
     private func rows(in context: JobContext) async throws -> ArrowTable {
@@ -54,7 +87,7 @@ public struct LinearModelChunkJob: Job {
             table = try await DataFiles.readRows(path, rows: task.rows, columns: columns)
         } else {
             // One whole file at a time is kept, under its path and version.
-            let key = "lm-chunk file \(path) \(identity.map { "\($0.inode) \($0.modified)" } ?? "")"
+            let key = "lm-chunk file \(path) \(Self.version(identity))"
             let whole: ArrowTable
             if let kept = context.value(forKey: key, as: ArrowTable.self) {
                 whole = kept

@@ -28,6 +28,10 @@ public final class ProcessPoolExecutor: JobExecutor, ChunkExecutor, @unchecked S
         var waiting: [CheckedContinuation<Void, Never>] = []
         var all: [Int32: Worker] = [:]
         var starting = 0
+        /// Which worker holds each key jobs kept (by process ID), and the request that kept it.
+        var holders: [String: Int32] = [:]
+        var recipes: [String: Data] = [:]
+        var rebuilds = 0
     }
 
     /// The workers' temporary folder (their TMPDIR, where each R makes its session folder):
@@ -119,18 +123,36 @@ public final class ProcessPoolExecutor: JobExecutor, ChunkExecutor, @unchecked S
         }
     }
 
+    /// The process ID of the worker that holds `key` (kept by an earlier job), if it lives.
+    public func holder(of key: String) -> Int32? {
+        state.withLock { state in state.holders[key].flatMap { state.all[$0] == nil ? nil : $0 } }
+    }
+
+    /// How many jobs were sent with the request that rebuilds their key, because the worker
+    /// that held it was gone.
+    public var rebuildCount: Int { state.withLock { $0.rebuilds } }
+
     /// Runs `job` on a free worker (starting one when fewer than the pool's size run; waiting
-    /// when all are busy) and returns its output or throws its ``JobError``.
+    /// when all are busy) and returns its output or throws its ``JobError``. A job that uses a
+    /// key (``Job/usesKey``) waits for the worker that holds it; where that worker is gone, it
+    /// goes to another with the request that kept the key, which that worker runs first.
     public func run<J: Job>(_ job: J) async throws -> J.Output {
-        let request = try JobWire.request(job) + Data("\n".utf8)
+        let plain = try JobWire.request(job)
         var attempt = 0
         while true {
             try Task.checkCancellation()
-            let worker = try await acquire()
+            let (target, recipe) = state.withLock { state in (job.usesKey.flatMap { state.holders[$0] }, job.usesKey.flatMap { state.recipes[$0] }) }
+            let worker = try await acquire(preferring: target)
             if Task.isCancelled {
                 release(worker)
                 throw CancellationError()
             }
+            var request = plain
+            if let key = job.usesKey, let recipe, target != worker.processID {
+                request = try JobWire.request(job, rebuild: (key, recipe))
+                state.withLock { $0.rebuilds += 1 }
+            }
+            request.append(UInt8(ascii: "\n"))
             let outcome = await withTaskCancellationHandler {
                 await worker.exchange(request, timeout: timeout, silence: silence)
             } onCancel: {
@@ -138,6 +160,13 @@ public final class ProcessPoolExecutor: JobExecutor, ChunkExecutor, @unchecked S
             }
             switch outcome {
             case .line(let line):
+                state.withLock { state in
+                    for key in JobWire.keptKeys(in: line) {
+                        state.holders[key] = worker.processID
+                        state.recipes[key] = plain
+                    }
+                    if let key = job.usesKey, state.recipes[key] != nil { state.holders[key] = worker.processID }
+                }
                 release(worker)
                 return try JobWire.output(of: J.self, from: line)
             case .ended, .silent:
@@ -172,6 +201,35 @@ public final class ProcessPoolExecutor: JobExecutor, ChunkExecutor, @unchecked S
     private var timeoutText: String {
         guard let seconds = timeout?.seconds else { return "none" }
         return (seconds.rounded() == seconds && abs(seconds) < 1e15 ? "\(Int(seconds))" : "\(seconds)") + " s"
+    }
+
+    /// Worker `processID` once it is free, or any free worker when it is gone (or nil).
+    private func acquire(preferring processID: Int32?) async throws -> Worker {
+        guard let processID else { return try await acquire() }
+        while true {
+            enum Next { case worker(Worker), gone, wait }
+            let next = state.withLock { state -> Next in
+                guard state.all[processID] != nil else { return .gone }
+                if let index = state.idle.firstIndex(where: { $0.processID == processID }) {
+                    state.running += 1
+                    return .worker(state.idle.remove(at: index))
+                }
+                return .wait
+            }
+            switch next {
+            case .worker(let worker): return worker
+            case .gone: return try await acquire()
+            case .wait:
+                await withCheckedContinuation { continuation in
+                    let resumeNow = state.withLock { state -> Bool in
+                        if state.all[processID] == nil || state.idle.contains(where: { $0.processID == processID }) { return true }
+                        state.waiting.append(continuation)
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+        }
     }
 
     /// A free worker, starting one when fewer than `size` run; waits when all are busy.
@@ -209,25 +267,28 @@ public final class ProcessPoolExecutor: JobExecutor, ChunkExecutor, @unchecked S
     }
 
     private func release(_ worker: Worker) {
-        let (waiter, surplus) = state.withLock { state -> (CheckedContinuation<Void, Never>?, Bool) in
+        let (waiters, surplus) = state.withLock { state -> ([CheckedContinuation<Void, Never>], Bool) in
             state.running -= 1
             // A worker beyond a lowered limit is stopped rather than kept idle.
             let surplus = state.all[worker.processID] != nil && state.all.count > state.size
             if surplus { state.all[worker.processID] = nil } else if state.all[worker.processID] != nil { state.idle.append(worker) }
-            return (state.waiting.isEmpty ? nil : state.waiting.removeFirst(), surplus)
+            // Every waiter looks again: one may wait for this worker in particular.
+            defer { state.waiting.removeAll() }
+            return (state.waiting, surplus)
         }
         if surplus { worker.kill() }
-        waiter?.resume()
+        for waiter in waiters { waiter.resume() }
     }
 
     private func discard(_ worker: Worker) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.running -= 1
             state.all[worker.processID] = nil
-            return state.waiting.isEmpty ? nil : state.waiting.removeFirst()
+            defer { state.waiting.removeAll() }
+            return state.waiting
         }
         worker.kill()
-        waiter?.resume()
+        for waiter in waiters { waiter.resume() }
     }
 }
 

@@ -15,6 +15,28 @@ struct SquareJob: Job {
     }
 }
 
+/// Keeps a value in its worker; `ReadKeptJob` reads it there.
+struct KeepJob: Job {
+    static let kind = "keep"
+    var key: String
+    var value: Double
+    func run(in context: JobContext) async throws -> Bool {
+        context.keep(value, forKey: key)
+        return true
+    }
+}
+
+/// Reads the value `KeepJob` kept under `key`.
+struct ReadKeptJob: Job {
+    static let kind = "read-kept"
+    var key: String
+    var usesKey: String? { key }
+    func run(in context: JobContext) async throws -> Double {
+        guard let value = context.value(forKey: key, as: Double.self) else { throw JobError(.stateMissing, "no value under \(key)") }
+        return value
+    }
+}
+
 /// A job whose work fails with an error of its own type.
 struct FailingJob: Job {
     struct Broken: Error, CustomStringConvertible { var description: String { "broken on purpose" } }
@@ -23,7 +45,7 @@ struct FailingJob: Job {
 }
 
 @Suite struct JobTests {
-    let registry = JobRegistry([SquareJob.self, FailingJob.self])
+    let registry = JobRegistry([SquareJob.self, FailingJob.self, KeepJob.self, ReadKeptJob.self])
 
     @Test func aJobRunsThroughItsWireFormatInProcess() async throws {
         let executor = InProcessJobExecutor(registry: registry)
@@ -49,7 +71,7 @@ struct FailingJob: Job {
     @Test func anUnknownKindOrAMalformedRequestIsABadInputAnswer() async throws {
         let context = JobContext()
         let unknown = await registry.answer(Data(#"{"kind": "cube", "input": {"x": 2}}"#.utf8), context: context)
-        #expect(throws: JobError(.badInput, "this worker serves no job of kind 'cube' (it serves failing, square, warm-up)")) {
+        #expect(throws: JobError(.badInput, "this worker serves no job of kind 'cube' (it serves failing, keep, read-kept, square, warm-up)")) {
             try JobWire.output(of: SquareJob.self, from: unknown)
         }
         let malformed = await registry.answer(Data(#"{"kind": "square", "input": {"y": 2}}"#.utf8), context: context)
@@ -67,6 +89,27 @@ struct FailingJob: Job {
         #expect(context.value(forKey: "total", as: Double.self) == 9)
     }
 
+    /// A job's answer names the keys it kept; a request that carries the request which kept its
+    /// key has a worker without the key run that first (a worker that holds it does not).
+    @Test func aKeyAWorkerDoesNotHoldIsRebuiltFromTheRequestThatKeptIt() async throws {
+        let keep = try JobWire.request(KeepJob(key: "m", value: 4.5))
+        let holder = JobContext()
+        let kept = await registry.answer(keep, context: holder)
+        #expect(JobWire.keptKeys(in: kept) == ["m"])
+        let read = ReadKeptJob(key: "m")
+        #expect(try JobWire.output(of: ReadKeptJob.self, from: await registry.answer(try JobWire.request(read), context: holder)) == 4.5)
+        // Another worker: without the recipe the state is missing; with it, rebuilt first.
+        let other = JobContext()
+        let missing = await registry.answer(try JobWire.request(read), context: other)
+        #expect(throws: JobError(.stateMissing, "no value under m")) { try JobWire.output(of: ReadKeptJob.self, from: missing) }
+        let rebuilt = await registry.answer(try JobWire.request(read, rebuild: ("m", keep)), context: other)
+        #expect(try JobWire.output(of: ReadKeptJob.self, from: rebuilt) == 4.5)
+        #expect(other.holds("m"))
+        // The holder is not sent through the recipe again: its value stays as it is.
+        holder.keep(7.0, forKey: "m")
+        #expect(try JobWire.output(of: ReadKeptJob.self, from: await registry.answer(try JobWire.request(read, rebuild: ("m", keep)), context: holder)) == 7)
+    }
+
     @Test func aWarmUpRunsTheRegistrysWarmUpWork() async throws {
         let ran = WarmUpFlag()
         let warming = JobRegistry([SquareJob.self]) { ran.set() }
@@ -81,4 +124,42 @@ final class WarmUpFlag: @unchecked Sendable {
     private var value = false
     var isSet: Bool { lock.withLock { value } }
     func set() { lock.withLock { value = true } }
+}
+
+/// A request carried inside another (a rebuild recipe) comes out byte for byte in meaning:
+/// 64-bit integers above 2^53 (a hash, a time in nanoseconds) and non-finite numbers included.
+@Suite struct RecipeFidelityTests {
+    struct Wide: Job {
+        static let kind = "wide"
+        var hash: UInt64
+        var time: Int64
+        var ratio: Double
+        var missing: Double
+        var name: String
+        func run(in context: JobContext) async throws -> Wide { self }
+    }
+
+    struct Carrier: Job {
+        static let kind = "carrier"
+        var usesKey: String? { "k" }
+        func run(in context: JobContext) async throws -> Bool { true }
+    }
+
+    @Test func aRecipeKeepsEveryNumberExactly() async throws {
+        let wide = Wide(hash: UInt64.max - 12_345, time: 1_796_469_675_143_393_043, ratio: 0.1 + 0.2, missing: .nan, name: "é\u{1f}")
+        let recipe = try JobWire.request(wide)
+        let line = try JobWire.request(Carrier(), rebuild: ("k", recipe))
+        let registry = JobRegistry([Wide.self, Carrier.self])
+        // A worker without the key runs the carried recipe, then the job.
+        #expect(try JobWire.output(of: Carrier.self, from: await registry.answer(line, context: JobContext())))
+        let viaRecipe = try WorkerJSON.decoder().decode(RecipeEnvelope.self, from: line).rebuild.request
+        #expect(viaRecipe.input.hash == wide.hash && viaRecipe.input.time == wide.time && viaRecipe.input.ratio == wide.ratio)
+        #expect(viaRecipe.input.missing.isNaN && viaRecipe.input.name == wide.name)
+    }
+
+    struct RecipeEnvelope: Decodable {
+        struct Rebuild: Decodable { var key: String; var request: Request }
+        struct Request: Decodable { var kind: String; var input: Wide }
+        var rebuild: Rebuild
+    }
 }

@@ -32,6 +32,24 @@ import Testing
         #expect(Set(pool.workerProcessIDs) == Set(workers))
     }
 
+    /// Pass 2 keeps the rows of a chunk whose levels fall outside the guess, and pass 3 goes to
+    /// the worker that holds them. Killed between the passes, that worker's rows are rebuilt on
+    /// another (the pass-2 job runs again there first) and the answer is still lm's.
+    @Test func theWorkerHoldingAChunksRowsKilledBetweenPassesIsRebuiltElsewhere() async throws {
+        // Sorted by g: the first chunk, whose levels are the guess, has only some of them.
+        let path = try await parquet("pool_affinity", "d[order(d$g), ]")
+        let pool = ProcessPoolExecutor(executable: polybridgeExecutable(), workers: 2)
+        defer { pool.shutdown() }
+        let killer = HolderKiller(pool: pool)
+        let spec = LinearModelSpecification(formula: "y ~ x1 + g")
+        let fit = try await LinearModel.fitChunked(.file(path: path), rowCount: 2400, chunks: LinearModel.chunkRanges(rowCount: 2400, count: 6),
+                                                   spec, executor: killer)
+        let victim = try #require(killer.victim, "no pass-3 job found a worker holding its rows")
+        #expect(!pool.workerProcessIDs.contains(victim))
+        #expect(pool.rebuildCount >= 1)
+        #expect(try await agreesWithLM(fit, data: "pool_affinity", formula: spec.formula) == "TRUE")
+    }
+
     /// A worker killed with SIGKILL mid-chunk is replaced and its chunk re-run; the answer is lm's.
     @Test func aWorkerKilledMidChunkIsReplacedAndTheFitIsStillExact() async throws {
         let path = try await parquet("pool_kill")
@@ -258,5 +276,33 @@ import Testing
         } catch {
             #expect("\(error)".contains("\(fifo) is not a regular file"), "\(error)")
         }
+    }
+}
+
+/// Runs chunk tasks on `pool`, and before the first pass-3 task kills the worker that holds
+/// that chunk's rows.
+final class HolderKiller: ChunkExecutor, @unchecked Sendable {
+    let pool: ProcessPoolExecutor
+    private let killed = Mutex<Int32?>(nil)
+
+    init(pool: ProcessPoolExecutor) { self.pool = pool }
+
+    /// The worker killed, if any.
+    var victim: Int32? { killed.withLock { $0 } }
+
+    func run(_ task: LinearModelChunkTask, data: ChunkData) async throws -> LinearModelChunkResult {
+        if case .factor = task.step, case .file(let path, let identity) = data,
+           let holder = pool.holder(of: LinearModelChunkJob(task: task, path: path, identity: identity).rowsKey) {
+            let first = killed.withLock { victim -> Bool in
+                guard victim == nil else { return false }
+                victim = holder
+                return true
+            }
+            if first {
+                kill(holder, SIGKILL)
+                while kill(holder, 0) == 0 { usleep(10_000) }
+            }
+        }
+        return try await pool.run(task, data: data)
     }
 }
