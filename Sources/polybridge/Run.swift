@@ -30,9 +30,6 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .customLong("fail-fast"), help: "Stop at the first failed step.")
     var failFast = false
 
-    @Flag(help: "Let the engine (--executor ray) print its own INFO and WARNING log lines.")
-    var verbose = false
-
     @Flag(name: .customLong("fail-on-empty"), help: "Fail a step that returns 0 rows from non-empty inputs (otherwise a warning), as fail_on_empty: true does for one step.")
     var failOnEmpty = false
 
@@ -48,21 +45,12 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Print the run's account as JSON.")
     var json = false
 
-    @Option(help: "Where R and Python steps run: local (this process and its worker processes), ray or dask.")
-    var executor: ExecutorKind = .local
-
-    @Option(help: "The address of an existing Ray or Dask cluster (without it a local cluster is started and stopped).")
-    var address: String?
+    @OptionGroup var engineOptions: EngineOptions
 
     @Option(help: "Worker processes for R steps (local), or engine workers (ray, dask).")
     var workers: Int = 2
 
-    @Option(name: .customLong("worker-binary"), help: "The polybridge executable on the engine's nodes (default: this one's path).")
-    var workerBinary: String?
-
     func validate() throws {
-        if address != nil && executor == .local { throw ValidationError("--address applies to --executor ray or dask") }
-        if workerBinary != nil && executor == .local { throw ValidationError("--worker-binary applies to --executor ray or dask") }
         try OptionChecks.count(workers, "--workers")
     }
 
@@ -80,8 +68,7 @@ struct Run: AsyncParsableCommand {
         }
         let binary = CurrentExecutable.url
         // Also resolved before the change of folder.
-        let nodeBinary = workerBinary.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? binary
-        try OptionChecks.checkWorkerBinary(workerBinary == nil ? nil : nodeBinary.path, address: address)
+        let nodeBinary = try engineOptions.nodeBinary()
         var options = PipelineRunOptions(useCache: !noCache, force: Set(force), failFast: failFast,
                                          workerExecutable: binary, workers: workers, failOnEmpty: failOnEmpty)
         let pipeline: Pipeline
@@ -105,61 +92,21 @@ struct Run: AsyncParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        // As Snakemake does with its workdir: R and Python code in the steps sees the pipeline
-        // file's folder as its working directory, so relative paths in scripts and parameters
-        // mean the same as paths in the file (which are already absolute).
-        // No more workers than steps that can use them: local worker processes run R steps,
-        // an engine's workers run R and Python steps.
-        let engineSteps = pipeline.steps.filter { $0.kind == .r || (executor != .local && $0.kind == .python) }.count
-        let workers = WorkerCount.capped(asked: workers, work: engineSteps)
-        options.workers = workers
-        if address == nil {
-            WorkerCount.warnIfOverCores(workers, asked: self.workers,
-                                        kind: executor == .local ? "worker processes" : "\(executor.rawValue) workers",
-                                        work: executor == .local ? "R steps" : "R and Python steps")
-        }
-        guard FileManager.default.changeCurrentDirectoryPath(pipeline.directory) else {
-            printError("error: cannot change to the pipeline's folder \(pipeline.directory)")
-            throw ExitCode(1)
-        }
-        // Standard output is for the run's account (a table, or the JSON document of --json),
-        // printed after the run: whatever else reaches it while the steps run (a shell the code
-        // starts, C code printing, the engine's notes) goes to standard error instead.
-        let diversion = StandardOutputDiversion()
-        // Ctrl-C from here on, also while the engine starts or stops: no Ray head is left behind.
-        let onInterrupt = EngineOnInterrupt()
-        let interrupts = executor == .local ? nil : InterruptForwarder {
-            onInterrupt.stopOrAbandon()
-            printError("interrupted")
-            ProcessEnd.immediately(130)
-        }
-        if let engine = ClusterEngine(rawValue: executor.rawValue) {
-            do {
-                let executor = try await EngineExecutor.start(engine: engine, executable: nodeBinary, workers: workers, address: address,
-                                                              verbose: verbose)
-                onInterrupt.started(executor)
-                options.engine = executor
-            } catch {
-                // A start that failed because Ctrl-C killed the head it was starting.
-                onInterrupt.holdIfInterrupted()
-                interrupts?.stop()
-                diversion.end()
-                printError("error: \(error)")
-                throw ExitCode(1)
-            }
+        let executor: PipelineExecutor = if let engine = engineOptions.engine {
+            .engine(engine, address: engineOptions.address, executable: nodeBinary, verbose: engineOptions.verbose)
+        } else {
+            .local
         }
         let display = LiveDisplay.forTerminal(steps: pipeline.steps.map(\.id))
         let outcome: Result<PipelineRunReport, any Error>
         do {
-            outcome = .success(try await PipelineRunner.run(pipeline, options: options) { record in display?.update(record) })
+            outcome = .success(try await PipelineRunner.run(pipeline, options: options, on: executor,
+                                                             warning: { printError("warning: \($0)") },
+                                                             onRecord: { record in display?.update(record) }))
         } catch {
             outcome = .failure(error)
         }
-        onInterrupt.holdIfInterrupted()
         display?.finish()
-        await options.engine?.stop()
-        interrupts?.stop()
-        diversion.end()
         let report: PipelineRunReport
         do {
             report = try outcome.get()

@@ -50,6 +50,22 @@ import Testing
         #expect(try await agreesWithLM(fit, data: "pool_affinity", formula: spec.formula) == "TRUE")
     }
 
+    /// What `polybridge fit` does is library API: a Swift program fits a file on a pool (started
+    /// and stopped by the call) or in this process and gets lm's answer, and the timing on workers.
+    @Test func aSwiftProgramFitsAFileOnAPoolOrInProcessThroughTheLibrary() async throws {
+        let path = try await parquet("file_fit")
+        let spec = LinearModelSpecification(formula: "y ~ x1 + g + s")
+        var options = FileFitOptions()
+        options.chunks = 4
+        options.executor = .pool(workers: 2, executable: polybridgeExecutable())
+        let (pooled, timing) = try await LinearModel.fit(file: path, spec, options: options)
+        #expect(try await agreesWithLM(pooled, data: "file_fit", formula: spec.formula) == "TRUE")
+        #expect(timing?.chunks == 4 && (timing?.workersReady ?? 0) > 0 && timing?.engineStopped == nil)
+        options.executor = .inProcess
+        let (local, none) = try await LinearModel.fit(file: path, spec, options: options)
+        #expect(try await agreesWithLM(local, data: "file_fit", formula: spec.formula) == "TRUE" && none == nil)
+    }
+
     /// A worker killed with SIGKILL mid-chunk is replaced and its chunk re-run; the answer is lm's.
     @Test func aWorkerKilledMidChunkIsReplacedAndTheFitIsStillExact() async throws {
         let path = try await parquet("pool_kill")

@@ -1,8 +1,8 @@
 import Foundation
-import Polybridge
 import Synchronization
 
-/// Ctrl-C for the whole `polybridge` process.
+/// Ctrl-C for the whole process, once a program installs it (the `polybridge` command does,
+/// first thing in `main`); without it, forwarders are never called.
 ///
 /// SIGINT is blocked in every thread and taken by one thread of its own in `sigwait`: the mask
 /// is set on the main thread before any other thread exists, and threads inherit it. R, while
@@ -11,7 +11,7 @@ import Synchronization
 /// causes uninitialized stack frame". Blocked, the signal stays pending until that thread takes
 /// it. Programs started from R or Python inherit the blocked mask and so do not see Ctrl-C
 /// themselves (as they inherited SIG_IGN before).
-enum InterruptHandling {
+public enum InterruptHandling {
     /// The active forwarders' handlers, innermost last; empty means "exit 130".
     private static let handlers = Mutex<[(id: ObjectIdentifier, handler: @Sendable () -> Void)]>([])
 
@@ -20,7 +20,7 @@ enum InterruptHandling {
     /// Swift or Python pool thread, say) would otherwise pass that on, and `polybridge` would
     /// ignore `kill`. SIGPIPE keeps its inherited state (the pool starts its workers with it
     /// blocked: a dead peer is an error for them, not an exit).
-    static func install() {
+    public static func install() {
         var inherited = sigset_t(), interrupt = sigset_t()
         pthread_sigmask(SIG_SETMASK, nil, &inherited)
         sigemptyset(&interrupt)
@@ -61,13 +61,14 @@ enum InterruptHandling {
 }
 
 /// Turns Ctrl-C (SIGINT) into a call to `onInterrupt` while alive, instead of ending the process.
-final class InterruptForwarder: Sendable {
-    init(onInterrupt: @escaping @Sendable () -> Void) {
+public final class InterruptForwarder: Sendable {
+    /// Forwards Ctrl-C to `onInterrupt` until ``stop()``.
+    public init(onInterrupt: @escaping @Sendable () -> Void) {
         InterruptHandling.push(ObjectIdentifier(self), onInterrupt)
     }
 
     /// Stops forwarding: Ctrl-C ends the process again (status 130).
-    func stop() {
+    public func stop() {
         InterruptHandling.remove(ObjectIdentifier(self))
     }
 }

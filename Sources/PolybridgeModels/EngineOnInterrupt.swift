@@ -1,16 +1,18 @@
 import Foundation
-import Polybridge
 import Synchronization
 
 /// What Ctrl-C stops while a command uses Ray or Dask: the engine once it has started, or,
 /// while it still starts, the local Ray head it is starting (which runs in a session of its
 /// own and would outlive the command).
-final class EngineOnInterrupt: Sendable {
+public final class EngineOnInterrupt: Sendable {
     private let engine = Mutex<EngineExecutor?>(nil)
     private let interrupted = Atomic<Bool>(false)
 
+    /// Nothing started yet.
+    public init() {}
+
     /// Records the engine once it has started.
-    func started(_ executor: EngineExecutor) {
+    public func started(_ executor: EngineExecutor) {
         engine.withLock { $0 = executor }
     }
 
@@ -19,7 +21,7 @@ final class EngineOnInterrupt: Sendable {
     /// Ray's core worker (status 1) before the head is stopped. The local head's process group
     /// is killed instead (the actors and their workers with it; on a cluster Ray ends a driver's
     /// actors when the driver goes). Dask is stopped in order (its plugin unregistered).
-    func stopOrAbandon() {
+    public func stopOrAbandon() {
         interrupted.store(true, ordering: .releasing)
         let executor = engine.withLock { $0 }
         if let executor, executor.engine == .dask { executor.shutdown() } else { EngineExecutor.abandonLocalClusters() }
@@ -29,7 +31,7 @@ final class EngineOnInterrupt: Sendable {
 extension EngineOnInterrupt {
     /// After Ctrl-C, work that failed because the engine was stopping waits here for the
     /// interrupt handler to end the process with status 130, instead of reporting that failure.
-    func holdIfInterrupted() {
+    public func holdIfInterrupted() {
         guard interrupted.load(ordering: .acquiring) else { return }
         while true { sleep(1) }
     }

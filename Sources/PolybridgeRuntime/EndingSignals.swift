@@ -1,6 +1,5 @@
 import CProcess
 import Foundation
-import Polybridge
 
 /// SIGTERM, SIGHUP, and SIGPIPE when standard output or error has lost its reader
 /// (`polybridge eval ... | head -1`), end `polybridge` as their default action would, but
@@ -10,9 +9,9 @@ import Polybridge
 /// default action in forked children (see CProcess), and programs started with exec get the
 /// default action anyway. SIGPIPE from another pipe (a Python subprocess that went away) no
 /// longer ends the process: the write fails with EPIPE, as in Python itself.
-enum EndingSignals {
+public enum EndingSignals {
     /// Installs the handlers and starts the thread that acts on them; call once, early in `main`.
-    static func install() {
+    public static func install() {
         for signal in [SIGTERM, SIGHUP, SIGPIPE] { _ = pb_signal_catch(signal) }
         let thread = Thread {
             while true {
