@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: setup setup-engines setup-test build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-pipeline bench-engines bench-csv-width bench-wide-factor clean
+.PHONY: setup setup-engines setup-test build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-pipeline bench-engines bench-compare bench-csv-width bench-wide-factor clean
 
 setup:
 	./scripts/setup.sh
@@ -68,6 +68,10 @@ bench-csv-width: release
 # The 10,000,000-row fit on the local pool, local Ray and local Dask, in one run.
 bench-engines: release setup-engines
 	./scripts/bench-engines.sh
+
+# Two binaries side by side (OLD=path/to/old/polybridge): the fit on two workers, Ray and Dask.
+bench-compare: release setup-engines
+	./scripts/bench-compare.sh "$(OLD)"
 
 # A 1,000-level factor (about 1,000 coefficients) in chunks: in-process, on two workers, and R's lm.
 bench-wide-factor: release
