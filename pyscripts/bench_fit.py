@@ -153,6 +153,15 @@ def polybridge(binary, path, extra=()):
             "chunks": int(timing.group(3)), "peak": peak, "coef": [c["estimate"] for c in fit["coefficients"]]}
 
 
+def in_process_wall(binary, path, chunks):
+    """Wall time of `polybridge fit --chunks N` in this process alone (no workers), the
+    baseline for what starting two workers adds to a fit's wall time."""
+    t0 = time.perf_counter()
+    subprocess.run([binary, "fit", "--data", path, "--formula", FORMULA, "--json", "--chunks", str(chunks)],
+                   check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
 def largest_difference(coef, reference):
     return max(abs(a - b) / max(abs(b), 1e-300) for a, b in zip(coef, reference))
 
@@ -199,6 +208,9 @@ def main():
                   + (f"; rpy2 recipe / polybridge end to end {rp['fit'] / pb['wall']:.0f}x (goal >= 40)" if rp else ""))
             print(f"  polybridge: workers ready in {pb['ready']:.2f} s; peak memory of coordinator + workers "
                   f"{pb['peak'] / 2**30:.2f} GiB (sampled from /proc every 50 ms)")
+            alone = min(in_process_wall(binary, path, pb["chunks"]) for _ in range(2))
+            print(f"  two workers add {pb['wall'] - alone:+.2f} s to the wall time of the same chunks fitted in this process alone "
+                  f"({alone:.2f} s; goal <= 0.2 s)")
 
 
 if __name__ == "__main__":

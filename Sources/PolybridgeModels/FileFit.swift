@@ -47,6 +47,10 @@ public struct FileFitOptions: Sendable {
 public struct FileFitTiming: Sendable, Equatable {
     /// Seconds until the workers were ready.
     public var workersReady: Double
+    /// Seconds until this process was ready without them: its R and Python up, the chunks
+    /// counted and the formula checked (nil on an engine, which starts after that). What local
+    /// workers add to a fit's wall time is `workersReady` beyond this.
+    public var coordinatorReady: Double? = nil
     /// Seconds of the fit once they were.
     public var fit: Double
     /// The chunks fitted.
@@ -110,12 +114,14 @@ extension LinearModel {
             options.warning?(warning)
         }
         _ = try await checkFormula(specification.formula)
+        let coordinatorReady = clock.now
         try await warming
         try await pool.warmUp()
         let ready = clock.now
         let fit = try await fitChunked(.file(path: path, identity: identity), rowCount: rows, chunks: ranges, specification,
                                        combine: options.combine, executor: pool, label: label, progress: options.progress)
-        return (fit, FileFitTiming(workersReady: (ready - started).seconds, fit: (clock.now - ready).seconds, chunks: ranges.count))
+        return (fit, FileFitTiming(workersReady: (ready - started).seconds, coordinatorReady: (coordinatorReady - started).seconds,
+                                   fit: (clock.now - ready).seconds, chunks: ranges.count))
     }
 
     private static func fitOnEngine(_ path: String, _ specification: LinearModelSpecification, engine: ClusterEngine, workers asked: Int,
@@ -162,7 +168,7 @@ extension LinearModel {
         }
         let fitted = clock.now
         executor.shutdown()
-        return (fit, FileFitTiming(workersReady: executor.startupSeconds, fit: (fitted - ready).seconds, chunks: ranges.count,
+        return (fit, FileFitTiming(workersReady: executor.startupSeconds, coordinatorReady: nil, fit: (fitted - ready).seconds, chunks: ranges.count,
                                    engineStopped: (clock.now - fitted).seconds))
     }
 

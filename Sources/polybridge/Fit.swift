@@ -108,7 +108,8 @@ struct Fit: AsyncParsableCommand {
             bar?.finish()
             fit = fitted
             if self.timing, let timing {
-                printError(String(format: "timing: workers ready %.3f s, fit %.3f s (%d chunks)", timing.workersReady, timing.fit, timing.chunks))
+                printError(String(format: "timing: workers ready %.3f s, fit %.3f s (%d chunks)", timing.workersReady, timing.fit, timing.chunks)
+                           + (timing.coordinatorReady.map { String(format: "; this process ready without them %.3f s", $0) } ?? ""))
                 if let stopped = timing.engineStopped { printError(String(format: "timing: engine stopped in %.3f s", stopped)) }
             }
         } catch {
