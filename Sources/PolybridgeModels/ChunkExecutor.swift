@@ -232,7 +232,7 @@ public struct InProcessExecutor: ChunkExecutor {
 
     /// Runs `task` on its rows of `data` in this process's R.
     public func run(_ task: LinearModelChunkTask, data: ChunkData) async throws -> LinearModelChunkResult {
-        guard case .table(let table) = data else { throw LinearModelError.data("the in-process executor needs a table") }
+        guard case .table(let table) = data else { throw LinearModelError.wrongDataForExecutor(executor: "in-process executor", needs: "a table (ChunkData.table)") }
         let rows = try table.slice(rows: task.rows)
         do {
             return try await LinearModelChunkWork.run(task, rows: rows)

@@ -53,7 +53,7 @@ public final class EngineExecutor: JobExecutor, ChunkExecutor, @unchecked Sendab
                 try python.object(max(1, workers)), try python.object(executable.path), try python.object(try Self.packageBase()),
                 try python.object(verbose)])
         } catch let error as PythonError {
-            throw LinearModelError.data("cannot start \(engine.rawValue): \(Self.message(of: error))")
+            throw LinearModelError.engineUnavailable(engine: engine.rawValue, detail: Self.message(of: error))
         }
         startupSeconds = (ContinuousClock.now - started).seconds
     }
@@ -136,7 +136,7 @@ public final class EngineExecutor: JobExecutor, ChunkExecutor, @unchecked Sendab
     /// Runs `task` on the engine; `data` must be a file every node can read.
     public func run(_ task: LinearModelChunkTask, data: ChunkData) async throws -> LinearModelChunkResult {
         guard case .file(let path, let identity) = data else {
-            throw LinearModelError.data("the \(engine.rawValue) executor reads its rows from a file every node can read: pass ChunkData.file")
+            throw LinearModelError.wrongDataForExecutor(executor: "\(engine.rawValue) executor", needs: "a file every node can read (ChunkData.file)")
         }
         // A relative path means this process's folder; an engine worker's folder is another.
         let shared = path.contains("://") ? path : URL(fileURLWithPath: path).standardizedFileURL.path

@@ -22,9 +22,9 @@ public struct FileIdentity: Sendable, Codable, Equatable {
     /// The identity `path` has now.
     public static func pin(_ path: String) throws(LinearModelError) -> FileIdentity {
         var info = stat()
-        guard stat(path, &info) == 0 else { throw .data("cannot read \(path): \(String(cString: strerror(errno)))") }
+        guard stat(path, &info) == 0 else { throw .dataFileUnusable(path: path, detail: "cannot be read: \(String(cString: strerror(errno)))") }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw .data("\(path) is not a regular file: workers read their rows from it, so it must be a file that can be read more than once")
+            throw .dataFileUnusable(path: path, detail: "is not a regular file: workers read their rows from it, so it must be a file that can be read more than once")
         }
         return FileIdentity(host: ProcessInfo.processInfo.hostName, device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
                             size: Int64(info.st_size),
@@ -53,7 +53,7 @@ public struct FileIdentity: Sendable, Codable, Equatable {
     /// FNV-1a over the file's footer bytes.
     private static func footerHash(_ path: String, size: Int64) throws(LinearModelError) -> UInt64 {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw .data("cannot open \(path): \(String(cString: strerror(errno)))")
+            throw .dataFileUnusable(path: path, detail: "cannot be opened: \(String(cString: strerror(errno)))")
         }
         defer { try? handle.close() }
         func read(from offset: Int64, count: Int) -> [UInt8] {

@@ -182,7 +182,7 @@ public enum LinearModel {
                                   executor: any ChunkExecutor = InProcessExecutor(), label: String = "data",
                                   progress: (@Sendable (LinearModelProgress) -> Void)? = nil) async throws -> LinearModelFit {
         let formula = try await checkFormula(specification.formula)
-        guard !chunks.isEmpty else { throw LinearModelError.data("no chunks to fit") }
+        guard !chunks.isEmpty else { throw LinearModelError.nothingToFit("no chunks to fit") }
         // Workers read the file themselves, chunk by chunk: they check it is still the file it
         // was now (a URL is left to its store).
         let data: ChunkData = if case .file(let path, nil) = data, !path.contains("://") {
@@ -205,7 +205,7 @@ public enum LinearModel {
         switch combine {
         case .average:
             let fits = try await runAll(tasks(.fit), pass: 1).map { result -> LinearModelFit in
-                guard case .fit(let fit) = result else { throw LinearModelError.data("a chunk returned \(result) for a fit") }
+                guard case .fit(let fit) = result else { throw LinearModelError.inconsistentChunks("a chunk returned \(result) for a fit") }
                 return fit
             }
             return try average(fits, formula: formula, label: label)
@@ -215,7 +215,7 @@ public enum LinearModel {
             // merged levels equal it (the usual case: every chunk holds every level); otherwise
             // a third pass factors every chunk with the merged levels.
             let first = try await runAll([tasks(.levels)[0]], pass: 1).map { result -> ChunkLevels in
-                guard case .levels(let levels) = result else { throw LinearModelError.data("a chunk returned \(result) for its levels") }
+                guard case .levels(let levels) = result else { throw LinearModelError.inconsistentChunks("a chunk returned \(result) for its levels") }
                 return levels
             }
             let guess = try await mergeLevels(first)
@@ -225,7 +225,7 @@ public enum LinearModel {
             var guessed: [ChunkFactor?] = []
             for result in try await runAll(tasks(.levelsAndFactor(guess: guess)), pass: 2) {
                 guard case .levelsAndFactor(let chunkLevels, let factor) = result else {
-                    throw LinearModelError.data("a chunk returned \(result) for its levels and factor")
+                    throw LinearModelError.inconsistentChunks("a chunk returned \(result) for its levels and factor")
                 }
                 levels.append(chunkLevels)
                 guessed.append(factor)
@@ -235,7 +235,7 @@ public enum LinearModel {
             if factors.count != guessed.count || !sameLevels(global, guess) {
                 if !sameLevels(global, guess) { try await checkChunkedSize(shape, levels: global, specification, chunks: chunks, levelsComplete: true) }
                 factors = try await runAll(tasks(.factor(levels: global)), pass: 3).map { result -> ChunkFactor in
-                    guard case .factor(let factor) = result else { throw LinearModelError.data("a chunk returned \(result) for its factor") }
+                    guard case .factor(let factor) = result else { throw LinearModelError.inconsistentChunks("a chunk returned \(result) for its factor") }
                     return factor
                 }
             }
@@ -310,7 +310,7 @@ public enum LinearModel {
     private static func combineExact(_ factors: [ChunkFactor], specification: LinearModelSpecification,
                                      label: String) async throws -> LinearModelFit {
         guard let first = factors.first, factors.allSatisfy({ $0.columns == first.columns }) else {
-            throw LinearModelError.data("the chunks' model matrices have different columns")
+            throw LinearModelError.inconsistentChunks("the chunks' model matrices have different columns")
         }
         let chunkCount = factors.count
         let factors = [merged(first, Array(factors.dropFirst()))]
@@ -360,7 +360,7 @@ public enum LinearModel {
     /// chunks that estimate it (sorted data leaves factor levels out of whole chunks), and the
     /// text says how many did.
     private static func average(_ fits: [LinearModelFit], formula: String, label: String) throws -> LinearModelFit {
-        guard let first = fits.first else { throw LinearModelError.data("no chunk fits to average") }
+        guard let first = fits.first else { throw LinearModelError.nothingToFit("no chunk fits to average") }
         var names: [String] = []
         var estimates: [String: [(estimate: Double, standardError: Double)]] = [:]
         for fit in fits {
@@ -421,7 +421,7 @@ public enum LinearModel {
                 }
             }
         } catch LinearModelError.fitFailed(let message) {
-            throw LinearModelError.data("cannot write the plot to \(path): \(message)")
+            throw LinearModelError.plotUnwritable(path: path, detail: message)
         }
     }
 

@@ -139,8 +139,20 @@ public enum LinearModelError: Error, Sendable, Equatable, CustomStringConvertibl
     case fitFailed(message: String)
     /// R failed on one chunk: which chunk, its rows (1-based, inclusive) and R's message.
     case chunkFailed(chunk: Int, firstRow: Int, lastRow: Int, message: String)
-    /// The data could not be read or converted.
-    case data(String)
+    /// The data file cannot be used by workers: it is missing, unreadable or not a regular file
+    /// (`detail` reads on from the path: "is not a regular file: …").
+    case dataFileUnusable(path: String, detail: String)
+    /// An executor was given data of a kind it does not read (a table where it reads a file).
+    case wrongDataForExecutor(executor: String, needs: String)
+    /// A Ray or Dask cluster could not be started or reached.
+    case engineUnavailable(engine: String, detail: String)
+    /// There was nothing to fit: no chunks, or no chunk fits to average.
+    case nothingToFit(String)
+    /// A chunk's answer did not fit the step asked (a different kind of result, or model
+    /// matrices with different columns): a fault of Polybridge's, not of the data.
+    case inconsistentChunks(String)
+    /// The coefficient plot could not be written.
+    case plotUnwritable(path: String, detail: String)
 
     /// A message for the person at the terminal.
     public var description: String {
@@ -173,8 +185,16 @@ public enum LinearModelError: Error, Sendable, Equatable, CustomStringConvertibl
             return "lm failed: \(message)"
         case .chunkFailed(let chunk, let firstRow, let lastRow, let message):
             return "chunk \(chunk) (rows \(firstRow)-\(lastRow)): \(message)"
-        case .data(let message):
-            return message
+        case .dataFileUnusable(let path, let detail):
+            return "\(path) \(detail)"
+        case .wrongDataForExecutor(let executor, let needs):
+            return "the \(executor) needs \(needs)"
+        case .engineUnavailable(let engine, let detail):
+            return "cannot start \(engine): \(detail)"
+        case .nothingToFit(let what), .inconsistentChunks(let what):
+            return what
+        case .plotUnwritable(let path, let detail):
+            return "cannot write the plot to \(path): \(detail)"
         }
     }
 }

@@ -188,7 +188,7 @@ public final class ProcessPoolExecutor: JobExecutor, ChunkExecutor, @unchecked S
     /// Runs `task` on a worker; `data` must be a file.
     public func run(_ task: LinearModelChunkTask, data: ChunkData) async throws -> LinearModelChunkResult {
         guard case .file(let path, let identity) = data else {
-            throw LinearModelError.data("the worker pool reads its rows from a file: pass ChunkData.file")
+            throw LinearModelError.wrongDataForExecutor(executor: "worker pool", needs: "a file its workers read (ChunkData.file)")
         }
         do {
             return try await run(LinearModelChunkJob(task: task, path: path, identity: identity))

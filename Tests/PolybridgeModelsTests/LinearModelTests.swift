@@ -291,7 +291,7 @@ final class PathRecordingExecutor: ChunkExecutor, @unchecked Sendable {
     var factorPaths: [LinearModelChunkWork.Path] { recorded.withLock { $0 } }
 
     func run(_ task: LinearModelChunkTask, data: ChunkData) async throws -> LinearModelChunkResult {
-        guard case .table(let table) = data else { throw LinearModelError.data("a table, please") }
+        guard case .table(let table) = data else { throw LinearModelError.wrongDataForExecutor(executor: "test executor", needs: "a table") }
         do {
             let (result, path) = try await LinearModelChunkWork.runReportingPath(task, rows: try table.slice(rows: task.rows))
             switch (task.step, result) {
