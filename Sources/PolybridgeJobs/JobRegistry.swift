@@ -2,7 +2,7 @@ import Foundation
 
 /// The job kinds a worker serves, by name: what turns a request line into its answer line.
 public struct JobRegistry: Sendable {
-    private typealias Handler = @Sendable (Data, JobContext) async -> Data
+    private typealias Handler = @Sendable (Data, JobContext, [String]) async -> Data
     private let handlers: [String: Handler]
 
     /// A registry of `kinds` and ``WarmUpJob``, whose answer comes after `warmUp` has run (start
@@ -13,7 +13,7 @@ public struct JobRegistry: Sendable {
             precondition(handlers[kind.kind] == nil && kind.kind != WarmUpJob.kind, "job kind \(kind.kind) registered twice")
             handlers[kind.kind] = Self.handler(for: kind)
         }
-        handlers[WarmUpJob.kind] = { _, _ in
+        handlers[WarmUpJob.kind] = { _, _, _ in
             do {
                 try await warmUp()
                 return JobWire.answer(true, error: nil)
@@ -28,7 +28,7 @@ public struct JobRegistry: Sendable {
     public var kinds: [String] { handlers.keys.sorted() }
 
     private static func handler<J: Job>(for type: J.Type) -> Handler {
-        { line, context in
+        { line, context, rebuilt in
             let job: J
             do {
                 job = try JobWire.job(J.self, from: line)
@@ -37,9 +37,9 @@ public struct JobRegistry: Sendable {
             }
             do {
                 let output = try await job.run(in: context)
-                return JobWire.answer(output, error: nil, kept: context.takeKept())
+                return JobWire.answer(output, error: nil, kept: context.takeKept(), rebuilt: rebuilt)
             } catch {
-                return JobWire.answer(J.Output?.none, error: JobError(error), kept: context.takeKept())
+                return JobWire.answer(J.Output?.none, error: JobError(error), kept: context.takeKept(), rebuilt: rebuilt)
             }
         }
     }
@@ -57,6 +57,7 @@ public struct JobRegistry: Sendable {
         }
         _ = context.takeKept()
         // State the job uses that this worker does not hold: the job that kept it runs first.
+        var rebuilt: [String] = []
         if let rebuild = JobWire.rebuild(in: line), !context.holds(rebuild.key) {
             let answer = await self.answer(rebuild.request, context: context)
             struct Failure: Decodable { var error: JobError? }
@@ -64,7 +65,8 @@ public struct JobRegistry: Sendable {
                 return JobWire.answer(Bool?.none, error: JobError(error.code, "rebuilding \(rebuild.key): \(error.message)", cause: error.cause))
             }
             _ = context.takeKept()
+            rebuilt.append(rebuild.key)
         }
-        return await handler(line, context)
+        return await handler(line, context, rebuilt)
     }
 }

@@ -48,10 +48,13 @@ public enum JobWire {
         var error: JobError?
         /// The keys the job kept in its worker (``JobContext/keep(_:forKey:)``).
         var kept: [String]?
+        /// The key the worker rebuilt first (it did not hold it), if any.
+        var rebuilt: [String]?
     }
 
-    struct KeptOnly: Decodable {
+    struct KeysOnly: Decodable {
         var kept: [String]?
+        var rebuilt: [String]?
     }
 
     /// The request line for `job`, without its newline. With `rebuild`, the line also carries
@@ -64,7 +67,12 @@ public enum JobWire {
 
     /// The keys an answer line says its job kept in the worker.
     public static func keptKeys(in answer: Data) -> [String] {
-        (try? WorkerJSON.decoder().decode(KeptOnly.self, from: answer).kept) ?? []
+        (try? WorkerJSON.decoder().decode(KeysOnly.self, from: answer).kept) ?? []
+    }
+
+    /// The keys an answer line says the worker rebuilt before the job (it did not hold them).
+    public static func rebuiltKeys(in answer: Data) -> [String] {
+        (try? WorkerJSON.decoder().decode(KeysOnly.self, from: answer).rebuilt) ?? []
     }
 
     /// The rebuild a request line carries: the key and the request that keeps it.
@@ -85,8 +93,9 @@ public enum JobWire {
     }
 
     /// The answer line for `output`, or for `error` when the job failed, with the keys the job kept.
-    static func answer<Output: Codable>(_ output: Output?, error: JobError?, kept: [String] = []) -> Data {
-        if let line = try? WorkerJSON.encoder().encode(Answer(output: output, error: error, kept: kept.isEmpty ? nil : kept)) { return line }
+    static func answer<Output: Codable>(_ output: Output?, error: JobError?, kept: [String] = [], rebuilt: [String] = []) -> Data {
+        let answer = Answer(output: output, error: error, kept: kept.isEmpty ? nil : kept, rebuilt: rebuilt.isEmpty ? nil : rebuilt)
+        if let line = try? WorkerJSON.encoder().encode(answer) { return line }
         // An output that cannot be encoded (a NaN in a place without a spelling) is itself a failure.
         let failure = JobError(.failed, "the job's output could not be encoded as JSON")
         return (try? WorkerJSON.encoder().encode(Answer<Output>(output: nil, error: failure))) ?? Data("{}".utf8)

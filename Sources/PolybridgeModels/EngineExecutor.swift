@@ -106,30 +106,44 @@ public final class EngineExecutor: JobExecutor, ChunkExecutor, @unchecked Sendab
         ProcessFolders.removeAbandoned(in: ProcessFolders.temporaryBase, prefix: ProcessFolders.workersPrefix)
     }
 
-    /// The request that kept each key a job kept in an engine worker.
-    private let recipes = Mutex<[String: Data]>([:])
+    /// The request that kept each key a job kept in an engine worker, and the worker (a Ray
+    /// actor's number, a Dask worker's address) that holds it.
+    private let keys = Mutex<(recipes: [String: Data], holders: [String: String], rebuilds: Int)>(([:], [:], 0))
+
+    /// How many times a worker rebuilt a key before a job (it did not hold it).
+    public var rebuildCount: Int { keys.withLock { $0.rebuilds } }
 
     /// Runs `job` on an engine worker's `polybridge worker` process. A failure of the engine
     /// itself (a worker that died more often than the engine retries, a node problem) is a
     /// ``JobError`` with code ``JobError/Code/workerDied``, or ``JobError/Code/timedOut`` past the timeout.
-    /// The engine chooses the worker: a job that uses a key (``Job/usesKey``) carries the
-    /// request that kept it, which a worker without the key runs first.
+    /// A job that uses a key (``Job/usesKey``) goes to the worker that holds it (Ray restarts a
+    /// dead actor in its place; Dask runs it elsewhere when that worker is gone) and carries the
+    /// request that kept the key, which a worker without the key runs first.
     public func run<J: Job>(_ job: J) async throws -> J.Output {
         let plain = try JobWire.request(job)
-        let recipe = job.usesKey.flatMap { key in recipes.withLock { $0[key] }.map { (key: key, request: $0) } }
+        let (recipe, holder) = keys.withLock { keys in
+            (job.usesKey.flatMap { key in keys.recipes[key].map { (key: key, request: $0) } }, job.usesKey.flatMap { keys.holders[$0] })
+        }
         let line = String(decoding: try recipe.map { try JobWire.request(job, rebuild: $0) } ?? plain, as: UTF8.self)
         let python = try PythonRuntime.shared()
-        let answer = await submitAndWait(line, tables: nil) { try python.value(of: $0) }
-        let text: String
+        let answer = await submitAndWait(line, tables: nil, prefer: holder) { try python.value(of: $0) }
+        let text: String, worker: String
         do {
-            guard case .string(let returned) = try answer.get() else { throw JobError(.failed, "the engine gave no answer") }
-            text = returned
+            let (value, ranOn) = try answer.get()
+            guard case .string(let returned) = value else { throw JobError(.failed, "the engine gave no answer") }
+            (text, worker) = (returned, ranOn)
         } catch let error as PythonError {
             throw engineFailure(error)
         }
         let reply = Data(text.utf8)
-        let kept = JobWire.keptKeys(in: reply)
-        if !kept.isEmpty { recipes.withLock { for key in kept { $0[key] = plain } } }
+        keys.withLock { keys in
+            for key in JobWire.keptKeys(in: reply) {
+                keys.recipes[key] = plain
+                keys.holders[key] = worker
+            }
+            if let key = job.usesKey, keys.recipes[key] != nil { keys.holders[key] = worker }
+            keys.rebuilds += JobWire.rebuiltKeys(in: reply).count
+        }
         return try JobWire.output(of: J.self, from: reply)
     }
 
@@ -177,7 +191,7 @@ public final class EngineExecutor: JobExecutor, ChunkExecutor, @unchecked Sendab
             return .success(produced)
         }
         do {
-            return try answer.get().get()
+            return try answer.get().0.get()
         } catch let error as PythonError {
             throw engineFailure(error)
         }
@@ -194,12 +208,12 @@ public final class EngineExecutor: JobExecutor, ChunkExecutor, @unchecked Sendab
     /// a thread of its own (the wait blocks in Python, without the GIL; never on a pool
     /// thread); `read` turns the returned Python object into a Swift value while the GIL is held.
     /// Cancelling the calling task cancels the engine's task.
-    private func submitAndWait<T: Sendable>(_ line: String, tables: [String: ArrowTable]?,
-                                            read: @escaping @Sendable (PythonObject) throws -> T) async -> Result<T, any Error> {
+    private func submitAndWait<T: Sendable>(_ line: String, tables: [String: ArrowTable]?, prefer: String? = nil,
+                                            read: @escaping @Sendable (PythonObject) throws -> T) async -> Result<(T, String), any Error> {
         // Submitting converts and uploads the tables (a copy or a network transfer) and waiting
         // blocks: both on a thread of their own, never on one of Swift's pool threads.
         let submitted = Mutex<(handle: PythonObject?, cancelled: Bool)>((nil, false))
-        let answer: Result<T, any Error> = await withTaskCancellationHandler {
+        let answer: Result<(T, String), any Error> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 Thread.detachNewThread { [self] in
                     continuation.resume(returning: Result {
@@ -209,13 +223,16 @@ public final class EngineExecutor: JobExecutor, ChunkExecutor, @unchecked Sendab
                         let list = try python.evaluateObject("lambda *items: list(items)")
                         let handle = try method("submit", [try python.object(line), try python.object(retries),
                                                            tables == nil ? try python.evaluateObject("None") : try python.object(names),
-                                                           try python.call(list, pyarrowTables)])
+                                                           try python.call(list, pyarrowTables),
+                                                           prefer.map { try python.object($0) } ?? python.evaluateObject("None")])
                         let cancelled = submitted.withLock { state -> Bool in
                             state.handle = handle
                             return state.cancelled
                         }
                         if cancelled { _ = try? call("cancel", [state, handle]) }
-                        return try read(try method("wait", [handle, timeout.map { try python.object($0.seconds) } ?? python.evaluateObject("None")]))
+                        let value = try read(try method("wait", [handle, timeout.map { try python.object($0.seconds) } ?? python.evaluateObject("None")]))
+                        guard case .string(let worker) = try python.value(of: try method("worker_of", [handle])) else { return (value, "") }
+                        return (value, worker)
                     })
                 }
             }

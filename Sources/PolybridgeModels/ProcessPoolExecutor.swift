@@ -128,8 +128,7 @@ public final class ProcessPoolExecutor: JobExecutor, ChunkExecutor, @unchecked S
         state.withLock { state in state.holders[key].flatMap { state.all[$0] == nil ? nil : $0 } }
     }
 
-    /// How many jobs were sent with the request that rebuilds their key, because the worker
-    /// that held it was gone.
+    /// How many times a worker rebuilt a key before a job (the worker that held it was gone).
     public var rebuildCount: Int { state.withLock { $0.rebuilds } }
 
     /// Runs `job` on a free worker (starting one when fewer than the pool's size run; waiting
@@ -150,7 +149,6 @@ public final class ProcessPoolExecutor: JobExecutor, ChunkExecutor, @unchecked S
             var request = plain
             if let key = job.usesKey, let recipe, target != worker.processID {
                 request = try JobWire.request(job, rebuild: (key, recipe))
-                state.withLock { $0.rebuilds += 1 }
             }
             request.append(UInt8(ascii: "\n"))
             let outcome = await withTaskCancellationHandler {
@@ -166,6 +164,7 @@ public final class ProcessPoolExecutor: JobExecutor, ChunkExecutor, @unchecked S
                         state.recipes[key] = plain
                     }
                     if let key = job.usesKey, state.recipes[key] != nil { state.holders[key] = worker.processID }
+                    state.rebuilds += JobWire.rebuiltKeys(in: line).count
                 }
                 release(worker)
                 return try JobWire.output(of: J.self, from: line)

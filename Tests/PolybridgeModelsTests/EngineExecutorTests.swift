@@ -17,6 +17,21 @@ import Testing
         try JSONDecoder().decode(LinearModelFit.self, from: Data(run.output.utf8))
     }
 
+    /// Sorted by g, the chunks after the first hold levels the first lacks: their rows stay in
+    /// the engine worker that read them in pass 2, pass 3 is sent to that worker (with the
+    /// request that kept them, for a worker that no longer has them), and the answer is lm's.
+    @Test(arguments: ClusterEngine.allCases)
+    func aThirdPassOnTheEngineGoesWhereTheRowsAreKeptAndEqualsLM(engine: ClusterEngine) async throws {
+        let name = "engine_sorted_\(engine.rawValue)"
+        let path = try await WorkerPoolTests().parquet(name, "d[order(d$g), ]")
+        let run = try await fitCommand(["--data", path, "--workers", "2", "--chunks", "6", "--json", "--formula", "y ~ x1 + g",
+                                        "--executor", engine.rawValue])
+        try #require(run.run.status == 0, "\(run.run.error)")
+        #expect(try await agreesWithLM(try decoded(run.run), data: name, formula: "y ~ x1 + g") == "TRUE")
+        let left = try await processesLeftBehind(run.seen)
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
+
     @Test(arguments: ClusterEngine.allCases)
     func fitsOnTheEngineEqualLMAndThePoolSurviveAKilledWorkerAndLeaveNothing(engine: ClusterEngine) async throws {
         let name = "engine_\(engine.rawValue)"

@@ -292,15 +292,19 @@ class DaskEngine:
             self.stop()
             raise
 
-    def submit(self, line, retries, names=None, tables=()):
-        # Each call goes to the worker with the fewest calls outstanding, its tables with it:
-        # Dask scatters a lone table to the same first worker every time, and its locality
-        # then ran independent steps one after the other there. Dask may still move it.
+    def submit(self, line, retries, names=None, tables=(), prefer=None):
+        # Each call goes to the worker `prefer` names (the one holding state the job uses) while
+        # it is in the cluster, else to the worker with the fewest calls outstanding, its tables
+        # with it: Dask scatters a lone table to the same first worker every time, and its
+        # locality then ran independent steps one after the other there. Dask may still move it.
         workers = sorted(self.client.scheduler_info()["workers"])
         with self.lock:
             for address in workers:
                 self.outstanding.setdefault(address, 0)
-            target = min(workers, key=lambda address: self.outstanding[address]) if workers else None
+            if prefer in workers:
+                target = prefer
+            else:
+                target = min(workers, key=lambda address: self.outstanding[address]) if workers else None
             if target is not None:
                 self.outstanding[target] += 1
         placement = {"workers": [target]} if target is not None else {}  # no worker known yet: Dask decides
@@ -314,17 +318,21 @@ class DaskEngine:
                 with self.lock:
                     self.outstanding[target] -= 1
             future.add_done_callback(done)
-        return future
+        return DaskCall(future, target)
 
     def wait(self, handle, timeout=None):
         try:
-            return handle.result(timeout=timeout)
+            return handle.future.result(timeout=timeout)
         except TimeoutError:
-            handle.cancel()
+            handle.future.cancel()
             raise ChunkTimedOut(f"timed out: the chunk exceeded the timeout of {timeout:g} s") from None
 
     def cancel(self, handle):
-        handle.cancel()
+        handle.future.cancel()
+
+    def worker_of(self, handle):
+        """The address of the worker the call was sent to ("" when Dask chose)."""
+        return handle.target or ""
 
     def stop(self):
         # On a cluster that outlives this command, its workers' polybridge processes end now.
@@ -337,6 +345,13 @@ class DaskEngine:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+class DaskCall:
+    """A Dask call: its future and the worker it was sent to (None when Dask chose)."""
+
+    def __init__(self, future, target):
+        self.future = future
+        self.target = target
 
 # --- Ray -------------------------------------------------------------------------------
 
@@ -613,16 +628,23 @@ class RayEngine:
                 raise RuntimeError(cause[-1][len("RuntimeError: "):]) from None
             raise
 
-    def submit(self, line, retries, names=None, tables=()):
+    def submit(self, line, retries, names=None, tables=(), prefer=None):
         import ray
         # Tables go into Ray's object store (as Arrow); the actor receives the tables.
         references = [ray.put(table) for table in tables]
-        # A call goes to an idle actor, waiting for one if all are busy: an actor runs its
-        # calls one after another, so a call queued behind a long one on a busy actor would
-        # wait for it while another actor, busy only with a short call, soon sits idle.
+        # A call goes to the actor `prefer` names (the one holding state the job uses; Ray
+        # restarts a dead actor in its place), else to an idle actor, waiting for one if all
+        # are busy: an actor runs its calls one after another, so a call queued behind a long
+        # one on a busy actor would wait for it while another actor, busy only with a short
+        # call, soon sits idle.
+        wanted = int(prefer) if prefer not in (None, "") and 0 <= int(prefer) < len(self.actors) else None
         with self.lock:
-            self.lock.wait_for(lambda: 0 in self.outstanding)
-            index = self.outstanding.index(0)
+            if wanted is None:
+                self.lock.wait_for(lambda: 0 in self.outstanding)
+                index = self.outstanding.index(0)
+            else:
+                self.lock.wait_for(lambda: self.outstanding[wanted] == 0)
+                index = wanted
             self.outstanding[index] += 1
         return RayCall(self.actors[index].run.remote(line, names, *references), index)
 
@@ -637,6 +659,10 @@ class RayEngine:
             with self.lock:
                 self.outstanding[call.actor] -= 1
                 self.lock.notify_all()
+
+    def worker_of(self, call):
+        """The actor the call was sent to, as text."""
+        return str(call.actor)
 
     def cancel(self, call):
         # Ray cancels an actor call that has not started; one that runs finishes (Ray has no
