@@ -93,6 +93,16 @@ public final class EngineExecutor: JobExecutor, ChunkExecutor, @unchecked Sendab
         }
     }
 
+    /// Stops `executor` on Ctrl-C, or, before it has started, kills the local Ray heads started
+    /// so far. A Ray driver is not shut down in order here: `ray.shutdown()` while other threads
+    /// wait in `ray.get` ends the process from Ray's core worker (status 1) before the head is
+    /// stopped. The local head's process group is killed instead (the actors and their workers
+    /// with it; on a cluster Ray ends a driver's actors when the driver goes). Dask is stopped in
+    /// order (its plugin unregistered).
+    public static func stopForInterrupt(_ executor: EngineExecutor?) {
+        if let executor, executor.engine == .dask { executor.shutdown() } else { abandonLocalClusters() }
+    }
+
     /// Stops the local cluster (or disconnects) and its workers' processes.
     public func shutdown() {
         let already = stopped.withLock { flag -> Bool in

@@ -16,15 +16,10 @@ public final class EngineOnInterrupt: Sendable {
         engine.withLock { $0 = executor }
     }
 
-    /// Stops the engine, or kills what it has started so far. A Ray driver is not shut down in
-    /// order here: `ray.shutdown()` while other threads wait in `ray.get` ends the process from
-    /// Ray's core worker (status 1) before the head is stopped. The local head's process group
-    /// is killed instead (the actors and their workers with it; on a cluster Ray ends a driver's
-    /// actors when the driver goes). Dask is stopped in order (its plugin unregistered).
+    /// Stops the engine, or kills what it has started so far (``EngineExecutor/stopForInterrupt(_:)``).
     public func stopOrAbandon() {
         interrupted.store(true, ordering: .releasing)
-        let executor = engine.withLock { $0 }
-        if let executor, executor.engine == .dask { executor.shutdown() } else { EngineExecutor.abandonLocalClusters() }
+        EngineExecutor.stopForInterrupt(engine.withLock { $0 })
     }
 }
 
