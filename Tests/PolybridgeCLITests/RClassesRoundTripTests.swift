@@ -12,6 +12,15 @@ import Testing
         return run.output
     }
 
+    /// The `r` schema metadata of mid.parquet in `folder`, as pyarrow reads it.
+    private func storedMetadata(_ folder: String) async throws -> PolybridgeRun {
+        let stored = try await runCommand("python3", ["-c",
+            "import pyarrow.parquet as pq, sys; sys.stdout.write(pq.read_schema(sys.argv[1]).metadata[b'r'].decode())",
+            folder + "/mid.parquet"])
+        #expect(stored.status == 0, "\(stored.error)")
+        return stored
+    }
+
     /// Writes `make` (R code giving a data frame) to in.rds, converts it to `middle` and back
     /// to out.rds, and returns the folder.
     private func roundTrip(_ make: String, through middle: String = "parquet") async throws -> String {
@@ -67,10 +76,7 @@ import Testing
             class(x) <- c("spec_tbl_df", class(x))
             x
             """)
-        let stored = try await runCommand("python3", ["-c",
-            "import pyarrow.parquet as pq, sys; sys.stdout.write(pq.read_schema(sys.argv[1]).metadata[b'r'].decode())",
-            folder + "/mid.parquet"])
-        #expect(stored.status == 0, "\(stored.error)")
+        let stored = try await storedMetadata(folder)
         let expected = try await rscript("""
             cat(rawToChar(serialize(list(attributes = list(class = c("spec_tbl_df", "tbl_df", "tbl", "data.frame"), spec = "s"),
                                          columns = list(id = NULL)), NULL, ascii = TRUE)))
@@ -82,10 +88,7 @@ import Testing
     /// file with no class back as a tibble), and comes back identical.
     @Test func aPlainDataFrameStoresItsClassAsRArrowDoes() async throws {
         let folder = try await roundTrip("data.frame(a = c(1.5, 2), b = c('x', NA))")
-        let stored = try await runCommand("python3", ["-c",
-            "import pyarrow.parquet as pq, sys; sys.stdout.write(pq.read_schema(sys.argv[1]).metadata[b'r'].decode())",
-            folder + "/mid.parquet"])
-        #expect(stored.status == 0, "\(stored.error)")
+        let stored = try await storedMetadata(folder)
         let expected = try await rscript("""
             cat(rawToChar(serialize(list(attributes = list(class = "data.frame"), columns = list(a = NULL, b = NULL)), NULL, ascii = TRUE)))
             """, in: folder)
@@ -98,10 +101,7 @@ import Testing
     /// without dplyr's cached groups) and comes back grouped, identical to what was written.
     @Test func aGroupedTibbleStoresItsGroupVarsAndComesBackIdentical() async throws {
         let folder = try await roundTrip("dplyr::group_by(tibble::tibble(g = c(2, 1, 2), h = c('a', 'a', 'b'), v = 1:3), g, h)")
-        let stored = try await runCommand("python3", ["-c",
-            "import pyarrow.parquet as pq, sys; sys.stdout.write(pq.read_schema(sys.argv[1]).metadata[b'r'].decode())",
-            folder + "/mid.parquet"])
-        #expect(stored.status == 0, "\(stored.error)")
+        let stored = try await storedMetadata(folder)
         let expected = try await rscript("""
             cat(rawToChar(serialize(list(attributes = list(.group_vars = c("g", "h")), columns = list(g = NULL, h = NULL, v = NULL)),
                                     NULL, ascii = TRUE)))
