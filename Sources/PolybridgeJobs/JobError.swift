@@ -38,13 +38,14 @@ public struct JobError: Error, Codable, Sendable, Equatable, CustomStringConvert
         self.cause = cause
     }
 
-    /// `error` as a job error: itself when it is one, else coded by its type (R, Python,
-    /// anything else) with its description as the message.
+    /// `error` as a job error: itself when it is one, else coded by its type with the message
+    /// a person reads: R's condition message (``RError/userMessage``), Python's traceback
+    /// (``PythonError/userMessage``), or the error's description.
     public init(_ error: any Error) {
         switch error {
         case let error as JobError: self = error
-        case let error as RError: self.init(.rError, "\(error)")
-        case let error as PythonError: self.init(.pythonError, "\(error)")
+        case let error as RError: self.init(.rError, error.userMessage)
+        case let error as PythonError: self.init(.pythonError, error.userMessage)
         case is CancellationError: self.init(.cancelled, "cancelled")
         default: self.init(.failed, "\(error)")
         }

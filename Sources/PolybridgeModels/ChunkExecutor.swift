@@ -276,7 +276,7 @@ public enum LinearModelChunkWork {
         let message: String
         switch error {
         case is CancellationError, is LinearModelError: return error
-        case let error as RError: message = Self.message(of: error)
+        case let error as RError: message = error.userMessage
         default: message = "\(error)"
         }
         return LinearModelError.chunkFailed(task, message: message)
@@ -326,16 +326,6 @@ public enum LinearModelChunkWork {
                            columns: try fields.strings("columns"), kept: Int(try fields.double("kept")),
                            used: Int(try fields.double("used")), dropped: Int(try fields.double("dropped")),
                            intercept: try fields.double("intercept") != 0, offsetSums: try fields.doubles("offset_sums"))
-    }
-
-    /// R's message for an error, without R's "Error in …:" framing.
-    public static func message(of error: RError) -> String {
-        switch error {
-        case .evaluation(let message, _, _): return message
-        case .internalCall(_, let message):
-            return RRuntime.conditionMessage(fromErrorBuffer: message).trimmingCharacters(in: .whitespacesAndNewlines)
-        default: return error.description
-        }
     }
 
     static func optionalString(_ text: String?, _ session: RSession) throws -> SEXP {

@@ -306,7 +306,9 @@ public final class EngineExecutor: JobExecutor, ChunkExecutor, @unchecked Sendab
 
     /// Python's message without the traceback's frames: its last line.
     static func message(of error: PythonError) -> String {
-        if case .exception(let type, let message, _) = error { return type.hasSuffix("ChunkTimedOut") || type.hasSuffix("RayHeadFailed") ? message : "\(type): \(message)" }
+        // The engine module's own exceptions say all in their message.
+        if case .exception(let type, let message, _) = error, type.hasSuffix("ChunkTimedOut") || type.hasSuffix("RayHeadFailed") { return message }
+        if case .exception(let type, let message, _) = error { return "\(type): \(message)" }
         return error.description
     }
 }

@@ -22,7 +22,7 @@ public enum LinearModel {
                 return first
             }
         } catch let error as RError {
-            throw LinearModelError.invalidFormula(formula: formula, reason: LinearModelChunkWork.message(of: error))
+            throw LinearModelError.invalidFormula(formula: formula, reason: error.userMessage)
         }
     }
 
@@ -57,7 +57,7 @@ public enum LinearModel {
                                           summary: try RFields(value).strings("text").first ?? "")
             }
         } catch let error as RError {
-            throw LinearModelError.fitFailed(message: LinearModelChunkWork.message(of: error))
+            throw LinearModelError.fitFailed(message: error.userMessage)
         }
     }
 
@@ -430,7 +430,7 @@ public enum LinearModel {
         do {
             return try await RRuntime.shared().withSession(body)
         } catch let error as RError {
-            throw LinearModelError.fitFailed(message: LinearModelChunkWork.message(of: error))
+            throw LinearModelError.fitFailed(message: error.userMessage)
         }
     }
 }

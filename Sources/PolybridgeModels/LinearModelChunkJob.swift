@@ -67,7 +67,7 @@ public struct LinearModelChunkJob: Job {
             }
             return result
         } catch let error as RError {
-            throw JobError(.rError, LinearModelChunkWork.message(of: error))
+            throw JobError(.rError, error.userMessage)
         }
     }
 
@@ -100,5 +100,20 @@ public struct LinearModelChunkJob: Job {
         }
         try identity?.check(path)
         return table
+    }
+}
+
+extension InProcessJobExecutor: ChunkExecutor {
+    /// Runs `task` as the ``LinearModelChunkJob`` a worker would, through its wire format, in
+    /// this process: a chunked fit of a file without worker processes. `data` must be a file.
+    public func run(_ task: LinearModelChunkTask, data: ChunkData) async throws -> LinearModelChunkResult {
+        guard case .file(let path, let identity) = data else {
+            throw LinearModelError.wrongDataForExecutor(executor: "in-process job executor", needs: "a file (ChunkData.file)")
+        }
+        do {
+            return try await run(LinearModelChunkJob(task: task, path: path, identity: identity))
+        } catch let error as JobError {
+            throw LinearModelError.chunkFailed(task, message: error.message)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PolybridgeJobs
 import PolybridgeModels
 import PolybridgeRuntime
 
@@ -51,11 +52,6 @@ enum PipelineRuntime {
 
     /// A readable message for an R or Python error: R's message, Python's traceback.
     static func message(of error: any Error) -> String {
-        switch error {
-        case let error as RError: return LinearModelChunkWork.message(of: error)
-        case PythonError.exception(let type, let message, let traceback):
-            return traceback.isEmpty ? "\(type): \(message)" : traceback.trimmingCharacters(in: .whitespacesAndNewlines)
-        default: return "\(error)"
-        }
+        JobError(error).message
     }
 }

@@ -16,3 +16,14 @@ public enum PythonError: Error, CustomStringConvertible, Equatable, Sendable {
         }
     }
 }
+
+extension PythonError {
+    /// What Python said, as a person reads it: the traceback when there is one, else
+    /// `Type: message`.
+    public var userMessage: String {
+        if case .exception(let type, let message, let traceback) = self {
+            return traceback.isEmpty ? "\(type): \(message)" : traceback.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return description
+    }
+}

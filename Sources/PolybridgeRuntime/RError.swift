@@ -61,3 +61,16 @@ extension String {
         return text
     }
 }
+
+extension RError {
+    /// What R said, as a person reads it: the condition's message without R's "Error in call :"
+    /// framing (the same text a failed chunk, step or fit reports).
+    public var userMessage: String {
+        switch self {
+        case .evaluation(let message, _, _): return message
+        case .internalCall(_, let message):
+            return RRuntime.conditionMessage(fromErrorBuffer: message).trimmingCharacters(in: .whitespacesAndNewlines)
+        default: return description
+        }
+    }
+}

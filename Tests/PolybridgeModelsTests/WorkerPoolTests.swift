@@ -66,6 +66,16 @@ import Testing
         #expect(try await agreesWithLM(local, data: "file_fit", formula: spec.formula) == "TRUE" && none == nil)
     }
 
+    /// The chunk jobs a worker serves run in this process through their wire format, no
+    /// process started: sorted data makes a third pass, which reads the rows pass 2 kept.
+    @Test func chunkJobsRunInProcessThroughTheirWireFormat() async throws {
+        let path = try await parquet("jobs_in_process", "d[order(d$g), ]")
+        let executor = InProcessJobExecutor(registry: JobRegistry([LinearModelChunkJob.self]))
+        let fit = try await LinearModel.fitChunked(.file(path: path), rowCount: 2400, chunks: LinearModel.chunkRanges(rowCount: 2400, count: 4),
+                                                   LinearModelSpecification(formula: "y ~ x1 + g + s"), executor: executor)
+        #expect(try await agreesWithLM(fit, data: "jobs_in_process", formula: "y ~ x1 + g + s") == "TRUE")
+    }
+
     /// A worker killed with SIGKILL mid-chunk is replaced and its chunk re-run; the answer is lm's.
     @Test func aWorkerKilledMidChunkIsReplacedAndTheFitIsStillExact() async throws {
         let path = try await parquet("pool_kill")
