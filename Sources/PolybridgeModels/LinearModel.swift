@@ -409,14 +409,22 @@ public enum LinearModel {
     /// is refused (``DataFileError/unwritable(file:detail:)`` naming `path`).
     public static func plotCoefficients(_ fit: LinearModelFit, to path: String) async throws {
         let title = (fit.isApproximate ? "APPROXIMATE (average of \(fit.chunks) chunk fits): " : "") + "lm(\(fit.formula))"
+        try await plotCoefficients(names: fit.coefficients.map(\.name), estimates: fit.coefficients.map(\.estimate),
+                                   standardErrors: fit.coefficients.map(\.standardError), df: Double(fit.residualDF),
+                                   title: title, to: path)
+    }
+
+    /// The coefficient plot of any fit: 95% intervals from t with `df` degrees of freedom, or
+    /// from the normal distribution when `df` is infinite.
+    static func plotCoefficients(names: [String], estimates: [Double], standardErrors: [Double], df: Double,
+                                 title: String, to path: String) async throws {
         do {
             try await OutputFile.make(path) { temporary in
                 try await coordinatorStep { session in
                     _ = try LinearModelR.call("plot_coefficients", [
-                        try session.makeStrings([temporary]), try session.makeStrings(fit.coefficients.map(\.name)),
-                        try session.make(.double(fit.coefficients.map(\.estimate))),
-                        try session.make(.double(fit.coefficients.map(\.standardError))),
-                        try session.make(.double([Double(fit.residualDF)])), try session.makeStrings([title])],
+                        try session.makeStrings([temporary]), try session.makeStrings(names),
+                        try session.make(.double(estimates)), try session.make(.double(standardErrors)),
+                        try session.make(.double([df])), try session.makeStrings([title])],
                         in: session, purpose: "plotting the coefficients")
                 }
             }

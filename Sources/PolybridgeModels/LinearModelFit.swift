@@ -137,6 +137,8 @@ public enum LinearModelError: Error, Sendable, Equatable, CustomStringConvertibl
                               limit: Int, column: String, levels: Int)
     /// R failed fitting the model.
     case fitFailed(message: String)
+    /// R's glm failed (or refused the family, link or settings).
+    case glmFailed(message: String)
     /// R failed on one chunk: which chunk, its rows (1-based, inclusive) and R's message.
     case chunkFailed(chunk: Int, firstRow: Int, lastRow: Int, message: String)
     /// The data file cannot be used by workers: it is missing, unreadable or not a regular file
@@ -183,6 +185,8 @@ public enum LinearModelError: Error, Sendable, Equatable, CustomStringConvertibl
             return "the data file \(path) changed during the fit: \(what). Its chunks could mix rows of two versions, so the fit stopped; fit again once the file is complete (write it under another name and rename it into place)"
         case .fitFailed(let message):
             return "lm failed: \(message)"
+        case .glmFailed(let message):
+            return "glm failed: \(message)"
         case .chunkFailed(let chunk, let firstRow, let lastRow, let message):
             return "chunk \(chunk) (rows \(firstRow)-\(lastRow)): \(message)"
         case .dataFileUnusable(let path, let detail):
@@ -261,6 +265,13 @@ struct RFields {
     func double(_ name: String) throws -> Double {
         guard let first = try doubles(name).first else { throw RError.conversion("'\(name)' is empty") }
         return first
+    }
+
+    func bool(_ name: String) throws -> Bool {
+        switch try value(name) {
+        case .logical(let values): return values.first == true
+        case let other: throw RError.conversion("'\(name)' is \(other.typeName), not a logical")
+        }
     }
 
     func strings(_ name: String) throws -> [String] {

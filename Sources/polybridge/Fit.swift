@@ -50,6 +50,18 @@ struct Fit: AsyncParsableCommand {
     @Option(help: "How chunks merge: exact (equals lm on all rows) or average (approximate).")
     var combine: LinearModelCombine = .exact
 
+    @Option(help: "Fit R's glm with this family instead of lm: binomial, quasibinomial, poisson, quasipoisson, Gamma, gaussian or inverse.gaussian, or R's spelling with a link ('Gamma(link = \"log\")').")
+    var family: String?
+
+    @Option(help: "The glm link (logit, probit, cauchit, cloglog, log, identity, inverse, sqrt, 1/mu^2); the family's own by default.")
+    var link: String?
+
+    @Option(help: "glm.control's convergence tolerance (with --family; default 1e-8).")
+    var epsilon: Double?
+
+    @Option(help: "glm.control's most iterations (with --family; default 25).")
+    var maxit: Int?
+
     @Flag(help: "Print the fit as JSON.")
     var json = false
 
@@ -67,6 +79,14 @@ struct Fit: AsyncParsableCommand {
         if let timeout { try OptionChecks.seconds(timeout, "--timeout") }
         if timeout != nil && workers == nil { throw ValidationError("--timeout applies to --workers") }
         if let engine = engineOptions.engine, workers == nil { throw ValidationError("--executor \(engine.rawValue) needs --workers N (the engine workers)") }
+        if family == nil && (link != nil || epsilon != nil || maxit != nil) {
+            throw ValidationError("--link, --epsilon and --maxit apply to a glm fit: give --family")
+        }
+        if family != nil && (chunks != nil || chunkRows != nil || workers != nil) {
+            throw ValidationError("--family fits the whole data in this process: glm in chunks and on workers is not built yet")
+        }
+        if let epsilon, !(epsilon > 0 && epsilon.isFinite) { throw ValidationError("--epsilon must be a positive number (got \(epsilon))") }
+        if let maxit { try OptionChecks.count(maxit, "--maxit") }
         if combine == .average && chunks == nil && chunkRows == nil {
             throw ValidationError("--combine average needs --chunks or --chunk-rows")
         }
@@ -83,6 +103,10 @@ struct Fit: AsyncParsableCommand {
             }
         }
         let nodeBinary = try engineOptions.nodeBinary()
+        if let family {
+            try await fitGeneralized(family: family)
+            return
+        }
         let specification = LinearModelSpecification(formula: formula, weights: weights, offset: offset, rowWiseFunctions: rowWise)
         let label = URL(fileURLWithPath: data).lastPathComponent
         let bar = ProgressBar.forTerminal()
@@ -118,6 +142,31 @@ struct Fit: AsyncParsableCommand {
             throw ExitCode(1)
         }
         try await report(fit)
+    }
+
+    /// R's glm on the whole file, printed as `summary.glm` (or as JSON), with R's warnings on
+    /// standard error.
+    private func fitGeneralized(family: String) async throws {
+        let specification = GeneralizedLinearModelSpecification(formula: formula, family: family, link: link, weights: weights,
+                                                                 offset: offset, epsilon: epsilon ?? 1e-8, maxit: maxit ?? 25)
+        let fit: GeneralizedLinearModelFit
+        do {
+            let table = try await DataFiles.readTable(data)
+            fit = try await GeneralizedLinearModel.fit(table, specification, label: URL(fileURLWithPath: data).lastPathComponent)
+            if let plot { try await GeneralizedLinearModel.plotCoefficients(fit, to: plot) }
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        for warning in fit.warnings { printError("warning: \(warning)") }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
+            FileHandle.standardOutput.write(try encoder.encode(fit) + Data("\n".utf8))
+        } else {
+            print(fit.summary)
+        }
     }
 
     /// Prints the fit (and writes the plot).

@@ -55,6 +55,48 @@ import Testing
     }
 }
 
+/// `polybridge fit --family`: R's glm on a file, as R prints it, as JSON, with R's warnings.
+@Suite struct FitGLMCommandTests {
+    @Test func aFamilyFitsGLMAndPrintsSummaryGLMOrJSON() async throws {
+        let parquet = try await FitCommandTests().mtcarsParquet()
+        let run = try await runPolybridge("fit", "--data", parquet, "--formula", "am ~ wt + hp", "--family", "binomial(link = \"probit\")")
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.contains("family = binomial(link = \"probit\")") && run.output.contains("Number of Fisher Scoring iterations"), "\(run.output)")
+        let json = try await runPolybridge("fit", "--data", parquet, "--formula", "am ~ wt + hp", "--family", "binomial", "--link", "probit", "--json")
+        #expect(json.status == 0, "\(json.error)")
+        let fit = try JSONDecoder().decode(GeneralizedLinearModelFit.self, from: Data(json.output.utf8))
+        _ = try await RRuntime.shared().evaluate("glm_cli_mtcars <- mtcars")
+        #expect(try await agreesWithGLMFromCLI(fit) == "TRUE")
+        // Separation: R's warning on standard error, the fit still printed.
+        let separated = try await runPolybridge("fit", "--data", parquet, "--formula", "am ~ wt + hp + disp + qsec", "--family", "binomial", "--maxit", "100")
+        #expect(separated.status == 0 && separated.error.contains("warning: glm.fit: fitted probabilities numerically 0 or 1 occurred"), "\(separated.error)")
+    }
+
+    @Test func glmOptionsWithoutAFamilyOrWithChunksAreRefused() async throws {
+        let parquet = try await FitCommandTests().mtcarsParquet()
+        let link = try await runPolybridge("fit", "--data", parquet, "--formula", "am ~ wt", "--link", "probit")
+        #expect(link.status == 64 && link.error.contains("--link, --epsilon and --maxit apply to a glm fit: give --family"), "\(link.error)")
+        let chunks = try await runPolybridge("fit", "--data", parquet, "--formula", "am ~ wt", "--family", "binomial", "--chunks", "2")
+        #expect(chunks.status == 64 && chunks.error.contains("glm in chunks and on workers is not built yet"), "\(chunks.error)")
+        let family = try await runPolybridge("fit", "--data", parquet, "--formula", "am ~ wt", "--family", "binomal")
+        #expect(family.status == 1 && family.error.contains("glm failed: unknown family 'binomal'"), "\(family.error)")
+    }
+
+    /// The CLI's probit fit against R's glm on mtcars.
+    func agreesWithGLMFromCLI(_ fit: GeneralizedLinearModelFit) async throws -> String {
+        let estimates = fit.coefficients.map { String(format: "%.17g", $0.estimate) }.joined(separator: ", ")
+        let errors = fit.coefficients.map { String(format: "%.17g", $0.standardError) }.joined(separator: ", ")
+        return try await RRuntime.shared().eval("""
+            local({ g <- glm(am ~ wt + hp, family = binomial(link = "probit"), data = glm_cli_mtcars); s <- summary(g)
+                    ok <- isTRUE(all.equal(unname(coef(s)[, 1]), c(\(estimates)), tolerance = 1e-8)) &&
+                          isTRUE(all.equal(unname(coef(s)[, 2]), c(\(errors)), tolerance = 1e-8)) &&
+                          isTRUE(all.equal(g$deviance, \(String(format: "%.17g", fit.deviance)), tolerance = 1e-8)) &&
+                          isTRUE(all.equal(g$aic, \(String(format: "%.17g", fit.aic)), tolerance = 1e-8)) && g$iter == \(fit.iterations)
+                    if (ok) "TRUE" else "FALSE" })
+            """, as: String.self)
+    }
+}
+
 /// Fits too big for memory, and long fits, as a log (not a terminal) shows them.
 @Suite struct FitSizeAndLogTests {
     /// A CSV of 30,000 rows with a text column of about 4,000 values.
