@@ -136,6 +136,11 @@ enum PipelineSteps {
     }
 
     private static func runFit(_ step: PipelineStep, input: ArrowTable) async throws -> [String: ArrowTable] {
+        if case .string(let family)? = step.parameter("family") {
+            var link: String?
+            if case .string(let given)? = step.parameter("link") { link = given }
+            return try await runGeneralizedFit(step, input: input, family: family, link: link)
+        }
         var chunks = 1
         if case .int(let count)? = step.parameter("chunks") { chunks = count }
         var combine = LinearModelCombine.exact
@@ -162,6 +167,43 @@ enum PipelineSteps {
             ("f_p_value", ArrowArray(float64: [fit.fStatistic?.pValue])),
             ("rows_used", ArrowArray(int32: [Int32(clamping: fit.rowsUsed)])),
             ("rows_dropped_na", ArrowArray(int32: [Int32(clamping: fit.rowsDroppedForNA)])),
+            ("aliased", try ArrowArray(utf8: [fit.aliased.joined(separator: ", ")])),
+            ("summary", try ArrowArray(utf8: [fit.summary])),
+        ])
+        return ["coefficients": coefficients, "statistics": statistics]
+    }
+
+    /// A fit step with a `family`: R's glm on the whole input; R's warnings go to standard error
+    /// with the step's id.
+    private static func runGeneralizedFit(_ step: PipelineStep, input: ArrowTable, family: String,
+                                          link: String?) async throws -> [String: ArrowTable] {
+        let specification = GeneralizedLinearModelSpecification(formula: step.formula!, family: family, link: link,
+                                                                 weights: step.weights, offset: step.offset)
+        let fit = try await GeneralizedLinearModel.fit(input, specification, label: step.inputs.first?.step ?? "data")
+        let printed = StepOutput(step: step.id)
+        for warning in fit.warnings { printed.warn(warning) }
+        printed.finish()
+        let coefficients = try ArrowTable(columns: [
+            ("term", try ArrowArray(utf8: fit.coefficients.map(\.name))),
+            ("estimate", ArrowArray(float64: fit.coefficients.map(\.estimate))),
+            ("std_error", ArrowArray(float64: fit.coefficients.map(\.standardError))),
+            (fit.statisticName.hasPrefix("z") ? "z_value" : "t_value", ArrowArray(float64: fit.coefficients.map(\.statistic))),
+            ("p_value", ArrowArray(float64: fit.coefficients.map { $0.pValue.isNaN ? nil : $0.pValue })),
+        ])
+        let statistics = try ArrowTable(columns: [
+            ("formula", try ArrowArray(utf8: [fit.formula])),
+            ("family", try ArrowArray(utf8: [fit.family])),
+            ("link", try ArrowArray(utf8: [fit.link])),
+            ("deviance", ArrowArray(float64: [fit.deviance])),
+            ("null_deviance", ArrowArray(float64: [fit.nullDeviance])),
+            ("residual_df", ArrowArray(int32: [Int32(clamping: fit.residualDF)])),
+            ("null_df", ArrowArray(int32: [Int32(clamping: fit.nullDF)])),
+            ("aic", ArrowArray(float64: [fit.aic.isNaN ? nil : fit.aic])),
+            ("dispersion", ArrowArray(float64: [fit.dispersion])),
+            ("iterations", ArrowArray(int32: [Int32(clamping: fit.iterations)])),
+            ("converged", ArrowArray(bool: [fit.converged])),
+            ("rows_used", ArrowArray(int32: [Int32(clamping: fit.rowsUsed)])),
+            ("rows_dropped_na", ArrowArray(int32: [Int32(clamping: fit.rowsDropped)])),
             ("aliased", try ArrowArray(utf8: [fit.aliased.joined(separator: ", ")])),
             ("summary", try ArrowArray(utf8: [fit.summary])),
         ])

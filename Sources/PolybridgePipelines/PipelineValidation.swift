@@ -9,7 +9,7 @@ public enum PipelineValidation {
     /// The outputs a fit step makes.
     static let fitOutputs: Set<String> = ["coefficients", "statistics"]
     /// The parameters a fit step takes, with their types.
-    static let fitParameters: [String: String] = ["chunks": "integer", "combine": "string"]
+    static let fitParameters: [String: String] = ["chunks": "integer", "combine": "string", "family": "string", "link": "string"]
 
     /// Checks `pipeline`; returns the steps in an order that runs every input first.
     @discardableResult
@@ -79,7 +79,7 @@ public enum PipelineValidation {
             if step.inputs.count != 1 { throw invalid(step, "inputs", "a fit step takes exactly one input (it has \(step.inputs.count))") }
             for parameter in step.params {
                 guard let expected = fitParameters[parameter.name] else {
-                    throw invalid(step, "params.\(parameter.name)", "unknown parameter '\(parameter.name)' for a fit step (parameters: chunks, combine)")
+                    throw invalid(step, "params.\(parameter.name)", "unknown parameter '\(parameter.name)' for a fit step (parameters: chunks, combine, family, link)")
                 }
                 guard accepts(expected, parameter.value) else {
                     throw invalid(step, "params.\(parameter.name)", "parameter '\(parameter.name)' must be \(article(expected)), not \(article(parameter.value.typeName)) (\(parameter.value))")
@@ -87,6 +87,12 @@ public enum PipelineValidation {
             }
             if case .int(let chunks)? = step.parameter("chunks"), chunks < 1 {
                 throw invalid(step, "params.chunks", "parameter 'chunks' must be at least 1 (got \(chunks))")
+            }
+            if step.parameter("link") != nil && step.parameter("family") == nil {
+                throw invalid(step, "params.link", "parameter 'link' applies to a glm fit: give 'family' too")
+            }
+            if step.parameter("family") != nil, step.parameter("chunks") != nil || step.parameter("combine") != nil {
+                throw invalid(step, "params.family", "a glm fit step (family) fits its whole input: chunks and combine apply to lm")
             }
             if case .string(let combine)? = step.parameter("combine"), !["exact", "average"].contains(combine) {
                 throw invalid(step, "params.combine", "parameter 'combine' must be exact or average (not '\(combine)')")
