@@ -62,7 +62,8 @@ public struct JobRegistry: Sendable {
             let answer = await self.answer(rebuild.request, context: context)
             struct Failure: Decodable { var error: JobError? }
             if let error = try? WorkerJSON.decoder().decode(Failure.self, from: answer).error {
-                return JobWire.answer(Bool?.none, error: JobError(error.code, "rebuilding \(rebuild.key): \(error.message)", cause: error.cause))
+                return JobWire.answer(Bool?.none, error: JobError(error.code, "rebuilding the state this job needs, which its worker no longer held: \(error.message)",
+                                                                  cause: "key \(rebuild.key)" + (error.cause.map { "; \($0)" } ?? "")))
             }
             _ = context.takeKept()
             rebuilt.append(rebuild.key)

@@ -29,13 +29,16 @@ public struct LinearModelChunkTask: Sendable, Codable, Equatable {
     public var step: Step
     /// The model.
     public var specification: LinearModelSpecification
+    /// Which fit the task belongs to (a worker keeps rows for one fit at a time), or nil.
+    public var fit: String?
 
-    /// A task for `chunk` over `rows`.
-    public init(chunk: Int, rows: Range<Int>, step: Step, specification: LinearModelSpecification) {
+    /// A task for `chunk` over `rows`, of the fit named `fit`.
+    public init(chunk: Int, rows: Range<Int>, step: Step, specification: LinearModelSpecification, fit: String? = nil) {
         self.chunk = chunk
         self.rows = rows
         self.step = step
         self.specification = specification
+        self.fit = fit
     }
 }
 

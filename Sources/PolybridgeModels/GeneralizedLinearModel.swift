@@ -106,6 +106,8 @@ public enum GeneralizedLinearModel {
         do {
             return try await RRuntime.shared().withSession { session in
                 let frame = try session.dataFrame(from: table)
+                // A model matrix larger than memory is refused before glm starts, as for lm.
+                try LinearModel.checkSize(frame, formula: specification.formula, session: session)
                 func optional(_ text: String?) throws -> SEXP { try text.map { try session.makeStrings([$0]) } ?? session.null }
                 let value = try session.read(try call("fit_whole", [
                     frame, try session.makeStrings([specification.formula]), try session.makeStrings([specification.family]),

@@ -191,8 +191,10 @@ public enum LinearModel {
             data
         }
         let passes = combine == .exact ? 2 : 1
+        // Rows a worker keeps for a third pass are this fit's; keeping them lets go of another fit's.
+        let fitID = UUID().uuidString
         func tasks(_ step: LinearModelChunkTask.Step) -> [LinearModelChunkTask] {
-            chunks.enumerated().map { LinearModelChunkTask(chunk: $0.offset + 1, rows: $0.element, step: step, specification: specification) }
+            chunks.enumerated().map { LinearModelChunkTask(chunk: $0.offset + 1, rows: $0.element, step: step, specification: specification, fit: fitID) }
         }
         func runAll(_ tasks: [LinearModelChunkTask], pass: Int) async throws -> [LinearModelChunkResult] {
             try await LinearModel.runAll(tasks, data: data, executor: executor) { done, rows in

@@ -39,8 +39,10 @@ public struct LinearModelChunkJob: Job {
     public var rowsKey: String {
         let version = Self.version(identity)
         let model = [task.specification.formula, task.specification.weights ?? "", task.specification.offset ?? ""]
-        return "lm-chunk rows \(path) \(version) \(task.rows.lowerBound)-\(task.rows.upperBound) \(model.joined(separator: "\u{1f}"))"
+        return "\(Self.rowsPrefix)\(task.fit ?? "-") \(path) \(version) \(task.rows.lowerBound)-\(task.rows.upperBound) \(model.joined(separator: "\u{1f}"))"
     }
+
+    private static let rowsPrefix = "lm-chunk rows "
 
     /// Pass 3 (factors with the merged levels) uses the rows pass 2 kept.
     public var usesKey: String? {
@@ -58,7 +60,12 @@ public struct LinearModelChunkJob: Job {
             let t1 = ContinuousClock.now
             let result = try await LinearModelChunkWork.run(task, rows: table)
             switch result {
-            case .levelsAndFactor(_, nil): context.keep(table, forKey: rowsKey)  // pass 3 will need them
+            case .levelsAndFactor(_, nil):
+                // Pass 3 will need them. A worker keeps rows for one fit: another fit's go (a fit
+                // that failed before its third pass would otherwise leave them for good).
+                let own = Self.rowsPrefix + (task.fit ?? "-") + " "
+                context.removeValues { $0.hasPrefix(Self.rowsPrefix) && !$0.hasPrefix(own) }
+                context.keep(table, forKey: rowsKey)
             case .factor where kept != nil: context.setValue(nil, forKey: rowsKey)  // used: let them go
             default: break
             }

@@ -106,7 +106,14 @@ public final class ProcessPoolExecutor: JobExecutor, ChunkExecutor, @unchecked S
                 group.addTask { [self] in
                     let worker = try await acquire()
                     switch await worker.exchange(request, timeout: timeout, silence: silence) {
-                    case .line:
+                    case .line(let line):
+                        do {
+                            _ = try JobWire.output(of: WarmUpJob.self, from: line)
+                        } catch let error as JobError {
+                            // A worker whose R or Python cannot start is of no use.
+                            discard(worker)
+                            throw JobError(error.code, "a worker process cannot start R or Python (\(executable.path) worker): \(error.message)")
+                        }
                         release(worker)
                     case .ended, .silent:
                         worker.kill()
@@ -249,7 +256,14 @@ public final class ProcessPoolExecutor: JobExecutor, ChunkExecutor, @unchecked S
                     state.withLock { $0.all[worker.processID] = worker; $0.starting -= 1 }
                     return worker
                 } catch {
-                    state.withLock { $0.running -= 1; $0.starting -= 1 }
+                    // Waiters for the slot look again (another start, or an error of their own).
+                    let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                        state.running -= 1
+                        state.starting -= 1
+                        defer { state.waiting.removeAll() }
+                        return state.waiting
+                    }
+                    for waiter in waiters { waiter.resume() }
                     throw JobError(.workerDied, "cannot start a worker process (\(executable.path))", cause: "\(error)")
                 }
             case .wait:

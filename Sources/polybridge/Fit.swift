@@ -2,10 +2,11 @@ import ArgumentParser
 import Foundation
 import Polybridge
 
-/// `polybridge fit`: R's `lm` on a data file, whole or in chunks merged exactly.
+/// `polybridge fit`: R's `lm` on a data file, whole or in chunks merged exactly, or R's `glm` on
+/// the whole file (`--family`).
 struct Fit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fit R's lm on a data file, whole or in chunks whose exact combine equals lm on all rows.",
+        abstract: "Fit R's lm on a data file, whole or in chunks whose exact combine equals lm on all rows, or R's glm (--family).",
         discussion: """
             The data file is CSV/TSV, Feather, Parquet or RDS. With --chunks or --chunk-rows the rows \
             are split into chunks; the exact combine (default) stacks each chunk's QR factor and gives \
@@ -14,7 +15,8 @@ struct Fit: AsyncParsableCommand {
             their rows from the file (a worker killed mid-chunk is replaced and the chunk re-run; \
             workers end with this process). Output reads like R's summary.lm; --json prints the \
             fit as JSON; --plot writes a coefficient plot (PNG). A progress bar shows on stderr when it \
-            is a terminal. Errors exit 1.
+            is a terminal. With --family (and --link, --epsilon, --maxit) it fits R's glm on the whole \
+            file in this process and prints summary.glm. Errors exit 1.
             """)
 
     @Option(help: "The data file (CSV, TSV, Feather, Parquet or RDS).")

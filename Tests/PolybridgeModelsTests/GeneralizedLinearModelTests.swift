@@ -102,13 +102,27 @@ func agreesWithGLM(_ fit: GeneralizedLinearModelFit, _ callText: String) async t
             try await GeneralizedLinearModel.fit(data, GeneralizedLinearModelSpecification(formula: "am ~ wt", family: "binomal"))
         }
         #expect("\(unknown!)".contains("unknown family 'binomal'"), "\(unknown!)")
-        let link = await #expect(throws: LinearModelError.self) {
-            try await GeneralizedLinearModel.fit(data, GeneralizedLinearModelSpecification(formula: "am ~ wt", family: "poisson", link: "logit"))
+        // As in R: a bare link name must be one of the family's; a quoted one any make.link knows.
+        let bare = await #expect(throws: LinearModelError.self) {
+            try await GeneralizedLinearModel.fit(data, GeneralizedLinearModelSpecification(formula: "am ~ wt", family: "poisson(link = logit)"))
         }
-        #expect("\(link!)".contains("family poisson: link \"logit\" not available for poisson family"), "\(link!)")
+        #expect("\(bare!)".contains("family poisson: link logit not available for poisson family; available links are 'log', 'identity', 'sqrt'"), "\(bare!)")
+        let unknownLink = await #expect(throws: LinearModelError.self) {
+            try await GeneralizedLinearModel.fit(data, GeneralizedLinearModelSpecification(formula: "am ~ wt", family: "poisson", link: "logt"))
+        }
+        #expect("\(unknownLink!)".contains("family poisson: link 'logt' is not one R knows"), "\(unknownLink!)")
         let both = await #expect(throws: LinearModelError.self) {
             try await GeneralizedLinearModel.fit(data, GeneralizedLinearModelSpecification(formula: "am ~ wt", family: "binomial(link = \"probit\")", link: "logit"))
         }
-        #expect("\(both!)".contains("the family says link probit and --link says logit"), "\(both!)")
+        #expect("\(both!)".contains("the family says link probit and the link given (--link, params.link) is logit"), "\(both!)")
+    }
+
+    /// A quoted link outside the family's own list is R's: the linear probability model fits, as
+    /// glm(family = binomial(link = "identity")) does, leaving out the row with a missing value.
+    @Test func aQuotedLinkAnyMakeLinkKnowsFitsAsInR() async throws {
+        let data = try await table("glm_lpm", "data.frame(y = c(0, 0, 1, 1, 0, 1, 1, 1, 0, 1), x = 1:10, z = c(1, NA, 3:10))")
+        let fit = try await GeneralizedLinearModel.fit(data, GeneralizedLinearModelSpecification(formula: "y ~ x + z", family: "binomial", link: "identity"))
+        #expect(fit.link == "identity" && fit.rowsDropped == 1)
+        #expect(try await agreesWithGLM(fit, "glm(y ~ x + z, family = binomial(link = 'identity'), data = glm_lpm, na.action = na.omit)") == "TRUE")
     }
 }

@@ -76,6 +76,23 @@ import Testing
         #expect(try await agreesWithLM(fit, data: "jobs_in_process", formula: "y ~ x1 + g + s") == "TRUE")
     }
 
+    /// A worker keeps a chunk's rows for one fit at a time: the rows a fit kept for a third pass
+    /// it never made (it failed) go when another fit keeps its own.
+    @Test func aWorkerKeepsRowsForOneFitAtATime() async throws {
+        let path = try await parquet("keep_one_fit", "d[order(d$g), ]")
+        let spec = LinearModelSpecification(formula: "y ~ x1 + g")
+        let context = JobContext()
+        func job(_ fit: String) -> LinearModelChunkJob {
+            // The second half of data sorted by g holds levels the guess lacks: its rows are kept.
+            LinearModelChunkJob(task: LinearModelChunkTask(chunk: 2, rows: 1200..<2400, step: .levelsAndFactor(guess: ["g": ["a"]]),
+                                                           specification: spec, fit: fit), path: path)
+        }
+        _ = try await job("A").run(in: context)
+        #expect(context.holds(job("A").rowsKey))
+        _ = try await job("B").run(in: context)
+        #expect(!context.holds(job("A").rowsKey) && context.holds(job("B").rowsKey))
+    }
+
     /// A worker killed with SIGKILL mid-chunk is replaced and its chunk re-run; the answer is lm's.
     @Test func aWorkerKilledMidChunkIsReplacedAndTheFitIsStillExact() async throws {
         let path = try await parquet("pool_kill")

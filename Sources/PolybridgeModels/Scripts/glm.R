@@ -2,8 +2,9 @@
 # environment (it uses `.polybridge_lm`'s formula reading, installed first).
 assign(".polybridge_glm", local({
   families <- c("binomial", "quasibinomial", "poisson", "quasipoisson", "Gamma", "gaussian", "inverse.gaussian")
-  # Each family's links, as its constructor in R lists them (a link given as text outside
-  # them would otherwise pass through make.link unchecked).
+  # Each family's links for a link written as a bare name (binomial(link = probit)), as its
+  # constructor lists them; a link given as text may be any that make.link knows, as in R.
+  known_links <- c("logit", "probit", "cauchit", "cloglog", "identity", "log", "sqrt", "1/mu^2", "inverse")
   links <- list(binomial = c("logit", "probit", "cloglog", "cauchit", "log"),
                 quasibinomial = c("logit", "probit", "cloglog", "cauchit", "log"),
                 poisson = c("log", "identity", "sqrt"), quasipoisson = c("log", "identity", "sqrt"),
@@ -19,21 +20,26 @@ assign(".polybridge_glm", local({
       stop(sprintf("unknown family '%s': use one of %s, optionally with a link as R writes it (Gamma(link = \"log\"))",
                    family, paste(families, collapse = ", ")), call. = FALSE)
     given <- NULL
+    bare <- FALSE
     if (is.call(e)) {
       arguments <- as.list(e)[-1L]
       if (length(arguments) > 1L || (length(arguments) == 1L && !is.null(names(arguments)) && !(names(arguments) %in% c("", "link"))))
         stop(sprintf("family '%s': only a link may be given", family), call. = FALSE)
       if (length(arguments) == 1L) {
         value <- arguments[[1L]]
+        bare <- !is.character(value)
         given <- if (is.character(value)) value else paste(deparse(value), collapse = "")
       }
     }
     if (!is.null(link) && !is.null(given) && !identical(link, given))
-      stop(sprintf("the family says link %s and --link says %s", given, link), call. = FALSE)
+      stop(sprintf("the family says link %s and the link given (--link, params.link) is %s", given, link), call. = FALSE)
     chosen <- if (!is.null(link)) link else given
-    if (!is.null(chosen) && !(chosen %in% links[[name]]))
-      stop(sprintf("family %s: link \"%s\" not available for %s family; available links are %s", name, chosen, name,
-                   paste0("'", links[[name]], "'", collapse = ", ")), call. = FALSE)
+    if (!is.null(chosen) && is.null(link) && bare && !(chosen %in% links[[name]]))
+      stop(sprintf("family %s: link %s not available for %s family; available links are %s (or any of %s, quoted)", name, chosen, name,
+                   paste0("'", links[[name]], "'", collapse = ", "), paste0("'", known_links, "'", collapse = ", ")), call. = FALSE)
+    if (!is.null(chosen) && !(chosen %in% known_links))
+      stop(sprintf("family %s: link '%s' is not one R knows (%s)", name, chosen, paste0("'", known_links, "'", collapse = ", ")),
+           call. = FALSE)
     constructor <- get(name, envir = asNamespace("stats"))
     tryCatch(if (is.null(chosen)) constructor() else constructor(link = chosen),
              error = function(err) stop(sprintf("family %s: %s", name, conditionMessage(err)), call. = FALSE))
@@ -43,7 +49,7 @@ assign(".polybridge_glm", local({
   fit_whole <- function(data, text, family, link, weights, offset, epsilon, maxit, label) {
     f <- .polybridge_lm$formula_from_text(text)
     fam <- family_from(family, link)
-    cl <- call("glm", formula = f, family = quote(fam), data = quote(data),
+    cl <- call("glm", formula = f, family = quote(fam), data = quote(data), na.action = quote(na.omit),
                control = call("glm.control", epsilon = epsilon, maxit = as.integer(maxit)))
     if (!is.null(weights)) cl$weights <- as.name(weights)
     if (!is.null(offset)) cl$offset <- as.name(offset)
