@@ -162,13 +162,19 @@ struct Fit: AsyncParsableCommand {
         }
         for warning in fit.warnings { printError("warning: \(warning)") }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
-            FileHandle.standardOutput.write(try encoder.encode(fit) + Data("\n".utf8))
+            try printFit(fit)
         } else {
             print(fit.summary)
         }
+    }
+
+    /// Prints a fit as JSON: NaN (the average combine's p-values, a quasi family's AIC) and the
+    /// infinities written as R would print them.
+    private func printFit(_ fit: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
+        FileHandle.standardOutput.write(try encoder.encode(fit) + Data("\n".utf8))
     }
 
     /// Prints the fit (and writes the plot).
@@ -182,11 +188,7 @@ struct Fit: AsyncParsableCommand {
             }
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            // The average combine has no p-values: NaN, written as R would print it.
-            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
-            FileHandle.standardOutput.write(try encoder.encode(fit) + Data("\n".utf8))
+            try printFit(fit)
         } else {
             print(fit.summary)
         }

@@ -115,6 +115,17 @@ func agreesWithGLM(_ fit: GeneralizedLinearModelFit, _ callText: String) async t
             try await GeneralizedLinearModel.fit(data, GeneralizedLinearModelSpecification(formula: "am ~ wt", family: "binomial(link = \"probit\")", link: "logit"))
         }
         #expect("\(both!)".contains("the family says link probit and the link given (--link, params.link) is logit"), "\(both!)")
+        // R's own words would be "(subscript) logical subscript too long" and "contrasts can be
+        // applied only to factors with 2 or more levels": the response and the factor are named.
+        let counts = try await table("glm_bad_counts", "data.frame(a = 1:4, b = 4:1, x = c(0.5, 1.5, 0.2, 2), g = factor('u'))")
+        let cbind = await #expect(throws: LinearModelError.self) {
+            try await GeneralizedLinearModel.fit(counts, GeneralizedLinearModelSpecification(formula: "cbind(a, b) ~ x", family: "poisson"))
+        }
+        #expect("\(cbind!)".contains("the response cbind(a, b) is counts of successes and failures: it needs family binomial or quasibinomial, not poisson"), "\(cbind!)")
+        let oneLevel = await #expect(throws: LinearModelError.self) {
+            try await GeneralizedLinearModel.fit(counts, GeneralizedLinearModelSpecification(formula: "a ~ x + g", family: "poisson"))
+        }
+        #expect("\(oneLevel!)".contains("factor g has only one level (u) in these rows: glm needs two or more"), "\(oneLevel!)")
     }
 
     /// A quoted link outside the family's own list is R's: the linear probability model fits, as

@@ -49,15 +49,21 @@ assign(".polybridge_glm", local({
   fit_whole <- function(data, text, family, link, weights, offset, epsilon, maxit, label) {
     f <- .polybridge_lm$formula_from_text(text)
     fam <- family_from(family, link)
+    lhs <- f[[2L]]
+    if (is.call(lhs) && identical(lhs[[1L]], as.name("cbind")) && !(fam$family %in% c("binomial", "quasibinomial")))
+      stop(sprintf("the response %s is counts of successes and failures: it needs family binomial or quasibinomial, not %s",
+                   paste(deparse(lhs), collapse = ""), fam$family), call. = FALSE)
     cl <- call("glm", formula = f, family = quote(fam), data = quote(data), na.action = quote(na.omit),
                control = call("glm.control", epsilon = epsilon, maxit = as.integer(maxit)))
     if (!is.null(weights)) cl$weights <- as.name(weights)
     if (!is.null(offset)) cl$offset <- as.name(offset)
     warnings <- character()
-    fit <- withCallingHandlers(eval(cl), warning = function(w) {
-      warnings <<- c(warnings, conditionMessage(w))
-      invokeRestart("muffleWarning")
-    })
+    fit <- withCallingHandlers(
+      tryCatch(eval(cl), error = function(e) .polybridge_lm$name_one_level_factor(e, f, data, weights, offset, "glm")),
+      warning = function(w) {
+        warnings <<- c(warnings, conditionMessage(w))
+        invokeRestart("muffleWarning")
+      })
     s <- summary(fit)
     s$call <- call("glm", formula = f, family = str2lang(sprintf("%s(link = \"%s\")", fam$family, fam$link)),
                    data = as.name(label))

@@ -98,25 +98,28 @@ assign(".polybridge_lm", local({
     list(rows = NROW(data), columns = columns, biggest = biggest, levels = if (length(levels)) max(levels) else 0L)
   }
 
+  # R says only "contrasts can be applied only to factors with 2 or more levels" when error
+  # `e` is that: the factor is named (`what` is "lm" or "glm"); any other error passes on.
+  name_one_level_factor <- function(e, f, data, weights, offset, what) {
+    if (grepl("contrasts can be applied only to factors with 2 or more levels", conditionMessage(e), fixed = TRUE)) {
+      mf <- model_frame(f, data, weights, offset)
+      for (nm in names(mf)) {
+        x <- mf[[nm]]
+        if ((is.factor(x) || is.character(x)) && length(unique(x)) < 2L)
+          stop(sprintf("factor %s has only one level (%s) in these rows: %s needs two or more", nm,
+                       paste(as.character(unique(x)), collapse = ""), what), call. = FALSE)
+      }
+    }
+    stop(e)
+  }
+
   # The whole data in one lm, as R itself fits it.
   fit_whole <- function(data, text, weights, offset, label) {
     f <- formula_from_text(text)
     cl <- call("lm", formula = f, data = quote(data))
     if (!is.null(weights)) cl$weights <- as.name(weights)
     if (!is.null(offset)) cl$offset <- as.name(offset)
-    fit <- tryCatch(eval(cl), error = function(e) {
-      # R says only "contrasts can be applied only to factors with 2 or more levels": name it.
-      if (grepl("contrasts can be applied only to factors with 2 or more levels", conditionMessage(e), fixed = TRUE)) {
-        mf <- model_frame(f, data, weights, offset)
-        for (nm in names(mf)) {
-          x <- mf[[nm]]
-          if ((is.factor(x) || is.character(x)) && length(unique(x)) < 2L)
-            stop(sprintf("factor %s has only one level (%s) in these rows: lm needs two or more", nm,
-                         paste(as.character(unique(x)), collapse = "")), call. = FALSE)
-        }
-      }
-      stop(e)
-    })
+    fit <- tryCatch(eval(cl), error = function(e) name_one_level_factor(e, f, data, weights, offset, "lm"))
     if (inherits(fit, "mlm"))
       stop("the response is a matrix of ", ncol(fit$coefficients), " columns: fit each response on its own", call. = FALSE)
     s <- summary(fit)
