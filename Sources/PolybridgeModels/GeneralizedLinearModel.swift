@@ -121,6 +121,19 @@ public enum GeneralizedLinearModel {
         }
     }
 
+    /// Checks that `family` and `link` name a family and link R's glm accepts, as a fit would,
+    /// without data; throws ``LinearModelError/glmFailed(message:)`` naming what is wrong.
+    public static func checkFamily(_ family: String, link: String?) async throws {
+        do {
+            try await RRuntime.shared().withSession { session in
+                _ = try call("family_from", [try session.makeStrings([family]), try link.map { try session.makeStrings([$0]) } ?? session.null],
+                             in: session)
+            }
+        } catch let error as RError {
+            throw LinearModelError.glmFailed(message: error.userMessage)
+        }
+    }
+
     /// Writes a PNG of the coefficients with 95% intervals (normal for z values, t with the
     /// residual df otherwise), by the policy of every output file.
     public static func plotCoefficients(_ fit: GeneralizedLinearModelFit, to path: String) async throws {

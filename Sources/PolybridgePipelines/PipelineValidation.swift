@@ -1,4 +1,5 @@
 import Foundation
+import PolybridgeModels
 import PolybridgeRuntime
 
 /// Checks a pipeline before anything runs: inputs name existing steps and outputs, the steps
@@ -38,7 +39,10 @@ public enum PipelineValidation {
             }
         }
         let order = try topologicalOrder(pipeline, invalid: invalid)
-        for step in pipeline.steps { try await checkFunction(step, invalid: invalid) }
+        for step in pipeline.steps {
+            try await checkFunction(step, invalid: invalid)
+            try await checkFamily(step, invalid: invalid)
+        }
         return order
     }
 
@@ -121,6 +125,20 @@ public enum PipelineValidation {
         }
         for step in pipeline.steps { try visit(step) }
         return order
+    }
+
+    /// A glm fit step's family and link are ones R accepts (checked before anything runs).
+    private static func checkFamily(_ step: PipelineStep, invalid: (PipelineStep, String, String) -> PipelineError) async throws(PipelineError) {
+        guard step.kind == .fit, case .string(let family)? = step.parameter("family") else { return }
+        var link: String?
+        if case .string(let given)? = step.parameter("link") { link = given }
+        do {
+            try await GeneralizedLinearModel.checkFamily(family, link: link)
+        } catch LinearModelError.glmFailed(let message) {
+            throw invalid(step, link != nil && message.contains("link") ? "params.link" : "params.family", message)
+        } catch {
+            throw invalid(step, "params.family", "\(error)")
+        }
     }
 
     /// The function exists in its script, takes every input and parameter by name, and each

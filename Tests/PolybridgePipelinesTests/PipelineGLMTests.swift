@@ -36,7 +36,9 @@ import Testing
 
     @Test func aLinkWithoutAFamilyOrAFamilyWithChunksIsAValidationError() async throws {
         for (params, message) in [("{link: probit}", "parameter 'link' applies to a glm fit: give 'family' too"),
-                                  ("{family: poisson, chunks: 2}", "a glm fit step (family) fits its whole input: chunks and combine apply to lm")] {
+                                  ("{family: poisson, chunks: 2}", "a glm fit step (family) fits its whole input: chunks and combine apply to lm"),
+                                  ("{family: binomal}", "step 'model': unknown family 'binomal'"),
+                                  ("{family: poisson, link: logt}", "step 'model': family poisson: link 'logt' is not one R knows")] {
             let project = try PipelineProject(baseFiles.merging(["p.yaml": """
                 name: p
                 steps:
