@@ -32,12 +32,8 @@ public enum RAttributes {
     /// a plain tibble's; a data.table gets its over-allocation and `.internal.selfref` back
     /// through `data.table::setalloccol`; `.group_vars` groups the frame again with dplyr.
     static func call(_ name: String, _ arguments: [SEXP], in session: RSession) throws -> SEXP {
-        let check = "exists('\(environmentName)', envir = globalenv(), inherits = FALSE)"
-        if try session.read(try session.evaluateText(check, purpose: "checking the R attribute helpers")) != .logical([true]) {
-            _ = try session.evaluateText(EmbeddedScripts.rAttributesR, purpose: "installing the R attribute helpers")
-        }
-        let function = try session.evaluateText("\(environmentName)$\(name)", purpose: "R attributes")
-        return try session.evaluate(try session.lang(function, arguments), purpose: "R attributes")
+        try session.callHelper(environmentName, name, arguments, from: EmbeddedScripts.rAttributesR, what: "the R attribute helpers",
+                               purpose: "R attributes")
     }
 }
 

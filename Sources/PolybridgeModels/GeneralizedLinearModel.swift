@@ -166,11 +166,7 @@ public enum GeneralizedLinearModel {
     /// Calls `.polybridge_glm$name(arguments...)`, binding the lm and glm helpers first.
     private static func call(_ name: String, _ arguments: [SEXP], in session: RSession) throws -> SEXP {
         try LinearModelR.install(in: session)
-        let check = "exists('.polybridge_glm', envir = globalenv(), inherits = FALSE)"
-        if try session.read(try session.evaluateText(check, purpose: "checking the glm helpers")) != .logical([true]) {
-            _ = try session.evaluateText(EmbeddedScripts.glmR, purpose: "installing the glm helpers")
-        }
-        let function = try session.evaluateText(".polybridge_glm$\(name)", purpose: "fitting glm")
-        return try session.evaluate(try session.lang(function, arguments), purpose: "fitting glm")
+        return try session.callHelper(".polybridge_glm", name, arguments, from: EmbeddedScripts.glmR, what: "the glm helpers",
+                                      purpose: "fitting glm")
     }
 }

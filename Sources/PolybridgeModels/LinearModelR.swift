@@ -15,16 +15,11 @@ enum LinearModelR {
 
     /// Binds the environment unless this R process already has it.
     static func install(in session: RSession) throws {
-        let check = "exists('\(environmentName)', envir = globalenv(), inherits = FALSE)"
-        let present = try session.read(try session.evaluateText(check, purpose: "checking the lm helpers"))
-        if present == .logical([true]) { return }
-        _ = try session.evaluateText(source, purpose: "installing the lm helpers")
+        try session.installHelpers(environmentName, from: source, what: "the lm helpers")
     }
 
     /// Calls `.polybridge_lm$name(arguments...)` and returns the result.
     static func call(_ name: String, _ arguments: [SEXP], in session: RSession, purpose: String) throws -> SEXP {
-        try install(in: session)
-        let function = try session.evaluateText("\(environmentName)$\(name)", purpose: purpose)
-        return try session.evaluate(try session.lang(function, arguments), purpose: purpose)
+        try session.callHelper(environmentName, name, arguments, from: source, what: "the lm helpers", purpose: purpose)
     }
 }

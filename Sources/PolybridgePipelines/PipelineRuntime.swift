@@ -8,19 +8,15 @@ import PolybridgeRuntime
 enum PipelineRuntime {
     /// Installs the R helpers unless this R already has them.
     static func installR(in session: RSession) throws {
-        let present = try session.read(try session.evaluateText(
-            "exists('\(PipelineR.environmentName)', envir = globalenv(), inherits = FALSE)", purpose: "checking the pipeline helpers"))
-        if present == .logical([true]) { return }
-        _ = try session.evaluateText(PipelineR.source, purpose: "installing the pipeline helpers")
+        try session.installHelpers(PipelineR.environmentName, from: PipelineR.source, what: "the pipeline helpers")
     }
 
     /// `.polybridge_pipeline$name(arguments...)` on values.
     static func callR(_ name: String, _ arguments: [RValue]) async throws -> RValue {
         try await RRuntime.shared().withSession { session in
-            try installR(in: session)
-            let function = try session.evaluateText("\(PipelineR.environmentName)$\(name)", purpose: name)
             let values = try arguments.map { try session.make($0) }
-            return try session.read(try session.evaluate(try session.lang(function, values), purpose: name))
+            return try session.read(try session.callHelper(PipelineR.environmentName, name, values, from: PipelineR.source,
+                                                           what: "the pipeline helpers", purpose: name))
         }
     }
 
