@@ -98,21 +98,22 @@ import Testing
         let path = try await parquet("pool_kill")
         let pool = ProcessPoolExecutor(executable: polybridgeExecutable(), workers: 2)
         defer { pool.shutdown() }
-        // Each chunk's model frame sleeps half a second, so chunks are certainly running when the kill comes.
+        // Each chunk's model frame sleeps half a second. The kill comes when pass 2's first chunk
+        // is done: both workers are then busy with the next ones, however long the fit took to
+        // get there (this process's R is shared with the tests running beside this one).
         let formula = "y ~ x1 + g + I(x2 + 0 * length(Sys.sleep(0.5)))"
-        let task = Task {
-            try await LinearModel.fitChunked(.file(path: path), rowCount: 2400, chunks: LinearModel.chunkRanges(rowCount: 2400, count: 6),
-                                             LinearModelSpecification(formula: formula, rowWiseFunctions: ["length", "Sys.sleep"]), executor: pool)
+        let victim = Mutex<Int32?>(nil)
+        let fit = try await LinearModel.fitChunked(.file(path: path), rowCount: 2400, chunks: LinearModel.chunkRanges(rowCount: 2400, count: 6),
+                                                   LinearModelSpecification(formula: formula, rowWiseFunctions: ["length", "Sys.sleep"]),
+                                                   executor: pool) { progress in
+            guard progress.pass == 2, progress.chunksDone == 1 else { return }
+            victim.withLock { victim in
+                guard victim == nil, let worker = pool.workerProcessIDs.first else { return }
+                victim = worker
+                kill(worker, SIGKILL)
+            }
         }
-        var victim: Int32?
-        for _ in 0..<600 where victim == nil {
-            victim = pool.workerProcessIDs.first
-            if victim == nil { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        let killed = try #require(victim)
-        try await Task.sleep(for: .milliseconds(1500))  // well into the fit (R starts, the file is read, chunks sleep)
-        kill(killed, SIGKILL)
-        let fit = try await task.value
+        let killed = try #require(victim.withLock { $0 }, "pass 2 found no worker to kill")
         #expect(!pool.workerProcessIDs.contains(killed))
         #expect(try await agreesWithLM(fit, data: "pool_kill", formula: formula) == "TRUE")
     }
@@ -126,21 +127,25 @@ import Testing
         try await pool.warmUp()
         let victim = try #require(pool.workerProcessIDs.first)
         let formula = "y ~ x1 + g + I(x2 + 0 * length(Sys.sleep(0.5)))"
-        let task = Task {
-            try await LinearModel.fitChunked(.file(path: path), rowCount: 2400, chunks: LinearModel.chunkRanges(rowCount: 2400, count: 6),
-                                             LinearModelSpecification(formula: formula, rowWiseFunctions: ["length", "Sys.sleep"]), executor: pool)
-        }
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(kill(victim, SIGSTOP) == 0)
-        // Without the heartbeat the fit never ends: the stopped worker is killed after a minute
-        // so the test does.
+        let stopped = Mutex(false)
+        // Without the heartbeat the fit never ends: the stopped worker is killed after five
+        // minutes so the test does (the fit takes seconds once it reaches its chunks).
         let watchdog = Task {
-            try await Task.sleep(for: .seconds(60))
-            Issue.record("the fit did not end within 60 s of stopping a worker")
+            try await Task.sleep(for: .seconds(300))
+            Issue.record("the fit did not end within 300 s of stopping a worker")
             kill(victim, SIGKILL)
         }
-        let fit = try await task.value
-        watchdog.cancel()
+        defer { watchdog.cancel() }
+        // The worker is stopped when pass 2's first chunk is done, with four chunks to go on two workers.
+        let fit = try await LinearModel.fitChunked(.file(path: path), rowCount: 2400, chunks: LinearModel.chunkRanges(rowCount: 2400, count: 6),
+                                                   LinearModelSpecification(formula: formula, rowWiseFunctions: ["length", "Sys.sleep"]),
+                                                   executor: pool) { progress in
+            guard progress.pass == 2, progress.chunksDone == 1 else { return }
+            stopped.withLock { stopped in
+                if !stopped { stopped = kill(victim, SIGSTOP) == 0 }
+            }
+        }
+        #expect(stopped.withLock { $0 })
         #expect(!pool.workerProcessIDs.contains(victim))
         #expect(kill(victim, 0) != 0, "the stopped worker is still there")
         #expect(try await agreesWithLM(fit, data: "pool_stop", formula: formula) == "TRUE")
@@ -221,11 +226,15 @@ import Testing
             try await LinearModel.fitChunked(.file(path: path), rowCount: 2400, chunks: LinearModel.chunkRanges(rowCount: 2400, count: 4),
                                              LinearModelSpecification(formula: "y ~ I(x1 + 0 * length(Sys.sleep(600)))", rowWiseFunctions: ["length", "Sys.sleep"]), executor: pool)
         }
+        // The fit's first pass runs one chunk, which sleeps: one worker starts. Before it does, the
+        // fit waits for this process's R, which the tests beside this one share.
         var workers: [Int32] = []
-        for _ in 0..<600 where workers.count < 2 {
-            workers = pool.workerProcessIDs
+        let deadline = ContinuousClock.now + .seconds(300)
+        while workers.isEmpty, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
+            workers = pool.workerProcessIDs
         }
+        try #require(!workers.isEmpty, "no worker started within 300 s")
         cancelFromOwnThread(task, after: .seconds(2))
         await #expect(throws: CancellationError.self) { _ = try await task.value }
         pool.shutdown()
