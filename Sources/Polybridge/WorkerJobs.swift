@@ -2,7 +2,7 @@
 public enum WorkerJobs {
     /// The chunk work of fits and the R and Python steps of pipelines; a warm-up starts R and
     /// Python (with pyarrow) before the first job.
-    public static let registry = JobRegistry([LinearModelChunkJob.self, PipelineStepJob.self]) {
+    public static let registry = JobRegistry([LinearModelChunkJob.self, GeneralizedLinearModelChunkJob.self, PipelineStepJob.self]) {
         _ = try RRuntime.shared()
         try DataFiles.prepare()
     }

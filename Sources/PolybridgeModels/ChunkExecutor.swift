@@ -288,9 +288,22 @@ public enum LinearModelChunkWork {
     /// `body`'s factor, or nil when it fails: an error under guessed levels (a factor with one
     /// level in the guess, say) may be the guess's doing, so the fit factors the chunk again
     /// with the merged levels, and a real error shows there. Interruption still ends the work.
-    static func underGuess(_ body: () throws -> ChunkFactor) rethrows -> ChunkFactor? {
+    static func underGuess<T>(_ body: () throws -> T) rethrows -> T? {
         do {
             return try body()
+        } catch RError.interrupted {
+            throw RError.interrupted
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            return nil
+        }
+    }
+
+    /// `underGuess` for async work.
+    static func underGuess<T>(_ body: () async throws -> T) async rethrows -> T? {
+        do {
+            return try await body()
         } catch RError.interrupted {
             throw RError.interrupted
         } catch is CancellationError {

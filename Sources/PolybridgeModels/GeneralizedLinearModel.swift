@@ -22,12 +22,15 @@ public struct GeneralizedLinearModelSpecification: Sendable, Hashable, Codable {
     public var epsilon: Double
     /// `glm.control`'s most iterations.
     public var maxit: Int
+    /// Functions a chunked fit may also treat as row-wise (computed on each chunk alone), as
+    /// ``LinearModelSpecification/rowWiseFunctions``.
+    public var rowWiseFunctions: [String]
 
     /// A specification with `glm.control`'s defaults (epsilon 1e-8, maxit 25).
     public init(formula: String, family: String, link: String? = nil, weights: String? = nil, offset: String? = nil,
-                epsilon: Double = 1e-8, maxit: Int = 25) {
+                epsilon: Double = 1e-8, maxit: Int = 25, rowWiseFunctions: [String] = []) {
         (self.formula, self.family, self.link, self.weights, self.offset) = (formula, family, link, weights, offset)
-        (self.epsilon, self.maxit) = (epsilon, maxit)
+        (self.epsilon, self.maxit, self.rowWiseFunctions) = (epsilon, maxit, rowWiseFunctions)
     }
 }
 
@@ -164,7 +167,7 @@ public enum GeneralizedLinearModel {
     }
 
     /// Calls `.polybridge_glm$name(arguments...)`, binding the lm and glm helpers first.
-    private static func call(_ name: String, _ arguments: [SEXP], in session: RSession) throws -> SEXP {
+    static func call(_ name: String, _ arguments: [SEXP], in session: RSession) throws -> SEXP {
         try LinearModelR.install(in: session)
         return try session.callHelper(".polybridge_glm", name, arguments, from: EmbeddedScripts.glmR, what: "the glm helpers",
                                       purpose: "fitting glm")

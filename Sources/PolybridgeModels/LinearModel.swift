@@ -275,7 +275,7 @@ public enum LinearModel {
     }
 
     /// The first function `formula` calls that is not known to be row-wise, or "".
-    private static func notRowWise(_ formula: String, alsoAllowed: [String]) async throws -> String {
+    static func notRowWise(_ formula: String, alsoAllowed: [String]) async throws -> String {
         try await RRuntime.shared().withSession { session in
             let value = try session.read(try LinearModelR.call("not_rowwise", [try session.makeStrings([formula]),
                                                                                try session.makeStrings(alsoAllowed)],
@@ -286,13 +286,13 @@ public enum LinearModel {
     }
 
     /// Whether two level sets are the same, level for level, compared as bytes.
-    private static func sameLevels(_ a: [String: [String]], _ b: [String: [String]]) -> Bool {
+    static func sameLevels(_ a: [String: [String]], _ b: [String: [String]]) -> Bool {
         a.count == b.count && a.allSatisfy { name, levels in
             b[name].map { $0.map { Array($0.utf8) } == levels.map { Array($0.utf8) } } ?? false
         }
     }
 
-    private static func mergeLevels(_ levels: [ChunkLevels]) async throws -> [String: [String]] {
+    static func mergeLevels(_ levels: [ChunkLevels]) async throws -> [String: [String]] {
         try await coordinatorStep { session in
             let parts = try session.make(.list(levels.map { chunk in
                 .list([.character(chunk.names), .list(chunk.full.map { .character($0) }),
@@ -436,7 +436,7 @@ public enum LinearModel {
     }
 
     /// Runs a coordinator step on this process's R, mapping R errors to fit errors.
-    private static func coordinatorStep<T: Sendable>(_ body: @escaping @Sendable (RSession) throws -> T) async throws -> T {
+    static func coordinatorStep<T: Sendable>(_ body: @escaping @Sendable (RSession) throws -> T) async throws -> T {
         do {
             return try await RRuntime.shared().withSession(body)
         } catch let error as RError {

@@ -80,21 +80,30 @@ public struct LinearModelChunkJob: Job {
 
     /// Every part of the file's identity: a version rewritten in place (same inode, size and
     /// time, another footer) is another version.
-    private static func version(_ identity: FileIdentity?) -> String {
+    static func version(_ identity: FileIdentity?) -> String {
         guard let identity else { return "" }
         return "\(identity.host) \(identity.device) \(identity.inode) \(identity.size) \(identity.modified) \(identity.footer)"
     }
 
     private func rows(in context: JobContext) async throws -> ArrowTable {
+        let columns = task.step != .fit ? try await LinearModelChunkWork.columnsRead(by: task.specification) : nil
+        return try await Self.readRows(path: path, identity: identity, rows: task.rows, columns: columns, context: context)
+    }
+
+    /// Rows `rows` of the file at `path`, which must still have `identity` before and after the
+    /// read: of a Parquet or Arrow IPC file, only the row groups that hold them and `columns`
+    /// (all when nil); any other file whole, once, kept in `context` under its path and
+    /// version for the next chunk.
+    static func readRows(path: String, identity: FileIdentity?, rows: Range<Int>, columns: [String]?,
+                         context: JobContext) async throws -> ArrowTable {
         try identity?.check(path)
         let format = try? DataFileFormat(path: path)
         let table: ArrowTable
-        if task.step != .fit, format == .parquet || format == .feather,
-           let columns = try await LinearModelChunkWork.columnsRead(by: task.specification) {
-            table = try await DataFiles.readRows(path, rows: task.rows, columns: columns)
+        if let columns, format == .parquet || format == .feather {
+            table = try await DataFiles.readRows(path, rows: rows, columns: columns)
         } else {
             // One whole file at a time is kept, under its path and version.
-            let key = "lm-chunk file \(path) \(Self.version(identity))"
+            let key = "lm-chunk file \(path) \(version(identity))"
             let whole: ArrowTable
             if let kept = context.value(forKey: key, as: ArrowTable.self) {
                 whole = kept
@@ -103,7 +112,7 @@ public struct LinearModelChunkJob: Job {
                 context.removeValues { $0.hasPrefix("lm-chunk file ") }
                 context.setValue(whole, forKey: key)
             }
-            table = try whole.slice(rows: task.rows)
+            table = try whole.slice(rows: rows)
         }
         try identity?.check(path)
         return table

@@ -78,5 +78,246 @@ assign(".polybridge_glm", local({
          text = paste(utils::capture.output(print(s)), collapse = "\n"))
   }
 
+  # The chunked fit. Each chunk's worker keeps its IRLS state (an environment made by
+  # chunk_prepare) and answers rounds: given coefficients, glm.fit's deviance, validity and
+  # working weights and response for its rows; the coordinator merges the chunks' factors of
+  # sqrt(W) [X | z] and solves as glm.fit does (Cdqrls on the stacked factors).
+
+  # A chunk's rows set up as glm.fit sets up the whole data: the model frame with the global
+  # levels `xlev`, the model matrix, the response, weights and offset after the family's
+  # initialize, and the starting means. Returns the state and the counts the coordinator sums.
+  chunk_prepare <- function(data, text, family, link, weights, offset, xlev) {
+    f <- .polybridge_lm$formula_from_text(text)
+    fam <- family_from(family, link)
+    check_response(f, fam)
+    if (!length(xlev)) xlev <- NULL
+    warnings <- character()
+    st <- withCallingHandlers({
+      mf <- .polybridge_lm$model_frame(f, data, weights, offset, xlev = xlev, drop = FALSE)
+      mt <- attr(mf, "terms")
+      y <- model.response(mf, "any")
+      if (length(dim(y)) == 1L) dim(y) <- NULL
+      x <- model.matrix(mt, mf)
+      w <- as.vector(model.weights(mf))
+      if (!is.null(w) && !is.numeric(w)) stop("'weights' must be a numeric vector", call. = FALSE)
+      if (!is.null(w) && any(w < 0)) stop("negative weights not allowed", call. = FALSE)
+      off <- as.vector(model.offset(mf))
+      nobs <- NROW(y)
+      if (is.null(w)) w <- rep.int(1, nobs)
+      has_offset <- !is.null(off)
+      if (is.null(off)) off <- rep.int(0, nobs)
+      initialized <- initialize(fam, y, w, nobs, NULL)
+      list2env(c(initialized, list(x = x, offset = off, fam = fam, nobs = nobs, has_offset = has_offset,
+                                   intercept = attr(mt, "intercept") > 0L, dropped = NROW(data) - nobs)))
+    }, warning = function(w) {
+      warnings <<- c(warnings, conditionMessage(w))
+      invokeRestart("muffleWarning")
+    })
+    list(st, list(columns = colnames(st$x), nobs = st$nobs, zero = sum(st$weights == 0),
+                  sum_wy = sum(st$weights * st$y), sum_w = sum(st$weights), intercept = st$intercept,
+                  has_offset = st$has_offset, any_n = any(st$n > 1), dropped = st$dropped, warnings = warnings))
+  }
+
+  # The family's and link's names as R gives them.
+  family_names <- function(family, link) {
+    fam <- family_from(family, link)
+    c(fam$family, fam$link)
+  }
+
+  # The formula as R reads it (one formula, response ~ terms), deparsed.
+  check_formula <- function(text) paste(deparse(.polybridge_lm$formula_from_text(text), width.cutoff = 500L), collapse = " ")
+
+  # The data columns a chunk reads: every variable of the formula, the weights and the offset
+  # (NULL when the formula's `.` needs them all).
+  columns_read <- function(text, weights, offset) {
+    f <- .polybridge_lm$formula_from_text(text)
+    if ("." %in% all.names(f)) return(NULL)
+    unique(c(all.vars(f), weights, offset))
+  }
+
+  # glm.fit's family initialize on (y, weights): y as the family fits it (proportions for
+  # cbind counts), the weights it implies, n, and the starting means (`mustart` kept when given).
+  initialize <- function(family, y, weights, nobs, mustart) {
+    e <- new.env(parent = environment(family$variance))
+    e$y <- y; e$weights <- weights; e$nobs <- nobs; e$etastart <- NULL; e$start <- NULL
+    e$mustart <- mustart; e$family <- family
+    mukeep <- mustart
+    eval(family$initialize, e)
+    if (!is.null(mukeep)) e$mustart <- mukeep
+    list(y = e$y, weights = e$weights, n = e$n, mustart = e$mustart)
+  }
+
+  # The response of cbind(successes, failures) needs a binomial family.
+  check_response <- function(f, fam) {
+    lhs <- f[[2L]]
+    if (is.call(lhs) && identical(lhs[[1L]], as.name("cbind")) && !(fam$family %in% c("binomial", "quasibinomial")))
+      stop(sprintf("the response %s is counts of successes and failures: it needs family binomial or quasibinomial, not %s",
+                   paste(deparse(lhs), collapse = ""), fam$family), call. = FALSE)
+  }
+
+  # The linear predictor of model columns `columns` at `beta`, or from the starting means
+  # (beta NULL): the family's initialize means, or the means of the full model at `fitted`
+  # (glm's intercept-only fit for the null deviance starts there).
+  chunk_eta <- function(st, beta, columns, fitted) {
+    if (!is.null(beta)) {
+      x <- if (is.null(columns)) st$x else st$x[, columns, drop = FALSE]
+      return(drop(x %*% beta) + st$offset)
+    }
+    if (is.null(fitted)) return(st$fam$linkfun(st$mustart))
+    # The family's initialize keeps a given mustart; y and the weights are as the chunk's.
+    st$fam$linkfun(st$fam$linkinv(drop(st$x %*% fitted) + st$offset))
+  }
+
+  # One round of glm.fit on a chunk: the deviance and validity at the linear predictor, and
+  # when `factor` the working weights and response (zero where glm.fit drops the row) for the
+  # chunk's factor of sqrt(W) [X | z]. R's own errors (NAs in V(mu), ...) stop the round.
+  chunk_round <- function(st, beta, columns, fitted, factor) {
+    fam <- st$fam
+    eta <- chunk_eta(st, beta, columns, fitted)
+    mu <- fam$linkinv(eta)
+    valid <- (is.null(fam$valideta) || isTRUE(fam$valideta(eta))) && (is.null(fam$validmu) || isTRUE(fam$validmu(mu)))
+    dev <- sum(fam$dev.resids(st$y, mu, st$weights))
+    meta <- list(deviance = dev, valid = valid, good = 0, error = character(0))
+    x <- if (is.null(columns)) st$x else st$x[, columns, drop = FALSE]
+    none <- list(meta, x, numeric(0), numeric(0))
+    # glm.fit takes the working weights only where it goes on: at finite deviance, valid means.
+    if (!factor || !is.finite(dev) || !valid) return(none)
+    weights <- st$weights
+    good <- weights > 0
+    varmu <- fam$variance(mu)[good]
+    fail <- function(message) { none[[1L]]$error <- message; none }
+    if (anyNA(varmu)) return(fail("NAs in V(mu)"))
+    if (any(varmu == 0)) return(fail("0s in V(mu)"))
+    mu.eta.val <- fam$mu.eta(eta)
+    if (any(is.na(mu.eta.val[good]))) return(fail("NAs in d(mu)/d(eta)"))
+    good <- (weights > 0) & (mu.eta.val != 0)
+    w <- numeric(length(eta)); z <- numeric(length(eta))
+    z[good] <- (eta - st$offset)[good] + (st$y - mu)[good] / mu.eta.val[good]
+    w[good] <- sqrt((weights[good] * mu.eta.val[good]^2) / fam$variance(mu)[good])
+    if (any(!is.finite(z[good] * w[good]))) return(fail("NA/NaN/Inf in 'y'"))
+    meta$good <- sum(good)
+    list(meta, x, w, z)
+  }
+
+  # What the fit's summary needs from a chunk once the coefficients are final (`beta`, and
+  # `beta_w`, where the last factor's weights were taken; NULL for the starting means):
+  # Pearson's sum for the dispersion, the chunk's part of the AIC, its part of the null
+  # deviance at `wtdmu` (NULL: from the offset), the flags behind glm.fit's warnings, and the
+  # deviance residuals' range.
+  chunk_final <- function(st, beta, columns, beta_w, fitted_w, wtdmu, dev, sum_w, any_n) {
+    fam <- st$fam
+    eta <- chunk_eta(st, beta, columns, NULL)
+    mu <- fam$linkinv(eta)
+    eta_w <- chunk_eta(st, beta_w, columns, fitted_w)
+    mu_w <- fam$linkinv(eta_w)
+    mu.eta.w <- fam$mu.eta(eta_w)
+    good <- (st$weights > 0) & (mu.eta.w != 0)
+    wt <- numeric(length(eta))
+    wt[good] <- (st$weights[good] * mu.eta.w[good]^2) / fam$variance(mu_w)[good]
+    residuals <- (st$y - mu) / fam$mu.eta(eta)
+    pearson <- sum((wt * residuals^2)[wt > 0])
+    eps <- 10 * .Machine$double.eps
+    null_part <- if (is.null(wtdmu)) sum(fam$dev.resids(st$y, fam$linkinv(st$offset), st$weights))
+                 else sum(fam$dev.resids(st$y, wtdmu, st$weights))
+    list(pearson = pearson, zero_wt = sum(wt == 0), aic = aic_part(fam, st, mu, dev, sum_w, any_n), null_part = null_part,
+         extreme_p = any(mu > 1 - eps) || any(mu < eps), zero_rate = any(mu < eps))
+  }
+
+  # The chunk's share of the family's AIC; aic_total adds the parts that need the whole data.
+  aic_part <- function(fam, st, mu, dev, sum_w, any_n) {
+    switch(fam$family,
+           binomial = {
+             # binomial()$aic counts trials when any row of the whole data has more than one.
+             m <- if (any_n) st$n else st$weights
+             -2 * sum(ifelse(m > 0, (st$weights / m), 0) * dbinom(round(m * st$y), round(m), mu, log = TRUE))
+           },
+           poisson = fam$aic(st$y, st$n, mu, st$weights, dev),
+           Gamma = { disp <- dev / sum_w; -2 * sum(dgamma(st$y, 1 / disp, scale = mu * disp, log = TRUE) * st$weights) },
+           inverse.gaussian = 3 * sum(log(st$y) * st$weights),
+           gaussian = -sum(log(st$weights)),
+           NA_real_)
+  }
+
+  aic_total <- function(family, link, part, dev, nobs, sum_w, rank) {
+    fam <- family_from(family, link)
+    base <- switch(fam$family,
+                   binomial = , poisson = part,
+                   Gamma = part + 2,
+                   inverse.gaussian = sum_w * (1 + log(dev / sum_w * 2 * pi)) + part + 2,
+                   gaussian = nobs * (log(dev / nobs * 2 * pi) + 1) + 2 + part,
+                   NA_real_)
+    base + 2 * rank
+  }
+
+  # One IRLS solve on the stacked chunk factors, as glm.fit solves (Cdqrls, its tolerance).
+  solve_stacked <- function(parts, p, tol) {
+    s <- do.call(rbind, lapply(parts, function(part) matrix(part$r, nrow = part$rows, ncol = p + 1L)))
+    fit <- .Call(stats:::C_Cdqrls, s[, seq_len(p), drop = FALSE], s[, p + 1L], tol, FALSE)
+    beta <- numeric(p)
+    beta[fit$pivot] <- fit$coefficients
+    list(beta = beta, rank = fit$rank, pivot = fit$pivot, qr = c(fit$qr[seq_len(min(nrow(s), p)), , drop = FALSE]),
+         qr_rows = min(nrow(s), p))
+  }
+
+  # summary.glm for the chunked fit, from the last solve's QR: the table, dispersion and the
+  # printout by R's own print method (the deviance residuals, which need every row, are not known).
+  chunked_summary <- function(text, family, link, label, columns, beta, rank, pivot, qr, qr_rows, pearson,
+                              deviance, null_deviance, df_residual, df_null, aic, iter, dropped, note) {
+    fam <- family_from(family, link)
+    p <- length(columns)
+    est.disp <- FALSE
+    dispersion <- if (fam$family %in% c("poisson", "binomial")) 1
+                  else if (df_residual > 0) { est.disp <- TRUE; pearson / df_residual }
+                  else { est.disp <- TRUE; NaN }
+    coef <- beta
+    if (rank < p) coef[pivot][seq.int(rank + 1L, p)] <- NA
+    names(coef) <- columns
+    aliased <- is.na(coef)
+    qrm <- matrix(qr, nrow = qr_rows, ncol = p)
+    p1 <- seq_len(rank)
+    if (rank > 0L) {
+      coef.p <- coef[pivot[p1]]
+      covmat.unscaled <- chol2inv(qrm[p1, p1, drop = FALSE])
+      var.cf <- diag(covmat.unscaled * dispersion)
+      s.err <- sqrt(var.cf)
+      tvalue <- coef.p / s.err
+      if (!est.disp) {
+        pvalue <- 2 * pnorm(-abs(tvalue))
+        coef.table <- cbind(coef.p, s.err, tvalue, pvalue)
+        dimnames(coef.table) <- list(names(coef.p), c("Estimate", "Std. Error", "z value", "Pr(>|z|)"))
+      } else if (df_residual > 0) {
+        pvalue <- 2 * pt(-abs(tvalue), df_residual)
+        coef.table <- cbind(coef.p, s.err, tvalue, pvalue)
+        dimnames(coef.table) <- list(names(coef.p), c("Estimate", "Std. Error", "t value", "Pr(>|t|)"))
+      } else {
+        coef.table <- cbind(coef.p, NaN, NaN, NaN)
+        dimnames(coef.table) <- list(names(coef.p), c("Estimate", "Std. Error", "t value", "Pr(>|t|)"))
+      }
+    } else {
+      coef.table <- matrix(numeric(0), 0L, 4L)
+      dimnames(coef.table) <- list(NULL, c("Estimate", "Std. Error", "t value", "Pr(>|t|)"))
+    }
+    f <- .polybridge_lm$formula_from_text(text)
+    ans <- list(call = call("glm", formula = f, family = str2lang(sprintf("%s(link = \"%s\")", fam$family, fam$link)),
+                            data = as.name(label)),
+                family = fam, deviance = deviance, aic = aic, df.residual = df_residual, null.deviance = null_deviance,
+                df.null = df_null, iter = iter, deviance.resid = numeric(0), coefficients = coef.table, aliased = aliased,
+                dispersion = dispersion, df = c(rank, df_residual, p))
+    if (dropped > 0) ans$na.action <- structure(seq_len(dropped), class = "omit")
+    class(ans) <- "summary.glm"
+    lines <- utils::capture.output(print(ans))
+    start <- grep("^Deviance Residuals:", lines)
+    if (length(start)) {
+      # The header, the (empty) residual lines and the blank line after them.
+      end <- start + 1L
+      while (end <= length(lines) && nzchar(lines[[end]])) end <- end + 1L
+      lines <- c(lines[seq_len(start - 1L)], paste("Deviance Residuals:", note), lines[-seq_len(end - 1L)])
+    }
+    list(names = rownames(coef.table), estimate = unname(coef.table[, 1L]), se = unname(coef.table[, 2L]),
+         statistic = unname(coef.table[, 3L]), p = unname(coef.table[, 4L]), statistic_name = colnames(coef.table)[[3L]],
+         aliased = columns[aliased], family = fam$family, link = fam$link, dispersion = dispersion,
+         text = paste(lines, collapse = "\n"))
+  }
+
   environment()
 }), envir = globalenv())

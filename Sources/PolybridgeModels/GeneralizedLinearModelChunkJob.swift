@@ -1,0 +1,383 @@
+import Foundation
+import PolybridgeArrow
+import PolybridgeConversion
+import PolybridgeFiles
+import PolybridgeJobs
+import PolybridgeRuntime
+
+/// One chunk's part of a chunked glm, run where its data file is.
+///
+/// The chunk's rows are read once: the prepare step builds the chunk's model matrix, response,
+/// weights and offset as `glm.fit` sets them up, and keeps them in the worker (under
+/// ``stateKey``). Each IRLS iteration is then one round per chunk that reads nothing: given the
+/// coefficients, the chunk returns its deviance, whether its linear predictor and means are
+/// valid, and the triangular factor of √W [X | z]. A worker that is gone between rounds has
+/// the prepare step run again on the worker that gets the next round, which rebuilds the same
+/// state from the file.
+public struct GeneralizedLinearModelChunkJob: Job {
+    /// `glm-chunk`.
+    public static let kind = "glm-chunk"
+    /// "chunk".
+    public static let noun = "chunk"
+
+    /// What the job computes.
+    public enum Step: Sendable, Codable, Equatable {
+        /// The factor levels of the chunk's model frame (pass 1, on the first chunk: the guess).
+        case levels
+        /// The chunk's levels, and its IRLS state built with `levels` and kept, with the first
+        /// round at the family's starting means. With `guess`, a chunk whose levels fall
+        /// outside `levels` keeps its rows instead and returns its levels alone.
+        case prepare(levels: [String: [String]], guess: Bool)
+        /// One IRLS round.
+        case round(GeneralizedLinearModelRound)
+        /// The sums the summary needs once the coefficients are final.
+        case final(GeneralizedLinearModelFinalRequest)
+    }
+
+    /// The chunk's number, from 1.
+    public var chunk: Int
+    /// The chunk's rows in the file, 0-based.
+    public var rows: Range<Int>
+    /// The data file, as the worker's node sees it.
+    public var path: String
+    /// What the file was when the fit started.
+    public var identity: FileIdentity?
+    /// The model.
+    public var specification: GeneralizedLinearModelSpecification
+    /// The fit this job belongs to: a worker keeps state for one fit at a time.
+    public var fit: String
+    /// What to compute.
+    public var step: Step
+
+    /// A job for `chunk` over `rows` of `path`.
+    public init(chunk: Int, rows: Range<Int>, path: String, identity: FileIdentity?, specification: GeneralizedLinearModelSpecification,
+                fit: String, step: Step) {
+        (self.chunk, self.rows, self.path, self.identity) = (chunk, rows, path, identity)
+        (self.specification, self.fit, self.step) = (specification, fit, step)
+    }
+
+    private static let statePrefix = "glm-chunk state "
+    private static let rowsPrefix = "glm-chunk rows "
+
+    private var chunkName: String {
+        "\(fit) \(path) \(LinearModelChunkJob.version(identity)) \(rows.lowerBound)-\(rows.upperBound)"
+    }
+
+    /// The key of the chunk's IRLS state.
+    public var stateKey: String { Self.statePrefix + chunkName }
+    /// The key of the chunk's rows, kept when they fall outside the guessed levels.
+    public var rowsKey: String { Self.rowsPrefix + chunkName }
+
+    /// Rounds and the final step use the chunk's state; a prepare step after a guess that
+    /// failed goes where the chunk's rows are kept.
+    public var usesKey: String? {
+        switch step {
+        case .levels: nil
+        case .prepare(_, let guess): guess ? nil : rowsKey
+        case .round, .final: stateKey
+        }
+    }
+
+    /// Runs the step; R's failure is a ``JobError`` with R's message.
+    public func run(in context: JobContext) async throws -> GeneralizedLinearModelChunkOutput {
+        do {
+            switch step {
+            case .levels:
+                return .levels(try await levels(of: try await readRows(context)))
+            case .prepare(let levels, let guess):
+                // A worker keeps one fit's chunks: another fit's (one that failed, say) go.
+                let own = [Self.statePrefix + fit + " ", Self.rowsPrefix + fit + " "]
+                context.removeValues { key in
+                    (key.hasPrefix(Self.statePrefix) || key.hasPrefix(Self.rowsPrefix)) && !own.contains { key.hasPrefix($0) }
+                }
+                let kept = context.value(forKey: rowsKey, as: ArrowTable.self)
+                let table = if let kept { kept } else { try await readRows(context) }
+                if guess {
+                    let chunkLevels = try await self.levels(of: table)
+                    // Under guessed levels an error (a factor of one level in the guess) may be
+                    // the guess's doing: the chunk is built again with the merged levels, where
+                    // a real error shows.
+                    if chunkLevels.fits(within: levels), let built = try await LinearModelChunkWork.underGuess({ try await prepare(table, levels: levels) }) {
+                        context.keep(built.0, forKey: stateKey)
+                        return .prepared(levels: chunkLevels, built.1)
+                    }
+                    context.keep(table, forKey: rowsKey)
+                    return .prepared(levels: chunkLevels, nil)
+                }
+                let (state, prepared) = try await prepare(table, levels: levels)
+                context.setValue(nil, forKey: rowsKey)
+                context.keep(state, forKey: stateKey)
+                return .prepared(levels: nil, prepared)
+            case .round(let round):
+                return .round(try await self.round(round, state: try state(context)))
+            case .final(let request):
+                return .final(try await final(request, state: try state(context)))
+            }
+        } catch let error as RError {
+            throw JobError(.rError, error.userMessage)
+        }
+    }
+
+    private func state(_ context: JobContext) throws -> RPreservedObject {
+        guard let state = context.value(forKey: stateKey, as: RPreservedObject.self) else {
+            throw JobError(.stateMissing, "chunk \(chunk)'s IRLS state is not kept on this worker")
+        }
+        return state
+    }
+
+    private func readRows(_ context: JobContext) async throws -> ArrowTable {
+        let spec = specification
+        let columns = try await RRuntime.shared().withSession { session -> [String]? in
+            let value = try session.read(try GeneralizedLinearModel.call("columns_read", [
+                try session.makeStrings([spec.formula]), try LinearModelChunkWork.optionalString(spec.weights, session),
+                try LinearModelChunkWork.optionalString(spec.offset, session)], in: session))
+            guard case .character(let names) = value.unstructured else { return nil }
+            return names.compactMap { $0 }
+        }
+        return try await LinearModelChunkJob.readRows(path: path, identity: identity, rows: rows,
+                                                      columns: columns, context: context)
+    }
+
+    private var linearSpecification: LinearModelSpecification {
+        LinearModelSpecification(formula: specification.formula, weights: specification.weights, offset: specification.offset,
+                                 rowWiseFunctions: specification.rowWiseFunctions)
+    }
+
+    private func levels(of table: ArrowTable) async throws -> ChunkLevels {
+        let task = LinearModelChunkTask(chunk: chunk, rows: rows, step: .levels, specification: linearSpecification)
+        guard case .levels(let levels) = try await LinearModelChunkWork.run(task, rows: table) else {
+            throw JobError(.failed, "chunk \(chunk) returned no levels")
+        }
+        return levels
+    }
+
+    private func prepare(_ table: ArrowTable, levels: [String: [String]]) async throws -> (RPreservedObject, GeneralizedLinearModelPrepared) {
+        let spec = specification
+        return try await RRuntime.shared().withSession { session in
+            let frame = try session.dataFrame(from: table)
+            let names = levels.keys.sorted()
+            let value = try session.protect(try GeneralizedLinearModel.call("chunk_prepare", [
+                frame, try session.makeStrings([spec.formula]), try session.makeStrings([spec.family]),
+                try LinearModelChunkWork.optionalString(spec.link, session), try LinearModelChunkWork.optionalString(spec.weights, session),
+                try LinearModelChunkWork.optionalString(spec.offset, session),
+                try session.make(.list(names.map { .character(levels[$0]!) }, names: names))], in: session))
+            let environment = try session.element(of: value, at: 0)
+            let state = try session.preserve(environment)
+            let fields = try RFields(try session.read(try session.element(of: value, at: 1)))
+            let first = try Self.round(environment, beta: nil, columns: nil, fitted: nil, factor: true, session: session)
+            return (state, GeneralizedLinearModelPrepared(
+                columns: try fields.strings("columns"), rows: Int(try fields.double("nobs")), zeroWeights: Int(try fields.double("zero")),
+                weightedResponse: try fields.double("sum_wy"), weightSum: try fields.double("sum_w"),
+                intercept: try fields.bool("intercept"), offset: try fields.bool("has_offset"), anyTrials: try fields.bool("any_n"),
+                dropped: Int(try fields.double("dropped")), warnings: try fields.strings("warnings"), first: first))
+        }
+    }
+
+    private func round(_ round: GeneralizedLinearModelRound, state: RPreservedObject) async throws -> GeneralizedLinearModelRoundResult {
+        try await RRuntime.shared().withSession { session in
+            try Self.round(state.object, beta: round.beta, columns: round.columns, fitted: round.fitted, factor: round.factor, session: session)
+        }
+    }
+
+    /// One round on the state `environment`: R computes the deviance, validity and working
+    /// weights and response; the factor of √W [X | z] is taken here, reading R's model matrix
+    /// in place.
+    private static func round(_ environment: SEXP, beta: [Double]?, columns: [Int]?, fitted: [Double]?, factor: Bool,
+                              session: RSession) throws -> GeneralizedLinearModelRoundResult {
+        let value = try session.protect(try GeneralizedLinearModel.call("chunk_round", [
+            environment, try beta.map { try session.make(.double($0)) } ?? session.null,
+            try columns.map { try session.make(.integer($0.map { Int32($0 + 1) })) } ?? session.null,
+            try fitted.map { try session.make(.double($0)) } ?? session.null,
+            try session.make(.logical([factor]))], in: session))
+        let fields = try RFields(try session.read(try session.element(of: value, at: 0)))
+        var result = GeneralizedLinearModelRoundResult(deviance: try fields.double("deviance"), valid: try fields.bool("valid"),
+                                                       good: Int(try fields.double("good")), factor: nil, factorRows: 0,
+                                                       factorError: try fields.strings("error").first)
+        guard factor, result.factorError == nil else { return result }
+        let x = try session.element(of: value, at: 1), w = try session.element(of: value, at: 2), z = try session.element(of: value, at: 3)
+        let n = try session.length(of: w)
+        let p = n == 0 ? 0 : try session.length(of: x) / n
+        let columnCount = n == 0 ? (columns?.count ?? 0) : p
+        guard let wValues = try session.readOnlyValues(of: w, as: Double.self), let zValues = try session.readOnlyValues(of: z, as: Double.self),
+              let xValues = try session.readOnlyValues(of: x, as: Double.self) else {
+            let (values, rows) = TriangularFactor(columns: columnCount + 1).factor
+            (result.factor, result.factorRows) = (PackedDoubles(values), rows)
+            return result
+        }
+        let (values, rows) = TriangularFactor.weighted(x: xValues, rows: n, columns: p, weights: wValues, response: zValues)
+        (result.factor, result.factorRows) = (PackedDoubles(values), rows)
+        return result
+    }
+
+    private func final(_ request: GeneralizedLinearModelFinalRequest, state: RPreservedObject) async throws -> GeneralizedLinearModelChunkFinal {
+        try await RRuntime.shared().withSession { session in
+            func doubles(_ values: [Double]?) throws -> SEXP { try values.map { try session.make(.double($0)) } ?? session.null }
+            let value = try session.read(try GeneralizedLinearModel.call("chunk_final", [
+                state.object, try doubles(request.beta),
+                try request.columns.map { try session.make(.integer($0.map { Int32($0 + 1) })) } ?? session.null,
+                try doubles(request.weightsBeta), try doubles(request.weightsFitted),
+                try doubles(request.weightedMean.map { [$0] }), try session.make(.double([request.deviance])),
+                try session.make(.double([request.weightSum])), try session.make(.logical([request.anyTrials]))], in: session))
+            let fields = try RFields(value)
+            return GeneralizedLinearModelChunkFinal(pearson: try fields.double("pearson"), aic: try fields.double("aic"),
+                                                    nullDeviance: try fields.double("null_part"),
+                                                    extremeProbabilities: try fields.bool("extreme_p"), zeroRates: try fields.bool("zero_rate"))
+        }
+    }
+}
+
+/// What a glm chunk job returns.
+public enum GeneralizedLinearModelChunkOutput: Sendable, Codable, Equatable {
+    /// The chunk's levels.
+    case levels(ChunkLevels)
+    /// The chunk's levels (when a guess was checked) and its prepared state's counts, or nil
+    /// when its levels fall outside the guess.
+    case prepared(levels: ChunkLevels?, GeneralizedLinearModelPrepared?)
+    /// One round.
+    case round(GeneralizedLinearModelRoundResult)
+    /// The final sums.
+    case final(GeneralizedLinearModelChunkFinal)
+}
+
+/// A chunk's counts once its IRLS state is built, and its first round at the starting means.
+public struct GeneralizedLinearModelPrepared: Sendable, Codable, Equatable {
+    /// The model matrix's columns.
+    public var columns: [String]
+    /// Rows kept (missing values dropped).
+    public var rows: Int
+    /// Rows of weight zero (after the family's initialize).
+    public var zeroWeights: Int
+    /// Σ weights · y and Σ weights, for the null model's mean.
+    public var weightedResponse: Double
+    public var weightSum: Double
+    /// Whether the model has an intercept, and an offset.
+    public var intercept: Bool
+    public var offset: Bool
+    /// Whether any row is of more than one binomial trial (the AIC counts trials then).
+    public var anyTrials: Bool
+    /// Rows dropped for missing values.
+    public var dropped: Int
+    /// R's warnings while the chunk was set up (non-integer successes, …).
+    public var warnings: [String]
+    /// The round at the family's starting means.
+    public var first: GeneralizedLinearModelRoundResult
+}
+
+/// One IRLS round's request: the coefficients (nil: the starting means), of model columns
+/// `columns` (nil: all), and whether the factor is wanted.
+public struct GeneralizedLinearModelRound: Sendable, Codable, Equatable {
+    /// The coefficients, one per column used; nil for the starting means.
+    public var beta: [Double]?
+    /// The model-matrix columns used, 0-based; nil for all.
+    public var columns: [Int]?
+    /// With `beta` nil: start from the means of the full model at these coefficients instead
+    /// of the family's (glm's intercept-only fit for the null deviance).
+    public var fitted: [Double]?
+    /// Whether to return the factor of √W [X | z].
+    public var factor: Bool
+}
+
+/// What one chunk returned for a round.
+public struct GeneralizedLinearModelRoundResult: Sendable, Codable, Equatable {
+    /// Σ dev.resids at the round's coefficients.
+    public var deviance: Double
+    /// Whether the family's valideta and validmu hold for the chunk.
+    public var valid: Bool
+    /// Rows glm.fit uses in the next solve (positive weight and d mu/d eta).
+    public var good: Int
+    /// The factor of √W [X | z], column-major, `factorRows` × (columns + 1).
+    public var factor: PackedDoubles?
+    public var factorRows: Int
+    /// R's error while taking the working weights (NAs in V(mu), …), raised only if the fit
+    /// needs this factor.
+    public var factorError: String?
+}
+
+/// The final step's request: the final coefficients, those whose weights the last solve
+/// used, and the whole data's numbers the AIC and null deviance need.
+public struct GeneralizedLinearModelFinalRequest: Sendable, Codable, Equatable {
+    public var beta: [Double]
+    public var columns: [Int]?
+    /// The coefficients of the last solve's weights; nil with `weightsFitted` nil for the
+    /// family's starting means.
+    public var weightsBeta: [Double]?
+    public var weightsFitted: [Double]?
+    /// Σ w·y / Σ w when the model has an intercept; nil: the null model's means come from the offset.
+    public var weightedMean: Double?
+    public var deviance: Double
+    public var weightSum: Double
+    public var anyTrials: Bool
+}
+
+/// A chunk's final sums.
+public struct GeneralizedLinearModelChunkFinal: Sendable, Codable, Equatable {
+    /// Σ w · r² over rows of positive working weight (Pearson's χ²).
+    public var pearson: Double
+    /// The chunk's part of the AIC.
+    public var aic: Double
+    /// Σ dev.resids at the null model's means.
+    public var nullDeviance: Double
+    /// Whether a fitted probability is within 10ε of 0 or 1, or a fitted rate of 0.
+    public var extremeProbabilities: Bool
+    public var zeroRates: Bool
+}
+
+/// Doubles carried as base64 of their little-endian bytes: bit for bit, and quick to decode.
+public struct PackedDoubles: Sendable, Codable, Equatable {
+    /// The values.
+    public var values: [Double]
+
+    /// Packs `values`.
+    public init(_ values: [Double]) { self.values = values }
+
+    /// Encodes the values as one base64 string.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        let bytes = values.withUnsafeBufferPointer { values in
+            Data(values.lazy.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) })
+        }
+        try container.encode(bytes.base64EncodedString())
+    }
+
+    /// Decodes what ``encode(to:)`` wrote.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        guard let bytes = Data(base64Encoded: try container.decode(String.self)), bytes.count % 8 == 0 else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not base64 of doubles")
+        }
+        values = bytes.withUnsafeBytes { raw in
+            (0..<(raw.count / 8)).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
+        }
+    }
+}
+
+extension TriangularFactor {
+    /// The factor of the rows of √w [X | z] whose weight is not zero: X is `rows` × `columns`
+    /// column-major, read in place; rows are gathered in blocks, so memory is one block.
+    static func weighted(x: UnsafePointer<Double>, rows: Int, columns: Int, weights: UnsafePointer<Double>,
+                         response: UnsafePointer<Double>) -> (values: [Double], rows: Int) {
+        var factor = TriangularFactor(columns: columns + 1)
+        let blockRows = 1024
+        var block = [Double](repeating: 0, count: blockRows * (columns + 1))
+        var picked = [Int](repeating: 0, count: blockRows)
+        var next = 0
+        while next < rows {
+            var count = 0
+            while next < rows, count < blockRows {
+                if weights[next] != 0 { picked[count] = next; count += 1 }
+                next += 1
+            }
+            block.withUnsafeMutableBufferPointer { buffer in
+                let b = buffer.baseAddress!
+                for j in 0..<columns {
+                    let column = x + j * rows, target = b + j * blockRows
+                    for k in 0..<count { target[k] = column[picked[k]] * weights[picked[k]] }
+                }
+                let target = b + columns * blockRows
+                for k in 0..<count { target[k] = response[picked[k]] * weights[picked[k]] }
+                factor.absorb(block: b, rowCount: count, stride: blockRows)
+            }
+        }
+        return factor.factor
+    }
+}

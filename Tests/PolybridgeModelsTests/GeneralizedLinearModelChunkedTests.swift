@@ -1,0 +1,119 @@
+import Foundation
+import Polybridge
+import PolybridgeTestSupport
+import Synchronization
+import Testing
+
+/// Binds R's data frame `code` as `name`, writes it to Parquet (row groups of `groupRows`) and
+/// returns the file's path: chunks read the file, R's glm fits `name`.
+func glmParquet(_ name: String, _ code: String) async throws -> String {
+    let path = try scratchDirectory() + "/\(name).parquet", rds = path + ".rds"
+    _ = try await RRuntime.shared().evaluate("\(name) <- local({ \(code) }); saveRDS(\(name), '\(rds)')")
+    _ = try await DataFiles.convert(rds, to: path)
+    return path
+}
+
+/// R's warnings from `glm(callText)`, in order.
+func glmWarnings(_ callText: String) async throws -> [String] {
+    let code = """
+        local({ w <- character(); withCallingHandlers(\(callText), warning = function(x) { w <<- c(w, conditionMessage(x)); invokeRestart("muffleWarning") }); w })
+        """
+    return try await RRuntime.shared().eval(code, as: [String].self)
+}
+
+/// A chunked glm of the file at `path` in `count` chunks (or chunks of `rows` rows) on `executor`.
+func chunkedGLM(_ path: String, _ spec: GeneralizedLinearModelSpecification, count: Int? = nil, rows: Int? = nil,
+                executor: (any JobExecutor)? = nil) async throws -> GeneralizedLinearModelFit {
+    let total = try await DataFiles.inspect(path).rows
+    let ranges = if let rows { LinearModel.chunkRanges(rowCount: total, rowsPerChunk: rows) } else { LinearModel.chunkRanges(rowCount: total, count: count ?? 3) }
+    return try await GeneralizedLinearModel.fitChunked(file: path, rowCount: total, chunks: ranges, spec,
+                                                       executor: executor ?? InProcessJobExecutor(registry: WorkerJobs.registry))
+}
+
+/// The glm call R makes for `spec` on the data bound as `name`.
+func glmCall(_ spec: GeneralizedLinearModelSpecification, data name: String) -> String {
+    let family = spec.link.map { "\(spec.family)(link = \"\($0)\")" } ?? spec.family
+    let extra = (spec.weights.map { ", weights = \($0)" } ?? "") + (spec.offset.map { ", offset = \($0)" } ?? "")
+    let control = spec.maxit != 25 || spec.epsilon != 1e-8 ? ", control = glm.control(epsilon = \(spec.epsilon), maxit = \(spec.maxit))" : ""
+    return "glm(\(spec.formula), family = \(family), data = \(name)\(extra)\(control))"
+}
+
+/// The printed summary of `glm(callText)` as R prints it, with the call's data named `label`
+/// and the deviance residuals (which a chunked fit does not know) left out.
+func glmSummaryWithoutResiduals(_ callText: String, family: String, label: String) async throws -> String {
+    let code = """
+        local({
+          suppressWarnings(fit <- \(callText))
+          s <- summary(fit)
+          s$call <- call("glm", formula = formula(fit), family = str2lang(sprintf('%s(link = "%s")', fit$family$family, fit$family$link)),
+                         data = as.name("\(label)"))
+          lines <- capture.output(print(s))
+          start <- grep("^Deviance Residuals:", lines)
+          end <- start + 1L
+          while (end <= length(lines) && nzchar(lines[[end]])) end <- end + 1L
+          paste(c(lines[seq_len(start - 1L)], lines[-seq_len(end - 1L)]), collapse = "\\n")
+        })
+        """
+    return try await RRuntime.shared().eval(code, as: String.self)
+}
+
+/// The cases every executor-independent test fits: R data sets and made-up data for each
+/// family and link, weights, offsets, responses and odd rows.
+let chunkedGLMCases: [(name: String, source: String, spec: GeneralizedLinearModelSpecification, chunks: [Int])] = [
+    ("cg_mtcars", "mtcars", .init(formula: "am ~ wt + hp", family: "binomial"), [1, 3, 10]),
+    ("cg_esoph", "esoph", .init(formula: "cbind(ncases, ncontrols) ~ agegp + tobgp + alcgp", family: "binomial"), [1, 4, 60]),
+    ("cg_infert_probit", "infert", .init(formula: "case ~ spontaneous + induced + education", family: "binomial(link = \"probit\")"), [3]),
+    ("cg_infert_cll", "infert", .init(formula: "case ~ spontaneous + induced", family: "binomial", link: "cloglog"), [5]),
+    ("cg_infert_cauchit", "infert", .init(formula: "case ~ age + parity", family: "quasibinomial", link: "cauchit"), [2]),
+    ("cg_insects", "InsectSprays", .init(formula: "count ~ spray", family: "poisson"), [1, 6]),
+    ("cg_insects_q", "InsectSprays", .init(formula: "count ~ spray", family: "quasipoisson"), [4]),
+    ("cg_insects_id", "InsectSprays", .init(formula: "count ~ spray", family: "poisson", link: "identity"), [3]),
+    ("cg_insects_sqrt", "InsectSprays", .init(formula: "count ~ spray", family: "poisson", link: "sqrt"), [3]),
+    ("cg_breaks_gamma", "warpbreaks", .init(formula: "breaks ~ wool * tension", family: "Gamma"), [3]),
+    ("cg_breaks_glog", "warpbreaks", .init(formula: "breaks ~ wool * tension", family: "Gamma(link = \"log\")"), [2, 54]),
+    ("cg_breaks_ig", "warpbreaks", .init(formula: "breaks ~ wool + tension", family: "inverse.gaussian"), [3]),
+    ("cg_breaks_gauss_log", "warpbreaks", .init(formula: "breaks ~ wool + tension", family: "gaussian", link: "log"), [4]),
+    ("cg_offset", "set.seed(3); n <- 200; d <- data.frame(x = rnorm(n), e = runif(n, 1, 5)); d$y <- rpois(n, d$e * exp(0.3 + 0.5 * d$x)); d$le <- log(d$e); d",
+     .init(formula: "y ~ x", family: "poisson", offset: "le"), [1, 7]),
+    ("cg_offset_f", "set.seed(3); n <- 200; d <- data.frame(x = rnorm(n), e = runif(n, 1, 5)); d$y <- rpois(n, d$e * exp(0.3 + 0.5 * d$x)); d$le <- log(d$e); d",
+     .init(formula: "y ~ x + offset(le)", family: "poisson"), [5]),
+    ("cg_offset_gamma", "set.seed(8); n <- 120; d <- data.frame(x = rnorm(n), o = runif(n, -0.5, 0.5)); d$y <- rgamma(n, 3, 3 / exp(1 + 0.4 * d$x + d$o)); d",
+     .init(formula: "y ~ x", family: "Gamma(link = \"log\")", offset: "o"), [4]),
+    ("cg_props", "set.seed(4); n <- 120; d <- data.frame(x = rnorm(n), n = sample(1:9, n, TRUE)); d$p <- rbinom(n, d$n, plogis(d$x)) / d$n; d$n[1:5] <- 0; d",
+     .init(formula: "p ~ x", family: "binomial", weights: "n"), [3, 40]),
+    ("cg_props_q", "set.seed(4); n <- 120; d <- data.frame(x = rnorm(n), n = sample(1:9, n, TRUE)); d$p <- rbinom(n, d$n, plogis(d$x)) / d$n; d$n[1:5] <- 0; d",
+     .init(formula: "p ~ x", family: "quasibinomial", weights: "n"), [3]),
+    ("cg_weights_zero", "set.seed(6); n <- 90; d <- data.frame(x = rnorm(n), w = sample(0:3, n, TRUE)); d$y <- rpois(n, exp(1 + 0.3 * d$x)); d",
+     .init(formula: "y ~ x", family: "poisson", weights: "w"), [3]),
+    ("cg_gauss_na_collinear", "set.seed(5); d <- data.frame(x = rnorm(50), z = rnorm(50)); d$w <- d$x * 2; d$y <- 1 + d$x + rnorm(50); d$y[3] <- NA; d$z[17] <- NA; d",
+     .init(formula: "y ~ x + z + w", family: "gaussian"), [1, 4, 25]),
+    ("cg_level_late", "set.seed(7); n <- 150; d <- data.frame(x = rnorm(n), g = factor(sample(c('a', 'b', 'c'), n, TRUE))); d$y <- rbinom(n, 1, plogis(0.2 * d$x + as.integer(d$g) / 3)); d[order(d$g), ]",
+     .init(formula: "y ~ x + g", family: "binomial"), [5]),
+    ("cg_log_binomial", "set.seed(102); n <- sample(30:80, 1); x <- runif(n, 0, 4); z <- rnorm(n); y <- rbinom(n, 1, pmin(0.97, exp(-2 + 0.45 * x + 0.1 * z))); data.frame(x = x, z = z, y = y)",
+     .init(formula: "y ~ x + z", family: "binomial", link: "log"), [1, 3]),
+    ("cg_separated", "data.frame(x = c(1:10), y = c(rep(0, 5), rep(1, 5)))", .init(formula: "y ~ x", family: "binomial"), [1, 3]),
+    ("cg_maxit", "infert", .init(formula: "case ~ spontaneous + induced", family: "binomial", maxit: 2), [3]),
+    ("cg_no_intercept", "infert", .init(formula: "case ~ 0 + spontaneous + induced", family: "binomial"), [3]),
+]
+
+/// The chunked glm: IRLS over chunks kept on workers, equal to R's glm on the whole data.
+@Suite struct GeneralizedLinearModelChunkedTests {
+    /// Each case in each of its chunkings, in this process through the jobs' wire format:
+    /// coefficients, standard errors, deviances, AIC and dispersion to 1e-8 relative; df,
+    /// iterations, convergence, boundary, aliased set, warnings and the printed table equal R's.
+    @Test(arguments: chunkedGLMCases.indices)
+    func chunkedFitsEqualGLM(index: Int) async throws {
+        let (name, source, spec, chunkings) = chunkedGLMCases[index]
+        let path = try await glmParquet(name, source)
+        let call = glmCall(spec, data: name)
+        let warnings = try await glmWarnings(call)
+        let text = try await glmSummaryWithoutResiduals(call, family: spec.family, label: "data")
+        for count in chunkings {
+            let fit = try await chunkedGLM(path, spec, count: count)
+            #expect(try await agreesWithGLM(fit, call) == "TRUE", "\(name) in \(count) chunks")
+            #expect(fit.warnings == warnings, "\(name) in \(count) chunks")
+            let lines = fit.summary.split(separator: "\n", omittingEmptySubsequences: false)
+            #expect(lines.filter { !$0.hasPrefix("Deviance Residuals:") }.joined(separator: "\n") == text, "\(name) in \(count) chunks:\n\(fit.summary)\n---\n\(text)")
+        }
+    }
+}
