@@ -196,14 +196,13 @@ public struct GeneralizedLinearModelChunkJob: Job {
         guard factor, result.factorError == nil else { return result }
         let x = try session.element(of: value, at: 1), w = try session.element(of: value, at: 2), z = try session.element(of: value, at: 3)
         let n = try session.length(of: w)
-        let p = n == 0 ? 0 : try session.length(of: x) / n
-        let columnCount = n == 0 ? (columns?.count ?? 0) : p
-        guard let wValues = try session.readOnlyValues(of: w, as: Double.self), let zValues = try session.readOnlyValues(of: z, as: Double.self),
-              let xValues = try session.readOnlyValues(of: x, as: Double.self) else {
-            let (values, rows) = TriangularFactor(columns: columnCount + 1).factor
-            (result.factor, result.factorRows) = (PackedDoubles(values), rows)
+        // A chunk without rows (all missing) contributes no rows to the stack.
+        guard n > 0, let wValues = try session.readOnlyValues(of: w, as: Double.self),
+              let zValues = try session.readOnlyValues(of: z, as: Double.self), let xValues = try session.readOnlyValues(of: x, as: Double.self) else {
+            (result.factor, result.factorRows) = (PackedDoubles([]), 0)
             return result
         }
+        let p = try session.length(of: x) / n
         let (values, rows) = TriangularFactor.weighted(x: xValues, rows: n, columns: p, weights: wValues, response: zValues)
         (result.factor, result.factorRows) = (PackedDoubles(values), rows)
         return result

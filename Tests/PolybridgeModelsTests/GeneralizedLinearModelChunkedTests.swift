@@ -117,3 +117,87 @@ let chunkedGLMCases: [(name: String, source: String, spec: GeneralizedLinearMode
         }
     }
 }
+
+/// Many small random glm cases in tiny chunks, each compared with R's own glm on the whole
+/// data: every family, links, one-level and sorted factors, NA rows, zero weights, offsets,
+/// collinear and constant columns, no intercept. Where glm fails, the chunked fit must fail.
+@Suite struct GeneralizedLinearModelPropertyTests {
+    static let generator = """
+        .pb_glm_case <- function(seed) {
+          set.seed(seed)
+          n <- sample(4:40, 1)
+          kinds <- list(c("binomial", "logit"), c("binomial", "probit"), c("binomial", "cloglog"), c("quasibinomial", "logit"),
+                        c("poisson", "log"), c("quasipoisson", "log"), c("poisson", "sqrt"), c("Gamma", "log"), c("Gamma", "inverse"),
+                        c("gaussian", "identity"), c("gaussian", "log"), c("inverse.gaussian", "log"))
+          k <- kinds[[sample(length(kinds), 1L)]]
+          d <- data.frame(x1 = round(rnorm(n), 2), x2 = round(runif(n), 2))
+          d$g <- factor(sample(letters[seq_len(sample(1:3, 1L))], n, TRUE))
+          eta <- 0.3 + 0.5 * d$x1 - 0.4 * d$x2 + 0.2 * as.integer(d$g)
+          d$y <- switch(k[[1L]], binomial = , quasibinomial = rbinom(n, 1, plogis(eta)), poisson = , quasipoisson = rpois(n, exp(eta)),
+                        gaussian = exp(eta) + rnorm(n, sd = 0.3), rgamma(n, 4, 4 / exp(eta)))
+          terms <- c("x1", "x2", "g")[runif(3) < 0.7]
+          if (runif(1) < 0.2) { d$x3 <- d$x1 * 2; terms <- c(terms, "x3") }
+          if (runif(1) < 0.15) { d$k <- 1; terms <- c(terms, "k") }
+          weights <- ""
+          if (runif(1) < 0.3) { d$w <- sample(0:3, n, TRUE); weights <- "w" }
+          offset <- ""
+          if (runif(1) < 0.25) { d$o <- round(runif(n, -0.3, 0.3), 2); offset <- "o" }
+          if (runif(1) < 0.25) d$x1[sample(n, 1L)] <- NA
+          if (runif(1) < 0.1) d$y[sample(n, 1L)] <- NA
+          if (runif(1) < 0.3) d <- d[order(d$g), ]
+          rhs <- if (length(terms)) paste(terms, collapse = " + ") else "1"
+          if (runif(1) < 0.1) rhs <- paste("0 +", rhs)
+          formula <- paste("y ~", rhs)
+          cl <- sprintf("glm(%s, family = %s(link = '%s'), data = d%s%s)", formula, k[[1L]], k[[2L]],
+                        if (nzchar(weights)) ", weights = w" else "", if (nzchar(offset)) ", offset = o" else "")
+          warned <- character()
+          fit <- tryCatch(withCallingHandlers(eval(parse(text = cl)), warning = function(w) {
+            warned <<- c(warned, conditionMessage(w)); invokeRestart("muffleWarning") }), error = function(e) NULL)
+          # A fit with no residual df, or at fitted values of 0 or 1 (separation), has standard
+          # errors and an AIC that are rounding noise in R too: such a fit must be made or
+          # refused without a crash, but its numbers are not compared.
+          outcome <- if (is.null(fit)) "error" else if (fit$df.residual == 0 || !fit$converged ||
+            any(grepl("numerically 0", warned))) "degenerate" else "ok"
+          list(d = d, text = c(formula, k[[1L]], k[[2L]], weights, offset, outcome,
+                               if (is.null(fit)) "1" else as.character(length(coef(fit)))))
+        }
+        """
+
+    @Test(arguments: 0..<6)
+    func chunkedGLMsOfSmallRandomDataEqualGLM(batch: Int) async throws {
+        _ = try await RRuntime.shared().evaluate(Self.generator)
+        var compared = 0, refusedLikeR = 0
+        for seed in (batch * 15 + 1)...(batch * 15 + 15) {
+            let name = "glm_small_\(seed)"
+            let text = try await RRuntime.shared().eval(
+                "local({ case <- .pb_glm_case(\(seed)L); assign('\(name)', case$d, envir = globalenv()); case$text })", as: [String].self)
+            let spec = GeneralizedLinearModelSpecification(formula: text[0], family: text[1], link: text[2],
+                                                           weights: text[3].isEmpty ? nil : text[3], offset: text[4].isEmpty ? nil : text[4])
+            let (outcome, width) = (text[5], Int(text[6]) ?? 1)
+            let path = try scratchDirectory() + "/\(name).parquet", rds = path + ".rds"
+            _ = try await RRuntime.shared().evaluate("saveRDS(\(name), '\(rds)')")
+            _ = try await DataFiles.convert(rds, to: path)
+            let rows = try await DataFiles.inspect(path).rows
+            let call = glmCall(spec, data: name)
+            let warnings = outcome == "ok" ? try await glmWarnings(call) : []
+            for rowsPerChunk in Set([1, 2, width + 1, Int(UInt(seed) % UInt(width + 3)) + 1, rows]).sorted() {
+                let context = "seed \(seed): \(call), \(rows) rows in chunks of \(rowsPerChunk); glm: \(outcome)"
+                do {
+                    let fit = try await chunkedGLM(path, spec, rows: rowsPerChunk)
+                    #expect(outcome != "error", "Polybridge fitted what glm could not: \(context)")
+                    if outcome == "ok" {
+                        let verdict = try await agreesWithGLM(fit, call)
+                        #expect(verdict == "TRUE", "\(verdict) — \(context)")
+                        #expect(fit.warnings == warnings, "\(context)")
+                        compared += 1
+                    }
+                } catch let error as LinearModelError {
+                    #expect(outcome != "ok", "\(error) — \(context)")
+                    if outcome == "error" { refusedLikeR += 1 }
+                }
+            }
+            _ = try await RRuntime.shared().evaluate("rm('\(name)', envir = globalenv())")
+        }
+        #expect(compared >= 30, "only \(compared) fits were compared (\(refusedLikeR) refused as glm refuses)")
+    }
+}

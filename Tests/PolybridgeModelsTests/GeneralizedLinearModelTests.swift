@@ -8,9 +8,11 @@ import Testing
 /// aliased set equal. Returns "TRUE" or the names of the checks that failed.
 func agreesWithGLM(_ fit: GeneralizedLinearModelFit, _ callText: String) async throws -> String {
     func vector(_ values: [Double]) -> String {
-        values.isEmpty ? "numeric(0)" : "c(" + values.map { $0.isNaN ? "NA" : String(format: "%.17g", $0) }.joined(separator: ", ") + ")"
+        values.isEmpty ? "numeric(0)" : "c(" + values.map(number).joined(separator: ", ") + ")"
     }
-    func number(_ value: Double) -> String { value.isNaN ? "NA_real_" : String(format: "%.17g", value) }
+    func number(_ value: Double) -> String {
+        value.isNaN ? "NA_real_" : value.isInfinite ? (value < 0 ? "-Inf" : "Inf") : String(format: "%.17g", value)
+    }
     let code = """
         local({
           suppressWarnings(fit <- \(callText))

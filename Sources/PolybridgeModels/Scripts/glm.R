@@ -173,6 +173,9 @@ assign(".polybridge_glm", local({
   # chunk's factor of sqrt(W) [X | z]. R's own errors (NAs in V(mu), ...) stop the round.
   chunk_round <- function(st, beta, columns, fitted, factor) {
     fam <- st$fam
+    # A chunk whose rows all had missing values adds nothing (R's links refuse empty vectors).
+    if (st$nobs == 0L)
+      return(list(list(deviance = 0, valid = TRUE, good = 0, error = character(0)), numeric(0), numeric(0), numeric(0)))
     eta <- chunk_eta(st, beta, columns, fitted)
     mu <- fam$linkinv(eta)
     valid <- (is.null(fam$valideta) || isTRUE(fam$valideta(eta))) && (is.null(fam$validmu) || isTRUE(fam$validmu(mu)))
@@ -206,6 +209,7 @@ assign(".polybridge_glm", local({
   # deviance residuals' range.
   chunk_final <- function(st, beta, columns, beta_w, fitted_w, wtdmu, dev, sum_w, any_n) {
     fam <- st$fam
+    if (st$nobs == 0L) return(list(pearson = 0, zero_wt = 0, aic = 0, null_part = 0, extreme_p = FALSE, zero_rate = FALSE))
     eta <- chunk_eta(st, beta, columns, NULL)
     mu <- fam$linkinv(eta)
     eta_w <- chunk_eta(st, beta_w, columns, fitted_w)
