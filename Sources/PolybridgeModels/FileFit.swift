@@ -82,16 +82,40 @@ extension LinearModel {
                 else { chunkRanges(rowCount: table.rowCount, rowsPerChunk: options.chunkRows!) }
             return (try await fitChunked(.table(table), rowCount: table.rowCount, chunks: ranges, specification,
                                          combine: options.combine, label: label, progress: options.progress), nil)
-        case .pool(let workers, let executable):
-            return try await fitOnPool(path, specification, workers: workers, executable: executable, options: options, label: label)
-        case .engine(let engine, let workers, let address, let executable, let verbose):
-            return try await fitOnEngine(path, specification, engine: engine, workers: workers, address: address,
-                                         executable: executable, verbose: verbose, options: options, label: label)
+        case .pool, .engine:
+            let (fit, timing) = try await onWorkers(path, options: options, check: { _ = try await checkFormula(specification.formula) }) {
+                identity, rows, ranges, executor in
+                try await fitChunked(.file(path: path, identity: identity), rowCount: rows, chunks: ranges, specification,
+                                     combine: options.combine, executor: executor, label: label, progress: options.progress)
+            }
+            return (fit, timing)
         }
     }
 
-    private static func fitOnPool(_ path: String, _ specification: LinearModelSpecification, workers: Int, executable: URL,
-                                  options: FileFitOptions, label: String) async throws -> (fit: LinearModelFit, timing: FileFitTiming?) {
+    /// What a fit on workers runs on: a pool of worker processes or a Ray or Dask cluster.
+    typealias WorkerExecutor = ChunkExecutor & JobExecutor
+
+    /// Runs `fit` on the chunks of the file at `path` on the workers `options` name (a pool or
+    /// an engine, started here and stopped before this returns, also when it throws), after
+    /// `check` (the model's checks in this process, run while the workers start).
+    static func onWorkers<Fit: Sendable>(_ path: String, options: FileFitOptions, check: @escaping @Sendable () async throws -> Void,
+                                         fit: (FileIdentity?, Int, [Range<Int>], any WorkerExecutor) async throws -> Fit)
+        async throws -> (Fit, FileFitTiming) {
+        switch options.executor {
+        case .pool(let workers, let executable):
+            return try await onPool(path, workers: workers, executable: executable, options: options, check: check, fit: fit)
+        case .engine(let engine, let workers, let address, let executable, let verbose):
+            return try await onEngine(path, engine: engine, workers: workers, address: address, executable: executable, verbose: verbose,
+                                      options: options, check: check, fit: fit)
+        case .inProcess:
+            preconditionFailure("onWorkers runs on a pool or an engine")
+        }
+    }
+
+    private static func onPool<Fit: Sendable>(_ path: String, workers: Int, executable: URL, options: FileFitOptions,
+                                              check: @escaping @Sendable () async throws -> Void,
+                                              fit: (FileIdentity?, Int, [Range<Int>], any WorkerExecutor) async throws -> Fit)
+        async throws -> (Fit, FileFitTiming) {
         let clock = ContinuousClock()
         let started = clock.now
         // No more workers than chunks: with `chunks` the bound is known now, else once the
@@ -113,22 +137,22 @@ extension LinearModel {
         if let warning = WorkerCount.overCoresWarning(pool.size, asked: workers, kind: "worker processes", work: "chunks") {
             options.warning?(warning)
         }
-        _ = try await checkFormula(specification.formula)
+        try await check()
         let coordinatorReady = clock.now
         try await warming
         try await pool.warmUp()
         let ready = clock.now
-        let fit = try await fitChunked(.file(path: path, identity: identity), rowCount: rows, chunks: ranges, specification,
-                                       combine: options.combine, executor: pool, label: label, progress: options.progress)
-        return (fit, FileFitTiming(workersReady: (ready - started).seconds, coordinatorReady: (coordinatorReady - started).seconds,
-                                   fit: (clock.now - ready).seconds, chunks: ranges.count))
+        let fitted = try await fit(identity, rows, ranges, pool)
+        return (fitted, FileFitTiming(workersReady: (ready - started).seconds, coordinatorReady: (coordinatorReady - started).seconds,
+                                      fit: (clock.now - ready).seconds, chunks: ranges.count))
     }
 
-    private static func fitOnEngine(_ path: String, _ specification: LinearModelSpecification, engine: ClusterEngine, workers asked: Int,
-                                    address: String?, executable: URL, verbose: Bool, options: FileFitOptions,
-                                    label: String) async throws -> (fit: LinearModelFit, timing: FileFitTiming?) {
+    private static func onEngine<Fit: Sendable>(_ path: String, engine: ClusterEngine, workers asked: Int, address: String?, executable: URL,
+                                                verbose: Bool, options: FileFitOptions, check: @escaping @Sendable () async throws -> Void,
+                                                fit: (FileIdentity?, Int, [Range<Int>], any WorkerExecutor) async throws -> Fit)
+        async throws -> (Fit, FileFitTiming) {
         let (rows, ranges, identity) = try await fileChunks(path, options: options, workers: asked)
-        _ = try await checkFormula(specification.formula)
+        try await check()
         // No more engine workers than chunks; a local cluster's workers share this machine's cores.
         let workers = WorkerCount.capped(asked: asked, work: ranges.count)
         if address == nil, let warning = WorkerCount.overCoresWarning(workers, asked: asked, kind: "\(engine.rawValue) workers", work: "chunks") {
@@ -157,19 +181,18 @@ extension LinearModel {
         }
         onInterrupt.started(executor)
         let ready = clock.now
-        let fit: LinearModelFit
+        let fitted: Fit
         do {
-            fit = try await fitChunked(.file(path: path, identity: identity), rowCount: rows, chunks: ranges, specification,
-                                       combine: options.combine, executor: executor, label: label, progress: options.progress)
+            fitted = try await fit(identity, rows, ranges, executor)
         } catch {
             onInterrupt.holdIfInterrupted()
             executor.shutdown()
             throw error
         }
-        let fitted = clock.now
+        let done = clock.now
         executor.shutdown()
-        return (fit, FileFitTiming(workersReady: executor.startupSeconds, coordinatorReady: nil, fit: (fitted - ready).seconds, chunks: ranges.count,
-                                   engineStopped: (clock.now - fitted).seconds))
+        return (fitted, FileFitTiming(workersReady: executor.startupSeconds, coordinatorReady: nil, fit: (done - ready).seconds, chunks: ranges.count,
+                                      engineStopped: (clock.now - done).seconds))
     }
 
     /// The file's row count and chunks for workers that read the file themselves: the count
@@ -177,7 +200,7 @@ extension LinearModel {
     /// `chunkRows` chunks of whole consecutive row groups (at least ``rowsPerGroupedChunk``
     /// rows, and one per worker), so no row is read twice. The file's identity is pinned first:
     /// every chunk's read checks it, so the fit sees one version of the file.
-    private static func fileChunks(_ path: String, options: FileFitOptions,
+    static func fileChunks(_ path: String, options: FileFitOptions,
                                    workers: Int) async throws -> (rows: Int, ranges: [Range<Int>], identity: FileIdentity?) {
         let identity = path.contains("://") ? nil : try FileIdentity.pin(path)
         let groups = try await DataFiles.rowGroups(path)
@@ -188,5 +211,39 @@ extension LinearModel {
                     grouped.count >= workers { grouped }
             else { chunkRanges(rowCount: rows, count: workers) }
         return (rows, ranges, identity)
+    }
+}
+
+extension GeneralizedLinearModel {
+    /// Fits `specification` with R's glm on the data file at `path` as `options` say: whole in
+    /// this process, or in chunks (``fitChunked(file:identity:rowCount:chunks:_:executor:label:progress:)``)
+    /// in this process, on a pool of worker processes or on Ray or Dask, started here and stopped
+    /// before it returns. Returns the fit and, on workers, its timing. `options.combine` must be exact.
+    public static func fit(file path: String, _ specification: GeneralizedLinearModelSpecification,
+                           options: FileFitOptions) async throws -> (fit: GeneralizedLinearModelFit, timing: FileFitTiming?) {
+        let label = URL(fileURLWithPath: path).lastPathComponent
+        guard options.combine == .exact else {
+            throw LinearModelError.glmFailed(message: "glm in chunks has only the exact combine (the average of chunk fits is an lm option)")
+        }
+        try checkControl(specification)
+        switch options.executor {
+        case .inProcess:
+            if options.chunks == nil && options.chunkRows == nil {
+                return (try await fit(try await DataFiles.readTable(path), specification, label: label), nil)
+            }
+            let (rows, ranges, identity) = try await LinearModel.fileChunks(path, options: options, workers: 1)
+            let executor = InProcessJobExecutor(registry: JobRegistry([GeneralizedLinearModelChunkJob.self]))
+            return (try await fitChunked(file: path, identity: identity, rowCount: rows, chunks: ranges, specification, executor: executor,
+                                         label: label, progress: options.progress), nil)
+        case .pool, .engine:
+            let (fit, timing) = try await LinearModel.onWorkers(path, options: options, check: {
+                try await checkFormula(specification.formula)
+                try await checkFamily(specification.family, link: specification.link)
+            }) { identity, rows, ranges, executor in
+                try await fitChunked(file: path, identity: identity, rowCount: rows, chunks: ranges, specification, executor: executor,
+                                     label: label, progress: options.progress)
+            }
+            return (fit, timing)
+        }
     }
 }

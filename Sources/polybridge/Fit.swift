@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import Polybridge
 
-/// `polybridge fit`: R's `lm` on a data file, whole or in chunks merged exactly, or R's `glm` on
-/// the whole file (`--family`).
+/// `polybridge fit`: R's `lm` or (with `--family`) R's `glm` on a data file, whole or in chunks
+/// whose answer is R's on all rows.
 struct Fit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fit R's lm on a data file, whole or in chunks whose exact combine equals lm on all rows, or R's glm (--family).",
+        abstract: "Fit R's lm, or R's glm (--family), on a data file: whole, or in chunks whose exact answer equals R's on all rows.",
         discussion: """
             The data file is CSV/TSV, Feather, Parquet or RDS. With --chunks or --chunk-rows the rows \
             are split into chunks; the exact combine (default) stacks each chunk's QR factor and gives \
@@ -15,8 +15,10 @@ struct Fit: AsyncParsableCommand {
             their rows from the file (a worker killed mid-chunk is replaced and the chunk re-run; \
             workers end with this process). Output reads like R's summary.lm; --json prints the \
             fit as JSON; --plot writes a coefficient plot (PNG). A progress bar shows on stderr when it \
-            is a terminal. With --family (and --link, --epsilon, --maxit) it fits R's glm on the whole \
-            file in this process and prints summary.glm. Errors exit 1.
+            is a terminal. With --family (and --link, --epsilon, --maxit) it fits R's glm and prints \
+            summary.glm; in chunks, each chunk is read once and kept on its worker, and each IRLS \
+            iteration sends the coefficients to the chunks and merges their QR factors, as glm.fit \
+            iterates (a worker lost between iterations has its chunk rebuilt on another). Errors exit 1.
             """)
 
     @Option(help: "The data file (CSV, TSV, Feather, Parquet or RDS).")
@@ -84,9 +86,7 @@ struct Fit: AsyncParsableCommand {
         if family == nil && (link != nil || epsilon != nil || maxit != nil) {
             throw ValidationError("--link, --epsilon and --maxit apply to a glm fit: give --family")
         }
-        if family != nil && (chunks != nil || chunkRows != nil || workers != nil) {
-            throw ValidationError("--family fits the whole data in this process: glm in chunks and on workers is not built yet")
-        }
+        if family != nil && combine == .average { throw ValidationError("--combine average is for lm: a glm in chunks is exact") }
         if let epsilon, !(epsilon > 0 && epsilon.isFinite) { throw ValidationError("--epsilon must be a positive number (got \(epsilon))") }
         if let maxit { try OptionChecks.count(maxit, "--maxit") }
         if combine == .average && chunks == nil && chunkRows == nil {
@@ -105,15 +105,10 @@ struct Fit: AsyncParsableCommand {
             }
         }
         let nodeBinary = try engineOptions.nodeBinary()
-        if let family {
-            try await fitGeneralized(family: family)
-            return
-        }
-        let specification = LinearModelSpecification(formula: formula, weights: weights, offset: offset, rowWiseFunctions: rowWise)
         let label = URL(fileURLWithPath: data).lastPathComponent
         let bar = ProgressBar.forTerminal()
-        let log = ProgressLog.forNonTerminal(whole: chunks == nil && chunkRows == nil && workers == nil
-                                             ? "lm on the whole of \(label)" : "reading \(label) and starting the chunks")
+        let whole = chunks == nil && chunkRows == nil && workers == nil
+        let log = ProgressLog.forNonTerminal(whole: whole ? "\(family == nil ? "lm" : "glm") on the whole of \(label)" : "reading \(label) and starting the chunks")
         defer { log?.finish() }
         var options = FileFitOptions()
         options.chunks = chunks
@@ -128,44 +123,38 @@ struct Fit: AsyncParsableCommand {
         } else if let workers {
             options.executor = .pool(workers: workers, executable: CurrentExecutable.url)
         }
-        let fit: LinearModelFit
         do {
-            let (fitted, timing) = try await LinearModel.fit(file: data, specification, options: options)
-            bar?.finish()
-            fit = fitted
-            if self.timing, let timing {
-                printError(String(format: "timing: workers ready %.3f s, fit %.3f s (%d chunks)", timing.workersReady, timing.fit, timing.chunks)
-                           + (timing.coordinatorReady.map { String(format: "; this process ready without them %.3f s", $0) } ?? ""))
-                if let stopped = timing.engineStopped { printError(String(format: "timing: engine stopped in %.3f s", stopped)) }
+            if let family {
+                let specification = GeneralizedLinearModelSpecification(formula: formula, family: family, link: link, weights: weights,
+                                                                         offset: offset, epsilon: epsilon ?? 1e-8, maxit: maxit ?? 25,
+                                                                         rowWiseFunctions: rowWise)
+                let (fit, timing) = try await GeneralizedLinearModel.fit(file: data, specification, options: options)
+                bar?.finish()
+                report(timing)
+                if let plot { try await GeneralizedLinearModel.plotCoefficients(fit, to: plot) }
+                for warning in fit.warnings { printError("warning: \(warning)") }
+                if json { try printFit(fit) } else { print(fit.summary) }
+                return
             }
+            let specification = LinearModelSpecification(formula: formula, weights: weights, offset: offset, rowWiseFunctions: rowWise)
+            let (fit, timing) = try await LinearModel.fit(file: data, specification, options: options)
+            bar?.finish()
+            report(timing)
+            if let plot { try await LinearModel.plotCoefficients(fit, to: plot) }
+            if json { try printFit(fit) } else { print(fit.summary) }
         } catch {
             bar?.finish()
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        try await report(fit)
     }
 
-    /// R's glm on the whole file, printed as `summary.glm` (or as JSON), with R's warnings on
-    /// standard error.
-    private func fitGeneralized(family: String) async throws {
-        let specification = GeneralizedLinearModelSpecification(formula: formula, family: family, link: link, weights: weights,
-                                                                 offset: offset, epsilon: epsilon ?? 1e-8, maxit: maxit ?? 25)
-        let fit: GeneralizedLinearModelFit
-        do {
-            let table = try await DataFiles.readTable(data)
-            fit = try await GeneralizedLinearModel.fit(table, specification, label: URL(fileURLWithPath: data).lastPathComponent)
-            if let plot { try await GeneralizedLinearModel.plotCoefficients(fit, to: plot) }
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(1)
-        }
-        for warning in fit.warnings { printError("warning: \(warning)") }
-        if json {
-            try printFit(fit)
-        } else {
-            print(fit.summary)
-        }
+    /// With --timing, how long the workers took to start and the fit took, on standard error.
+    private func report(_ timing: FileFitTiming?) {
+        guard self.timing, let timing else { return }
+        printError(String(format: "timing: workers ready %.3f s, fit %.3f s (%d chunks)", timing.workersReady, timing.fit, timing.chunks)
+                   + (timing.coordinatorReady.map { String(format: "; this process ready without them %.3f s", $0) } ?? ""))
+        if let stopped = timing.engineStopped { printError(String(format: "timing: engine stopped in %.3f s", stopped)) }
     }
 
     /// Prints a fit as JSON: NaN (the average combine's p-values, a quasi family's AIC) and the
@@ -175,23 +164,6 @@ struct Fit: AsyncParsableCommand {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Inf", negativeInfinity: "-Inf", nan: "NaN")
         FileHandle.standardOutput.write(try encoder.encode(fit) + Data("\n".utf8))
-    }
-
-    /// Prints the fit (and writes the plot).
-    private func report(_ fit: LinearModelFit) async throws {
-        if let plot {
-            do {
-                try await LinearModel.plotCoefficients(fit, to: plot)
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode(1)
-            }
-        }
-        if json {
-            try printFit(fit)
-        } else {
-            print(fit.summary)
-        }
     }
 }
 

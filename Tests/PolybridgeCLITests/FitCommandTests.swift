@@ -72,14 +72,40 @@ import Testing
         #expect(separated.status == 0 && separated.error.contains("warning: glm.fit: fitted probabilities numerically 0 or 1 occurred"), "\(separated.error)")
     }
 
-    @Test func glmOptionsWithoutAFamilyOrWithChunksAreRefused() async throws {
+    @Test func glmOptionsWithoutAFamilyOrAnAverageAreRefused() async throws {
         let parquet = try await FitCommandTests().mtcarsParquet()
         let link = try await runPolybridge("fit", "--data", parquet, "--formula", "am ~ wt", "--link", "probit")
         #expect(link.status == 64 && link.error.contains("--link, --epsilon and --maxit apply to a glm fit: give --family"), "\(link.error)")
-        let chunks = try await runPolybridge("fit", "--data", parquet, "--formula", "am ~ wt", "--family", "binomial", "--chunks", "2")
-        #expect(chunks.status == 64 && chunks.error.contains("glm in chunks and on workers is not built yet"), "\(chunks.error)")
+        let average = try await runPolybridge("fit", "--data", parquet, "--formula", "am ~ wt", "--family", "binomial", "--chunks", "2",
+                                              "--combine", "average")
+        #expect(average.status == 64 && average.error.contains("--combine average is for lm: a glm in chunks is exact"), "\(average.error)")
         let family = try await runPolybridge("fit", "--data", parquet, "--formula", "am ~ wt", "--family", "binomal")
         #expect(family.status == 1 && family.error.contains("glm failed: unknown family 'binomal'"), "\(family.error)")
+    }
+
+    /// `--family` with `--chunks` in this process and with `--workers`: R's glm on all rows,
+    /// its warnings on standard error, the table as R prints it, and the timing with --timing.
+    @Test func glmInChunksInProcessAndOnWorkersEqualsGLM() async throws {
+        let directory = try scratchDirectory()
+        let rds = directory + "/esoph.rds", parquet = directory + "/esoph.parquet"
+        _ = try await RRuntime.shared().evaluate("glm_cli_esoph <- esoph; saveRDS(esoph, '\(rds)')")
+        _ = try await DataFiles.convert(rds, to: parquet)
+        let formula = "cbind(ncases, ncontrols) ~ agegp + tobgp + alcgp"
+        let call = "glm(\(formula), family = binomial, data = glm_cli_esoph)"
+        for where_ in [["--chunks", "5"], ["--workers", "2", "--chunk-rows", "20", "--timing"]] {
+            let run = try await runPolybridge(["fit", "--data", parquet, "--formula", formula, "--family", "binomial", "--json"] + where_)
+            try #require(run.status == 0, "\(run.error)")
+            let fit = try JSONDecoder().decode(GeneralizedLinearModelFit.self, from: Data(run.output.utf8))
+            let numbers = GLMNumbers(estimates: fit.coefficients.map(\.estimate), standardErrors: fit.coefficients.map(\.standardError),
+                                     statistics: fit.coefficients.map(\.statistic), deviance: fit.deviance, nullDeviance: fit.nullDeviance,
+                                     aic: fit.aic, dispersion: fit.dispersion, residualDF: fit.residualDF, nullDF: fit.nullDF,
+                                     iterations: fit.iterations, converged: fit.converged, boundary: fit.boundary, aliased: fit.aliased)
+            #expect(try await agreesWithRsGLM(numbers, call) == "TRUE", "\(where_)")
+            #expect(where_.contains("--timing") == run.error.contains("timing: workers ready"), "\(run.error)")
+        }
+        let text = try await runPolybridge("fit", "--data", parquet, "--formula", formula, "--family", "binomial", "--chunks", "4")
+        #expect(text.status == 0 && text.output.contains("Deviance Residuals: (not computed for a chunked fit)")
+                && text.output.contains("Residual deviance:  82.337  on 76  degrees of freedom"), "\(text.output)")
     }
 
     /// The CLI's probit fit against R's glm on mtcars.

@@ -201,3 +201,75 @@ let chunkedGLMCases: [(name: String, source: String, spec: GeneralizedLinearMode
         #expect(compared >= 30, "only \(compared) fits were compared (\(refusedLikeR) refused as glm refuses)")
     }
 }
+
+/// The chunked glm on workers: the pool, Ray and Dask give R's glm; iterations read no file;
+/// a worker lost between iterations has its chunks rebuilt elsewhere with the same answer.
+@Suite struct GeneralizedLinearModelWorkerTests {
+    /// Poisson counts with an exposure offset and a factor sorted so that the first chunk lacks
+    /// most levels (the chunks are built again with the merged levels).
+    static let counts = """
+        set.seed(11); n <- 3000; d <- data.frame(x1 = rnorm(n), x2 = runif(n), g = factor(sample(c('p', 'q', 'r', 's'), n, TRUE)),
+                                                 e = runif(n, 1, 4))
+        d$le <- log(d$e); d$y <- rpois(n, d$e * exp(-0.5 + 0.4 * d$x1 - 0.3 * d$x2 + 0.15 * as.integer(d$g))); d[order(d$g), ]
+        """
+    static let spec = GeneralizedLinearModelSpecification(formula: "y ~ x1 + x2 + g", family: "poisson", offset: "le")
+
+    /// Killed when an iteration's round is done, the worker's chunks are rebuilt on the other
+    /// (the prepare step runs there first) and the fit is R's.
+    @Test func aWorkerKilledBetweenIterationsIsRebuiltElsewhereAndTheFitIsGLMs() async throws {
+        let path = try await glmParquet("glm_pool_kill", Self.counts)
+        let pool = ProcessPoolExecutor(executable: polybridgeExecutable(), workers: 2)
+        defer { pool.shutdown() }
+        let victim = Mutex<Int32?>(nil)
+        let rounds = Mutex(0)
+        let fit = try await GeneralizedLinearModel.fitChunked(file: path, rowCount: 3000, chunks: LinearModel.chunkRanges(rowCount: 3000, count: 6),
+                                                              Self.spec, executor: pool) { progress in
+            guard progress.step == "iteration", progress.chunksDone == progress.chunkCount else { return }
+            // After the second iteration's round: the next round needs every chunk's state.
+            guard rounds.withLock({ $0 += 1; return $0 }) == 2 else { return }
+            victim.withLock { victim in
+                guard let worker = pool.workerProcessIDs.first else { return }
+                victim = worker
+                kill(worker, SIGKILL)
+            }
+        }
+        let killed = try #require(victim.withLock { $0 }, "no worker was killed")
+        #expect(!pool.workerProcessIDs.contains(killed))
+        #expect(pool.rebuildCount >= 1)
+        #expect(try await agreesWithGLM(fit, glmCall(Self.spec, data: "glm_pool_kill")) == "TRUE")
+        #expect(fit.warnings == (try await glmWarnings(glmCall(Self.spec, data: "glm_pool_kill"))))
+    }
+
+    /// Once the chunks are read, the file can go: the iterations use what the workers keep.
+    @Test func iterationsReadNoFile() async throws {
+        let path = try await glmParquet("glm_pool_moved", Self.counts)
+        let pool = ProcessPoolExecutor(executable: polybridgeExecutable(), workers: 2)
+        defer { pool.shutdown() }
+        let moved = Mutex(false)
+        let fit = try await GeneralizedLinearModel.fitChunked(file: path, rowCount: 3000, chunks: LinearModel.chunkRanges(rowCount: 3000, count: 4),
+                                                              Self.spec, executor: pool) { progress in
+            guard progress.step == "iteration" else { return }
+            moved.withLock { moved in
+                if !moved { moved = rename(path, path + ".moved") == 0 }
+            }
+        }
+        #expect(moved.withLock { $0 })
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(try await agreesWithGLM(fit, glmCall(Self.spec, data: "glm_pool_moved")) == "TRUE")
+    }
+
+    /// `polybridge fit --family` on Ray and Dask: R's glm, and nothing left behind.
+    @Test(arguments: ClusterEngine.allCases)
+    func glmOnTheEngineEqualsGLM(engine: ClusterEngine) async throws {
+        let name = "glm_engine_\(engine.rawValue)"
+        let path = try await glmParquet(name, Self.counts)
+        let run = try await runPolybridgeWatchingProcesses(["fit", "--data", path, "--formula", Self.spec.formula, "--family", "poisson",
+                                                            "--offset", "le", "--workers", "2", "--chunks", "6", "--json",
+                                                            "--executor", engine.rawValue])
+        try #require(run.run.status == 0, "\(run.run.error)")
+        let fit = try JSONDecoder().decode(GeneralizedLinearModelFit.self, from: Data(run.run.output.utf8))
+        #expect(try await agreesWithGLM(fit, glmCall(Self.spec, data: name)) == "TRUE")
+        let left = try await processesLeftBehind(run.seen)
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
+}

@@ -3,38 +3,19 @@ import Polybridge
 import PolybridgeTestSupport
 import Testing
 
-/// Whether `fit` is what R's own `glm(callText)` gives on the same data: coefficients, standard
-/// errors, deviances and AIC to 1e-8 relative; df, iterations, `converged`, `boundary` and the
-/// aliased set equal. Returns "TRUE" or the names of the checks that failed.
+/// Whether `fit` is what R's own `glm(callText)` gives on the same data (``agreesWithRsGLM``).
 func agreesWithGLM(_ fit: GeneralizedLinearModelFit, _ callText: String) async throws -> String {
-    func vector(_ values: [Double]) -> String {
-        values.isEmpty ? "numeric(0)" : "c(" + values.map(number).joined(separator: ", ") + ")"
+    try await agreesWithRsGLM(fit.oracleNumbers, callText)
+}
+
+extension GeneralizedLinearModelFit {
+    /// The numbers the glm oracle checks.
+    var oracleNumbers: GLMNumbers {
+        GLMNumbers(estimates: coefficients.map(\.estimate), standardErrors: coefficients.map(\.standardError),
+                   statistics: coefficients.map(\.statistic), deviance: deviance, nullDeviance: nullDeviance, aic: aic,
+                   dispersion: dispersion, residualDF: residualDF, nullDF: nullDF, iterations: iterations, converged: converged,
+                   boundary: boundary, aliased: aliased)
     }
-    func number(_ value: Double) -> String {
-        value.isNaN ? "NA_real_" : value.isInfinite ? (value < 0 ? "-Inf" : "Inf") : String(format: "%.17g", value)
-    }
-    let code = """
-        local({
-          suppressWarnings(fit <- \(callText))
-          s <- summary(fit)
-          cf <- coef(s)
-          checks <- c(
-            estimate = isTRUE(all.equal(unname(cf[, 1]), \(vector(fit.coefficients.map(\.estimate))), tolerance = 1e-8)),
-            se = isTRUE(all.equal(unname(cf[, 2]), \(vector(fit.coefficients.map(\.standardError))), tolerance = 1e-8)),
-            statistic = isTRUE(all.equal(unname(cf[, 3]), \(vector(fit.coefficients.map(\.statistic))), tolerance = 1e-8)),
-            deviance = isTRUE(all.equal(fit$deviance, \(number(fit.deviance)), tolerance = 1e-8)),
-            null = isTRUE(all.equal(fit$null.deviance, \(number(fit.nullDeviance)), tolerance = 1e-8)),
-            aic = isTRUE(all.equal(fit$aic, \(number(fit.aic)), tolerance = 1e-8)),
-            dispersion = isTRUE(all.equal(s$dispersion, \(number(fit.dispersion)), tolerance = 1e-8)),
-            df = identical(c(fit$df.residual, fit$df.null), c(\(fit.residualDF)L, \(fit.nullDF)L)),
-            iter = identical(fit$iter, \(fit.iterations)L),
-            converged = identical(fit$converged, \(fit.converged ? "TRUE" : "FALSE")),
-            boundary = identical(fit$boundary, \(fit.boundary ? "TRUE" : "FALSE")),
-            aliased = identical(names(s$aliased)[s$aliased], \(fit.aliased.isEmpty ? "character(0)" : "c(" + fit.aliased.map { "'\($0)'" }.joined(separator: ", ") + ")")))
-          if (all(checks)) "TRUE" else paste(names(checks)[!checks], collapse = ", ")
-        })
-        """
-    return try await RRuntime.shared().eval(code, as: String.self)
 }
 
 /// R's glm from Swift, checked against R's own `glm` on the same data, odd cases included.
