@@ -55,10 +55,13 @@ extension LinearModelChunkTask.Step {
 
 /// How far a chunked fit has come: reported after each chunk task completes.
 public struct LinearModelProgress: Sendable, Equatable {
-    /// The pass running (1 or 2; the exact combine makes two, levels then factors).
+    /// The pass running, from 1 (an lm's exact combine makes two or three; a glm one per
+    /// IRLS round).
     public var pass: Int
-    /// How many passes the fit makes.
+    /// How many passes the fit makes; 0 when not known in advance (a glm's iterations).
     public var passCount: Int
+    /// The pass as the progress displays write it: `2/3`, or `5` when the count is not known.
+    public var passText: String { passCount > 0 ? "\(pass)/\(passCount)" : "\(pass)" }
     /// The pass's step: `levels`, `factor` or `fit`.
     public var step: String
     /// Chunks of this pass finished.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Polybridge
+import Synchronization
 
 /// `polybridge fit`: R's `lm` or (with `--family`) R's `glm` on a data file, whole or in chunks
 /// whose answer is R's on all rows.
@@ -116,7 +117,10 @@ struct Fit: AsyncParsableCommand {
         options.combine = combine
         options.timeout = timeout.map { .seconds($0) }
         options.warning = { printError("warning: \($0)") }
-        if bar != nil || log != nil { options.progress = { @Sendable update in bar?.update(update); log?.update(update) } }
+        let phases = timing && family != nil ? GLMPhaseClock() : nil
+        if bar != nil || log != nil || phases != nil {
+            options.progress = { @Sendable update in bar?.update(update); log?.update(update); phases?.update(update) }
+        }
         if let workers, let engine = engineOptions.engine {
             options.executor = .engine(engine, workers: workers, address: engineOptions.address, executable: nodeBinary,
                                        verbose: engineOptions.verbose)
@@ -131,6 +135,7 @@ struct Fit: AsyncParsableCommand {
                 let (fit, timing) = try await GeneralizedLinearModel.fit(file: data, specification, options: options)
                 bar?.finish()
                 report(timing)
+                if let timing, let text = phases?.report(timing) { printError(text) }
                 if let plot { try await GeneralizedLinearModel.plotCoefficients(fit, to: plot) }
                 for warning in fit.warnings { printError("warning: \(warning)") }
                 if json { try printFit(fit) } else { print(fit.summary) }
@@ -168,3 +173,43 @@ struct Fit: AsyncParsableCommand {
 }
 
 extension LinearModelCombine: ExpressibleByArgument {}
+
+/// Where a chunked glm's time went, from its progress reports: the first pass (the chunks
+/// read and built, and their first round), the IRLS rounds after it, and the summary's sums.
+final class GLMPhaseClock: Sendable {
+    private struct State {
+        var readDone: ContinuousClock.Instant?
+        var lastRound: ContinuousClock.Instant?
+        var rounds: Set<Int> = []
+    }
+    private let state = Mutex(State())
+
+    /// Notes the end of a pass of chunk jobs.
+    func update(_ progress: LinearModelProgress) {
+        guard progress.chunksDone == progress.chunkCount else { return }
+        let now = ContinuousClock.now
+        state.withLock { state in
+            switch progress.step {
+            case "read": state.readDone = now
+            case "iteration":
+                state.rounds.insert(progress.pass)
+                state.lastRound = now
+            default: break
+            }
+        }
+    }
+
+    /// The phases of `timing.fit`, ending now (less an engine's stop), as one line.
+    func report(_ timing: FileFitTiming) -> String? {
+        let end = ContinuousClock.now - .seconds(timing.engineStopped ?? 0)
+        return state.withLock { state -> String? in
+            guard let readDone = state.readDone else { return nil }
+            let rounds = state.rounds.count
+            let iterating = state.lastRound.map { ($0 - readDone).seconds } ?? 0
+            let summary = ((end - (state.lastRound ?? readDone)).seconds)
+            let first = timing.fit - iterating - summary
+            return String(format: "timing: glm first pass (read, build, first round) %.3f s; %d IRLS rounds after it %.3f s (%.3f s each); summary %.3f s",
+                          first, rounds, iterating, rounds > 0 ? iterating / Double(rounds) : 0, summary)
+        }
+    }
+}

@@ -50,8 +50,8 @@ final class ProgressBar: Sendable {
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         let rate = passSeconds > 0 ? Double(progress.rowsDone) / passSeconds : 0
         let rateText = rate >= 1e6 ? String(format: "%.1fM", rate / 1e6) : rate >= 1e3 ? String(format: "%.1fk", rate / 1e3) : String(format: "%.0f", rate)
-        return "\r\u{1B}[K" + String(format: "pass %d/%d %@ [%@] %d/%d chunks  %@ rows/s  %.1f s",
-                                     progress.pass, progress.passCount, progress.step as NSString, bar as NSString,
+        return "\r\u{1B}[K" + String(format: "pass %@ %@ [%@] %d/%d chunks  %@ rows/s  %.1f s",
+                                     progress.passText as NSString, progress.step as NSString, bar as NSString,
                                      progress.chunksDone, progress.chunkCount, rateText as NSString, elapsed)
     }
 }

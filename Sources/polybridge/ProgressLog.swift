@@ -32,7 +32,7 @@ final class ProgressLog: Sendable {
                 next += interval
                 let (latest, finished) = state.withLock { ($0.latest, $0.finished) }
                 if finished { return }
-                let what = latest.map { "pass \($0.pass)/\($0.passCount) \($0.step), \($0.chunksDone)/\($0.chunkCount) chunks, \($0.rowsDone) of \($0.rowCount) rows" } ?? whole
+                let what = latest.map { "pass \($0.passText) \($0.step), \($0.chunksDone)/\($0.chunkCount) chunks, \($0.rowsDone) of \($0.rowCount) rows" } ?? whole
                 FileHandle.standardError.write(Data("fit: \(Int(elapsed)) s: \(what)\n".utf8))
             }
         }
