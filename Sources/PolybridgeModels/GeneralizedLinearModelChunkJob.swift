@@ -118,8 +118,8 @@ public struct GeneralizedLinearModelChunkJob: Job {
         }
     }
 
-    private func state(_ context: JobContext) throws -> RPreservedObject {
-        guard let state = context.value(forKey: stateKey, as: RPreservedObject.self) else {
+    private func state(_ context: JobContext) throws -> GeneralizedLinearModelChunkState {
+        guard let state = context.value(forKey: stateKey, as: GeneralizedLinearModelChunkState.self) else {
             throw JobError(.stateMissing, "chunk \(chunk)'s IRLS state is not kept on this worker")
         }
         return state
@@ -151,7 +151,7 @@ public struct GeneralizedLinearModelChunkJob: Job {
         return levels
     }
 
-    private func prepare(_ table: ArrowTable, levels: [String: [String]]) async throws -> (RPreservedObject, GeneralizedLinearModelPrepared) {
+    private func prepare(_ table: ArrowTable, levels: [String: [String]]) async throws -> (GeneralizedLinearModelChunkState, GeneralizedLinearModelPrepared) {
         let spec = specification
         return try await RRuntime.shared().withSession { session in
             let frame = try session.dataFrame(from: table)
@@ -162,9 +162,14 @@ public struct GeneralizedLinearModelChunkJob: Job {
                 try LinearModelChunkWork.optionalString(spec.offset, session),
                 try session.make(.list(names.map { .character(levels[$0]!) }, names: names))], in: session))
             let environment = try session.element(of: value, at: 0)
-            let state = try session.preserve(environment)
             let fields = try RFields(try session.read(try session.element(of: value, at: 1)))
-            let first = try Self.round(environment, beta: nil, columns: nil, fitted: nil, factor: true, session: session)
+            let familyNames = try fields.strings("family")
+            guard familyNames.count == 2, let family = NativeFamily(family: familyNames[0], link: familyNames[1], probitThreshold: try fields.double("probit"),
+                                                              cauchitThreshold: try fields.double("cauchit")) else {
+                throw JobError(.failed, "no IRLS for family \(familyNames)")
+            }
+            let state = GeneralizedLinearModelChunkState(environment: try session.preserve(environment), family: family)
+            let first = try Self.round(state, beta: nil, columns: nil, fitted: nil, factor: true, session: session)
             return (state, GeneralizedLinearModelPrepared(
                 columns: try fields.strings("columns"), rows: Int(try fields.double("nobs")), zeroWeights: Int(try fields.double("zero")),
                 weightedResponse: try fields.double("sum_wy"), weightSum: try fields.double("sum_w"),
@@ -173,46 +178,42 @@ public struct GeneralizedLinearModelChunkJob: Job {
         }
     }
 
-    private func round(_ round: GeneralizedLinearModelRound, state: RPreservedObject) async throws -> GeneralizedLinearModelRoundResult {
+    private func round(_ round: GeneralizedLinearModelRound, state: GeneralizedLinearModelChunkState) async throws -> GeneralizedLinearModelRoundResult {
         try await RRuntime.shared().withSession { session in
-            try Self.round(state.object, beta: round.beta, columns: round.columns, fitted: round.fitted, factor: round.factor, session: session)
+            try Self.round(state, beta: round.beta, columns: round.columns, fitted: round.fitted, factor: round.factor, session: session)
         }
     }
 
-    /// One round on the state `environment`: R computes the deviance, validity and working
-    /// weights and response; the factor of √W [X | z] is taken here, reading R's model matrix
-    /// in place.
-    private static func round(_ environment: SEXP, beta: [Double]?, columns: [Int]?, fitted: [Double]?, factor: Bool,
+    /// One round on a chunk's state: the family in Swift reads R's model matrix, response,
+    /// weights and offset in place. Without coefficients the round starts from the family's
+    /// starting means, or from the means of the full model at `fitted` (which R computes).
+    private static func round(_ state: GeneralizedLinearModelChunkState, beta: [Double]?, columns: [Int]?, fitted: [Double]?, factor: Bool,
                               session: RSession) throws -> GeneralizedLinearModelRoundResult {
-        let value = try session.protect(try GeneralizedLinearModel.call("chunk_round", [
-            environment, try beta.map { try session.make(.double($0)) } ?? session.null,
-            try columns.map { try session.make(.integer($0.map { Int32($0 + 1) })) } ?? session.null,
-            try fitted.map { try session.make(.double($0)) } ?? session.null,
-            try session.make(.logical([factor]))], in: session))
-        let fields = try RFields(try session.read(try session.element(of: value, at: 0)))
-        var result = GeneralizedLinearModelRoundResult(deviance: try fields.double("deviance"), valid: try fields.bool("valid"),
-                                                       good: Int(try fields.double("good")), factor: nil, factorRows: 0,
-                                                       factorError: try fields.strings("error").first)
-        guard factor, result.factorError == nil else { return result }
-        let x = try session.element(of: value, at: 1), w = try session.element(of: value, at: 2), z = try session.element(of: value, at: 3)
-        let n = try session.length(of: w)
-        // A chunk without rows (all missing) contributes no rows to the stack.
-        guard n > 0, let wValues = try session.readOnlyValues(of: w, as: Double.self),
-              let zValues = try session.readOnlyValues(of: z, as: Double.self), let xValues = try session.readOnlyValues(of: x, as: Double.self) else {
-            (result.factor, result.factorRows) = (PackedDoubles([]), 0)
-            return result
+        let environment = state.environment.object
+        func vector(_ name: String) throws -> SEXP { try session.evaluate(try session.symbol(name), in: environment, purpose: "reading the chunk's \(name)") }
+        let y = try vector("y"), weights = try vector("weights"), offset = try vector("offset"), x = try vector("x")
+        let n = try session.length(of: y)
+        guard n > 0 else {
+            return GeneralizedLinearModelRoundResult(deviance: 0, valid: true, good: 0, factor: PackedDoubles([]), factorRows: 0, factorError: nil)
         }
         let p = try session.length(of: x) / n
-        let (values, rows) = TriangularFactor.weighted(x: xValues, rows: n, columns: p, weights: wValues, response: zValues)
-        (result.factor, result.factorRows) = (PackedDoubles(values), rows)
-        return result
+        guard let yValues = try session.readOnlyValues(of: y, as: Double.self), let wValues = try session.readOnlyValues(of: weights, as: Double.self),
+              let oValues = try session.readOnlyValues(of: offset, as: Double.self), let xValues = try session.readOnlyValues(of: x, as: Double.self) else {
+            throw JobError(.failed, "chunk \(0): its state holds no numbers")
+        }
+        let used = columns ?? Array(0..<p)
+        let input = NativeRoundInput(columns: used.map { xValues + $0 * n }, rows: n, y: yValues, weights: wValues, offset: oValues)
+        if beta != nil { return state.family.round(input, beta: beta, start: nil, factor: factor) }
+        let start = try session.protect(try GeneralizedLinearModel.call("start_eta", [
+            environment, try fitted.map { try session.make(.double($0)) } ?? session.null], in: session))
+        return state.family.round(input, beta: nil, start: try session.readOnlyValues(of: start, as: Double.self), factor: factor)
     }
 
-    private func final(_ request: GeneralizedLinearModelFinalRequest, state: RPreservedObject) async throws -> GeneralizedLinearModelChunkFinal {
+    private func final(_ request: GeneralizedLinearModelFinalRequest, state: GeneralizedLinearModelChunkState) async throws -> GeneralizedLinearModelChunkFinal {
         try await RRuntime.shared().withSession { session in
             func doubles(_ values: [Double]?) throws -> SEXP { try values.map { try session.make(.double($0)) } ?? session.null }
             let value = try session.read(try GeneralizedLinearModel.call("chunk_final", [
-                state.object, try doubles(request.beta),
+                state.environment.object, try doubles(request.beta),
                 try request.columns.map { try session.make(.integer($0.map { Int32($0 + 1) })) } ?? session.null,
                 try doubles(request.weightsBeta), try doubles(request.weightsFitted),
                 try doubles(request.weightedMean.map { [$0] }), try session.make(.double([request.deviance])),
@@ -222,6 +223,19 @@ public struct GeneralizedLinearModelChunkJob: Job {
                                                     nullDeviance: try fields.double("null_part"),
                                                     extremeProbabilities: try fields.bool("extreme_p"), zeroRates: try fields.bool("zero_rate"))
         }
+    }
+}
+
+/// A chunk's IRLS state in its worker: R's environment of the chunk (model matrix, response,
+/// weights, offset and starting linear predictor, as glm.fit sets them up) and its family in
+/// Swift, which computes the rounds reading R's vectors in place.
+final class GeneralizedLinearModelChunkState: Sendable {
+    let environment: RPreservedObject
+    let family: NativeFamily
+
+    init(environment: RPreservedObject, family: NativeFamily) {
+        self.environment = environment
+        self.family = family
     }
 }
 
@@ -351,13 +365,14 @@ public struct PackedDoubles: Sendable, Codable, Equatable {
 }
 
 extension TriangularFactor {
-    /// The factor of the rows of √w [X | z] whose weight is not zero: X is `rows` × `columns`
-    /// column-major, read in place; rows are gathered in blocks, so memory is one block.
-    static func weighted(x: UnsafePointer<Double>, rows: Int, columns: Int, weights: UnsafePointer<Double>,
+    /// The factor of the rows of √w [X | z] whose weight is not zero: X's columns are read in
+    /// place; rows are gathered in blocks small enough for the processor's first cache.
+    static func weighted(columns: [UnsafePointer<Double>], rows: Int, weights: UnsafePointer<Double>,
                          response: UnsafePointer<Double>) -> (values: [Double], rows: Int) {
-        var factor = TriangularFactor(columns: columns + 1)
-        let blockRows = 1024
-        var block = [Double](repeating: 0, count: blockRows * (columns + 1))
+        let p = columns.count
+        var factor = TriangularFactor(columns: p + 1)
+        let blockRows = 128
+        var block = [Double](repeating: 0, count: blockRows * (p + 1))
         var picked = [Int](repeating: 0, count: blockRows)
         var next = 0
         while next < rows {
@@ -368,11 +383,11 @@ extension TriangularFactor {
             }
             block.withUnsafeMutableBufferPointer { buffer in
                 let b = buffer.baseAddress!
-                for j in 0..<columns {
-                    let column = x + j * rows, target = b + j * blockRows
+                for (j, column) in columns.enumerated() {
+                    let target = b + j * blockRows
                     for k in 0..<count { target[k] = column[picked[k]] * weights[picked[k]] }
                 }
-                let target = b + columns * blockRows
+                let target = b + p * blockRows
                 for k in 0..<count { target[k] = response[picked[k]] * weights[picked[k]] }
                 factor.absorb(block: b, rowCount: count, stride: blockRows)
             }

@@ -107,7 +107,9 @@ assign(".polybridge_glm", local({
       has_offset <- !is.null(off)
       if (is.null(off)) off <- rep.int(0, nobs)
       initialized <- initialize(fam, y, w, nobs, NULL)
-      list2env(c(initialized, list(x = x, offset = off, fam = fam, nobs = nobs, has_offset = has_offset,
+      storage.mode(x) <- "double"
+      for (v in c("y", "weights")) storage.mode(initialized[[v]]) <- "double"
+      list2env(c(initialized, list(x = x, offset = as.double(off), fam = fam, nobs = nobs, has_offset = has_offset,
                                    intercept = attr(mt, "intercept") > 0L, dropped = NROW(data) - nobs)))
     }, warning = function(w) {
       warnings <<- c(warnings, conditionMessage(w))
@@ -115,7 +117,8 @@ assign(".polybridge_glm", local({
     })
     list(st, list(columns = colnames(st$x), nobs = st$nobs, zero = sum(st$weights == 0),
                   sum_wy = sum(st$weights * st$y), sum_w = sum(st$weights), intercept = st$intercept,
-                  has_offset = st$has_offset, any_n = any(st$n > 1), dropped = st$dropped, warnings = warnings))
+                  has_offset = st$has_offset, any_n = any(st$n > 1), dropped = st$dropped, warnings = warnings,
+                  family = c(fam$family, fam$link), probit = -qnorm(.Machine$double.eps), cauchit = -qcauchy(.Machine$double.eps)))
   }
 
   # The family's and link's names as R gives them.
@@ -168,38 +171,12 @@ assign(".polybridge_glm", local({
     st$fam$linkfun(st$fam$linkinv(drop(st$x %*% fitted) + st$offset))
   }
 
-  # One round of glm.fit on a chunk: the deviance and validity at the linear predictor, and
-  # when `factor` the working weights and response (zero where glm.fit drops the row) for the
-  # chunk's factor of sqrt(W) [X | z]. R's own errors (NAs in V(mu), ...) stop the round.
-  chunk_round <- function(st, beta, columns, fitted, factor) {
-    fam <- st$fam
-    # A chunk whose rows all had missing values adds nothing (R's links refuse empty vectors).
-    if (st$nobs == 0L)
-      return(list(list(deviance = 0, valid = TRUE, good = 0, error = character(0)), numeric(0), numeric(0), numeric(0)))
-    eta <- chunk_eta(st, beta, columns, fitted)
-    mu <- fam$linkinv(eta)
-    valid <- (is.null(fam$valideta) || isTRUE(fam$valideta(eta))) && (is.null(fam$validmu) || isTRUE(fam$validmu(mu)))
-    dev <- sum(fam$dev.resids(st$y, mu, st$weights))
-    meta <- list(deviance = dev, valid = valid, good = 0, error = character(0))
-    x <- if (is.null(columns)) st$x else st$x[, columns, drop = FALSE]
-    none <- list(meta, x, numeric(0), numeric(0))
-    # glm.fit takes the working weights only where it goes on: at finite deviance, valid means.
-    if (!factor || !is.finite(dev) || !valid) return(none)
-    weights <- st$weights
-    good <- weights > 0
-    varmu <- fam$variance(mu)[good]
-    fail <- function(message) { none[[1L]]$error <- message; none }
-    if (anyNA(varmu)) return(fail("NAs in V(mu)"))
-    if (any(varmu == 0)) return(fail("0s in V(mu)"))
-    mu.eta.val <- fam$mu.eta(eta)
-    if (any(is.na(mu.eta.val[good]))) return(fail("NAs in d(mu)/d(eta)"))
-    good <- (weights > 0) & (mu.eta.val != 0)
-    w <- numeric(length(eta)); z <- numeric(length(eta))
-    z[good] <- (eta - st$offset)[good] + (st$y - mu)[good] / mu.eta.val[good]
-    w[good] <- sqrt((weights[good] * mu.eta.val[good]^2) / fam$variance(mu)[good])
-    if (any(!is.finite(z[good] * w[good]))) return(fail("NA/NaN/Inf in 'y'"))
-    meta$good <- sum(good)
-    list(meta, x, w, z)
+  # The linear predictor a chunk's IRLS starts from: the family's link of its starting means,
+  # or of the full model's means at `fitted` (glm's intercept-only fit for the null deviance).
+  start_eta <- function(st, fitted) {
+    eta <- chunk_eta(st, NULL, NULL, fitted)
+    storage.mode(eta) <- "double"
+    eta
   }
 
   # What the fit's summary needs from a chunk once the coefficients are final (`beta`, and
