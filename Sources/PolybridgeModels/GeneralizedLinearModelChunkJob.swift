@@ -80,6 +80,13 @@ public struct GeneralizedLinearModelChunkJob: Job {
 
     /// Runs the step; R's failure is a ``JobError`` with R's message.
     public func run(in context: JobContext) async throws -> GeneralizedLinearModelChunkOutput {
+        let started = ContinuousClock.now
+        defer {
+            if ProcessInfo.processInfo.environment["POLYBRIDGE_TRACE_WORKER"] != nil {
+                let name = switch step { case .levels: "levels"; case .prepare: "prepare"; case .round: "round"; case .final: "final" }
+                FileHandle.standardError.write(Data("worker \(getpid()) glm chunk \(chunk) \(name): \(ContinuousClock.now - started)\n".utf8))
+            }
+        }
         do {
             switch step {
             case .levels:
@@ -190,38 +197,57 @@ public struct GeneralizedLinearModelChunkJob: Job {
     private static func round(_ state: GeneralizedLinearModelChunkState, beta: [Double]?, columns: [Int]?, fitted: [Double]?, factor: Bool,
                               session: RSession) throws -> GeneralizedLinearModelRoundResult {
         let environment = state.environment.object
-        func vector(_ name: String) throws -> SEXP { try session.evaluate(try session.symbol(name), in: environment, purpose: "reading the chunk's \(name)") }
-        let y = try vector("y"), weights = try vector("weights"), offset = try vector("offset"), x = try vector("x")
-        let n = try session.length(of: y)
-        guard n > 0 else {
+        guard let input = try input(state, columns: columns, session: session) else {
             return GeneralizedLinearModelRoundResult(deviance: 0, valid: true, good: 0, factor: PackedDoubles([]), factorRows: 0, factorError: nil)
         }
-        let p = try session.length(of: x) / n
-        guard let yValues = try session.readOnlyValues(of: y, as: Double.self), let wValues = try session.readOnlyValues(of: weights, as: Double.self),
-              let oValues = try session.readOnlyValues(of: offset, as: Double.self), let xValues = try session.readOnlyValues(of: x, as: Double.self) else {
-            throw JobError(.failed, "chunk \(0): its state holds no numbers")
-        }
-        let used = columns ?? Array(0..<p)
-        let input = NativeRoundInput(columns: used.map { xValues + $0 * n }, rows: n, y: yValues, weights: wValues, offset: oValues)
         if beta != nil { return state.family.round(input, beta: beta, start: nil, factor: factor) }
         let start = try session.protect(try GeneralizedLinearModel.call("start_eta", [
             environment, try fitted.map { try session.make(.double($0)) } ?? session.null], in: session))
         return state.family.round(input, beta: nil, start: try session.readOnlyValues(of: start, as: Double.self), factor: factor)
     }
 
+    /// The chunk's R vectors, read in place (nil for a chunk without rows).
+    private static func input(_ state: GeneralizedLinearModelChunkState, columns: [Int]?, session: RSession) throws -> NativeRoundInput? {
+        let environment = state.environment.object
+        func vector(_ name: String) throws -> SEXP { try session.evaluate(try session.symbol(name), in: environment, purpose: "reading the chunk's \(name)") }
+        let y = try vector("y"), weights = try vector("weights"), offset = try vector("offset"), x = try vector("x")
+        let n = try session.length(of: y)
+        guard n > 0 else { return nil }
+        let p = try session.length(of: x) / n
+        guard let yValues = try session.readOnlyValues(of: y, as: Double.self), let wValues = try session.readOnlyValues(of: weights, as: Double.self),
+              let oValues = try session.readOnlyValues(of: offset, as: Double.self), let xValues = try session.readOnlyValues(of: x, as: Double.self) else {
+            throw JobError(.failed, "the chunk's state holds no numbers")
+        }
+        return NativeRoundInput(columns: (columns ?? Array(0..<p)).map { xValues + $0 * n }, rows: n, y: yValues, weights: wValues, offset: oValues)
+    }
+
     private func final(_ request: GeneralizedLinearModelFinalRequest, state: GeneralizedLinearModelChunkState) async throws -> GeneralizedLinearModelChunkFinal {
         try await RRuntime.shared().withSession { session in
-            func doubles(_ values: [Double]?) throws -> SEXP { try values.map { try session.make(.double($0)) } ?? session.null }
-            let value = try session.read(try GeneralizedLinearModel.call("chunk_final", [
-                state.environment.object, try doubles(request.beta),
-                try request.columns.map { try session.make(.integer($0.map { Int32($0 + 1) })) } ?? session.null,
-                try doubles(request.weightsBeta), try doubles(request.weightsFitted),
-                try doubles(request.weightedMean.map { [$0] }), try session.make(.double([request.deviance])),
-                try session.make(.double([request.weightSum])), try session.make(.logical([request.anyTrials]))], in: session))
-            let fields = try RFields(value)
-            return GeneralizedLinearModelChunkFinal(pearson: try fields.double("pearson"), aic: try fields.double("aic"),
-                                                    nullDeviance: try fields.double("null_part"),
-                                                    extremeProbabilities: try fields.bool("extreme_p"), zeroRates: try fields.bool("zero_rate"))
+            let environment = state.environment.object
+            guard let input = try Self.input(state, columns: request.columns, session: session) else {
+                return GeneralizedLinearModelChunkFinal(pearson: 0, aic: 0, nullDeviance: 0, extremeProbabilities: false, zeroRates: false)
+            }
+            // The last solve's weights: at its coefficients, or at the starting linear predictor.
+            let weightsEta: [Double]
+            if let beta = request.weightsBeta {
+                weightsEta = state.family.linearPredictor(input, beta: beta)
+            } else {
+                let start = try session.protect(try GeneralizedLinearModel.call("start_eta", [
+                    environment, try request.weightsFitted.map { try session.make(.double($0)) } ?? session.null], in: session))
+                guard let values = try session.readOnlyValues(of: start, as: Double.self) else { throw JobError(.failed, "no starting linear predictor") }
+                weightsEta = Array(UnsafeBufferPointer(start: values, count: input.rows))
+            }
+            let sums = state.family.finalSums(input, beta: request.beta, weightsEta: weightsEta, nullMean: request.weightedMean)
+            // The AIC needs R's density functions: R computes the chunk's part from the means.
+            let means = try session.protect(try session.allocate(.double, length: input.rows))
+            let target = try session.writableValues(of: means, as: Double.self)
+            for (index, mu) in sums.means.enumerated() { target[index] = mu }
+            let aic = try session.read(try GeneralizedLinearModel.call("chunk_aic", [
+                environment, means, try session.make(.double([request.deviance])), try session.make(.double([request.weightSum])),
+                try session.make(.logical([request.anyTrials]))], in: session))
+            guard case .double(let parts) = aic.unstructured, let part = parts.first else { throw JobError(.failed, "no AIC part") }
+            return GeneralizedLinearModelChunkFinal(pearson: sums.pearson, aic: part ?? .nan, nullDeviance: sums.nullDeviance,
+                                                    extremeProbabilities: sums.extremeProbabilities, zeroRates: sums.zeroRates)
         }
     }
 }

@@ -201,3 +201,62 @@ extension NativeFamily {
         return result
     }
 }
+
+/// What the summary needs from a chunk once the coefficients are final, as `glm.fit` and
+/// `summary.glm` compute it on the chunk's rows.
+struct NativeFinalSums {
+    /// Σ wt · r² over rows of positive working weight: wt is the last solve's (at `weightsEta`),
+    /// r the working residual at the final coefficients (Pearson's χ²).
+    var pearson: Double
+    /// Σ deviance residuals at the null model's means.
+    var nullDeviance: Double
+    /// A fitted mean within 10ε of 0 or 1, and within 10ε of 0.
+    var extremeProbabilities: Bool
+    var zeroRates: Bool
+    /// The fitted means, for the AIC (which R's density functions compute).
+    var means: [Double]
+}
+
+extension NativeFamily {
+    /// The linear predictor at `beta` over `columns`, as R's x %*% beta + offset.
+    func linearPredictor(_ input: NativeRoundInput, beta: [Double]) -> [Double] {
+        let n = input.rows
+        var eta = [Double](repeating: 0, count: n)
+        eta.withUnsafeMutableBufferPointer { eta in
+            for (column, b) in zip(input.columns, beta) {
+                for i in 0..<n { eta[i] += b * column[i] }
+            }
+            for i in 0..<n { eta[i] += input.offset[i] }
+        }
+        return eta
+    }
+
+    /// The final sums at `beta`, with the last solve's weights from the linear predictor
+    /// `weightsEta`; the null model's means are `nullMean` (an intercept model: Σ w·y / Σ w) or
+    /// the inverse link of the offset.
+    func finalSums(_ input: NativeRoundInput, beta: [Double], weightsEta: [Double], nullMean: Double?) -> NativeFinalSums {
+        let n = input.rows
+        let eta = linearPredictor(input, beta: beta)
+        var means = [Double](repeating: 0, count: n)
+        var pearson: Float80 = 0, null: Float80 = 0
+        var extreme = false, zero = false
+        let small = 10 * Double.ulpOfOne
+        for i in 0..<n {
+            let mu = mean(eta[i])
+            means[i] = mu
+            if mu > 1 - small || mu < small { extreme = true }
+            if mu < small { zero = true }
+            let prior = input.weights[i]
+            null += Float80(deviance(input.y[i], nullMean ?? mean(input.offset[i]), prior))
+            guard prior > 0 else { continue }
+            let d = meanDerivative(weightsEta[i])
+            guard d != 0 else { continue }
+            let w = ((prior * (d * d)) / variance(mean(weightsEta[i]))).squareRoot()
+            let wt = w * w
+            guard wt > 0 else { continue }
+            let r = (input.y[i] - mu) / meanDerivative(eta[i])
+            pearson += Float80(wt * (r * r))
+        }
+        return NativeFinalSums(pearson: Double(pearson), nullDeviance: Double(null), extremeProbabilities: extreme, zeroRates: zero, means: means)
+    }
+}

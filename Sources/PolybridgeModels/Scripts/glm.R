@@ -158,50 +158,21 @@ assign(".polybridge_glm", local({
                    paste(deparse(lhs), collapse = ""), fam$family), call. = FALSE)
   }
 
-  # The linear predictor of model columns `columns` at `beta`, or from the starting means
-  # (beta NULL): the family's initialize means, or the means of the full model at `fitted`
-  # (glm's intercept-only fit for the null deviance starts there).
-  chunk_eta <- function(st, beta, columns, fitted) {
-    if (!is.null(beta)) {
-      x <- if (is.null(columns)) st$x else st$x[, columns, drop = FALSE]
-      return(drop(x %*% beta) + st$offset)
-    }
-    if (is.null(fitted)) return(st$fam$linkfun(st$mustart))
-    # The family's initialize keeps a given mustart; y and the weights are as the chunk's.
-    st$fam$linkfun(st$fam$linkinv(drop(st$x %*% fitted) + st$offset))
-  }
-
   # The linear predictor a chunk's IRLS starts from: the family's link of its starting means,
-  # or of the full model's means at `fitted` (glm's intercept-only fit for the null deviance).
+  # or of the full model's means at `fitted` (glm's intercept-only fit for the null deviance
+  # starts there; the family's initialize keeps given means, and y and the weights are the chunk's).
   start_eta <- function(st, fitted) {
-    eta <- chunk_eta(st, NULL, NULL, fitted)
+    mu <- if (is.null(fitted)) st$mustart else st$fam$linkinv(drop(st$x %*% fitted) + st$offset)
+    eta <- st$fam$linkfun(mu)
     storage.mode(eta) <- "double"
     eta
   }
 
-  # What the fit's summary needs from a chunk once the coefficients are final (`beta`, and
-  # `beta_w`, where the last factor's weights were taken; NULL for the starting means):
-  # Pearson's sum for the dispersion, the chunk's part of the AIC, its part of the null
-  # deviance at `wtdmu` (NULL: from the offset), the flags behind glm.fit's warnings, and the
-  # deviance residuals' range.
-  chunk_final <- function(st, beta, columns, beta_w, fitted_w, wtdmu, dev, sum_w, any_n) {
-    fam <- st$fam
-    if (st$nobs == 0L) return(list(pearson = 0, zero_wt = 0, aic = 0, null_part = 0, extreme_p = FALSE, zero_rate = FALSE))
-    eta <- chunk_eta(st, beta, columns, NULL)
-    mu <- fam$linkinv(eta)
-    eta_w <- chunk_eta(st, beta_w, columns, fitted_w)
-    mu_w <- fam$linkinv(eta_w)
-    mu.eta.w <- fam$mu.eta(eta_w)
-    good <- (st$weights > 0) & (mu.eta.w != 0)
-    wt <- numeric(length(eta))
-    wt[good] <- (st$weights[good] * mu.eta.w[good]^2) / fam$variance(mu_w)[good]
-    residuals <- (st$y - mu) / fam$mu.eta(eta)
-    pearson <- sum((wt * residuals^2)[wt > 0])
-    eps <- 10 * .Machine$double.eps
-    null_part <- if (is.null(wtdmu)) sum(fam$dev.resids(st$y, fam$linkinv(st$offset), st$weights))
-                 else sum(fam$dev.resids(st$y, wtdmu, st$weights))
-    list(pearson = pearson, zero_wt = sum(wt == 0), aic = aic_part(fam, st, mu, dev, sum_w, any_n), null_part = null_part,
-         extreme_p = any(mu > 1 - eps) || any(mu < eps), zero_rate = any(mu < eps))
+  # The chunk's part of the AIC at the fitted means `mu` (which Swift computes, with the rest
+  # of the summary's sums).
+  chunk_aic <- function(st, mu, dev, sum_w, any_n) {
+    if (st$nobs == 0L) return(0)
+    aic_part(st$fam, st, mu, dev, sum_w, any_n)
   }
 
   # The chunk's share of the family's AIC; aic_total adds the parts that need the whole data.
