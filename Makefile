@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: setup setup-engines setup-test build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-pipeline bench-engines bench-compare bench-csv-width bench-wide-factor clean
+.PHONY: setup setup-engines setup-test build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-glm bench-pipeline bench-engines bench-compare bench-csv-width bench-wide-factor clean
 
 setup:
 	./scripts/setup.sh
@@ -55,6 +55,12 @@ bench-fit: release
 bench-fit-large: release
 	./scripts/setup.sh --bench
 	./scripts/bench-fit-large.sh
+
+# Chunked glm (exact IRLS over chunks kept on two warm workers) versus R's glm, Rscript with
+# fread, mclapply averaging and the rpy2 recipe; BENCH_ROWS chooses the sizes.
+bench-glm: release
+	./scripts/setup.sh --bench
+	./scripts/bench-glm.sh
 
 # The demo pipeline cold and warm, and the R -> Python -> R hand-off in memory versus files.
 bench-pipeline: release

@@ -82,10 +82,8 @@ public struct GeneralizedLinearModelChunkJob: Job {
     public func run(in context: JobContext) async throws -> GeneralizedLinearModelChunkOutput {
         let started = ContinuousClock.now
         defer {
-            if ProcessInfo.processInfo.environment["POLYBRIDGE_TRACE_WORKER"] != nil {
-                let name = switch step { case .levels: "levels"; case .prepare: "prepare"; case .round: "round"; case .final: "final" }
-                FileHandle.standardError.write(Data("worker \(getpid()) glm chunk \(chunk) \(name): \(ContinuousClock.now - started)\n".utf8))
-            }
+            let name = switch step { case .levels: "levels"; case .prepare: "prepare"; case .round: "round"; case .final: "final" }
+            trace("\(name) done", since: started)
         }
         do {
             switch step {
@@ -99,8 +97,10 @@ public struct GeneralizedLinearModelChunkJob: Job {
                 }
                 let kept = context.value(forKey: rowsKey, as: ArrowTable.self)
                 let table = if let kept { kept } else { try await readRows(context) }
+                trace("read", since: started)
                 if guess {
                     let chunkLevels = try await self.levels(of: table)
+                    trace("levels", since: started)
                     // Under guessed levels an error (a factor of one level in the guess) may be
                     // the guess's doing: the chunk is built again with the merged levels, where
                     // a real error shows.
@@ -122,6 +122,13 @@ public struct GeneralizedLinearModelChunkJob: Job {
             }
         } catch let error as RError {
             throw JobError(.rError, error.userMessage)
+        }
+    }
+
+    /// With POLYBRIDGE_TRACE_WORKER set, says on standard error when a step of the job ended.
+    private func trace(_ what: String, since started: ContinuousClock.Instant) {
+        if ProcessInfo.processInfo.environment["POLYBRIDGE_TRACE_WORKER"] != nil {
+            FileHandle.standardError.write(Data("worker \(getpid()) glm chunk \(chunk): \(what) after \(ContinuousClock.now - started)\n".utf8))
         }
     }
 
@@ -158,16 +165,36 @@ public struct GeneralizedLinearModelChunkJob: Job {
         return levels
     }
 
+    /// The chunk's IRLS state. When every model variable is a bare column (numeric response,
+    /// numeric, string or factor predictors) the model matrix is built from the Arrow columns in
+    /// Swift, straight into R's memory, once R has built the chunk's first rows the same way;
+    /// any other formula goes through R's `model.frame` and `model.matrix`.
     private func prepare(_ table: ArrowTable, levels: [String: [String]]) async throws -> (GeneralizedLinearModelChunkState, GeneralizedLinearModelPrepared) {
         let spec = specification
+        let native = try await nativeRows(table, levels: levels).map(NativeRows.init)
         return try await RRuntime.shared().withSession { session in
-            let frame = try session.dataFrame(from: table)
             let names = levels.keys.sorted()
-            let value = try session.protect(try GeneralizedLinearModel.call("chunk_prepare", [
-                frame, try session.makeStrings([spec.formula]), try session.makeStrings([spec.family]),
-                try LinearModelChunkWork.optionalString(spec.link, session), try LinearModelChunkWork.optionalString(spec.weights, session),
-                try LinearModelChunkWork.optionalString(spec.offset, session),
-                try session.make(.list(names.map { .character(levels[$0]!) }, names: names))], in: session))
+            let common = [try session.makeStrings([spec.family]), try LinearModelChunkWork.optionalString(spec.link, session)]
+            let value: SEXP
+            if let native {
+                let rows = native.data.keptRows
+                let p = native.layout.names.count
+                let x = try session.protect(try session.allocate(.double, length: rows.count * p))
+                let (y, w, offset) = try native.data.modelMatrix(rows, layout: native.layout, levels: levels,
+                                                                 into: try session.writableValues(of: x, as: Double.self))
+                // A chunk whose rows are all missing still has its weights and offset columns.
+                func doubles(_ values: [Double], given: Bool) throws -> SEXP { given ? try session.make(.double(values)) : session.null }
+                value = try session.protect(try GeneralizedLinearModel.call("native_prepare", [
+                    x, try session.makeStrings(native.layout.names), try session.make(.double(y)),
+                    try doubles(w, given: spec.weights != nil), try doubles(offset, given: spec.offset != nil),
+                    try session.make(.logical([native.layout.intercept])), try session.make(.integer([Int32(table.rowCount - rows.count)])),
+                    try session.makeStrings([spec.formula])] + common, in: session))
+            } else {
+                value = try session.protect(try GeneralizedLinearModel.call("chunk_prepare", [
+                    try session.dataFrame(from: table), try session.makeStrings([spec.formula])] + common + [
+                    try LinearModelChunkWork.optionalString(spec.weights, session), try LinearModelChunkWork.optionalString(spec.offset, session),
+                    try session.make(.list(names.map { .character(levels[$0]!) }, names: names))], in: session))
+            }
             let environment = try session.element(of: value, at: 0)
             let fields = try RFields(try session.read(try session.element(of: value, at: 1)))
             let familyNames = try fields.strings("family")
@@ -183,6 +210,25 @@ public struct GeneralizedLinearModelChunkJob: Job {
                 intercept: try fields.bool("intercept"), offset: try fields.bool("has_offset"), anyTrials: try fields.bool("any_n"),
                 dropped: Int(try fields.double("dropped")), warnings: try fields.strings("warnings"), first: first))
         }
+    }
+
+    /// The columns read for a Swift-built model matrix and its layout, handed to the R thread
+    /// that builds the matrix in R's memory while this job waits (nothing else touches them).
+    private struct NativeRows: @unchecked Sendable {
+        let data: NativeChunkData
+        let layout: NativeLayout
+        init(_ rows: (data: NativeChunkData, layout: NativeLayout)) { (data, layout) = rows }
+    }
+
+    /// The chunk's columns read for the Swift-built model matrix with its layout, or nil when
+    /// the formula or the columns need R (or R's first rows differ from Swift's).
+    private func nativeRows(_ table: ArrowTable, levels: [String: [String]]) async throws -> (data: NativeChunkData, layout: NativeLayout)? {
+        let linear = linearSpecification
+        guard let plan = try await LinearModelChunkWork.nativePlan(linear), let data = NativeChunkData(table, plan: plan) else { return nil }
+        let layout = try await LinearModelChunkWork.nativeLayout(linear.formula, levels: levels, ordered: data.orderedVariables)
+        let task = LinearModelChunkTask(chunk: chunk, rows: rows, step: .factor(levels: levels), specification: linear)
+        guard try await LinearModelChunkWork.firstRowsAgree(data, table: table, task: task, layout: layout, levels: levels) else { return nil }
+        return (data, layout)
     }
 
     private func round(_ round: GeneralizedLinearModelRound, state: GeneralizedLinearModelChunkState) async throws -> GeneralizedLinearModelRoundResult {

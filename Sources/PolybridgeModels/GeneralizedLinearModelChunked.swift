@@ -280,7 +280,7 @@ private struct ChunkedGLM {
         let rows = prepared.map(\.rows).reduce(0, +)
         let zero = prepared.map(\.zeroWeights).reduce(0, +)
         let weightSum = prepared.map(\.weightSum).reduce(0, +)
-        let intercept = prepared[0].intercept, hasOffset = prepared[0].offset
+        let intercept = prepared[0].intercept, hasOffset = prepared.contains(where: \.offset)
         let anyTrials = prepared.contains(where: \.anyTrials)
         let family = try await familyNames()
 

@@ -125,12 +125,24 @@ struct NativeChunkData {
     /// The unweighted model matrix (column-major), response, weights and offset of the kept
     /// rows among `rows`: what R's `model.frame` and `model.matrix` give for those rows.
     func modelRows(_ rows: Range<Int>, layout: NativeLayout, levels: [String: [String]]) throws -> (x: [Double], y: [Double], w: [Double], offset: [Double]) {
-        let builder = try ColumnBuilder(self, layout: layout, levels: levels)
         let chosen = rows.filter { kept[$0] }
         var x = [Double](repeating: 0, count: chosen.count * layout.columns.count)
-        x.withUnsafeMutableBufferPointer { builder.fill(rows: chosen, into: $0.baseAddress!, stride: max(chosen.count, 1)) }
-        func values(_ name: String?) -> [Double] { name.map { name in chosen.map { numeric[name]![$0] } } ?? [] }
-        return (x, values(plan.response), values(plan.weights), values(plan.offset))
+        let (y, w, offset) = try x.withUnsafeMutableBufferPointer { try modelMatrix(chosen, layout: layout, levels: levels, into: $0.baseAddress!) }
+        return (x, y, w, offset)
+    }
+
+    /// The rows `lm` and `glm` keep (no model variable missing).
+    var keptRows: [Int] { (0..<rowCount).filter { kept[$0] } }
+
+    /// The unweighted model matrix of `rows` (kept rows), written column-major into `x` with
+    /// leading dimension `rows.count`, and their response, weights and offset (empty when the
+    /// model has none).
+    func modelMatrix(_ rows: [Int], layout: NativeLayout, levels: [String: [String]],
+                     into x: UnsafeMutablePointer<Double>) throws -> (y: [Double], w: [Double], offset: [Double]) {
+        let builder = try ColumnBuilder(self, layout: layout, levels: levels)
+        builder.fill(rows: rows, into: x, stride: max(rows.count, 1))
+        func values(_ name: String?) -> [Double] { name.map { name in rows.map { numeric[name]![$0] } } ?? [] }
+        return (values(plan.response), values(plan.weights), values(plan.offset))
     }
 
     /// Pass 2: the R factor of a QR of the kept rows' [√w X | √w (y − offset)], built in blocks

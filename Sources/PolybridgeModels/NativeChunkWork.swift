@@ -119,7 +119,7 @@ extension LinearModelChunkWork {
 
     /// Whether R's `model.frame` and `model.matrix` give exactly the Swift-built rows for the
     /// chunk's first rows (the same kept rows, model matrix, response, weights and offset).
-    private static func firstRowsAgree(_ data: NativeChunkData, table: ArrowTable, task: LinearModelChunkTask,
+    static func firstRowsAgree(_ data: NativeChunkData, table: ArrowTable, task: LinearModelChunkTask,
                                        layout: NativeLayout, levels: [String: [String]]) async throws -> Bool {
         let sample = 0..<min(table.rowCount, 64)
         let native = try data.modelRows(sample, layout: layout, levels: levels)

@@ -67,6 +67,25 @@ struct NativeFamily: Sendable, Equatable {
         }
     }
 
+    /// The mean and d mu / d eta together, sharing the exponential where the link has one.
+    @inline(__always)
+    func meanAndDerivative(_ eta: Double) -> (Double, Double) {
+        switch link {
+        case .logit:
+            // R's C_logit_linkinv and C_logit_mu_eta, with exp(eta) taken once.
+            let outside = eta < -Self.logitThreshold || eta > Self.logitThreshold
+            let e = outside ? 0 : Foundation.exp(eta)
+            let t = eta < -Self.logitThreshold ? Self.epsilon : eta > Self.logitThreshold ? 1 / Self.epsilon : e
+            let opexp = 1 + e
+            return (t / (1 + t), outside ? Self.epsilon : e / (opexp * opexp))
+        case .log:
+            let m = Swift.max(Foundation.exp(eta), Self.epsilon)
+            return (m, m)
+        default:
+            return (mean(eta), meanDerivative(eta))
+        }
+    }
+
     /// d mu / d eta.
     @inline(__always)
     func meanDerivative(_ eta: Double) -> Double {
@@ -164,29 +183,29 @@ extension NativeFamily {
                 for i in 0..<n { eta[i] = start[i] }
             }
         }
-        var mu = [Double](repeating: 0, count: n)
+        // One pass: the means and deviance, and (for the factor) the working weights and
+        // response, which glm.fit uses only when the deviance is finite and the means valid.
+        var w = [Double](repeating: 0, count: factor ? n : 0), z = [Double](repeating: 0, count: factor ? n : 0)
         var deviance: Float80 = 0
         var valid = true
+        var varianceNA = false, varianceZero = false, derivativeNA = false, good = 0
         for i in 0..<n {
-            let m = mean(eta[i])
-            mu[i] = m
-            deviance += Float80(self.deviance(input.y[i], m, input.weights[i]))
-            valid = valid && validEta(eta[i]) && validMean(m)
+            let e = eta[i], prior = input.weights[i]
+            let (m, d) = meanAndDerivative(e)
+            deviance += Float80(self.deviance(input.y[i], m, prior))
+            valid = valid && validEta(e) && validMean(m)
+            guard factor, prior > 0 else { continue }
+            let v = variance(m)
+            if v.isNaN { varianceNA = true } else if v == 0 { varianceZero = true }
+            if d.isNaN { derivativeNA = true }
+            guard d != 0 else { continue }
+            z[i] = (e - input.offset[i]) + (input.y[i] - m) / d
+            w[i] = ((prior * (d * d)) / v).squareRoot()
+            good += 1
         }
         var result = GeneralizedLinearModelRoundResult(deviance: Double(deviance), valid: valid, good: 0, factor: nil, factorRows: 0,
                                                        factorError: nil)
         guard factor, result.deviance.isFinite, valid else { return result }
-        var w = [Double](repeating: 0, count: n), z = [Double](repeating: 0, count: n)
-        var varianceNA = false, varianceZero = false, derivativeNA = false, good = 0
-        for i in 0..<n where input.weights[i] > 0 {
-            let v = variance(mu[i]), d = meanDerivative(eta[i])
-            if v.isNaN { varianceNA = true } else if v == 0 { varianceZero = true }
-            if d.isNaN { derivativeNA = true }
-            guard d != 0 else { continue }
-            z[i] = (eta[i] - input.offset[i]) + (input.y[i] - mu[i]) / d
-            w[i] = ((input.weights[i] * (d * d)) / v).squareRoot()
-            good += 1
-        }
         // In glm.fit's order of checks.
         if varianceNA { result.factorError = "NAs in V(mu)"; return result }
         if varianceZero { result.factorError = "0s in V(mu)"; return result }

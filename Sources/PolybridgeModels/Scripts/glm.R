@@ -115,10 +115,7 @@ assign(".polybridge_glm", local({
       warnings <<- c(warnings, conditionMessage(w))
       invokeRestart("muffleWarning")
     })
-    list(st, list(columns = colnames(st$x), nobs = st$nobs, zero = sum(st$weights == 0),
-                  sum_wy = sum(st$weights * st$y), sum_w = sum(st$weights), intercept = st$intercept,
-                  has_offset = st$has_offset, any_n = any(st$n > 1), dropped = st$dropped, warnings = warnings,
-                  family = c(fam$family, fam$link), probit = -qnorm(.Machine$double.eps), cauchit = -qcauchy(.Machine$double.eps)))
+    counts(st, fam, warnings)
   }
 
   # The family's and link's names as R gives them.
@@ -136,6 +133,39 @@ assign(".polybridge_glm", local({
     f <- .polybridge_lm$formula_from_text(text)
     if ("." %in% all.names(f)) return(NULL)
     unique(c(all.vars(f), weights, offset))
+  }
+
+  # chunk_prepare for a model matrix `x` (column-major, its `columns`), response, weights and
+  # offset that Swift built from the data's columns as model.frame and model.matrix would.
+  native_prepare <- function(x, columns, y, w, off, intercept, dropped, text, family, link) {
+    fam <- family_from(family, link)
+    check_response(.polybridge_lm$formula_from_text(text), fam)
+    nobs <- length(y)
+    dim(x) <- c(nobs, length(columns))
+    dimnames(x) <- list(NULL, columns)
+    if (!is.null(w) && any(w < 0)) stop("negative weights not allowed", call. = FALSE)
+    if (is.null(w)) w <- rep.int(1, nobs)
+    has_offset <- !is.null(off)
+    if (is.null(off)) off <- rep.int(0, nobs)
+    warnings <- character()
+    st <- withCallingHandlers({
+      initialized <- initialize(fam, y, w, nobs, NULL)
+      for (v in c("y", "weights")) storage.mode(initialized[[v]]) <- "double"
+      list2env(c(initialized, list(x = x, offset = as.double(off), fam = fam, nobs = nobs, has_offset = has_offset,
+                                   intercept = intercept, dropped = dropped)))
+    }, warning = function(w) {
+      warnings <<- c(warnings, conditionMessage(w))
+      invokeRestart("muffleWarning")
+    })
+    counts(st, fam, warnings)
+  }
+
+  # What the coordinator sums of a chunk's state.
+  counts <- function(st, fam, warnings) {
+    list(st, list(columns = colnames(st$x), nobs = st$nobs, zero = sum(st$weights == 0),
+                  sum_wy = sum(st$weights * st$y), sum_w = sum(st$weights), intercept = st$intercept,
+                  has_offset = st$has_offset, any_n = any(st$n > 1), dropped = st$dropped, warnings = warnings,
+                  family = c(fam$family, fam$link), probit = -qnorm(.Machine$double.eps), cauchit = -qcauchy(.Machine$double.eps)))
   }
 
   # glm.fit's family initialize on (y, weights): y as the family fits it (proportions for
