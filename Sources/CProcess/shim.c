@@ -1,5 +1,8 @@
 #define _GNU_SOURCE
 #include "CProcess.h"
+#if defined(__linux__)
+#include <malloc.h>
+#endif
 
 #include <errno.h>
 #include <poll.h>
@@ -106,3 +109,9 @@ static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static void register_fork_handler(void) { pthread_atfork(NULL, NULL, start_child_with_default_signals); }
 
 void pb_fork_children_start_with_default_signals(void) { pthread_once(&fork_once, register_fork_handler); }
+
+void pb_heap_trim(void) {
+#if defined(__linux__)
+    malloc_trim(0);
+#endif
+}

@@ -106,6 +106,7 @@ public struct GeneralizedLinearModelChunkJob: Job {
                     // a real error shows.
                     if chunkLevels.fits(within: levels), let built = try await LinearModelChunkWork.underGuess({ try await prepare(table, levels: levels) }) {
                         context.keep(built.0, forKey: stateKey)
+                        try await Self.releaseGarbage()
                         return .prepared(levels: chunkLevels, built.1)
                     }
                     context.keep(table, forKey: rowsKey)
@@ -113,22 +114,39 @@ public struct GeneralizedLinearModelChunkJob: Job {
                 }
                 let (state, prepared) = try await prepare(table, levels: levels)
                 context.setValue(nil, forKey: rowsKey)
+                try await Self.releaseGarbage()
                 context.keep(state, forKey: stateKey)
                 return .prepared(levels: nil, prepared)
             case .round(let round):
                 return .round(try await self.round(round, state: try state(context)))
             case .final(let request):
-                return .final(try await final(request, state: try state(context)))
+                let sums = try await final(request, state: try state(context))
+                try await Self.releaseGarbage()
+                return .final(sums)
             }
         } catch let error as RError {
             throw JobError(.rError, error.userMessage)
         }
     }
 
-    /// With POLYBRIDGE_TRACE_WORKER set, says on standard error when a step of the job ended.
+    /// Gives back what building a chunk's state or its summary sums left behind: R's garbage
+    /// (the model frame, the initialize's and the AIC's temporaries) and the heap pages freed
+    /// since, which a worker's malloc settings would otherwise keep (see ``Worker``): a worker
+    /// holds chunk after chunk, and its peak should be their state, not also their temporaries.
+    private static func releaseGarbage() async throws {
+        try await RRuntime.shared().withSession { session in
+            _ = try session.evaluateText("invisible(gc(FALSE))", purpose: "collecting R's garbage")
+        }
+        ProcessMemory.trim()
+    }
+
+    /// With POLYBRIDGE_TRACE_WORKER set, says on standard error when a step of the job ended,
+    /// and the worker's resident memory then.
     private func trace(_ what: String, since started: ContinuousClock.Instant) {
         if ProcessInfo.processInfo.environment["POLYBRIDGE_TRACE_WORKER"] != nil {
-            FileHandle.standardError.write(Data("worker \(getpid()) glm chunk \(chunk): \(what) after \(ContinuousClock.now - started)\n".utf8))
+            let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+            let resident = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }.map { " (" + $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().joined(separator: " ") + " resident)" } ?? ""
+            FileHandle.standardError.write(Data("worker \(getpid()) glm chunk \(chunk): \(what) after \(ContinuousClock.now - started)\(resident)\n".utf8))
         }
     }
 
@@ -179,7 +197,10 @@ public struct GeneralizedLinearModelChunkJob: Job {
             if let native {
                 let rows = native.data.keptRows
                 let p = native.layout.names.count
+                // The matrix gets its dimensions here: set in R, they would copy it.
                 let x = try session.protect(try session.allocate(.double, length: rows.count * p))
+                try session.setAttribute(x, "dim", try session.make(.integer([Int32(rows.count), Int32(p)])))
+                try session.setAttribute(x, "dimnames", try session.make(.list([.null, .character(native.layout.names)])))
                 let (y, w, offset) = try native.data.modelMatrix(rows, layout: native.layout, levels: levels,
                                                                  into: try session.writableValues(of: x, as: Double.self))
                 // A chunk whose rows are all missing still has its weights and offset columns.

@@ -25,4 +25,8 @@ _Noreturn void pb_signal_end_process(int signal);
 /// 1 when `descriptor` is the writing end of a pipe (or socket) whose reader has gone.
 int pb_descriptor_is_broken_pipe(int descriptor);
 
+/// Returns the heap's free pages to the kernel (glibc's malloc_trim), so a process whose malloc
+/// keeps freed memory for reuse shrinks after a large temporary. No-op elsewhere.
+void pb_heap_trim(void);
+
 #endif

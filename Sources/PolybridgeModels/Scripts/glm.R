@@ -107,7 +107,6 @@ assign(".polybridge_glm", local({
       has_offset <- !is.null(off)
       if (is.null(off)) off <- rep.int(0, nobs)
       initialized <- initialize(fam, y, w, nobs, NULL)
-      storage.mode(x) <- "double"
       for (v in c("y", "weights")) storage.mode(initialized[[v]]) <- "double"
       list2env(c(initialized, list(x = x, offset = as.double(off), fam = fam, nobs = nobs, has_offset = has_offset,
                                    intercept = attr(mt, "intercept") > 0L, dropped = NROW(data) - nobs)))
@@ -135,14 +134,13 @@ assign(".polybridge_glm", local({
     unique(c(all.vars(f), weights, offset))
   }
 
-  # chunk_prepare for a model matrix `x` (column-major, its `columns`), response, weights and
-  # offset that Swift built from the data's columns as model.frame and model.matrix would.
+  # chunk_prepare for a model matrix `x` (with its dimensions and column names), response,
+  # weights and offset that Swift built from the data's columns as model.frame and
+  # model.matrix would.
   native_prepare <- function(x, columns, y, w, off, intercept, dropped, text, family, link) {
     fam <- family_from(family, link)
     check_response(.polybridge_lm$formula_from_text(text), fam)
     nobs <- length(y)
-    dim(x) <- c(nobs, length(columns))
-    dimnames(x) <- list(NULL, columns)
     if (!is.null(w) && any(w < 0)) stop("negative weights not allowed", call. = FALSE)
     if (is.null(w)) w <- rep.int(1, nobs)
     has_offset <- !is.null(off)
