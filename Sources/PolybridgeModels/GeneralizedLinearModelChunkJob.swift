@@ -32,6 +32,9 @@ public struct GeneralizedLinearModelChunkJob: Job {
         case round(GeneralizedLinearModelRound)
         /// The sums the summary needs once the coefficients are final.
         case final(GeneralizedLinearModelFinalRequest)
+        /// The chunk's deviance residuals at or below each of `below`, and those between each
+        /// bound and its `above` (for exact quantiles of all rows' residuals).
+        case residuals(GeneralizedLinearModelResidualRequest)
     }
 
     /// The chunk's number, from 1.
@@ -74,7 +77,7 @@ public struct GeneralizedLinearModelChunkJob: Job {
         switch step {
         case .levels: nil
         case .prepare(_, let guess): guess ? nil : rowsKey
-        case .round, .final: stateKey
+        case .round, .final, .residuals: stateKey
         }
     }
 
@@ -82,7 +85,9 @@ public struct GeneralizedLinearModelChunkJob: Job {
     public func run(in context: JobContext) async throws -> GeneralizedLinearModelChunkOutput {
         let started = ContinuousClock.now
         defer {
-            let name = switch step { case .levels: "levels"; case .prepare: "prepare"; case .round: "round"; case .final: "final" }
+            let name = switch step {
+                case .levels: "levels"; case .prepare: "prepare"; case .round: "round"; case .final: "final"; case .residuals: "residuals"
+            }
             trace("\(name) done", since: started)
         }
         do {
@@ -120,9 +125,11 @@ public struct GeneralizedLinearModelChunkJob: Job {
             case .round(let round):
                 return .round(try await self.round(round, state: try state(context)))
             case .final(let request):
-                let sums = try await final(request, state: try state(context))
+                let sums = try await final(request, state: try state(context), context: context)
                 try await Self.releaseGarbage()
                 return .final(sums)
+            case .residuals(let request):
+                return .residuals(try await residuals(request, state: try state(context), context: context))
             }
         } catch let error as RError {
             throw JobError(.rError, error.userMessage)
@@ -288,7 +295,51 @@ public struct GeneralizedLinearModelChunkJob: Job {
         return NativeRoundInput(columns: (columns ?? Array(0..<p)).map { xValues + $0 * n }, rows: n, y: yValues, weights: wValues, offset: oValues)
     }
 
-    private func final(_ request: GeneralizedLinearModelFinalRequest, state: GeneralizedLinearModelChunkState) async throws -> GeneralizedLinearModelChunkFinal {
+    private var residualsKey: String { "glm-chunk residuals " + chunkName }
+
+    /// The chunk's deviance residuals at `beta`, sorted (missing ones left out, as R's quantile
+    /// does): kept in the worker for the residual rounds, or computed again where they are not.
+    private func sortedResiduals(_ beta: [Double], state: GeneralizedLinearModelChunkState, context: JobContext) async throws -> [Double] {
+        struct Kept: Sendable { var beta: [Double]; var values: [Double] }
+        if let kept = context.value(forKey: residualsKey, as: Kept.self), kept.beta == beta { return kept.values }
+        let values = try await RRuntime.shared().withSession { session -> [Double] in
+            guard let input = try Self.input(state, columns: nil, session: session) else { return [] }
+            return state.family.devianceResiduals(input, beta: beta).filter { !$0.isNaN }.sorted()
+        }
+        // One fit's residuals at a time.
+        context.removeValues { $0.hasPrefix("glm-chunk residuals ") && !$0.hasPrefix("glm-chunk residuals " + fit + " ") }
+        context.setValue(Kept(beta: beta, values: values), forKey: residualsKey)
+        return values
+    }
+
+    private func residuals(_ request: GeneralizedLinearModelResidualRequest, state: GeneralizedLinearModelChunkState,
+                           context: JobContext) async throws -> [GeneralizedLinearModelResidualPart] {
+        let values = try await sortedResiduals(request.beta, state: state, context: context)
+        return zip(request.below, request.above).map { below, above in
+            // Sorted: the residuals at or below `below` come first, then those up to `above`.
+            let start = values.partitioningIndex { $0 > below }
+            let end = values.partitioningIndex { $0 > above }
+            return GeneralizedLinearModelResidualPart(atOrBelow: start, between: Array(values[start..<max(start, end)]))
+        }
+    }
+
+    private func final(_ request: GeneralizedLinearModelFinalRequest, state: GeneralizedLinearModelChunkState,
+                       context: JobContext) async throws -> GeneralizedLinearModelChunkFinal {
+        var sample: [Double] = [], count = 0
+        if request.residualSample > 0 {
+            let sorted = try await sortedResiduals(request.beta, state: state, context: context)
+            count = sorted.count
+            if count > 0 {
+                let step = max(1, (count + request.residualSample - 1) / request.residualSample)
+                sample = Array(stride(from: 0, to: count, by: step).map { sorted[$0] }) + (((count - 1) % step == 0) ? [] : [sorted[count - 1]])
+            }
+        }
+        var sums = try await finalSums(request, state: state)
+        (sums.residualCount, sums.residualSample) = (count, sample)
+        return sums
+    }
+
+    private func finalSums(_ request: GeneralizedLinearModelFinalRequest, state: GeneralizedLinearModelChunkState) async throws -> GeneralizedLinearModelChunkFinal {
         try await RRuntime.shared().withSession { session in
             let environment = state.environment.object
             guard let input = try Self.input(state, columns: request.columns, session: session) else {
@@ -343,6 +394,25 @@ public enum GeneralizedLinearModelChunkOutput: Sendable, Codable, Equatable {
     case round(GeneralizedLinearModelRoundResult)
     /// The final sums.
     case final(GeneralizedLinearModelChunkFinal)
+    /// Per bound pair of a residual round.
+    case residuals([GeneralizedLinearModelResidualPart])
+}
+
+/// A residual round's request: the final coefficients, and pairs of bounds.
+public struct GeneralizedLinearModelResidualRequest: Sendable, Codable, Equatable {
+    /// The final coefficients (zeros for the aliased columns).
+    public var beta: [Double]
+    /// The lower bounds, each with its upper bound in `above`.
+    public var below: [Double]
+    public var above: [Double]
+}
+
+/// One chunk's answer for a pair of bounds.
+public struct GeneralizedLinearModelResidualPart: Sendable, Codable, Equatable {
+    /// How many of the chunk's residuals are at or below the lower bound.
+    public var atOrBelow: Int
+    /// Its residuals above the lower bound and at or below the upper, sorted.
+    public var between: [Double]
 }
 
 /// A chunk's counts once its IRLS state is built, and its first round at the starting means.
@@ -413,6 +483,9 @@ public struct GeneralizedLinearModelFinalRequest: Sendable, Codable, Equatable {
     public var deviance: Double
     public var weightSum: Double
     public var anyTrials: Bool
+    /// With a positive count, the chunk also returns about that many of its sorted deviance
+    /// residuals, evenly spaced, with the first and last (for exact quantiles).
+    public var residualSample: Int = 0
 }
 
 /// A chunk's final sums.
@@ -426,6 +499,10 @@ public struct GeneralizedLinearModelChunkFinal: Sendable, Codable, Equatable {
     /// Whether a fitted probability is within 10ε of 0 or 1, or a fitted rate of 0.
     public var extremeProbabilities: Bool
     public var zeroRates: Bool
+    /// The chunk's deviance residuals (not missing), and the sample the request asked for:
+    /// the sorted residuals at positions 0, s, 2s, … and the last.
+    public var residualCount: Int = 0
+    public var residualSample: [Double] = []
 }
 
 /// Doubles carried as base64 of their little-endian bytes: bit for bit, and quick to decode.

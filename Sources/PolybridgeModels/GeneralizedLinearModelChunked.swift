@@ -297,7 +297,7 @@ private struct ChunkedGLM {
         let sums = try await final(GeneralizedLinearModelFinalRequest(
             beta: main.beta, columns: nil, weightsBeta: main.weightsBeta, weightsFitted: nil,
             weightedMean: intercept ? prepared.map(\.weightedResponse).reduce(0, +) / weightSum : nil,
-            deviance: main.deviance, weightSum: weightSum, anyTrials: anyTrials))
+            deviance: main.deviance, weightSum: weightSum, anyTrials: anyTrials, residualSample: Self.residualSample))
         if p > 0 { appendEndWarnings(main, sums: sums, family: family.name) }
         var nullDeviance = sums.map(\.nullDeviance).reduce(0, +)
         if hasOffset && intercept, let interceptColumn = columns.firstIndex(of: "(Intercept)") {
@@ -316,9 +316,71 @@ private struct ChunkedGLM {
         let pearson = sums.map(\.pearson).reduce(0, +)
         let aicPart = sums.map(\.aic).reduce(0, +)
         let dropped = prepared.map(\.dropped).reduce(0, +)
-        return try await summary(label: label, columns: columns, main: main, rank: rank, pearson: pearson, aicPart: aicPart,
+        // summary.glm prints the deviance residuals' quantiles when the residual df exceed 5
+        // (else every residual, by row name, which a chunked fit leaves out).
+        let quantiles = dfResidual > 5 ? try await residualQuantiles(beta: main.beta, sums: sums) : []
+        return try await summary(quantiles: quantiles, label: label, columns: columns, main: main, rank: rank, pearson: pearson, aicPart: aicPart,
                                  nullDeviance: nullDeviance, dfResidual: dfResidual, dfNull: dfNull, rows: rows, weightSum: weightSum,
                                  dropped: dropped)
+    }
+
+    /// How many sorted residuals each chunk samples for the quantiles' bounds.
+    static let residualSample = 1024
+
+    /// The deviance residuals' quantiles as R's `quantile` gives them (type 7, at 0, 1/4, 1/2,
+    /// 3/4 and 1), exactly, from the chunks' samples and one more round: each order statistic
+    /// needed lies between two bounds the samples give, and the chunks return their count at or
+    /// below the lower bound and their residuals between the two.
+    private mutating func residualQuantiles(beta: [Double], sums: [GeneralizedLinearModelChunkFinal]) async throws -> [Double] {
+        let n = sums.map(\.residualCount).reduce(0, +)
+        guard n > 0 else { return [] }
+        let probabilities = [0, 0.25, 0.5, 0.75, 1]
+        let positions = probabilities.map { 1 + Double(n - 1) * $0 }
+        let ranks = Array(Set(positions.flatMap { [Int($0.rounded(.down)), Int($0.rounded(.up))] })).sorted()
+        // Each chunk's sample: its sorted residuals at these 0-based positions.
+        let samples = sums.map { sum -> [(position: Int, value: Double)] in
+            guard sum.residualCount > 0 else { return [] }
+            let step = max(1, (sum.residualCount + Self.residualSample - 1) / Self.residualSample)
+            var at = Array(stride(from: 0, to: sum.residualCount, by: step))
+            if (sum.residualCount - 1) % step != 0 { at.append(sum.residualCount - 1) }
+            return Array(zip(at, sum.residualSample))
+        }
+        // At most (`high`) and at least (`low`) how many residuals are at or below `t`.
+        func high(_ t: Double) -> Int {
+            zip(samples, sums).map { sample, sum in sample.first { $0.value > t }?.position ?? sum.residualCount }.reduce(0, +)
+        }
+        func low(_ t: Double) -> Int {
+            samples.map { sample in sample.last { $0.value <= t }.map { $0.position + 1 } ?? 0 }.reduce(0, +)
+        }
+        // Both counts grow with t: the bounds are found by bisection over the sampled values.
+        let candidates = Array(Set(samples.flatMap { $0.map(\.value) })).sorted()
+        let below = ranks.map { k -> Double in
+            let end = candidates.partitioningIndex { high($0) >= k }
+            return end > 0 ? candidates[end - 1] : -Double.greatestFiniteMagnitude
+        }
+        let above = ranks.map { k in candidates[Swift.min(candidates.partitioningIndex { low($0) >= k }, candidates.count - 1)] }
+        let request = GeneralizedLinearModelResidualRequest(beta: beta, below: below, above: above)
+        let parts = try await each(Array(chunks.indices), step: "summary", { _ in .residuals(request) }).map { output in
+            guard case .residuals(let parts) = output else { throw LinearModelError.inconsistentChunks("a chunk returned \(output) for its residuals") }
+            return parts
+        }
+        var order: [Int: Double] = [:]
+        for (index, k) in ranks.enumerated() {
+            let base = parts.map { $0[index].atOrBelow }.reduce(0, +)
+            let between = parts.flatMap { $0[index].between }.sorted()
+            guard k - base - 1 >= 0, k - base - 1 < between.count else {
+                throw LinearModelError.inconsistentChunks("the residuals' order statistic \(k) is not between its bounds")
+            }
+            order[k] = between[k - base - 1]
+        }
+        // R's quantile, type 7.
+        return positions.map { h in
+            let lo = Int(h.rounded(.down)), hi = Int(h.rounded(.up))
+            let (x, y) = (order[lo]!, order[hi]!)
+            guard h > Double(lo), y != x else { return x }
+            let fraction = h - Double(lo)
+            return (1 - fraction) * x + fraction * y
+        }
     }
 
     /// glm.fit's warnings once its loop ends.
@@ -342,7 +404,7 @@ private struct ChunkedGLM {
         }
     }
 
-    private func summary(label: String, columns: [String], main: IRLS, rank: Int, pearson: Double, aicPart: Double, nullDeviance: Double,
+    private func summary(quantiles: [Double], label: String, columns: [String], main: IRLS, rank: Int, pearson: Double, aicPart: Double, nullDeviance: Double,
                          dfResidual: Int, dfNull: Int, rows: Int, weightSum: Double, dropped: Int) async throws -> GeneralizedLinearModelFit {
         let (specification, warnings) = (specification, warnings)
         let solve = main.solve ?? Solve(beta: [], rank: 0, pivot: [], qr: [], qrRows: 0)
@@ -361,7 +423,7 @@ private struct ChunkedGLM {
                 try session.make(.integer(solve.pivot.map { Int32($0) })), try session.make(.double(solve.qr)), try number(Double(solve.qrRows)),
                 try number(pearson), try number(main.deviance), try number(nullDeviance), try number(Double(dfResidual)),
                 try number(Double(dfNull)), try session.make(.double([aicValue])), try number(Double(main.iterations)), try number(Double(dropped)),
-                try string("(not computed for a chunked fit)")], in: session))
+                try session.make(.double(quantiles)), try string("(not computed for a chunked fit)")], in: session))
             let fields = try RFields(value)
             let names = try fields.strings("names")
             let estimate = try fields.doubles("estimate"), se = try fields.doubles("se")

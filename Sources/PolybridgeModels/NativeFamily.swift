@@ -279,3 +279,29 @@ extension NativeFamily {
         return NativeFinalSums(pearson: Double(pearson), nullDeviance: Double(null), extremeProbabilities: extreme, zeroRates: zero, means: means)
     }
 }
+
+extension NativeFamily {
+    /// R's deviance residuals at `beta`: sign(y − mu) · √max(dev.resid, 0), negative where y
+    /// equals mu (as `residuals.glm` writes `ifelse(y > mu, d, -d)`).
+    func devianceResiduals(_ input: NativeRoundInput, beta: [Double]) -> [Double] {
+        let eta = linearPredictor(input, beta: beta)
+        return (0..<input.rows).map { i in
+            let mu = mean(eta[i]), y = input.y[i]
+            let d = Swift.max(deviance(y, mu, input.weights[i]), 0).squareRoot()
+            return y > mu ? d : -d
+        }
+    }
+}
+
+extension Array where Element == Double {
+    /// The first index whose element satisfies `predicate`, which is false and then true
+    /// along the array (a sorted array's elements above a bound).
+    func partitioningIndex(where predicate: (Double) -> Bool) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if predicate(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
+}

@@ -240,9 +240,9 @@ assign(".polybridge_glm", local({
   }
 
   # summary.glm for the chunked fit, from the last solve's QR: the table, dispersion and the
-  # printout by R's own print method (the deviance residuals, which need every row, are not known).
+  # printout by R's own print method, with the deviance residuals' exact quantiles.
   chunked_summary <- function(text, family, link, label, columns, beta, rank, pivot, qr, qr_rows, pearson,
-                              deviance, null_deviance, df_residual, df_null, aic, iter, dropped, note) {
+                              deviance, null_deviance, df_residual, df_null, aic, iter, dropped, quantiles, note) {
     fam <- family_from(family, link)
     p <- length(columns)
     est.disp <- FALSE
@@ -281,13 +281,15 @@ assign(".polybridge_glm", local({
     ans <- list(call = call("glm", formula = f, family = str2lang(sprintf("%s(link = \"%s\")", fam$family, fam$link)),
                             data = as.name(label)),
                 family = fam, deviance = deviance, aic = aic, df.residual = df_residual, null.deviance = null_deviance,
-                df.null = df_null, iter = iter, deviance.resid = numeric(0), coefficients = coef.table, aliased = aliased,
+                df.null = df_null, iter = iter, deviance.resid = quantiles, coefficients = coef.table, aliased = aliased,
                 dispersion = dispersion, df = c(rank, df_residual, p))
     if (dropped > 0) ans$na.action <- structure(seq_len(dropped), class = "omit")
     class(ans) <- "summary.glm"
     lines <- utils::capture.output(print(ans))
     start <- grep("^Deviance Residuals:", lines)
-    if (length(start)) {
+    # The five quantiles print as R prints them (quantile() of five sorted values at 0, 1/4,
+    # 1/2, 3/4 and 1 returns them); without them (df of 5 or fewer) a note replaces the block.
+    if (length(start) && length(quantiles) != 5L) {
       # The header, the (empty) residual lines and the blank line after them.
       end <- start + 1L
       while (end <= length(lines) && nzchar(lines[[end]])) end <- end + 1L
