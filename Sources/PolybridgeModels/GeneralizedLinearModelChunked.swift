@@ -13,8 +13,9 @@ extension GeneralizedLinearModel {
     /// √W [X | z]; the factors are stacked and solved as `glm.fit` solves (`Cdqrls`, with its
     /// tolerance), so rank and aliasing are R's. Step-halving, convergence, the warnings, the
     /// null deviance (by a second IRLS of the intercept alone when there is an offset), the
-    /// AIC and the dispersion follow `glm` and `summary.glm`. The deviance residuals' quantiles
-    /// need every row and are left out of the printed summary. `progress` is called after each
+    /// AIC and the dispersion follow `glm` and `summary.glm`; the printed summary has the
+    /// deviance residuals' exact quantiles (when R prints every residual instead, at 5 residual
+    /// df or fewer, a note stands there). `progress` is called after each
     /// round of chunk jobs.
     public static func fitChunked(file path: String, identity: FileIdentity? = nil, rowCount: Int, chunks: [Range<Int>],
                                   _ specification: GeneralizedLinearModelSpecification, executor: any JobExecutor,
