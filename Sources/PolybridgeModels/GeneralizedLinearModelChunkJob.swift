@@ -111,7 +111,7 @@ public struct GeneralizedLinearModelChunkJob: Job {
                     // a real error shows.
                     if chunkLevels.fits(within: levels), let built = try await LinearModelChunkWork.underGuess({ try await prepare(table, levels: levels) }) {
                         context.keep(built.0, forKey: stateKey)
-                        try await Self.releaseGarbage()
+                        try await releaseGarbage()
                         return .prepared(levels: chunkLevels, built.1)
                     }
                     context.keep(table, forKey: rowsKey)
@@ -119,14 +119,14 @@ public struct GeneralizedLinearModelChunkJob: Job {
                 }
                 let (state, prepared) = try await prepare(table, levels: levels)
                 context.setValue(nil, forKey: rowsKey)
-                try await Self.releaseGarbage()
+                try await releaseGarbage()
                 context.keep(state, forKey: stateKey)
                 return .prepared(levels: nil, prepared)
             case .round(let round):
                 return .round(try await self.round(round, state: try state(context)))
             case .final(let request):
                 let sums = try await final(request, state: try state(context), context: context)
-                try await Self.releaseGarbage()
+                try await releaseGarbage()
                 return .final(sums)
             case .residuals(let request):
                 return .residuals(try await residuals(request, state: try state(context), context: context))
@@ -136,11 +136,17 @@ public struct GeneralizedLinearModelChunkJob: Job {
         }
     }
 
-    /// Gives back what building a chunk's state or its summary sums left behind: R's garbage
-    /// (the model frame, the initialize's and the AIC's temporaries) and the heap pages freed
-    /// since, which a worker's malloc settings would otherwise keep (see ``Worker``): a worker
-    /// holds chunk after chunk, and its peak should be their state, not also their temporaries.
-    private static func releaseGarbage() async throws {
+    /// Chunks smaller than this leave temporaries not worth a full collection (whose cost
+    /// grows with R's heap: in a process that holds much else in R, it dominates small fits).
+    private static let collectAfterRows = 100_000
+
+    /// Gives back what building a big chunk's state or its summary sums left behind: R's
+    /// garbage (the model frame, the initialize's and the AIC's temporaries) and the heap pages
+    /// freed since, which a worker's malloc settings would otherwise keep (see ``Worker``): a
+    /// worker holds chunk after chunk, and its peak should be their state, not also their
+    /// temporaries.
+    private func releaseGarbage() async throws {
+        guard rows.count >= Self.collectAfterRows else { return }
         try await RRuntime.shared().withSession { session in
             _ = try session.evaluateText("invisible(gc(FALSE))", purpose: "collecting R's garbage")
         }
