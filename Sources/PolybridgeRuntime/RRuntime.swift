@@ -48,11 +48,22 @@ public final class RRuntime: Sendable {
     ///
     /// R code that uses reticulate calls Python from the R thread without taking the GIL itself,
     /// so once reticulate is loaded every user job holds it.
-    static let hostLock = Mutex<(@Sendable () -> @Sendable () -> Void)?>(nil)
+    ///
+    /// The function is kept in a class: a function value read out of a `Mutex` (`withLock { $0 }`)
+    /// is written back wrapped in one more reabstraction thunk on every read, so after n jobs a
+    /// call went through n thunks (time quadratic in the jobs, and a stack that grew with them).
+    static let hostLock = Mutex<HostLock?>(nil)
+
+    /// The function that takes the host lock and returns its releaser.
+    final class HostLock: Sendable {
+        let acquire: @Sendable () -> @Sendable () -> Void
+        init(_ acquire: @escaping @Sendable () -> @Sendable () -> Void) { self.acquire = acquire }
+    }
 
     /// Installs the function that takes the Python GIL for R jobs that may call into Python.
     public static func setHostLock(_ acquire: @escaping @Sendable () -> @Sendable () -> Void) {
-        hostLock.withLock { $0 = acquire }
+        let lock = HostLock(acquire)
+        hostLock.withLock { $0 = lock }
     }
 
     /// The process's R runtime, started on first use (later calls return the same instance or error).
@@ -419,6 +430,11 @@ extension RRuntime {
             text = String(text[colon.upperBound...])
         } else if text.hasPrefix("Error: ") {
             text = String(text.dropFirst("Error: ".count))
+        }
+        // R appends the calls that led to the error ("Calls: f -> g") when it was not raised
+        // with call. = FALSE: a traceback of R internals, not part of the message.
+        if let calls = text.range(of: "\nCalls: ", options: .backwards) {
+            text = String(text[..<calls.lowerBound])
         }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }

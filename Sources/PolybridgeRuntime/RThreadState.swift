@@ -34,8 +34,8 @@ enum RThreadState {
 
     /// Takes the host (Python) lock for the rest of the current job, if installed and not held.
     static func holdHostLock() {
-        guard hostLockRelease == nil, let acquire = RRuntime.hostLock.withLock({ $0 }) else { return }
-        hostLockRelease = acquire()
+        guard hostLockRelease == nil, let lock = RRuntime.hostLock.withLock({ $0 }) else { return }
+        hostLockRelease = lock.acquire()
     }
 
     /// Gives back the host lock taken during the current job.

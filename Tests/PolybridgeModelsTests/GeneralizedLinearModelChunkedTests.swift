@@ -276,3 +276,35 @@ let chunkedGLMCases: [(name: String, source: String, spec: GeneralizedLinearMode
         #expect(left.isEmpty, "left behind: \(left)")
     }
 }
+
+/// Bad input to a chunked glm: an error naming the chunk and its rows, the column or the term.
+@Suite struct GeneralizedLinearModelChunkedErrorTests {
+    @Test func aChunkWhoseResponseTheFamilyRefusesIsNamed() async throws {
+        let path = try await glmParquet("glm_bad_response", "d <- data.frame(x = seq_len(100) / 10, y = rep(0:1, 50)); d$y[57] <- 2; d")
+        let error = await #expect(throws: LinearModelError.self) {
+            try await chunkedGLM(path, GeneralizedLinearModelSpecification(formula: "y ~ x", family: "binomial"), count: 5)
+        }
+        #expect(error == .chunkFailed(chunk: 3, firstRow: 41, lastRow: 60, message: "y values must be 0 <= y <= 1"), "\(String(describing: error))")
+        let negative = await #expect(throws: LinearModelError.self) {
+            try await chunkedGLM(path, GeneralizedLinearModelSpecification(formula: "I(y - 1) ~ x", family: "poisson"), count: 5)
+        }
+        #expect("\(negative!)".contains("chunk 1 (rows 1-20)") && "\(negative!)".contains("negative values not allowed for the 'Poisson' family"),
+                "\(negative!)")
+    }
+
+    @Test func aTermComputedOverAllRowsAMissingColumnAndABadFamilyAreRefused() async throws {
+        let path = try await glmParquet("glm_bad_terms", "data.frame(x = seq_len(60) / 10, y = rep(0:1, 30))")
+        let poly = await #expect(throws: LinearModelError.self) {
+            try await chunkedGLM(path, GeneralizedLinearModelSpecification(formula: "y ~ poly(x, 2)", family: "binomial"), count: 3)
+        }
+        #expect(poly == .notRowWise(formula: "y ~ poly(x, 2)", function: "poly()"), "\(String(describing: poly))")
+        let missing = await #expect(throws: LinearModelError.self) {
+            try await chunkedGLM(path, GeneralizedLinearModelSpecification(formula: "y ~ z", family: "binomial"), count: 3)
+        }
+        #expect("\(missing!)".contains("chunk 1 (rows 1-20)") && "\(missing!)".contains("'z' not found"), "\(missing!)")
+        let family = await #expect(throws: LinearModelError.self) {
+            try await chunkedGLM(path, GeneralizedLinearModelSpecification(formula: "y ~ x", family: "binomal"), count: 3)
+        }
+        #expect("\(family!)".contains("unknown family 'binomal'"), "\(family!)")
+    }
+}

@@ -15,6 +15,14 @@ import Testing
         #expect(try await r.evaluate("NULL").value == .null)
     }
 
+    /// An error R raised inside a call (not with call. = FALSE) reaches the user as its message
+    /// alone: R's "Error in …" prefix and its "Calls: …" traceback are left out.
+    @Test func anRErrorsMessageLeavesOutItsCallAndTraceback() throws {
+        let buffer = "Error in eval(family$initialize, e) : y values must be 0 <= y <= 1\nCalls: <Anonymous> -> initialize -> eval -> eval\n"
+        #expect(RRuntime.conditionMessage(fromErrorBuffer: buffer) == "y values must be 0 <= y <= 1")
+        #expect(RRuntime.conditionMessage(fromErrorBuffer: "Error: two\nlines\n") == "two\nlines")
+    }
+
     @Test func keepsNAApartFromNaN() async throws {
         let values = try await r.eval("c(NA_real_, NaN, 1.5)", as: [Double?].self)
         #expect(values[0] == nil)
