@@ -410,6 +410,7 @@ public struct GeneralizedLinearModelResidualRequest: Sendable, Codable, Equatabl
     public var beta: [Double]
     /// The lower bounds, each with its upper bound in `above`.
     public var below: [Double]
+    /// The upper bounds, one for each lower bound.
     public var above: [Double]
 }
 
@@ -429,11 +430,13 @@ public struct GeneralizedLinearModelPrepared: Sendable, Codable, Equatable {
     public var rows: Int
     /// Rows of weight zero (after the family's initialize).
     public var zeroWeights: Int
-    /// Σ weights · y and Σ weights, for the null model's mean.
+    /// Σ weights · y, for the null model's mean.
     public var weightedResponse: Double
+    /// Σ weights (after the family's initialize).
     public var weightSum: Double
-    /// Whether the model has an intercept, and an offset.
+    /// Whether the model has an intercept.
     public var intercept: Bool
+    /// Whether the model has an offset (a column or `offset()`).
     public var offset: Bool
     /// Whether any row is of more than one binomial trial (the AIC counts trials then).
     public var anyTrials: Bool
@@ -469,6 +472,7 @@ public struct GeneralizedLinearModelRoundResult: Sendable, Codable, Equatable {
     public var good: Int
     /// The factor of √W [X | z], column-major, `factorRows` × (columns + 1).
     public var factor: PackedDoubles?
+    /// Rows of `factor`.
     public var factorRows: Int
     /// R's error while taking the working weights (NAs in V(mu), …), raised only if the fit
     /// needs this factor.
@@ -478,16 +482,22 @@ public struct GeneralizedLinearModelRoundResult: Sendable, Codable, Equatable {
 /// The final step's request: the final coefficients, those whose weights the last solve
 /// used, and the whole data's numbers the AIC and null deviance need.
 public struct GeneralizedLinearModelFinalRequest: Sendable, Codable, Equatable {
+    /// The final coefficients (zeros for the aliased columns).
     public var beta: [Double]
+    /// The model-matrix columns they belong to, 0-based; nil for all.
     public var columns: [Int]?
     /// The coefficients of the last solve's weights; nil with `weightsFitted` nil for the
     /// family's starting means.
     public var weightsBeta: [Double]?
+    /// With `weightsBeta` nil: the full model's coefficients the null fit started from.
     public var weightsFitted: [Double]?
     /// Σ w·y / Σ w when the model has an intercept; nil: the null model's means come from the offset.
     public var weightedMean: Double?
+    /// The final deviance of the whole data.
     public var deviance: Double
+    /// Σ weights (after the family's initialize), of the whole data.
     public var weightSum: Double
+    /// Whether any row of the whole data is of more than one binomial trial.
     public var anyTrials: Bool
     /// With a positive count, the chunk also returns about that many of its sorted deviance
     /// residuals, evenly spaced, with the first and last (for exact quantiles).
@@ -504,10 +514,12 @@ public struct GeneralizedLinearModelChunkFinal: Sendable, Codable, Equatable {
     public var nullDeviance: Double
     /// Whether a fitted probability is within 10ε of 0 or 1, or a fitted rate of 0.
     public var extremeProbabilities: Bool
+    /// Whether a fitted mean is within 10ε of 0 (a rate numerically 0).
     public var zeroRates: Bool
     /// The chunk's deviance residuals (not missing), and the sample the request asked for:
     /// the sorted residuals at positions 0, s, 2s, … and the last.
     public var residualCount: Int = 0
+    /// The sample the request asked for.
     public var residualSample: [Double] = []
 }
 

@@ -3,12 +3,18 @@ import PolybridgeRuntime
 
 /// The numbers of a glm fit that the oracle compares with R's own `glm`.
 public struct GLMNumbers: Sendable {
+    /// The coefficients' estimates, standard errors and z or t values, in R's order.
     public var estimates: [Double], standardErrors: [Double], statistics: [Double]
+    /// The deviances, the AIC (NaN where R's is NA) and the dispersion.
     public var deviance: Double, nullDeviance: Double, aic: Double, dispersion: Double
+    /// The residual and null df, and the Fisher scoring iterations.
     public var residualDF: Int, nullDF: Int, iterations: Int
+    /// glm's `converged` and `boundary`.
     public var converged: Bool, boundary: Bool
+    /// The aliased coefficients' names.
     public var aliased: [String]
 
+    /// The numbers, as named.
     public init(estimates: [Double], standardErrors: [Double], statistics: [Double], deviance: Double, nullDeviance: Double, aic: Double,
                 dispersion: Double, residualDF: Int, nullDF: Int, iterations: Int, converged: Bool, boundary: Bool, aliased: [String]) {
         (self.estimates, self.standardErrors, self.statistics) = (estimates, standardErrors, statistics)
