@@ -5,6 +5,7 @@ Data: y ~ x1..x8 + g (a 5-level factor), written with pyarrow. Prints the machin
 method's time, the ratio to lm's and each method's largest relative coefficient difference from
 lm on the whole data (lm's coefficients are the reference, computed in the same run).
 """
+import functools
 import json
 import multiprocessing
 import os
@@ -57,39 +58,45 @@ to_json(list(read = as.numeric(t1 - t0, units = "secs"), fit = as.numeric(t2 - t
 """)
 
 
-def r_mclapply(rds, chunks, cores):
+def r_mclapply(rds, chunks, cores, family=None):
+    """parallel::mclapply over `chunks` row ranges, averaging the chunks' coefficients: lm, or
+    glm with `family` (an R family name)."""
+    fit = f"lm({FORMULA}, data = d[i, ])" if family is None else f"glm({FORMULA}, family = {family}, data = d[i, ])"
     return rscript(R_COMMON + f"""
 library(parallel)
 d <- readRDS('{rds}')
 t1 <- Sys.time()
 idx <- split(seq_len(nrow(d)), ceiling(seq_len(nrow(d)) * {chunks} / nrow(d)))
-fits <- mclapply(idx, function(i) coef(lm({FORMULA}, data = d[i, ])), mc.cores = {cores})
+fits <- mclapply(idx, function(i) coef({fit}), mc.cores = {cores})
 coef <- Reduce(`+`, fits) / length(fits)
 t2 <- Sys.time()
 to_json(list(read = 0, fit = as.numeric(t2 - t1, units = "secs"), coef = coef))
 """)
 
 
-def _rpy2_chunk(frame):
+def _rpy2_chunk(frame, family=None):
     import rpy2.robjects as ro
     from rpy2.robjects import pandas2ri
     from rpy2.robjects.conversion import localconverter
     with localconverter(ro.default_converter + pandas2ri.converter):
         r_frame = ro.conversion.py2rpy(frame)
-    fit = ro.r["lm"](ro.Formula(FORMULA), data=r_frame)
+    if family is None:
+        fit = ro.r["lm"](ro.Formula(FORMULA), data=r_frame)
+    else:
+        fit = ro.r["glm"](ro.Formula(FORMULA), data=r_frame, family=ro.r[family]())
     return list(ro.r["coef"](fit))
 
 
-def rpy2_recipe(path, chunks, cores):
+def rpy2_recipe(path, chunks, cores, family=None):
     """The common recipe: pandas reads the file, the frame is split into chunks that a
-    multiprocessing pool pickles to its workers, each converts its chunk with rpy2 and fits lm,
-    and the coefficients are averaged."""
+    multiprocessing pool pickles to its workers, each converts its chunk with rpy2 and fits lm
+    (or glm with `family`), and the coefficients are averaged."""
     import pandas as pd
     t0 = time.perf_counter()
     frame = pd.read_parquet(path)
     parts = [frame.iloc[len(frame) * i // chunks:len(frame) * (i + 1) // chunks] for i in range(chunks)]
     with multiprocessing.get_context("spawn").Pool(cores) as pool:
-        fits = pool.map(_rpy2_chunk, parts)
+        fits = pool.map(functools.partial(_rpy2_chunk, family=family), parts)
     coef = np.mean(np.array(fits), axis=0)
     return {"fit": time.perf_counter() - t0, "coef": list(coef)}
 
@@ -135,9 +142,10 @@ class TreeMemory:
 
 
 def polybridge(binary, path, extra=()):
-    """`polybridge fit --workers 2` on the file's row groups: wall time from process start to
-    result, the fit phase it reports (warm workers: reading rows, building, factoring, combining)
-    and the peak memory of it and its workers."""
+    """`polybridge fit --workers 2` (with `extra` options) on the file's row groups: wall time
+    from process start to result, the fit phase it reports (warm workers: reading rows,
+    building, factoring, combining), the peak memory of it and its workers, and its JSON and
+    standard error."""
     t0 = time.perf_counter()
     process = subprocess.Popen([binary, "fit", "--data", path, "--formula", FORMULA, "--json", "--workers", "2",
                                 "--timing", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -150,7 +158,8 @@ def polybridge(binary, path, extra=()):
     timing = re.search(r"workers ready ([0-9.]+) s, fit ([0-9.]+) s \((\d+) chunks\)", err)
     fit = json.loads(out)
     return {"wall": wall, "ready": float(timing.group(1)), "fit": float(timing.group(2)),
-            "chunks": int(timing.group(3)), "peak": peak, "coef": [c["estimate"] for c in fit["coefficients"]]}
+            "chunks": int(timing.group(3)), "peak": peak, "coef": [c["estimate"] for c in fit["coefficients"]],
+            "json": fit, "stderr": err}
 
 
 def in_process_wall(binary, path, chunks):

@@ -7,8 +7,6 @@ for Rscript's fread). Prints the machine, each method's time, its ratio to R's g
 largest relative coefficient difference from R's glm (the reference, computed in the same run),
 where the fit's time goes (first pass, each IRLS round, summary) and the peak memory.
 """
-import json
-import multiprocessing
 import os
 import re
 import subprocess
@@ -20,9 +18,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from bench_fit import TreeMemory, largest_difference, rscript
+import bench_fit
+from bench_fit import largest_difference, rscript
 
-FORMULA = "y ~ x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + g"
+FORMULA = bench_fit.FORMULA  # the table bench-fit uses, with a binary response
 
 
 def write_data(path, csv, rows, seed=1):
@@ -77,60 +76,14 @@ to_json(list(read = 0, fit = 0, iter = fit$iter, coef = coef(s)[, 1]))
     return out
 
 
-def r_mclapply(rds, chunks, cores):
-    return rscript(R_COMMON + f"""
-library(parallel)
-d <- readRDS('{rds}')
-t1 <- Sys.time()
-idx <- split(seq_len(nrow(d)), ceiling(seq_len(nrow(d)) * {chunks} / nrow(d)))
-fits <- mclapply(idx, function(i) coef(glm({FORMULA}, family = binomial, data = d[i, ])), mc.cores = {cores})
-coef <- Reduce(`+`, fits) / length(fits)
-t2 <- Sys.time()
-to_json(list(read = 0, fit = as.numeric(t2 - t1, units = "secs"), iter = 0L, coef = coef))
-""")
-
-
-def _rpy2_chunk(frame):
-    import rpy2.robjects as ro
-    from rpy2.robjects import pandas2ri
-    from rpy2.robjects.conversion import localconverter
-    with localconverter(ro.default_converter + pandas2ri.converter):
-        r_frame = ro.conversion.py2rpy(frame)
-    fit = ro.r["glm"](ro.Formula(FORMULA), data=r_frame, family=ro.r["binomial"]())
-    return list(ro.r["coef"](fit))
-
-
-def rpy2_recipe(path, chunks, cores):
-    """The common recipe: pandas reads the file, a multiprocessing pool pickles chunks to its
-    workers, each converts its chunk with rpy2 and fits glm, and the coefficients are averaged."""
-    import pandas as pd
-    t0 = time.perf_counter()
-    frame = pd.read_parquet(path)
-    parts = [frame.iloc[len(frame) * i // chunks:len(frame) * (i + 1) // chunks] for i in range(chunks)]
-    with multiprocessing.get_context("spawn").Pool(cores) as pool:
-        fits = pool.map(_rpy2_chunk, parts)
-    return {"fit": time.perf_counter() - t0, "coef": list(np.mean(np.array(fits), axis=0))}
-
-
 def polybridge(binary, path):
-    """`polybridge fit --family binomial --workers 2 --timing` on the file's row groups."""
-    t0 = time.perf_counter()
-    process = subprocess.Popen([binary, "fit", "--data", path, "--formula", FORMULA, "--family", "binomial", "--json", "--workers", "2",
-                                "--timing"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    memory = TreeMemory(process.pid)
-    out, err = process.communicate()
-    wall = time.perf_counter() - t0
-    peak = memory.stop()
-    if process.returncode != 0:
-        raise SystemExit(f"polybridge fit failed ({process.returncode}): {err}")
-    timing = re.search(r"workers ready ([0-9.]+) s, fit ([0-9.]+) s \((\d+) chunks\)", err)
+    """`polybridge fit --family binomial --workers 2 --timing` on the file's row groups, with
+    where its fit phase went."""
+    run = bench_fit.polybridge(binary, path, ("--family", "binomial"))
     phases = re.search(r"first pass \(read, build, first round\) ([0-9.]+) s; (\d+) IRLS rounds after it ([0-9.]+) s "
-                       r"\(([0-9.]+) s each\); summary ([0-9.]+) s", err)
-    fit = json.loads(out)
-    return {"wall": wall, "ready": float(timing.group(1)), "fit": float(timing.group(2)), "chunks": int(timing.group(3)),
-            "first": float(phases.group(1)), "rounds": int(phases.group(2)), "each": float(phases.group(4)),
-            "summary": float(phases.group(5)), "peak": peak, "iter": fit["iterations"],
-            "coef": [c["estimate"] for c in fit["coefficients"]]}
+                       r"\(([0-9.]+) s each\); summary ([0-9.]+) s", run["stderr"])
+    return {**run, "first": float(phases.group(1)), "rounds": int(phases.group(2)), "each": float(phases.group(4)),
+            "summary": float(phases.group(5)), "iter": run["json"]["iterations"]}
 
 
 def main():
@@ -159,11 +112,11 @@ def main():
             if rows <= int(os.environ.get("RSCRIPT_MAX_ROWS", "2000000")):
                 e2e = rscript_end_to_end(csv)
                 results.append(("Rscript: fread CSV + glm + summary (end to end)", e2e["wall"], e2e["coef"]))
-            mc = r_mclapply(rds, 8, 2)
+            mc = bench_fit.r_mclapply(rds, 8, 2, family="binomial")
             results.append(("R mclapply glm average, 8 chunks, 2 cores (APPROXIMATE)", mc["fit"], mc["coef"]))
             rp = None
             if rows <= int(os.environ.get("RPY2_MAX_ROWS", "2000000")):
-                rp = rpy2_recipe(path, 8, 2)
+                rp = bench_fit.rpy2_recipe(path, 8, 2, family="binomial")
                 results.append(("multiprocessing + rpy2 glm average, 8 chunks, read included (APPROXIMATE)", rp["fit"], rp["coef"]))
             for label, seconds, coef in results:
                 print(f"  {label:<72} {seconds:8.2f} s  {seconds / glm['fit']:6.3f}x glm fit   "

@@ -166,15 +166,12 @@ public struct ChunkFactor: Sendable, Codable, Equatable {
 extension ChunkFactor {
     private enum CodingKeys: String, CodingKey { case r, rows, columns, kept, used, dropped, intercept, offsetSums }
 
-    /// Encodes the factor with `r` as base64 of its little-endian doubles: a model with a
-    /// 1,000-level factor has a million of them, which as JSON numbers took the coordinator
-    /// longer to decode than the workers took to compute them. Bit for bit, NaN included.
+    /// Encodes the factor with `r` as ``PackedDoubles``: a model with a 1,000-level factor has a
+    /// million of them, which as JSON numbers took the coordinator longer to decode than the
+    /// workers took to compute them. Bit for bit, NaN included.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        let bytes = r.withUnsafeBufferPointer { values in
-            Data(values.lazy.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) })
-        }
-        try container.encode(bytes.base64EncodedString(), forKey: .r)
+        try container.encode(PackedDoubles(r), forKey: .r)
         try container.encode(rows, forKey: .rows)
         try container.encode(columns, forKey: .columns)
         try container.encode(kept, forKey: .kept)
@@ -187,16 +184,40 @@ extension ChunkFactor {
     /// Decodes what ``encode(to:)`` wrote.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        guard let bytes = Data(base64Encoded: try container.decode(String.self, forKey: .r)), bytes.count % 8 == 0 else {
-            throw DecodingError.dataCorruptedError(forKey: .r, in: container, debugDescription: "the factor is not base64 of doubles")
-        }
-        let r = bytes.withUnsafeBytes { raw in
-            (0..<(raw.count / 8)).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
-        }
-        self.init(r: r, rows: try container.decode(Int.self, forKey: .rows), columns: try container.decode([String].self, forKey: .columns),
+        self.init(r: try container.decode(PackedDoubles.self, forKey: .r).values, rows: try container.decode(Int.self, forKey: .rows),
+                  columns: try container.decode([String].self, forKey: .columns),
                   kept: try container.decode(Int.self, forKey: .kept), used: try container.decode(Int.self, forKey: .used),
                   dropped: try container.decode(Int.self, forKey: .dropped), intercept: try container.decode(Bool.self, forKey: .intercept),
                   offsetSums: try container.decode([Double].self, forKey: .offsetSums))
+    }
+}
+
+/// Doubles carried as base64 of their little-endian bytes: bit for bit, and quick to decode.
+public struct PackedDoubles: Sendable, Codable, Equatable {
+    /// The values.
+    public var values: [Double]
+
+    /// Packs `values`.
+    public init(_ values: [Double]) { self.values = values }
+
+    /// Encodes the values as one base64 string.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        let bytes = values.withUnsafeBufferPointer { values in
+            Data(values.lazy.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) })
+        }
+        try container.encode(bytes.base64EncodedString())
+    }
+
+    /// Decodes what ``encode(to:)`` wrote.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        guard let bytes = Data(base64Encoded: try container.decode(String.self)), bytes.count % 8 == 0 else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not base64 of doubles")
+        }
+        values = bytes.withUnsafeBytes { raw in
+            (0..<(raw.count / 8)).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
+        }
     }
 }
 
@@ -294,10 +315,8 @@ public enum LinearModelChunkWork {
     static func underGuess<T>(_ body: () throws -> T) rethrows -> T? {
         do {
             return try body()
-        } catch RError.interrupted {
-            throw RError.interrupted
-        } catch is CancellationError {
-            throw CancellationError()
+        } catch where isInterruption(error) {
+            throw error
         } catch {
             return nil
         }
@@ -307,13 +326,16 @@ public enum LinearModelChunkWork {
     static func underGuess<T>(_ body: () async throws -> T) async rethrows -> T? {
         do {
             return try await body()
-        } catch RError.interrupted {
-            throw RError.interrupted
-        } catch is CancellationError {
-            throw CancellationError()
+        } catch where isInterruption(error) {
+            throw error
         } catch {
             return nil
         }
+    }
+
+    /// Whether `error` is an interruption (R's or the task's), which no guess explains.
+    static func isInterruption(_ error: any Error) -> Bool {
+        error is CancellationError || (error as? RError) == .interrupted
     }
 
     private static func levels(_ frame: SEXP, _ common: [SEXP], _ session: RSession) throws -> ChunkLevels {

@@ -523,35 +523,6 @@ public struct GeneralizedLinearModelChunkFinal: Sendable, Codable, Equatable {
     public var residualSample: [Double] = []
 }
 
-/// Doubles carried as base64 of their little-endian bytes: bit for bit, and quick to decode.
-public struct PackedDoubles: Sendable, Codable, Equatable {
-    /// The values.
-    public var values: [Double]
-
-    /// Packs `values`.
-    public init(_ values: [Double]) { self.values = values }
-
-    /// Encodes the values as one base64 string.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        let bytes = values.withUnsafeBufferPointer { values in
-            Data(values.lazy.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) })
-        }
-        try container.encode(bytes.base64EncodedString())
-    }
-
-    /// Decodes what ``encode(to:)`` wrote.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        guard let bytes = Data(base64Encoded: try container.decode(String.self)), bytes.count % 8 == 0 else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not base64 of doubles")
-        }
-        values = bytes.withUnsafeBytes { raw in
-            (0..<(raw.count / 8)).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
-        }
-    }
-}
-
 extension TriangularFactor {
     /// The factor of the rows of √w [X | z] whose weight is not zero: X's columns are read in
     /// place; rows are gathered in blocks small enough for the processor's first cache.

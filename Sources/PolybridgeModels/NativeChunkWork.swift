@@ -41,7 +41,7 @@ extension LinearModelChunkWork {
                     if let factor = try await nativeFactor(data, table: table, task: task, levels: guess) {
                         return (.levelsAndFactor(levels, factor), .native)
                     }
-                } catch let error where !(error is CancellationError) && !(error as? RError == .interrupted) {
+                } catch where !isInterruption(error) {
                     return (.levelsAndFactor(levels, nil), .native)
                 }
             case .fit:
