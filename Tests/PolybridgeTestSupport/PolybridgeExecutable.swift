@@ -56,7 +56,7 @@ public func runPolybridge(_ arguments: String..., environment: [String: String] 
 /// Runs `polybridge arguments...` with extra environment variables and collects its output.
 public func runPolybridge(_ arguments: [String], environment: [String: String] = [:]) async throws -> PolybridgeRun {
     let executable = polybridgeExecutable()
-    return try await runOnOwnThread { try run(executable, arguments, environment: environment) }
+    return try await runOnOwnThread { try LocalRayHeads.takingTurns(arguments) { try run(executable, arguments, environment: environment) } }
 }
 
 /// Runs any program found on PATH (`Rscript`, `python3`) and collects its output.
@@ -152,7 +152,7 @@ public func withDefaultInterrupt(_ executable: URL, _ arguments: [String], block
 /// `status` is the exit status, or 128 + the signal that ended the command.
 public func runPolybridgeWritingToFiles(_ arguments: [String], environment: [String: String] = [:]) async throws -> PolybridgeRun {
     let executable = polybridgeExecutable()
-    return try await runOnOwnThread {
+    return try await runOnOwnThread { try LocalRayHeads.takingTurns(arguments) {
         let folder = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let outputPath = folder + "/output", errorPath = folder + "/error"
@@ -187,5 +187,5 @@ public func runPolybridgeWritingToFiles(_ arguments: [String], environment: [Str
         return PolybridgeRun(status: status,
                              output: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "",
                              error: (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "")
-    }
+    } }
 }

@@ -84,7 +84,7 @@ public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAft
                                            interruptSignal: Int32 = SIGINT,
                                            environment: [String: String] = [:]) async throws -> WatchedPolybridgeRun {
     let executable = polybridgeExecutable()
-    return try await runOnOwnThread {
+    return try await runOnOwnThread { try LocalRayHeads.takingTurns(arguments) {
         let process = Process()
         process.environment = childEnvironment(environment)
         if interruptDelay != nil || marker != nil {
@@ -126,7 +126,7 @@ public func runPolybridgeWatchingProcesses(_ arguments: [String], killAWorkerAft
         return WatchedPolybridgeRun(run: PolybridgeRun(status: process.terminationStatus, output: outputReader.text, error: errorReader.text),
                                     seen: seen, pid: process.processIdentifier, workerParents: workerParents, killed: killed,
                                     interruptsSent: interruptsSent)
-    }
+    } }
 }
 
 /// Waits up to 30 s for every process in `processes` to end; returns those still running.
