@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: setup setup-engines setup-test build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-glm bench-pipeline bench-engines bench-compare bench-csv-width bench-wide-factor clean
+.PHONY: setup setup-engines setup-test build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-glm bench-glm-large bench-pipeline bench-engines bench-compare bench-csv-width bench-wide-factor clean
 
 setup:
 	./scripts/setup.sh
@@ -61,6 +61,12 @@ bench-fit-large: release
 bench-glm: release
 	./scripts/setup.sh --bench
 	./scripts/bench-glm.sh
+
+# A 100M-row logistic glm whose chunks keep their state on disk: peak memory (goal < 4 GiB)
+# and an independent numpy IRLS over the same file.
+bench-glm-large: release
+	./scripts/setup.sh --bench
+	./scripts/bench-glm-large.sh
 
 # The demo pipeline cold and warm, and the R -> Python -> R hand-off in memory versus files.
 bench-pipeline: release

@@ -25,7 +25,8 @@ FORMULA = bench_fit.FORMULA  # the table bench-fit uses, with a binary response
 
 
 def write_data(path, csv, rows, seed=1):
-    """Parquet (row groups of 1M rows) and CSV of the benchmark's binary-response table."""
+    """Parquet (row groups of 1M rows) and, unless `csv` is None, CSV of the benchmark's
+    binary-response table, written one row group at a time."""
     rng = np.random.default_rng(seed)
     writer = None
     csv_writer = None
@@ -41,12 +42,14 @@ def write_data(path, csv, rows, seed=1):
         if writer is None:
             writer = pq.ParquetWriter(path, table.schema)
         writer.write_table(table, row_group_size=n)
-        plain = table.set_column(8, "g", table.column("g").cast(pa.string()))
-        if csv_writer is None:
-            csv_writer = pacsv.CSVWriter(csv, plain.schema)
-        csv_writer.write_table(plain)
+        if csv is not None:
+            plain = table.set_column(8, "g", table.column("g").cast(pa.string()))
+            if csv_writer is None:
+                csv_writer = pacsv.CSVWriter(csv, plain.schema)
+            csv_writer.write_table(plain)
     writer.close()
-    csv_writer.close()
+    if csv_writer is not None:
+        csv_writer.close()
 
 
 R_COMMON = r"""

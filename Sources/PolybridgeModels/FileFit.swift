@@ -27,6 +27,8 @@ public struct FileFitOptions: Sendable {
     public var executor: FileFitExecutor = .inProcess
     /// Fail a chunk (or a worker's start) that takes longer.
     public var timeout: Duration?
+    /// Where a chunked glm's chunks keep their state between rounds (lm keeps none).
+    public var chunkState: ChunkStatePlacement = .automatic
     /// Called after each chunk task completes.
     public var progress: (@Sendable (LinearModelProgress) -> Void)?
     /// Called with each warning (more workers than cores).
@@ -216,7 +218,7 @@ extension LinearModel {
 
 extension GeneralizedLinearModel {
     /// Fits `specification` with R's glm on the data file at `path` as `options` say: whole in
-    /// this process, or in chunks (``fitChunked(file:identity:rowCount:chunks:_:executor:label:progress:)``)
+    /// this process, or in chunks (``fitChunked(file:identity:rowCount:chunks:_:executor:chunkState:label:progress:)``)
     /// in this process, on a pool of worker processes or on Ray or Dask, started here and stopped
     /// before it returns. Returns the fit and, on workers, its timing. `options.combine` must be exact.
     public static func fit(file path: String, _ specification: GeneralizedLinearModelSpecification,
@@ -234,14 +236,14 @@ extension GeneralizedLinearModel {
             let (rows, ranges, identity) = try await LinearModel.fileChunks(path, options: options, workers: 1)
             let executor = InProcessJobExecutor(registry: JobRegistry([GeneralizedLinearModelChunkJob.self]))
             return (try await fitChunked(file: path, identity: identity, rowCount: rows, chunks: ranges, specification, executor: executor,
-                                         label: label, progress: options.progress), nil)
+                                         chunkState: options.chunkState, label: label, progress: options.progress), nil)
         case .pool, .engine:
             let (fit, timing) = try await LinearModel.onWorkers(path, options: options, check: {
                 try await checkFormula(specification.formula)
                 try await checkFamily(specification.family, link: specification.link)
             }) { identity, rows, ranges, executor in
                 try await fitChunked(file: path, identity: identity, rowCount: rows, chunks: ranges, specification, executor: executor,
-                                     label: label, progress: options.progress)
+                                     chunkState: options.chunkState, label: label, progress: options.progress)
             }
             return (fit, timing)
         }

@@ -89,6 +89,9 @@ public struct GeneralizedLinearModelFit: Sendable, Codable, Equatable, CustomStr
     public var rank: Int
     /// R's `summary.glm` printout.
     public var summary: String
+    /// For a chunked fit, whether the chunks kept their state on disk between rounds
+    /// (``ChunkStatePlacement``); nil for a whole fit.
+    public var chunkStateOnDisk: Bool? = nil
 
     /// R's `summary.glm` printout.
     public var description: String { summary }

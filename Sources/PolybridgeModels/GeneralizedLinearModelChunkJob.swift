@@ -26,8 +26,10 @@ public struct GeneralizedLinearModelChunkJob: Job {
         case levels
         /// The chunk's levels, and its IRLS state built with `levels` and kept, with the first
         /// round at the family's starting means. With `guess`, a chunk whose levels fall
-        /// outside `levels` keeps its rows instead and returns its levels alone.
-        case prepare(levels: [String: [String]], guess: Bool)
+        /// outside `levels` keeps its rows instead and returns its levels alone. With
+        /// `onDisk`, the state's per-row vectors go to a file of the worker's
+        /// (``ChunkStatePlacement/disk``).
+        case prepare(levels: [String: [String]], guess: Bool, onDisk: Bool)
         /// One IRLS round.
         case round(GeneralizedLinearModelRound)
         /// The sums the summary needs once the coefficients are final.
@@ -76,7 +78,7 @@ public struct GeneralizedLinearModelChunkJob: Job {
     public var usesKey: String? {
         switch step {
         case .levels: nil
-        case .prepare(_, let guess): guess ? nil : rowsKey
+        case .prepare(_, let guess, _): guess ? nil : rowsKey
         case .round, .final, .residuals: stateKey
         }
     }
@@ -94,7 +96,7 @@ public struct GeneralizedLinearModelChunkJob: Job {
             switch step {
             case .levels:
                 return .levels(try await levels(of: try await readRows(context)))
-            case .prepare(let levels, let guess):
+            case .prepare(let levels, let guess, let onDisk):
                 // A worker keeps one fit's chunks: another fit's (one that failed, say) go.
                 let own = [Self.statePrefix + fit + " ", Self.rowsPrefix + fit + " "]
                 context.removeValues { key in
@@ -109,7 +111,7 @@ public struct GeneralizedLinearModelChunkJob: Job {
                     // Under guessed levels an error (a factor of one level in the guess) may be
                     // the guess's doing: the chunk is built again with the merged levels, where
                     // a real error shows.
-                    if chunkLevels.fits(within: levels), let built = try await LinearModelChunkWork.underGuess({ try await prepare(table, levels: levels) }) {
+                    if chunkLevels.fits(within: levels), let built = try await LinearModelChunkWork.underGuess({ try await prepare(table, levels: levels, onDisk: onDisk) }) {
                         context.keep(built.0, forKey: stateKey)
                         try await releaseGarbage()
                         return .prepared(levels: chunkLevels, built.1)
@@ -117,7 +119,7 @@ public struct GeneralizedLinearModelChunkJob: Job {
                     context.keep(table, forKey: rowsKey)
                     return .prepared(levels: chunkLevels, nil)
                 }
-                let (state, prepared) = try await prepare(table, levels: levels)
+                let (state, prepared) = try await prepare(table, levels: levels, onDisk: onDisk)
                 context.setValue(nil, forKey: rowsKey)
                 try await releaseGarbage()
                 context.keep(state, forKey: stateKey)
@@ -200,7 +202,7 @@ public struct GeneralizedLinearModelChunkJob: Job {
     /// numeric, string or factor predictors) the model matrix is built from the Arrow columns in
     /// Swift, straight into R's memory, once R has built the chunk's first rows the same way;
     /// any other formula goes through R's `model.frame` and `model.matrix`.
-    private func prepare(_ table: ArrowTable, levels: [String: [String]]) async throws -> (GeneralizedLinearModelChunkState, GeneralizedLinearModelPrepared) {
+    private func prepare(_ table: ArrowTable, levels: [String: [String]], onDisk: Bool) async throws -> (GeneralizedLinearModelChunkState, GeneralizedLinearModelPrepared) {
         let spec = specification
         let native = try await nativeRows(table, levels: levels).map(NativeRows.init)
         return try await RRuntime.shared().withSession { session in
@@ -236,8 +238,10 @@ public struct GeneralizedLinearModelChunkJob: Job {
                                                               cauchitThreshold: try fields.double("cauchit")) else {
                 throw JobError(.failed, "no IRLS for family \(familyNames)")
             }
-            let state = GeneralizedLinearModelChunkState(environment: try session.preserve(environment), family: family)
-            let first = try Self.round(state, beta: nil, columns: nil, fitted: nil, factor: true, session: session)
+            let inMemory = GeneralizedLinearModelChunkState(environment: try session.preserve(environment), family: family, file: nil)
+            let first = try Self.round(inMemory, beta: nil, columns: nil, fitted: nil, factor: true, session: session)
+            let rowsKept = Int(try fields.double("nobs"))
+            let state = onDisk && rowsKept > 0 ? try Self.keepOnDisk(inMemory, session: session) : inMemory
             return (state, GeneralizedLinearModelPrepared(
                 columns: try fields.strings("columns"), rows: Int(try fields.double("nobs")), zeroWeights: Int(try fields.double("zero")),
                 weightedResponse: try fields.double("sum_wy"), weightSum: try fields.double("sum_w"),
@@ -276,14 +280,77 @@ public struct GeneralizedLinearModelChunkJob: Job {
     /// starting means, or from the means of the full model at `fitted` (which R computes).
     private static func round(_ state: GeneralizedLinearModelChunkState, beta: [Double]?, columns: [Int]?, fitted: [Double]?, factor: Bool,
                               session: RSession) throws -> GeneralizedLinearModelRoundResult {
-        let environment = state.environment.object
-        guard let input = try input(state, columns: columns, session: session) else {
-            return GeneralizedLinearModelRoundResult(deviance: 0, valid: true, good: 0, factor: PackedDoubles([]), factorRows: 0, factorError: nil)
+        return try withInput(state, columns: columns, session: session) { input in
+            guard let input else {
+                return GeneralizedLinearModelRoundResult(deviance: 0, valid: true, good: 0, factor: PackedDoubles([]), factorRows: 0, factorError: nil)
+            }
+            if beta != nil { return state.family.round(input, beta: beta, start: nil, factor: factor) }
+            // Without coefficients: the starting linear predictor, which R computes.
+            let start = try session.protect(try GeneralizedLinearModel.call("start_eta", [
+                try rEnvironment(state, session: session), try fitted.map { try session.make(.double($0)) } ?? session.null], in: session))
+            return state.family.round(input, beta: nil, start: try session.readOnlyValues(of: start, as: Double.self), factor: factor)
         }
-        if beta != nil { return state.family.round(input, beta: beta, start: nil, factor: factor) }
-        let start = try session.protect(try GeneralizedLinearModel.call("start_eta", [
-            environment, try fitted.map { try session.make(.double($0)) } ?? session.null], in: session))
-        return state.family.round(input, beta: nil, start: try session.readOnlyValues(of: start, as: Double.self), factor: factor)
+    }
+
+    /// The vectors a chunk's state keeps on disk: the model matrix, response, weights,
+    /// offset, binomial trials and starting means.
+    private static let keptVectors = ["x", "y", "weights", "offset", "n", "mustart"]
+
+    /// The chunk's state with its per-row vectors moved to a file of the worker's, in its
+    /// temporary folder; R keeps the rest (family, counts, the matrix's column names).
+    private static func keepOnDisk(_ state: GeneralizedLinearModelChunkState, session: RSession) throws -> GeneralizedLinearModelChunkState {
+        let taken = try session.protect(try GeneralizedLinearModel.call("take_vectors", [state.environment.object], in: session))
+        let names = try session.names(of: taken) ?? []
+        let vectors = try names.enumerated().map { index, name -> (name: String, values: UnsafePointer<Double>, count: Int) in
+            let vector = try session.element(of: taken, at: index)
+            let count = try session.length(of: vector)
+            return (name, try session.readOnlyValues(of: vector, as: Double.self) ?? UnsafePointer(bitPattern: 8)!, count)
+        }
+        let file = try ChunkStateFile(folder: NSTemporaryDirectory(), vectors: vectors)
+        return GeneralizedLinearModelChunkState(environment: state.environment, family: state.family, file: file)
+    }
+
+    /// The chunk's state as R sees it: kept in memory, its environment; kept on disk, a copy
+    /// of its environment with the vectors read back (for the R functions that need them:
+    /// the starting linear predictor and the AIC's part).
+    private static func rEnvironment(_ state: GeneralizedLinearModelChunkState, session: RSession) throws -> SEXP {
+        guard let file = state.file else { return state.environment.object }
+        let environment = state.environment.object
+        let vectors = try file.withMapping { vector -> SEXP in
+            let present = keptVectors.compactMap { name in vector(name).map { (name, $0) } }
+            let list = try session.protect(try session.allocate(.list, length: present.count))
+            let rows = vector("y")?.count ?? 0
+            for (index, (name, values)) in present.enumerated() {
+                let copy = try session.allocate(.double, length: values.count)
+                try session.setElement(of: list, at: index, to: copy)
+                try session.writableValues(of: copy, as: Double.self).update(from: values.values, count: values.count)
+                if name == "x" {
+                    try session.setAttribute(copy, "dim", try session.make(.integer([Int32(rows), Int32(rows == 0 ? 0 : values.count / rows)])))
+                    try session.setAttribute(copy, "dimnames", try session.evaluate(try session.symbol("x_dimnames"), in: environment,
+                                                                                   purpose: "reading the model matrix's names"))
+                }
+            }
+            try session.setNames(list, present.map(\.0))
+            return list
+        }
+        return try session.protect(try GeneralizedLinearModel.call("with_vectors", [environment, vectors], in: session))
+    }
+
+    /// Calls `body` with the chunk's vectors (nil for a chunk without rows): R's, read in
+    /// place, or the file's, mapped while `body` runs.
+    private static func withInput<T>(_ state: GeneralizedLinearModelChunkState, columns: [Int]?, session: RSession,
+                                     _ body: (NativeRoundInput?) throws -> T) throws -> T {
+        if let file = state.file {
+            return try file.withMapping { vector in
+                guard let y = vector("y"), y.count > 0, let x = vector("x"), let weights = vector("weights"), let offset = vector("offset") else {
+                    return try body(nil)
+                }
+                let p = x.count / y.count
+                return try body(NativeRoundInput(columns: (columns ?? Array(0..<p)).map { x.values + $0 * y.count }, rows: y.count,
+                                                 y: y.values, weights: weights.values, offset: offset.values))
+            }
+        }
+        return try body(try input(state, columns: columns, session: session))
     }
 
     /// The chunk's R vectors, read in place (nil for a chunk without rows).
@@ -309,8 +376,10 @@ public struct GeneralizedLinearModelChunkJob: Job {
         struct Kept: Sendable { var beta: [Double]; var values: [Double] }
         if let kept = context.value(forKey: residualsKey, as: Kept.self), kept.beta == beta { return kept.values }
         let values = try await RRuntime.shared().withSession { session -> [Double] in
-            guard let input = try Self.input(state, columns: nil, session: session) else { return [] }
-            return state.family.devianceResiduals(input, beta: beta).filter { !$0.isNaN }.sorted()
+            try Self.withInput(state, columns: nil, session: session) { input in
+                guard let input else { return [] }
+                return state.family.devianceResiduals(input, beta: beta).filter { !$0.isNaN }.sorted()
+            }
         }
         // One fit's residuals at a time.
         context.removeValues { $0.hasPrefix("glm-chunk residuals ") && !$0.hasPrefix("glm-chunk residuals " + fit + " ") }
@@ -347,23 +416,26 @@ public struct GeneralizedLinearModelChunkJob: Job {
 
     private func finalSums(_ request: GeneralizedLinearModelFinalRequest, state: GeneralizedLinearModelChunkState) async throws -> GeneralizedLinearModelChunkFinal {
         try await RRuntime.shared().withSession { session in
-            let environment = state.environment.object
-            guard let input = try Self.input(state, columns: request.columns, session: session) else {
+            let summed = try Self.withInput(state, columns: request.columns, session: session) { input -> (NativeFinalSums, Int, SEXP)? in
+                guard let input else { return nil }
+                let environment = try Self.rEnvironment(state, session: session)
+                // The last solve's weights: at its coefficients, or at the starting linear predictor.
+                let weightsEta: [Double]
+                if let beta = request.weightsBeta {
+                    weightsEta = state.family.linearPredictor(input, beta: beta)
+                } else {
+                    let start = try session.protect(try GeneralizedLinearModel.call("start_eta", [
+                        environment, try request.weightsFitted.map { try session.make(.double($0)) } ?? session.null], in: session))
+                    guard let values = try session.readOnlyValues(of: start, as: Double.self) else { throw JobError(.failed, "no starting linear predictor") }
+                    weightsEta = Array(UnsafeBufferPointer(start: values, count: input.rows))
+                }
+                return (state.family.finalSums(input, beta: request.beta, weightsEta: weightsEta, nullMean: request.weightedMean), input.rows, environment)
+            }
+            guard let (sums, rows, environment) = summed else {
                 return GeneralizedLinearModelChunkFinal(pearson: 0, aic: 0, nullDeviance: 0, extremeProbabilities: false, zeroRates: false)
             }
-            // The last solve's weights: at its coefficients, or at the starting linear predictor.
-            let weightsEta: [Double]
-            if let beta = request.weightsBeta {
-                weightsEta = state.family.linearPredictor(input, beta: beta)
-            } else {
-                let start = try session.protect(try GeneralizedLinearModel.call("start_eta", [
-                    environment, try request.weightsFitted.map { try session.make(.double($0)) } ?? session.null], in: session))
-                guard let values = try session.readOnlyValues(of: start, as: Double.self) else { throw JobError(.failed, "no starting linear predictor") }
-                weightsEta = Array(UnsafeBufferPointer(start: values, count: input.rows))
-            }
-            let sums = state.family.finalSums(input, beta: request.beta, weightsEta: weightsEta, nullMean: request.weightedMean)
             // The AIC needs R's density functions: R computes the chunk's part from the means.
-            let means = try session.protect(try session.allocate(.double, length: input.rows))
+            let means = try session.protect(try session.allocate(.double, length: rows))
             let target = try session.writableValues(of: means, as: Double.self)
             for (index, mu) in sums.means.enumerated() { target[index] = mu }
             let aic = try session.read(try GeneralizedLinearModel.call("chunk_aic", [
@@ -378,14 +450,17 @@ public struct GeneralizedLinearModelChunkJob: Job {
 
 /// A chunk's IRLS state in its worker: R's environment of the chunk (model matrix, response,
 /// weights, offset and starting linear predictor, as glm.fit sets them up) and its family in
-/// Swift, which computes the rounds reading R's vectors in place.
+/// Swift, which computes the rounds reading R's vectors in place. With `file`, the per-row
+/// vectors are in that file instead, and the environment holds the rest.
 final class GeneralizedLinearModelChunkState: Sendable {
     let environment: RPreservedObject
     let family: NativeFamily
+    let file: ChunkStateFile?
 
-    init(environment: RPreservedObject, family: NativeFamily) {
+    init(environment: RPreservedObject, family: NativeFamily, file: ChunkStateFile?) {
         self.environment = environment
         self.family = family
+        self.file = file
     }
 }
 

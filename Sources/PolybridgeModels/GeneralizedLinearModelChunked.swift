@@ -15,10 +15,11 @@ extension GeneralizedLinearModel {
     /// null deviance (by a second IRLS of the intercept alone when there is an offset), the
     /// AIC and the dispersion follow `glm` and `summary.glm`; the printed summary has the
     /// deviance residuals' exact quantiles (when R prints every residual instead, at 5 residual
-    /// df or fewer, a note stands there). `progress` is called after each
-    /// round of chunk jobs.
+    /// df or fewer, a note stands there). `chunkState` says where the chunks keep their
+    /// state between rounds. `progress` is called after each round of chunk jobs.
     public static func fitChunked(file path: String, identity: FileIdentity? = nil, rowCount: Int, chunks: [Range<Int>],
                                   _ specification: GeneralizedLinearModelSpecification, executor: any JobExecutor,
+                                  chunkState: ChunkStatePlacement = .automatic,
                                   label: String = "data", progress: (@Sendable (LinearModelProgress) -> Void)? = nil) async throws
         -> GeneralizedLinearModelFit {
         try checkControl(specification)
@@ -30,7 +31,7 @@ extension GeneralizedLinearModel {
         if !function.isEmpty { throw LinearModelError.notRowWise(formula: specification.formula, function: function) }
         let identity = try identity ?? (path.contains("://") ? nil : FileIdentity.pin(path))
         var fit = ChunkedGLM(path: path, identity: identity, chunks: chunks, specification: specification, executor: executor,
-                             rowCount: rowCount, progress: progress)
+                             rowCount: rowCount, placement: chunkState, progress: progress)
         return try await fit.run(label: label)
     }
 
@@ -64,15 +65,33 @@ private struct ChunkedGLM {
     let specification: GeneralizedLinearModelSpecification
     let executor: any JobExecutor
     let rowCount: Int
+    let placement: ChunkStatePlacement
     let progress: (@Sendable (LinearModelProgress) -> Void)?
     let fitID = UUID().uuidString
     private var roundsRun = 0
     private var warnings: [String] = []
+    /// Whether the chunks keep their state on disk (decided once the first chunk's levels are known).
+    private var onDisk = false
 
     init(path: String, identity: FileIdentity?, chunks: [Range<Int>], specification: GeneralizedLinearModelSpecification,
-         executor: any JobExecutor, rowCount: Int, progress: (@Sendable (LinearModelProgress) -> Void)?) {
+         executor: any JobExecutor, rowCount: Int, placement: ChunkStatePlacement, progress: (@Sendable (LinearModelProgress) -> Void)?) {
         (self.path, self.identity, self.chunks, self.specification) = (path, identity, chunks, specification)
-        (self.executor, self.rowCount, self.progress) = (executor, rowCount, progress)
+        (self.executor, self.rowCount, self.placement, self.progress) = (executor, rowCount, placement, progress)
+    }
+
+    /// Whether the chunks' state goes on disk: as asked, or, automatically, when all chunks'
+    /// state (the model matrix's columns and six more vectors, 8 bytes each a row) would take
+    /// more than half the memory limit. The columns are counted from the first chunk's levels.
+    private func keepsStateOnDisk(first: ChunkLevels, levels: [String: [String]]) async throws -> Bool {
+        switch placement {
+        case .memory: return false
+        case .disk: return true
+        case .automatic:
+            guard let limit = MemoryLimit.bytes(), let shape = first.shape,
+                  let columns = try await LinearModel.modelColumnCount(shape, levels: levels) else { return false }
+            let rows = chunks.map(\.count).reduce(0, +)
+            return Double(rows) * Double(columns + 6) * 8 > Double(limit) / 2
+        }
     }
 
     /// Runs `step` on each of `indices`' chunks at once; the outputs in chunk order.
@@ -116,8 +135,10 @@ private struct ChunkedGLM {
             throw LinearModelError.inconsistentChunks("the first chunk returned no levels")
         }
         let guess = try await LinearModel.mergeLevels([first])
+        let onDisk = try await keepsStateOnDisk(first: first, levels: guess)
+        self.onDisk = onDisk
         var levels: [ChunkLevels] = [], prepared: [GeneralizedLinearModelPrepared?] = []
-        for output in try await each(all, step: "read", { _ in .prepare(levels: guess, guess: true) }) {
+        for output in try await each(all, step: "read", { _ in .prepare(levels: guess, guess: true, onDisk: onDisk) }) {
             guard case .prepared(let chunkLevels?, let chunkPrepared) = output else {
                 throw LinearModelError.inconsistentChunks("a chunk returned \(output) for its levels")
             }
@@ -126,7 +147,7 @@ private struct ChunkedGLM {
         }
         let global = try await LinearModel.mergeLevels(levels)
         if LinearModel.sameLevels(global, guess), prepared.allSatisfy({ $0 != nil }) { return prepared.map { $0! } }
-        return try await each(all, step: "read", { _ in .prepare(levels: global, guess: false) }).map { output in
+        return try await each(all, step: "read", { _ in .prepare(levels: global, guess: false, onDisk: onDisk) }).map { output in
             guard case .prepared(_, let chunkPrepared?) = output else {
                 throw LinearModelError.inconsistentChunks("a chunk returned \(output) when it was built")
             }
@@ -407,7 +428,7 @@ private struct ChunkedGLM {
 
     private func summary(quantiles: [Double], label: String, columns: [String], main: IRLS, rank: Int, pearson: Double, aicPart: Double, nullDeviance: Double,
                          dfResidual: Int, dfNull: Int, rows: Int, weightSum: Double, dropped: Int) async throws -> GeneralizedLinearModelFit {
-        let (specification, warnings) = (specification, warnings)
+        let (specification, warnings, onDisk) = (specification, warnings, onDisk)
         let solve = main.solve ?? Solve(beta: [], rank: 0, pivot: [], qr: [], qrRows: 0)
         return try await LinearModel.coordinatorStep { session in
             func string(_ text: String) throws -> SEXP { try session.makeStrings([text]) }
@@ -438,7 +459,7 @@ private struct ChunkedGLM {
                 deviance: main.deviance, nullDeviance: nullDeviance, residualDF: dfResidual, nullDF: dfNull,
                 aic: aicValue ?? .nan, dispersion: try fields.double("dispersion"), iterations: main.iterations,
                 converged: main.converged, boundary: main.boundary, warnings: warnings, rowsUsed: rows, rowsDropped: dropped, rank: rank,
-                summary: try fields.strings("text").first ?? "")
+                summary: try fields.strings("text").first ?? "", chunkStateOnDisk: onDisk)
         }
     }
 }

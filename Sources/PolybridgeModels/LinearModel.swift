@@ -78,18 +78,10 @@ public enum LinearModel {
                                              column: biggest, levels: Int(try size.double("levels")))
     }
 
-    /// Refuses a chunked fit whose chunks would not fit in memory, before any chunk builds its
-    /// model matrix: `shape` (from the first chunk) and the global `levels` give the number of
-    /// model-matrix columns p exactly as `lm` counts them (at least, when `levelsComplete` is
-    /// false and `levels` are the first chunk's). A chunk through R holds its model
-    /// matrix and QR (about 2.5 × rows × p × 8 bytes) and a native chunk 256-row blocks and
-    /// its factor; as many chunks are built at once as there are processors, and the
-    /// coordinator holds every chunk's (p+1)² factor as received and decoded. The limit is
-    /// that of ``checkSize(_:formula:session:)``.
-    static func checkChunkedSize(_ shape: ModelShape, levels: [String: [String]], _ specification: LinearModelSpecification,
-                                 chunks: [Range<Int>], levelsComplete: Bool) async throws {
-        guard let limit = MemoryLimit.bytes() else { return }
-        let columns = try await coordinatorStep { session -> Int? in
+    /// The number of model-matrix columns of `shape` (from a chunk's levels step) with
+    /// `levels`, as R's `model.matrix` counts them; nil when R cannot tell.
+    static func modelColumnCount(_ shape: ModelShape, levels: [String: [String]]) async throws -> Int? {
+        try await coordinatorStep { session -> Int? in
             let names = levels.keys.sorted()
             let widths = shape.widths.keys.sorted()
             let value = try session.read(try LinearModelR.call("model_columns", [
@@ -100,7 +92,19 @@ public enum LinearModel {
             guard case .integer(let counts) = value.unstructured, let count = counts.first ?? nil else { return nil }
             return Int(count)
         }
-        guard let columns else { return }
+    }
+
+    /// Refuses a chunked fit whose chunks would not fit in memory, before any chunk builds its
+    /// model matrix: `shape` (from the first chunk) and the global `levels` give the number of
+    /// model-matrix columns p exactly as `lm` counts them (at least, when `levelsComplete` is
+    /// false and `levels` are the first chunk's). A chunk through R holds its model
+    /// matrix and QR (about 2.5 × rows × p × 8 bytes) and a native chunk 256-row blocks and
+    /// its factor; as many chunks are built at once as there are processors, and the
+    /// coordinator holds every chunk's (p+1)² factor as received and decoded. The limit is
+    /// that of ``checkSize(_:formula:session:)``.
+    static func checkChunkedSize(_ shape: ModelShape, levels: [String: [String]], _ specification: LinearModelSpecification,
+                                 chunks: [Range<Int>], levelsComplete: Bool) async throws {
+        guard let limit = MemoryLimit.bytes(), let columns = try await modelColumnCount(shape, levels: levels) else { return }
         let p = Double(columns), rows = Double(chunks.map(\.count).max() ?? 0)
         let factorBytes = (p + 1) * (p + 1) * 8
         let native = try await LinearModelChunkWork.nativePlan(specification) != nil

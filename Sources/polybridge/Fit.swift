@@ -67,6 +67,10 @@ struct Fit: AsyncParsableCommand {
     @Option(help: "glm.control's most iterations (with --family; default 25).")
     var maxit: Int?
 
+    @Option(name: .customLong("chunk-state"),
+            help: "Where a chunked glm's chunks keep their state between iterations: memory, disk (a file of each worker's in TMPDIR, read once per iteration) or auto (disk when all chunks' state would take over half the memory limit; the default).")
+    var chunkState: ChunkStatePlacement?
+
     @Flag(help: "Print the fit as JSON.")
     var json = false
 
@@ -88,6 +92,9 @@ struct Fit: AsyncParsableCommand {
             throw ValidationError("--link, --epsilon and --maxit apply to a glm fit: give --family")
         }
         if family != nil && combine == .average { throw ValidationError("--combine average is for lm: a glm in chunks is exact") }
+        if chunkState != nil && (family == nil || (chunks == nil && chunkRows == nil && workers == nil)) {
+            throw ValidationError("--chunk-state applies to a glm in chunks: give --family, and --chunks, --chunk-rows or --workers")
+        }
         if let epsilon, !(epsilon > 0 && epsilon.isFinite) { throw ValidationError("--epsilon must be a positive number (got \(epsilon))") }
         if let maxit { try OptionChecks.count(maxit, "--maxit") }
         if combine == .average && chunks == nil && chunkRows == nil {
@@ -116,6 +123,7 @@ struct Fit: AsyncParsableCommand {
         options.chunkRows = chunkRows
         options.combine = combine
         options.timeout = timeout.map { .seconds($0) }
+        options.chunkState = chunkState ?? .automatic
         options.warning = { printError("warning: \($0)") }
         let phases = timing && family != nil ? GLMPhaseClock() : nil
         if bar != nil || log != nil || phases != nil {
@@ -136,6 +144,7 @@ struct Fit: AsyncParsableCommand {
                 bar?.finish()
                 report(timing)
                 if let timing, let text = phases?.report(timing) { printError(text) }
+                if self.timing, let onDisk = fit.chunkStateOnDisk { printError("timing: chunk state kept \(onDisk ? "on disk" : "in memory")") }
                 if let plot { try await GeneralizedLinearModel.plotCoefficients(fit, to: plot) }
                 for warning in fit.warnings { printError("warning: \(warning)") }
                 if json { try printFit(fit) } else { print(fit.summary) }
@@ -173,6 +182,7 @@ struct Fit: AsyncParsableCommand {
 }
 
 extension LinearModelCombine: ExpressibleByArgument {}
+extension ChunkStatePlacement: ExpressibleByArgument {}
 
 /// Where a chunked glm's time went, from its progress reports: the first pass (the chunks
 /// read and built, and their first round), the IRLS rounds after it, and the summary's sums.

@@ -112,6 +112,44 @@ import Testing
         #expect(text.status == 0 && text.output == printed + "\n", "\(text.output)\n---\n\(printed)")
     }
 
+    /// `--chunk-state`: memory and disk as asked; automatic keeps the state in memory unless
+    /// it would take over half the memory limit (`POLYBRIDGE_MEMORY_LIMIT` here); R's glm
+    /// each time. Without a glm in chunks the option is refused.
+    @Test func theChunksKeepTheirStateWhereAskedOrOnDiskWhenMemoryIsShort() async throws {
+        let directory = try scratchDirectory()
+        let rds = directory + "/esoph.rds", parquet = directory + "/esoph.parquet"
+        _ = try await RRuntime.shared().evaluate("glm_cli_esoph_state <- esoph; saveRDS(esoph, '\(rds)')")
+        _ = try await DataFiles.convert(rds, to: parquet)
+        let formula = "cbind(ncases, ncontrols) ~ agegp + tobgp + alcgp"
+        let call = "glm(\(formula), family = binomial, data = glm_cli_esoph_state)"
+        // esoph's 88 rows take at least 88 × (7 + 6) × 8 = 9.2 kB as state (7 or more columns).
+        let cases: [(arguments: [String], limit: String?, onDisk: Bool)] = [
+            (["--chunk-state", "disk"], nil, true), (["--chunk-state", "memory"], "10K", false),
+            ([], nil, false), ([], "12K", true), (["--chunk-state", "auto", "--workers", "2"], "12K", true)]
+        for (arguments, limit, onDisk) in cases {
+            let run = try await runPolybridge(["fit", "--data", parquet, "--formula", formula, "--family", "binomial", "--chunks", "4",
+                                               "--json", "--timing"] + arguments,
+                                              environment: limit.map { ["POLYBRIDGE_MEMORY_LIMIT": $0] } ?? [:])
+            try #require(run.status == 0, "\(arguments) \(limit ?? ""): \(run.error)")
+            let fit = try JSONDecoder().decode(GeneralizedLinearModelFit.self, from: Data(run.output.utf8))
+            #expect(fit.chunkStateOnDisk == onDisk, "\(arguments) \(limit ?? "")")
+            #expect(run.error.contains("timing: chunk state kept \(onDisk ? "on disk" : "in memory")"), "\(run.error)")
+            let numbers = GLMNumbers(estimates: fit.coefficients.map(\.estimate), standardErrors: fit.coefficients.map(\.standardError),
+                                     statistics: fit.coefficients.map(\.statistic), deviance: fit.deviance, nullDeviance: fit.nullDeviance,
+                                     aic: fit.aic, dispersion: fit.dispersion, residualDF: fit.residualDF, nullDF: fit.nullDF,
+                                     iterations: fit.iterations, converged: fit.converged, boundary: fit.boundary, aliased: fit.aliased)
+            #expect(try await agreesWithRsGLM(numbers, call) == "TRUE", "\(arguments) \(limit ?? "")")
+        }
+        // A whole glm, and an lm in chunks, have no chunk state.
+        for arguments in [["--formula", formula, "--family", "binomial"], ["--formula", "ncases ~ agegp", "--chunks", "2"]] {
+            let refused = try await runPolybridge(["fit", "--data", parquet, "--chunk-state", "disk"] + arguments)
+            #expect(refused.status == 64 && refused.error.contains("--chunk-state applies to a glm in chunks: give --family, and --chunks, --chunk-rows or --workers"),
+                    "\(arguments): \(refused.error)")
+        }
+        let bad = try await runPolybridge("fit", "--data", parquet, "--formula", formula, "--family", "binomial", "--chunks", "2", "--chunk-state", "ram")
+        #expect(bad.status == 64 && bad.error.contains("ram"), "\(bad.error)")
+    }
+
     /// The CLI's probit fit against R's glm on mtcars.
     func agreesWithGLMFromCLI(_ fit: GeneralizedLinearModelFit) async throws -> String {
         let estimates = fit.coefficients.map { String(format: "%.17g", $0.estimate) }.joined(separator: ", ")

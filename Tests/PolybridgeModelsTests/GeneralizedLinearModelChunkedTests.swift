@@ -21,13 +21,15 @@ func glmWarnings(_ callText: String) async throws -> [String] {
     return try await RRuntime.shared().eval(code, as: [String].self)
 }
 
-/// A chunked glm of the file at `path` in `count` chunks (or chunks of `rows` rows) on `executor`.
+/// A chunked glm of the file at `path` in `count` chunks (or chunks of `rows` rows) on `executor`,
+/// the chunks' state kept as `chunkState` says.
 func chunkedGLM(_ path: String, _ spec: GeneralizedLinearModelSpecification, count: Int? = nil, rows: Int? = nil,
-                executor: (any JobExecutor)? = nil) async throws -> GeneralizedLinearModelFit {
+                executor: (any JobExecutor)? = nil, chunkState: ChunkStatePlacement = .memory) async throws -> GeneralizedLinearModelFit {
     let total = try await DataFiles.inspect(path).rows
     let ranges = if let rows { LinearModel.chunkRanges(rowCount: total, rowsPerChunk: rows) } else { LinearModel.chunkRanges(rowCount: total, count: count ?? 3) }
     return try await GeneralizedLinearModel.fitChunked(file: path, rowCount: total, chunks: ranges, spec,
-                                                       executor: executor ?? InProcessJobExecutor(registry: WorkerJobs.registry))
+                                                       executor: executor ?? InProcessJobExecutor(registry: WorkerJobs.registry),
+                                                       chunkState: chunkState)
 }
 
 /// The glm call R makes for `spec` on the data bound as `name`.
@@ -117,7 +119,24 @@ let chunkedGLMCases: [(name: String, source: String, spec: GeneralizedLinearMode
             #expect(try await agreesWithGLM(fit, call) == "TRUE", "\(name) in \(count) chunks")
             #expect(fit.warnings == warnings, "\(name) in \(count) chunks")
             #expect(fit.summary == text, "\(name) in \(count) chunks:\n\(fit.summary)\n---\n\(text)")
+            #expect(fit.chunkStateOnDisk == false)
         }
+    }
+
+    /// Each case in its last chunking with the chunks' state on disk (a file per chunk, mapped
+    /// once per round): the same numbers, warnings and printout as R's.
+    @Test(arguments: chunkedGLMCases.indices)
+    func chunkedFitsWithTheStateOnDiskEqualGLM(index: Int) async throws {
+        let (name, source, spec, chunkings) = chunkedGLMCases[index]
+        let path = try await glmParquet(name + "_disk", source)
+        let call = glmCall(spec, data: name + "_disk")
+        let count = chunkings.last!
+        let fit = try await chunkedGLM(path, spec, count: count, chunkState: .disk)
+        #expect(fit.chunkStateOnDisk == true)
+        #expect(try await agreesWithGLM(fit, call) == "TRUE", "\(name) in \(count) chunks")
+        #expect(fit.warnings == (try await glmWarnings(call)), "\(name) in \(count) chunks")
+        let text = try await glmSummaryText(call, label: "data")
+        #expect(fit.summary == text, "\(name) in \(count) chunks:\n\(fit.summary)\n---\n\(text)")
     }
 }
 
@@ -183,10 +202,12 @@ let chunkedGLMCases: [(name: String, source: String, spec: GeneralizedLinearMode
             let rows = try await DataFiles.inspect(path).rows
             let call = glmCall(spec, data: name)
             let warnings = outcome == "ok" ? try await glmWarnings(call) : []
-            for rowsPerChunk in Set([1, 2, width + 1, Int(UInt(seed) % UInt(width + 3)) + 1, rows]).sorted() {
-                let context = "seed \(seed): \(call), \(rows) rows in chunks of \(rowsPerChunk); glm: \(outcome)"
+            for (index, rowsPerChunk) in Set([1, 2, width + 1, Int(UInt(seed) % UInt(width + 3)) + 1, rows]).sorted().enumerated() {
+                // The chunks' state in memory and on disk by turns.
+                let placement: ChunkStatePlacement = (seed + index) % 2 == 0 ? .memory : .disk
+                let context = "seed \(seed): \(call), \(rows) rows in chunks of \(rowsPerChunk), state \(placement); glm: \(outcome)"
                 do {
-                    let fit = try await chunkedGLM(path, spec, rows: rowsPerChunk)
+                    let fit = try await chunkedGLM(path, spec, rows: rowsPerChunk, chunkState: placement)
                     #expect(outcome != "error", "Polybridge fitted what glm could not: \(context)")
                     if outcome == "ok" {
                         let verdict = try await agreesWithGLM(fit, call)
@@ -218,15 +239,17 @@ let chunkedGLMCases: [(name: String, source: String, spec: GeneralizedLinearMode
     static let spec = GeneralizedLinearModelSpecification(formula: "y ~ x1 + x2 + g", family: "poisson", offset: "le")
 
     /// Killed when an iteration's round is done, the worker's chunks are rebuilt on the other
-    /// (the prepare step runs there first) and the fit is R's.
-    @Test func aWorkerKilledBetweenIterationsIsRebuiltElsewhereAndTheFitIsGLMs() async throws {
-        let path = try await glmParquet("glm_pool_kill", Self.counts)
+    /// (the prepare step runs there first, its state kept as before: in memory or on disk)
+    /// and the fit is R's.
+    @Test(arguments: [ChunkStatePlacement.memory, .disk])
+    func aWorkerKilledBetweenIterationsIsRebuiltElsewhereAndTheFitIsGLMs(chunkState: ChunkStatePlacement) async throws {
+        let path = try await glmParquet("glm_pool_kill_\(chunkState)", Self.counts)
         let pool = ProcessPoolExecutor(executable: polybridgeExecutable(), workers: 2)
         defer { pool.shutdown() }
         let victim = Mutex<Int32?>(nil)
         let rounds = Mutex(0)
         let fit = try await GeneralizedLinearModel.fitChunked(file: path, rowCount: 3000, chunks: LinearModel.chunkRanges(rowCount: 3000, count: 6),
-                                                              Self.spec, executor: pool) { progress in
+                                                              Self.spec, executor: pool, chunkState: chunkState) { progress in
             guard progress.step == "iteration", progress.chunksDone == progress.chunkCount else { return }
             // After the second iteration's round: the next round needs every chunk's state.
             guard rounds.withLock({ $0 += 1; return $0 }) == 2 else { return }
@@ -239,8 +262,10 @@ let chunkedGLMCases: [(name: String, source: String, spec: GeneralizedLinearMode
         let killed = try #require(victim.withLock { $0 }, "no worker was killed")
         #expect(!pool.workerProcessIDs.contains(killed))
         #expect(pool.rebuildCount >= 1)
-        #expect(try await agreesWithGLM(fit, glmCall(Self.spec, data: "glm_pool_kill")) == "TRUE")
-        #expect(fit.warnings == (try await glmWarnings(glmCall(Self.spec, data: "glm_pool_kill"))))
+        #expect(fit.chunkStateOnDisk == (chunkState == .disk))
+        let call = glmCall(Self.spec, data: "glm_pool_kill_\(chunkState)")
+        #expect(try await agreesWithGLM(fit, call) == "TRUE")
+        #expect(fit.warnings == (try await glmWarnings(call)))
     }
 
     /// Once the chunks are read, the file can go: the iterations use what the workers keep.

@@ -166,6 +166,25 @@ assign(".polybridge_glm", local({
                   family = c(fam$family, fam$link), probit = -qnorm(.Machine$double.eps), cauchit = -qcauchy(.Machine$double.eps)))
   }
 
+  # The per-row vectors of a chunk's state, as doubles by name (the ones it holds), taken out
+  # of the state to be kept on disk; the model matrix's column names stay.
+  take_vectors <- function(st) {
+    names <- intersect(c("x", "y", "weights", "offset", "n", "mustart"), ls(st))
+    taken <- lapply(mget(names, envir = st), function(v) {
+      storage.mode(v) <- "double"
+      v
+    })
+    st$x_dimnames <- dimnames(st$x)
+    rm(list = names, envir = st)
+    taken
+  }
+
+  # A copy of a chunk's state with its vectors given back (read from disk; `x` has its
+  # dimensions and names already: setting them here would copy it).
+  with_vectors <- function(st, vectors) {
+    list2env(c(mget(ls(st, all.names = TRUE), envir = st), vectors))
+  }
+
   # glm.fit's family initialize on (y, weights): y as the family fits it (proportions for
   # cbind counts), the weights it implies, n, and the starting means (`mustart` kept when given).
   initialize <- function(family, y, weights, nobs, mustart) {
