@@ -87,8 +87,10 @@ private struct ChunkedGLM {
         case .memory: return false
         case .disk: return true
         case .automatic:
-            guard let limit = MemoryLimit.bytes(), let shape = first.shape,
-                  let columns = try await LinearModel.modelColumnCount(shape, levels: levels) else { return false }
+            // Levels found in Swift come without R's shape: every variable is then a bare
+            // column, one model-matrix column unless a factor.
+            let shape = first.shape ?? ModelShape(formula: specification.formula, widths: [:])
+            guard let limit = MemoryLimit.bytes(), let columns = try await LinearModel.modelColumnCount(shape, levels: levels) else { return false }
             let rows = chunks.map(\.count).reduce(0, +)
             return Double(rows) * Double(columns + 6) * 8 > Double(limit) / 2
         }

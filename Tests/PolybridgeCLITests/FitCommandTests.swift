@@ -140,6 +140,18 @@ import Testing
                                      iterations: fit.iterations, converged: fit.converged, boundary: fit.boundary, aliased: fit.aliased)
             #expect(try await agreesWithRsGLM(numbers, call) == "TRUE", "\(arguments) \(limit ?? "")")
         }
+        // A formula of bare columns, whose levels Swift finds: mtcars' 32 rows and 3 columns take
+        // 32 × (3 + 6) × 8 = 2.3 kB.
+        let mtcars = try await FitCommandTests().mtcarsParquet()
+        _ = try await RRuntime.shared().evaluate("glm_cli_mtcars <- mtcars")
+        for (limit, onDisk) in [("3K", true), ("10K", false)] {
+            let run = try await runPolybridge(["fit", "--data", mtcars, "--formula", "am ~ wt + hp", "--family", "binomial", "--link", "probit",
+                                               "--chunks", "3", "--json"], environment: ["POLYBRIDGE_MEMORY_LIMIT": limit])
+            try #require(run.status == 0, "\(limit): \(run.error)")
+            let fit = try JSONDecoder().decode(GeneralizedLinearModelFit.self, from: Data(run.output.utf8))
+            #expect(fit.chunkStateOnDisk == onDisk, "\(limit)")
+            #expect(try await agreesWithGLMFromCLI(fit) == "TRUE", "\(limit)")
+        }
         // A whole glm, and an lm in chunks, have no chunk state.
         for arguments in [["--formula", formula, "--family", "binomial"], ["--formula", "ncases ~ agegp", "--chunks", "2"]] {
             let refused = try await runPolybridge(["fit", "--data", parquet, "--chunk-state", "disk"] + arguments)

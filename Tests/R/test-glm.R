@@ -93,3 +93,20 @@ test_that("chunked_summary prints what print(summary(glm)) prints", {
   expect_equal(out$dispersion, s$dispersion, tolerance = 1e-12)
   expect_identical(out$statistic_name, "t value")
 })
+
+test_that("a chunk's state keeps nothing of the function that made it, and its vectors come back whole", {
+  d <- esoph
+  st <- G$chunk_prepare(d, "cbind(ncases, ncontrols) ~ agegp + alcgp", "binomial", NULL, NULL, NULL, list())[[1]]
+  # The maker's frame (its data, model frame and vectors before initialize) is not reachable.
+  expect_identical(parent.env(st), emptyenv())
+  before <- mget(c("x", "y", "weights", "offset", "n", "mustart"), envir = st)
+  taken <- G$take_vectors(st)
+  expect_setequal(names(taken), names(before))
+  expect_false(any(c("x", "y", "weights", "offset", "n", "mustart") %in% ls(st)))
+  expect_true(all(vapply(taken, is.double, TRUE)))
+  back <- G$with_vectors(st, taken)
+  dimnames(back$x) <- back$x_dimnames
+  for (v in names(before)) expect_equal(back[[v]], before[[v]], info = v)
+  # What R computes from the state given back is what it computed before.
+  expect_identical(G$start_eta(back, NULL), G$start_eta(list2env(c(mget(ls(st), envir = st), before)), NULL))
+})

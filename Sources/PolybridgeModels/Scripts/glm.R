@@ -81,7 +81,9 @@ assign(".polybridge_glm", local({
   # The chunked fit. Each chunk's worker keeps its IRLS state (an environment made by
   # chunk_prepare) and answers rounds: given coefficients, glm.fit's deviance, validity and
   # working weights and response for its rows; the coordinator merges the chunks' factors of
-  # sqrt(W) [X | z] and solves as glm.fit does (Cdqrls on the stacked factors).
+  # sqrt(W) [X | z] and solves as glm.fit does (Cdqrls on the stacked factors). A state's
+  # parent is the empty environment: the function that made it (its data, model frame and
+  # vectors before the family's initialize) must not stay alive with it.
 
   # A chunk's rows set up as glm.fit sets up the whole data: the model frame with the global
   # levels `xlev`, the model matrix, the response, weights and offset after the family's
@@ -109,7 +111,8 @@ assign(".polybridge_glm", local({
       initialized <- initialize(fam, y, w, nobs, NULL)
       for (v in c("y", "weights")) storage.mode(initialized[[v]]) <- "double"
       list2env(c(initialized, list(x = x, offset = as.double(off), fam = fam, nobs = nobs, has_offset = has_offset,
-                                   intercept = attr(mt, "intercept") > 0L, dropped = NROW(data) - nobs)))
+                                   intercept = attr(mt, "intercept") > 0L, dropped = NROW(data) - nobs)),
+               parent = emptyenv())
     }, warning = function(w) {
       warnings <<- c(warnings, conditionMessage(w))
       invokeRestart("muffleWarning")
@@ -150,7 +153,7 @@ assign(".polybridge_glm", local({
       initialized <- initialize(fam, y, w, nobs, NULL)
       for (v in c("y", "weights")) storage.mode(initialized[[v]]) <- "double"
       list2env(c(initialized, list(x = x, offset = as.double(off), fam = fam, nobs = nobs, has_offset = has_offset,
-                                   intercept = intercept, dropped = dropped)))
+                                   intercept = intercept, dropped = dropped)), parent = emptyenv())
     }, warning = function(w) {
       warnings <<- c(warnings, conditionMessage(w))
       invokeRestart("muffleWarning")
@@ -182,7 +185,7 @@ assign(".polybridge_glm", local({
   # A copy of a chunk's state with its vectors given back (read from disk; `x` has its
   # dimensions and names already: setting them here would copy it).
   with_vectors <- function(st, vectors) {
-    list2env(c(mget(ls(st, all.names = TRUE), envir = st), vectors))
+    list2env(c(mget(ls(st, all.names = TRUE), envir = st), vectors), parent = emptyenv())
   }
 
   # glm.fit's family initialize on (y, weights): y as the family fits it (proportions for
