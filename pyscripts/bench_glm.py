@@ -79,10 +79,10 @@ to_json(list(read = 0, fit = 0, iter = fit$iter, coef = coef(s)[, 1]))
     return out
 
 
-def polybridge(binary, path):
-    """`polybridge fit --family binomial --workers 2 --timing` on the file's row groups, with
-    where its fit phase went."""
-    run = bench_fit.polybridge(binary, path, ("--family", "binomial"))
+def polybridge(binary, path, extra=()):
+    """`polybridge fit --family binomial --workers 2 --timing` on the file's row groups (with
+    `extra` options), with where its fit phase went."""
+    run = bench_fit.polybridge(binary, path, ("--family", "binomial", *extra))
     phases = re.search(r"first pass \(read, build, first round\) ([0-9.]+) s; (\d+) IRLS rounds after it ([0-9.]+) s "
                        r"\(([0-9.]+) s each\); summary ([0-9.]+) s", run["stderr"])
     return {**run, "first": float(phases.group(1)), "rounds": int(phases.group(2)), "each": float(phases.group(4)),
@@ -132,6 +132,10 @@ def main():
                   + (f"; rpy2 recipe / polybridge end to end {rp['fit'] / pb['wall']:.1f}x" if rp else ""))
             print(f"  polybridge: workers ready in {pb['ready']:.2f} s; peak memory of coordinator + workers "
                   f"{pb['peak'] / 2**30:.2f} GiB (goal < 2 GiB at 10M; sampled from /proc every 50 ms)")
+            disk = polybridge(binary, path, ("--chunk-state", "disk"))
+            print(f"  polybridge --chunk-state disk (each chunk's state in a file, mapped once per round): fit phase "
+                  f"{disk['fit']:.2f} s ({disk['fit'] / glm['fit']:.3f}x glm fit), rounds {disk['each']:.3f} s each, "
+                  f"peak memory {disk['peak'] / 2**30:.2f} GiB, max rel. coef diff {largest_difference(disk['coef'], reference):.1e}")
 
 
 if __name__ == "__main__":
