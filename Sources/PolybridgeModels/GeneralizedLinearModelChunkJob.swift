@@ -345,27 +345,43 @@ public struct GeneralizedLinearModelChunkJob: Job {
                 guard let y = vector("y"), y.count > 0, let x = vector("x"), let weights = vector("weights"), let offset = vector("offset") else {
                     return try body(nil)
                 }
-                let p = x.count / y.count
-                return try body(NativeRoundInput(columns: (columns ?? Array(0..<p)).map { x.values + $0 * y.count }, rows: y.count,
-                                                 y: y.values, weights: weights.values, offset: offset.values))
+                return try withRoundInput(x: x.values, columns: columns, y: y.values, rows: y.count, p: x.count / y.count,
+                                          weights: weights, offset: offset, body)
             }
         }
-        return try body(try input(state, columns: columns, session: session))
+        let environment = state.environment.object
+        func vector(_ name: String) throws -> (values: UnsafePointer<Double>, count: Int)? {
+            let value = try session.evaluate(try session.symbol(name), in: environment, purpose: "reading the chunk's \(name)")
+            let count = try session.length(of: value)
+            guard count > 0 else { return nil }
+            guard let values = try session.readOnlyValues(of: value, as: Double.self) else { throw JobError(.failed, "the chunk's \(name) holds no numbers") }
+            return (values, count)
+        }
+        guard let y = try vector("y") else { return try body(nil) }
+        guard let x = try vector("x"), let weights = try vector("weights"), let offset = try vector("offset") else {
+            throw JobError(.failed, "the chunk's state lacks its model matrix, weights or offset")
+        }
+        return try withRoundInput(x: x.values, columns: columns, y: y.values, rows: y.count, p: x.count / y.count,
+                                  weights: weights, offset: offset, body)
     }
 
-    /// The chunk's R vectors, read in place (nil for a chunk without rows).
-    private static func input(_ state: GeneralizedLinearModelChunkState, columns: [Int]?, session: RSession) throws -> NativeRoundInput? {
-        let environment = state.environment.object
-        func vector(_ name: String) throws -> SEXP { try session.evaluate(try session.symbol(name), in: environment, purpose: "reading the chunk's \(name)") }
-        let y = try vector("y"), weights = try vector("weights"), offset = try vector("offset"), x = try vector("x")
-        let n = try session.length(of: y)
-        guard n > 0 else { return nil }
-        let p = try session.length(of: x) / n
-        guard let yValues = try session.readOnlyValues(of: y, as: Double.self), let wValues = try session.readOnlyValues(of: weights, as: Double.self),
-              let oValues = try session.readOnlyValues(of: offset, as: Double.self), let xValues = try session.readOnlyValues(of: x, as: Double.self) else {
-            throw JobError(.failed, "the chunk's state holds no numbers")
+    /// The round's input over the chunk's vectors. Weights or an offset that are the same on
+    /// every row are kept as one value (``compact_vectors`` in glm.R); they are spread to a
+    /// vector that lasts while `body` runs.
+    private static func withRoundInput<T>(x: UnsafePointer<Double>, columns: [Int]?, y: UnsafePointer<Double>, rows: Int, p: Int,
+                                          weights: (values: UnsafePointer<Double>, count: Int), offset: (values: UnsafePointer<Double>, count: Int),
+                                          _ body: (NativeRoundInput?) throws -> T) throws -> T {
+        func spread<R>(_ vector: (values: UnsafePointer<Double>, count: Int), _ use: (UnsafePointer<Double>) throws -> R) throws -> R {
+            guard vector.count != rows else { return try use(vector.values) }
+            guard vector.count == 1 else { throw JobError(.failed, "the chunk's state has \(vector.count) values for \(rows) rows") }
+            return try [Double](repeating: vector.values[0], count: rows).withUnsafeBufferPointer { try use($0.baseAddress!) }
         }
-        return NativeRoundInput(columns: (columns ?? Array(0..<p)).map { xValues + $0 * n }, rows: n, y: yValues, weights: wValues, offset: oValues)
+        return try spread(weights) { weights in
+            try spread(offset) { offset in
+                try body(NativeRoundInput(columns: (columns ?? Array(0..<p)).map { x + $0 * rows }, rows: rows, y: y,
+                                          weights: weights, offset: offset))
+            }
+        }
     }
 
     private var residualsKey: String { "glm-chunk residuals " + chunkName }

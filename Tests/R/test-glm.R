@@ -72,7 +72,7 @@ test_that("the AIC's chunk parts add up to glm's AIC for every family that has o
     fitted <- split(fit$fitted.values, rep(1:3, length.out = nrow(case$data)))
     states <- lapply(pieces, function(p) G$chunk_prepare(p, text, case$family$family, case$family$link, NULL, NULL, list())[[1]])
     any_n <- any(vapply(states, function(st) any(st$n > 1), NA))
-    sum_w <- sum(vapply(states, function(st) sum(st$weights), 0))
+    sum_w <- sum(vapply(states, function(st) sum(G$full_vectors(st)$weights), 0))
     part <- sum(mapply(function(st, mu) G$chunk_aic(st, unname(mu), fit$deviance, sum_w, any_n), states, fitted))
     total <- G$aic_total(case$family$family, case$family$link, part, fit$deviance, nrow(case$data), sum_w, fit$rank)
     expect_equal(total, fit$aic, tolerance = 1e-10, info = paste(case$family$family, text))
@@ -99,7 +99,7 @@ test_that("a chunk's state keeps nothing of the function that made it, and its v
   st <- G$chunk_prepare(d, "cbind(ncases, ncontrols) ~ agegp + alcgp", "binomial", NULL, NULL, NULL, list())[[1]]
   # The maker's frame (its data, model frame and vectors before initialize) is not reachable.
   expect_identical(parent.env(st), emptyenv())
-  before <- mget(c("x", "y", "weights", "offset", "n", "mustart"), envir = st)
+  before <- G$full_vectors(st)[c("x", "y", "weights", "offset", "n", "mustart")]
   taken <- G$take_vectors(st)
   expect_setequal(names(taken), names(before))
   expect_false(any(c("x", "y", "weights", "offset", "n", "mustart") %in% ls(st)))
@@ -109,4 +109,23 @@ test_that("a chunk's state keeps nothing of the function that made it, and its v
   for (v in names(before)) expect_equal(back[[v]], before[[v]], info = v)
   # What R computes from the state given back is what it computed before.
   expect_identical(G$start_eta(back, NULL), G$start_eta(list2env(c(mget(ls(st), envir = st), before)), NULL))
+})
+
+test_that("weights, an offset and trials the same on every row are kept as one value, and spread again", {
+  set.seed(5)
+  d <- data.frame(x = rnorm(20), y = rpois(20, 3), w = rep(2, 20), o = c(rep(0.5, 19), 0.25))
+  st <- G$chunk_prepare(d, "y ~ x", "poisson", NULL, "w", "o", list())[[1]]
+  expect_identical(st$weights, 2)
+  expect_length(st$offset, 20L)
+  expect_identical(st$n, 1)
+  full <- G$full_vectors(st)
+  expect_identical(full$weights, rep(2, 20))
+  expect_identical(full$n, rep(1, 20))
+  # The AIC's part from the compact state is R's own AIC on the chunk.
+  g <- glm(y ~ x, family = poisson, data = d, weights = w, offset = o)
+  expect_equal(G$chunk_aic(st, fitted(g), g$deviance, sum(d$w), FALSE) + 2 * 2, g$aic, tolerance = 1e-12)
+  # A chunk of one row is left as it is.
+  one <- G$chunk_prepare(d[1, ], "y ~ x", "poisson", NULL, NULL, NULL, list())[[1]]
+  expect_length(one$weights, 1L)
+  expect_identical(G$full_vectors(one)$weights, 1)
 })

@@ -161,19 +161,38 @@ assign(".polybridge_glm", local({
     counts(st, fam, warnings)
   }
 
-  # What the coordinator sums of a chunk's state.
+  # What the coordinator sums of a chunk's state; the state is then made compact.
   counts <- function(st, fam, warnings) {
-    list(st, list(columns = colnames(st$x), nobs = st$nobs, zero = sum(st$weights == 0),
-                  sum_wy = sum(st$weights * st$y), sum_w = sum(st$weights), intercept = st$intercept,
-                  has_offset = st$has_offset, any_n = any(st$n > 1), dropped = st$dropped, warnings = warnings,
-                  family = c(fam$family, fam$link), probit = -qnorm(.Machine$double.eps), cauchit = -qcauchy(.Machine$double.eps)))
+    sums <- list(columns = colnames(st$x), nobs = st$nobs, zero = sum(st$weights == 0),
+                 sum_wy = sum(st$weights * st$y), sum_w = sum(st$weights), intercept = st$intercept,
+                 has_offset = st$has_offset, any_n = any(st$n > 1), dropped = st$dropped, warnings = warnings,
+                 family = c(fam$family, fam$link), probit = -qnorm(.Machine$double.eps), cauchit = -qcauchy(.Machine$double.eps))
+    compact_vectors(st)
+    list(st, sums)
+  }
+
+  # The weights, offset and binomial trials of a chunk's state are kept as one value when they
+  # are the same on every row (no weights, no offset, one trial a row: the usual case), which
+  # saves 24 bytes a row; full_vectors spreads them again where R needs every row.
+  compact_vectors <- function(st) {
+    for (v in intersect(c("weights", "offset", "n"), ls(st))) {
+      x <- st[[v]]
+      if (length(x) > 1L && !anyNA(x) && all(x == x[[1L]])) assign(v, x[[1L]], envir = st)
+    }
+  }
+
+  # The chunk's state as a list whose weights, offset and trials have a value for every row.
+  full_vectors <- function(st) {
+    out <- mget(ls(st, all.names = TRUE), envir = st)
+    for (v in intersect(c("weights", "offset", "n"), names(out))) out[[v]] <- rep_len(out[[v]], st$nobs)
+    out
   }
 
   # The per-row vectors of a chunk's state, as doubles by name (the ones it holds), taken out
   # of the state to be kept on disk; the model matrix's column names stay.
   take_vectors <- function(st) {
     names <- intersect(c("x", "y", "weights", "offset", "n", "mustart"), ls(st))
-    taken <- lapply(mget(names, envir = st), function(v) {
+    taken <- lapply(full_vectors(st)[names], function(v) {
       storage.mode(v) <- "double"
       v
     })
@@ -222,7 +241,7 @@ assign(".polybridge_glm", local({
   # of the summary's sums).
   chunk_aic <- function(st, mu, dev, sum_w, any_n) {
     if (st$nobs == 0L) return(0)
-    aic_part(st$fam, st, mu, dev, sum_w, any_n)
+    aic_part(st$fam, full_vectors(st), mu, dev, sum_w, any_n)
   }
 
   # The chunk's share of the family's AIC; aic_total adds the parts that need the whole data.
