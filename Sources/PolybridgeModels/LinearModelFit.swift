@@ -282,6 +282,16 @@ struct RFields {
         }
     }
 
+    /// Strings with R's NA as nil.
+    func optionalStrings(_ name: String) throws -> [String?] {
+        switch try value(name) {
+        case .character(let values): return values
+        case .logical(let values) where values.allSatisfy({ $0 == nil }): return values.map { _ in nil }
+        case .null: return []
+        case let other: throw RError.conversion("'\(name)' is \(other.typeName), not strings")
+        }
+    }
+
     func list(_ name: String) throws -> [RValue] {
         switch try value(name) {
         case .list(let items, _): return items

@@ -71,6 +71,18 @@ struct Fit: AsyncParsableCommand {
             help: "Where a chunked glm's chunks keep their state between iterations: memory, disk (a file of each worker's in TMPDIR, read once per iteration) or auto (disk when all chunks' state would take over half the memory limit; the default).")
     var chunkState: ChunkStatePlacement?
 
+    @Option(help: "Fit one model per group of these columns (comma-separated: --by store,region), each equal to R's fit on the group's rows; a group that cannot be fitted keeps R's message and the others go on.")
+    var by: String?
+
+    @Option(help: "With --by: write the coefficients table (the by columns, term, estimate, std_error, statistic, p_value) to this Parquet, Feather or CSV file.")
+    var out: String?
+
+    @Option(name: .customLong("groups-out"), help: "With --by: write the groups table (the by columns, rows used and dropped, the fit's statistics, error, warning) to this Parquet, Feather or CSV file.")
+    var groupsOut: String?
+
+    @Flag(name: .customLong("fail-on-group-error"), help: "With --by: exit 1 when a group could not be fitted (otherwise 0, with the count on stderr).")
+    var failOnGroupError = false
+
     @Flag(help: "Print the fit as JSON.")
     var json = false
 
@@ -100,9 +112,11 @@ struct Fit: AsyncParsableCommand {
         if combine == .average && chunks == nil && chunkRows == nil {
             throw ValidationError("--combine average needs --chunks or --chunk-rows")
         }
+        try validateGrouped()
     }
 
     func run() async throws {
+        if by != nil { return try await runGrouped() }
         // A plot that cannot be written is refused before the fit, not after it.
         if let plot {
             do {

@@ -1,5 +1,6 @@
 # Sources the R helper scripts the binary embeds (Sources/*/Scripts/*.R) into this R session,
-# as the binary binds them: .polybridge_lm, .polybridge_glm, .polybridge_pipeline and .polybridge_r_attributes
+# as the binary binds them: .polybridge_lm, .polybridge_glm, .polybridge_grouped, .polybridge_pipeline and
+# .polybridge_r_attributes
 # in the global environment. The prelude is loaded by load_prelude() (it replaces q() and
 # quit() in base, which it puts back here).
 
@@ -29,11 +30,13 @@ script_path <- function(target, file) {
 
 source(script_path("PolybridgeModels", "linear_model.R"), local = new.env())
 source(script_path("PolybridgeModels", "glm.R"), local = new.env())
+source(script_path("PolybridgeModels", "grouped.R"), local = new.env())
 source(script_path("PolybridgePipelines", "pipeline.R"), local = new.env())
 source(script_path("PolybridgeConversion", "r_attributes.R"), local = new.env())
 
 lm_helpers <- get(".polybridge_lm", envir = globalenv())
 glm_helpers <- get(".polybridge_glm", envir = globalenv())
+grouped_helpers <- get(".polybridge_grouped", envir = globalenv())
 pipeline_helpers <- get(".polybridge_pipeline", envir = globalenv())
 attribute_helpers <- get(".polybridge_r_attributes", envir = globalenv())
 

@@ -1,0 +1,140 @@
+import Foundation
+import PolybridgeArrow
+import PolybridgeConversion
+import PolybridgeFiles
+import PolybridgeRuntime
+
+/// One fit per group of rows (`polybridge fit --by`): R's `lm` or `glm` on each group's rows,
+/// equal to `lapply(split(d, keys), function(x) lm(...))`, in the two tables broom names.
+public struct GroupedFit: Sendable {
+    /// One row per coefficient of each fitted group: the key columns, then `term`, `estimate`,
+    /// `std_error`, `statistic` and `p_value` (missing for an aliased coefficient, as broom's
+    /// `tidy` has them). A group that failed has no rows here.
+    public var coefficients: ArrowTable
+    /// One row per group: the key columns, `rows_used`, `rows_dropped` (missing values), then
+    /// for lm `r_squared`, `adj_r_squared`, `sigma`, `df_residual`, `f_statistic`, and for glm
+    /// `df_residual`, `deviance`, `null_deviance`, `aic`, `dispersion`, `iterations`,
+    /// `converged`; last `error` (R's message, for a group that could not be fitted) and
+    /// `warning` (R's warnings, joined by "; ").
+    public var groups: ArrowTable
+    /// Each group, in the tables' order.
+    public var results: [GroupResult]
+    /// Rows left out because a key column is missing there (as `split()` leaves them out).
+    public var missingKeyRows: Int
+    /// The group that took longest to fit, and its seconds.
+    public var slowest: GroupResult?
+
+    /// The groups that could not be fitted.
+    public var failed: [GroupResult] { results.filter { $0.error != nil } }
+
+    /// The coefficients of group `index` (in ``results``'s order), read from ``coefficients``.
+    public func coefficients(ofGroup index: Int) throws -> [GeneralizedLinearModelFit.Coefficient] {
+        let start = results[..<index].map(\.terms).reduce(0, +)
+        let rows = start..<(start + results[index].terms)
+        func doubles(_ name: String) throws -> [Double] {
+            guard let column = coefficients.column(named: name) else { throw RError.conversion("no column \(name)") }
+            return try column.float64Values()[rows].map { $0 ?? .nan }
+        }
+        guard let terms = coefficients.column(named: "term") else { throw RError.conversion("no column term") }
+        let names = try terms.stringValues()[rows]
+        let (estimate, se, statistic, p) = (try doubles("estimate"), try doubles("std_error"), try doubles("statistic"), try doubles("p_value"))
+        return zip(names, rows.indices).map { name, offset in
+            let i = offset - rows.lowerBound
+            return .init(name: name ?? "", estimate: estimate[i], standardError: se[i], statistic: statistic[i], pValue: p[i])
+        }
+    }
+}
+
+/// One group of a ``GroupedFit``.
+public struct GroupResult: Sendable, Equatable {
+    /// The group's key, as `column=value` pairs joined by ", ".
+    public var label: String
+    /// R's error, when the group could not be fitted.
+    public var error: String?
+    /// How many coefficients the group has in ``GroupedFit/coefficients`` (0 when it failed).
+    public var terms: Int
+    /// Seconds its fit took.
+    public var seconds: Double
+}
+
+/// Fits one model per group, in this process.
+enum GroupedFits {
+    /// Groups fitted per R call: progress is reported after each batch.
+    static let batchSize = 250
+
+    /// Fits the lm (`family` nil) or glm of `specification` on each group of `table` by the
+    /// columns `by`. A group that cannot be fitted keeps R's message; the others go on.
+    static func fit(_ table: ArrowTable, by: [String], formula: String, family: String?, link: String?, weights: String?, offset: String?,
+                    epsilon: Double, maxit: Int, progress: (@Sendable (LinearModelProgress) -> Void)?) async throws -> GroupedFit {
+        guard !by.isEmpty else { throw LinearModelError.fitFailed(message: "--by needs at least one column") }
+        let runtime = try RRuntime.shared()
+        let (state, count) = try await runtime.withSession { session -> (RPreservedObject, Int) in
+            let value = try session.protect(try call("prepare", [try session.dataFrame(from: table), try session.makeStrings(by)], in: session))
+            guard case .integer(let n) = try session.read(try call("group_count", [value], in: session)).unstructured, let count = n.first ?? nil else {
+                throw RError.conversion("no group count")
+            }
+            return (try session.preserve(value), Int(count))
+        }
+        let glm = family != nil
+        try await runtime.withSession { session in
+            func optional(_ text: String?) throws -> SEXP { try text.map { try session.makeStrings([$0]) } ?? session.null }
+            _ = try call("set_model", [state.object, try session.makeStrings([formula]), try optional(family), try optional(link), try optional(weights),
+                                       try optional(offset), try session.make(.double([epsilon])), try session.make(.integer([Int32(clamping: maxit)]))],
+                         in: session)
+        }
+        var done = 0
+        while done < count {
+            try Task.checkCancellation()
+            let (from, to) = (done + 1, min(count, done + batchSize))
+            try await runtime.withSession { session in
+                _ = try call("fit_batch", [state.object, try session.make(.integer([Int32(from)])), try session.make(.integer([Int32(to)]))], in: session)
+            }
+            done = to
+            progress?(LinearModelProgress(pass: 1, passCount: 1, step: "groups", chunksDone: done, chunkCount: count,
+                                          rowsDone: 0, rowCount: table.rowCount))
+        }
+        return try await runtime.withSession { session in
+            let value = try session.protect(try call("collect", [state.object, try session.make(.logical([glm]))], in: session))
+            let fields = try RFields(try session.read(try session.element(of: value, at: 2)))
+            let coefficients = try session.arrowTable(fromDataFrame: try session.element(of: value, at: 0))
+            let groups = try session.arrowTable(fromDataFrame: try session.element(of: value, at: 1))
+            let labels = try fields.strings("labels"), errors = try fields.optionalStrings("errors")
+            let terms = try fields.doubles("terms").map { Int($0) }, seconds = try fields.doubles("seconds")
+            let results = labels.indices.map { GroupResult(label: labels[$0], error: errors[$0], terms: terms[$0], seconds: seconds[$0]) }
+            return GroupedFit(coefficients: coefficients, groups: groups, results: results,
+                              missingKeyRows: Int(try fields.double("missing_keys")),
+                              slowest: results.max { $0.seconds < $1.seconds })
+        }
+    }
+
+    static func call(_ name: String, _ arguments: [SEXP], in session: RSession) throws -> SEXP {
+        try LinearModelR.install(in: session)
+        try session.installHelpers(".polybridge_glm", from: EmbeddedScripts.glmR, what: "the glm helpers")
+        return try session.callHelper(".polybridge_grouped", name, arguments, from: EmbeddedScripts.groupedR, what: "the grouped-fit helpers",
+                                      purpose: "fitting each group")
+    }
+}
+
+extension LinearModel {
+    /// One `lm` per group of `table` by the columns `by` (each equal to R's `lm` on that
+    /// group's rows, as `split()` makes them), in this process. `progress` is called after each
+    /// batch of groups.
+    public static func fitGrouped(_ table: ArrowTable, by: [String], _ specification: LinearModelSpecification,
+                                  progress: (@Sendable (LinearModelProgress) -> Void)? = nil) async throws -> GroupedFit {
+        try await GroupedFits.fit(table, by: by, formula: specification.formula, family: nil, link: nil, weights: specification.weights,
+                                  offset: specification.offset, epsilon: 1e-8, maxit: 25, progress: progress)
+    }
+}
+
+extension GeneralizedLinearModel {
+    /// One `glm` per group of `table` by the columns `by` (each equal to R's `glm` on that
+    /// group's rows), in this process. `progress` is called after each batch of groups.
+    public static func fitGrouped(_ table: ArrowTable, by: [String], _ specification: GeneralizedLinearModelSpecification,
+                                  progress: (@Sendable (LinearModelProgress) -> Void)? = nil) async throws -> GroupedFit {
+        try checkControl(specification)
+        try await checkFamily(specification.family, link: specification.link)
+        return try await GroupedFits.fit(table, by: by, formula: specification.formula, family: specification.family, link: specification.link,
+                                         weights: specification.weights, offset: specification.offset, epsilon: specification.epsilon,
+                                         maxit: specification.maxit, progress: progress)
+    }
+}
