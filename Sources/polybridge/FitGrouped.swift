@@ -7,7 +7,7 @@ import Polybridge
 extension Fit {
     /// The columns of `--by`.
     var byColumns: [String] {
-        (by ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        (by ?? "").split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     func validateGrouped() throws {

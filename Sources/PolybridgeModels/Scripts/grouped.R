@@ -42,7 +42,7 @@ assign(".polybridge_grouped", local({
     e
   }
 
-  format_key <- function(x) if (is.factor(x)) as.character(x) else format(x, trim = TRUE, digits = 15L)
+  format_key <- function(x) as.character(x)
 
   # Sets the model of `e`'s fits: the call that fits one group's rows `d` (lm, or glm with the
   # family, its link and control). The call stays in `e`: a call handed back to R as an argument

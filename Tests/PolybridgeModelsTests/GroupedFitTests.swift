@@ -1,0 +1,188 @@
+import Foundation
+import Polybridge
+import PolybridgeTestSupport
+import Testing
+
+/// R's own answer per group, the oracle: `split()` of the data by the keys (which drops NA
+/// keys), then the model on each part with `coef` and `summary`, compared with the two tables
+/// a grouped fit returned (bound in R as `coefs` and `groups`). "TRUE", or what differs.
+let groupedOracle = #"""
+    .pb_grouped_agrees <- function(d, by, fit, coefs, groups, glm) {
+      key <- function(frame) do.call(paste, c(lapply(frame[by], as.character), sep = "\r"))
+      parts <- split(seq_len(nrow(d)), d[by], drop = TRUE, sep = "\r")
+      ours <- key(groups)
+      if (length(ours) != length(parts) || !setequal(ours, names(parts))) {
+        return(sprintf("groups: %d here, %d from split()", length(ours), length(parts)))
+      }
+      sorted <- do.call(order, c(unname(as.list(groups[by])), list(method = "radix")))
+      if (!identical(sorted, seq_along(ours))) return("the groups are not in ascending key order")
+      coef_keys <- key(coefs)
+      for (name in names(parts)) {
+        rows <- d[parts[[name]], , drop = FALSE]
+        g <- groups[ours == name, , drop = FALSE]
+        mine <- coefs[coef_keys == name, , drop = FALSE]
+        warned <- character()
+        r <- tryCatch(withCallingHandlers(fit(rows), warning = function(w) {
+          warned <<- c(warned, conditionMessage(w)); invokeRestart("muffleWarning") }), error = function(e) e)
+        where <- gsub("\r", "/", name)
+        if (inherits(r, "error")) {
+          if (!identical(g$error, conditionMessage(r))) return(sprintf("%s: error %s, R's %s", where, g$error, conditionMessage(r)))
+          if (nrow(mine)) return(sprintf("%s: a failed group has coefficients", where))
+          next
+        }
+        if (!is.na(g$error)) return(sprintf("%s: failed (%s) where R fits it", where, g$error))
+        s <- summary(r)
+        est <- coef(r)
+        table <- s$coefficients[match(names(est), rownames(s$coefficients)), , drop = FALSE]
+        close <- function(a, b) isTRUE(all.equal(as.double(a), as.double(unname(b)), tolerance = 1e-8))
+        if (!identical(mine$term, names(est))) return(sprintf("%s: terms %s, R's %s", where, toString(mine$term), toString(names(est))))
+        if (!close(mine$estimate, est)) return(sprintf("%s: estimates differ", where))
+        if (!close(mine$std_error, table[, 2L]) || !close(mine$statistic, table[, 3L]) || !close(mine$p_value, table[, 4L])) {
+          return(sprintf("%s: standard errors, statistics or p-values differ", where))
+        }
+        if (g$rows_used != NROW(r$model) || g$rows_dropped != nrow(rows) - NROW(r$model)) return(sprintf("%s: row counts differ", where))
+        if (g$df_residual != r$df.residual) return(sprintf("%s: df differ", where))
+        expected_warning <- if (length(warned)) paste(unique(warned), collapse = "; ") else NA_character_
+        if (!identical(g$warning, expected_warning)) return(sprintf("%s: warning %s, R's %s", where, g$warning, expected_warning))
+        if (glm) {
+          if (!close(c(g$deviance, g$null_deviance, g$dispersion), c(r$deviance, r$null.deviance, s$dispersion)) ||
+              !isTRUE(all.equal(g$aic, r$aic, tolerance = 1e-8)) || g$iterations != r$iter || g$converged != r$converged) {
+            return(sprintf("%s: the glm statistics differ", where))
+          }
+        } else {
+          f <- if (is.null(s$fstatistic)) NA_real_ else s$fstatistic[[1L]]
+          if (!isTRUE(all.equal(c(g$r_squared, g$adj_r_squared, g$sigma, g$f_statistic), c(s$r.squared, s$adj.r.squared, s$sigma, f),
+                                tolerance = 1e-8))) {
+            return(sprintf("%s: R-squared, sigma or F differ", where))
+          }
+        }
+      }
+      "TRUE"
+    }
+    """#
+
+/// A grouped fit of R's data frame `name` (made by `code`) read back from Parquet, compared
+/// with R's own fit per group (`fit`, an R function of one group's rows).
+func groupedAgreesWithR(_ name: String, _ code: String, by: [String], fit rFit: String, glm: GeneralizedLinearModelSpecification? = nil,
+                        lm: LinearModelSpecification? = nil, perturbed: Bool = false) async throws -> (verdict: String, fit: GroupedFit) {
+    let path = try await glmParquet(name, code)
+    let table = try await DataFiles.readTable(path)
+    let fit: GroupedFit = if let glm { try await GeneralizedLinearModel.fitGrouped(table, by: by, glm) }
+                          else { try await LinearModel.fitGrouped(table, by: by, lm!) }
+    _ = try await RRuntime.shared().evaluate(groupedOracle)
+    let byText = by.map { "'\($0)'" }.joined(separator: ", ")
+    let verdict = try await RRuntime.shared().withSession { session -> String in
+        let coefficients = try session.protect(try session.dataFrame(from: fit.coefficients))
+        let groups = try session.protect(try session.dataFrame(from: fit.groups))
+        // The checker's check: one estimate off by 1e-7 (relative) must fail the oracle.
+        let change = perturbed ? "coefs$estimate[[1L]] <- coefs$estimate[[1L]] * (1 + 1e-7); " : ""
+        let function = try session.evaluateText("function(coefs, groups) { \(change).pb_grouped_agrees(\(name), c(\(byText)), \(rFit), coefs, groups, \(glm != nil ? "TRUE" : "FALSE")) }",
+                                                purpose: "the grouped oracle")
+        let value = try session.read(try session.evaluate(try session.lang(function, [coefficients, groups]), purpose: "the grouped oracle"))
+        guard case .character(let text) = value.unstructured, let first = text.first ?? nil else { return "no verdict" }
+        return first
+    }
+    return (verdict, fit)
+}
+
+/// One fit per group (`LinearModel.fitGrouped`, `GeneralizedLinearModel.fitGrouped`): each
+/// group's numbers are R's on that group's rows, as `split()` makes them, to 1e-8.
+@Suite struct GroupedFitTests {
+    /// Unsorted data with text keys (one not ASCII) and NA keys; groups of one row, of all-NA
+    /// y, with a factor of one level, and a collinear column everywhere (z = 2x, aliased).
+    @Test func eachGroupsLMIsRsOnItsRowsAndFailuresStayInTheirGroup() async throws {
+        let code = """
+            set.seed(21); n <- 400
+            d <- data.frame(store = sample(c("north", "süd", "east", "west"), n, TRUE), x = rnorm(n),
+                            g = factor(sample(c("p", "q", "r"), n, TRUE)))
+            d$z <- 2 * d$x; d$y <- 1 + d$x + as.integer(d$g) + rnorm(n)
+            d$store[sample(n, 9)] <- NA
+            d$y[d$store %in% "west"] <- NA
+            d$g[d$store %in% "east"] <- "p"
+            d <- rbind(d, data.frame(store = "solo", x = 0.5, g = factor("q", levels = c("p", "q", "r")), z = 1, y = 2))
+            d[sample(nrow(d)), ]
+            """
+        let (verdict, fit) = try await groupedAgreesWithR("gr_lm", code, by: ["store"], fit: "function(x) lm(y ~ x + z + g, data = x)",
+                                                           lm: LinearModelSpecification(formula: "y ~ x + z + g"))
+        #expect(verdict == "TRUE", "\(verdict)")
+        #expect(fit.results.map(\.label) == ["store=east", "store=north", "store=solo", "store=süd", "store=west"])
+        // R refuses the one-row group too: its factor has one level.
+        #expect(fit.failed.map(\.label) == ["store=east", "store=solo", "store=west"])
+        #expect(fit.missingKeyRows == 9)
+        let north = try fit.coefficients(ofGroup: 1)
+        #expect(north.map(\.name) == ["(Intercept)", "x", "z", "gq", "gr"])
+        #expect(north[2].estimate.isNaN)
+    }
+
+    /// Two key columns (a number and text), weights and an offset.
+    @Test func twoKeysWeightsAndAnOffset() async throws {
+        let code = """
+            set.seed(22); n <- 300
+            d <- data.frame(a = sample(c(1, 2.5), n, TRUE), b = sample(c("x", "y", "z"), n, TRUE), x = rnorm(n),
+                            w = sample(1:4, n, TRUE), o = runif(n))
+            d$y <- d$a + d$x + d$o + rnorm(n)
+            rbind(d, data.frame(a = 1, b = "solo", x = 0.3, w = 2, o = 0.1, y = 1.4))
+            """
+        let (verdict, fit) = try await groupedAgreesWithR("gr_two", code, by: ["a", "b"], fit: "function(x) lm(y ~ x, data = x, weights = w, offset = o)",
+                                                           lm: LinearModelSpecification(formula: "y ~ x", weights: "w", offset: "o"))
+        #expect(verdict == "TRUE", "\(verdict)")
+        #expect(fit.results.count == 7 && fit.failed.isEmpty)
+        let perturbed = try await groupedAgreesWithR("gr_two", code, by: ["a", "b"], fit: "function(x) lm(y ~ x, data = x, weights = w, offset = o)",
+                                                     lm: LinearModelSpecification(formula: "y ~ x", weights: "w", offset: "o"), perturbed: true)
+        #expect(perturbed.verdict.hasSuffix("estimates differ"), "\(perturbed.verdict)")
+        // The one-row group: its intercept alone, x aliased.
+        let solo = try fit.coefficients(ofGroup: try #require(fit.results.firstIndex { $0.label == "a=1, b=solo" }))
+        #expect(solo.map(\.estimate.isNaN) == [false, true])
+    }
+
+    /// glm per group: Poisson with an offset, and a binomial group with separation (R's
+    /// warning in its row of the groups table).
+    @Test func glmPerGroupWithRsWarnings() async throws {
+        let code = """
+            set.seed(23); n <- 240
+            d <- data.frame(k = sample(c("a", "b", "c"), n, TRUE), x = rnorm(n))
+            d$y <- rbinom(n, 1, plogis(0.5 * d$x))
+            d$y[d$k == "c"] <- as.integer(d$x[d$k == "c"] > 0)
+            d$count <- rpois(n, exp(0.3 + 0.2 * d$x)); d$le <- log(runif(n, 1, 2))
+            d
+            """
+        let binomial = try await groupedAgreesWithR("gr_glm", code, by: ["k"], fit: "function(x) glm(y ~ x, family = binomial, data = x)",
+                                                     glm: GeneralizedLinearModelSpecification(formula: "y ~ x", family: "binomial"))
+        #expect(binomial.verdict == "TRUE", "\(binomial.verdict)")
+        let warning = try #require(try binomial.fit.groups.column(named: "warning")?.stringValues())
+        #expect(warning[2]?.contains("fitted probabilities numerically 0 or 1 occurred") == true, "\(warning)")
+        let poisson = try await groupedAgreesWithR("gr_glm_p", code, by: ["k"],
+                                                    fit: "function(x) glm(count ~ x, family = poisson, data = x, offset = le)",
+                                                    glm: GeneralizedLinearModelSpecification(formula: "count ~ x", family: "poisson", offset: "le"))
+        #expect(poisson.verdict == "TRUE", "\(poisson.verdict)")
+    }
+
+    /// One group, and 10,000 groups of 3 to 8 rows.
+    @Test(arguments: [1, 10_000])
+    func oneGroupAndTenThousand(groups: Int) async throws {
+        let code = """
+            set.seed(24); sizes <- sample(3:8, \(groups), TRUE); n <- sum(sizes)
+            d <- data.frame(id = rep(sprintf("g%05d", seq_len(\(groups))), sizes), x = rnorm(n))
+            d$y <- 2 * d$x + rnorm(n)
+            d[sample(n), ]
+            """
+        let (verdict, fit) = try await groupedAgreesWithR("gr_many_\(groups)", code, by: ["id"], fit: "function(x) lm(y ~ x, data = x)",
+                                                           lm: LinearModelSpecification(formula: "y ~ x"))
+        #expect(verdict == "TRUE", "\(verdict)")
+        #expect(fit.results.count == groups && fit.failed.isEmpty)
+    }
+
+    /// A key column that is not in the data is an error naming it; data whose every key is
+    /// missing has no groups.
+    @Test func aMissingKeyColumnIsNamedAndAllNAKeysGiveNoGroups() async throws {
+        let path = try await glmParquet("gr_bad", "data.frame(k = c(NA, NA), x = c(1, 2), y = c(1, 3))")
+        let table = try await DataFiles.readTable(path)
+        await #expect {
+            _ = try await LinearModel.fitGrouped(table, by: ["store"], LinearModelSpecification(formula: "y ~ x"))
+        } throws: { error in
+            "\(error)".contains("no column 'store' to group by (the columns are k, x, y)")
+        }
+        let none = try await LinearModel.fitGrouped(table, by: ["k"], LinearModelSpecification(formula: "y ~ x"))
+        #expect(none.results.isEmpty && none.missingKeyRows == 2 && none.coefficients.rowCount == 0)
+    }
+}
