@@ -136,6 +136,7 @@ enum PipelineSteps {
     }
 
     private static func runFit(_ step: PipelineStep, input: ArrowTable) async throws -> [String: ArrowTable] {
+        if case .string(let by)? = step.parameter("by") { return try await runGroupedFit(step, input: input, by: by) }
         if case .string(let family)? = step.parameter("family") {
             var link: String?
             if case .string(let given)? = step.parameter("link") { link = given }
@@ -171,6 +172,29 @@ enum PipelineSteps {
             ("summary", try ArrowArray(utf8: [fit.summary])),
         ])
         return ["coefficients": coefficients, "statistics": statistics]
+    }
+
+    /// A fit step with `by`: one lm (or glm, with a `family`) per group of the input, with the
+    /// coefficients and groups tables as outputs; the count of groups that could not be fitted
+    /// goes to standard error with the step's id.
+    private static func runGroupedFit(_ step: PipelineStep, input: ArrowTable, by: String) async throws -> [String: ArrowTable] {
+        let columns = by.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let fit: GroupedFit
+        if case .string(let family)? = step.parameter("family") {
+            var link: String?
+            if case .string(let given)? = step.parameter("link") { link = given }
+            fit = try await GeneralizedLinearModel.fitGrouped(input, by: columns, GeneralizedLinearModelSpecification(
+                formula: step.formula!, family: family, link: link, weights: step.weights, offset: step.offset))
+        } else {
+            fit = try await LinearModel.fitGrouped(input, by: columns, LinearModelSpecification(formula: step.formula!, weights: step.weights,
+                                                                                                  offset: step.offset))
+        }
+        if !fit.failed.isEmpty {
+            let printed = StepOutput(step: step.id)
+            printed.warn("\(fit.failed.count) of \(fit.results.count) groups could not be fitted (their errors are in the groups output)")
+            printed.finish()
+        }
+        return ["coefficients": fit.coefficients, "groups": fit.groups]
     }
 
     /// A fit step with a `family`: R's glm on the whole input; R's warnings go to standard error

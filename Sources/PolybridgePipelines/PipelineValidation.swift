@@ -7,10 +7,13 @@ import PolybridgeRuntime
 /// parsing, nothing runs), and parameters match the functions' arguments and default types.
 /// Each error names the step and the line in the pipeline file.
 public enum PipelineValidation {
-    /// The outputs a fit step makes.
-    static let fitOutputs: Set<String> = ["coefficients", "statistics"]
+    /// The outputs a fit step makes: one fit's coefficients and statistics, or with `by` the
+    /// coefficients and groups tables of one fit per group.
+    static func fitOutputs(_ step: PipelineStep) -> [String] {
+        step.parameter("by") != nil ? ["coefficients", "groups"] : ["coefficients", "statistics"]
+    }
     /// The parameters a fit step takes, with their types.
-    static let fitParameters: [String: String] = ["chunks": "integer", "combine": "string", "family": "string", "link": "string"]
+    static let fitParameters: [String: String] = ["by": "string", "chunks": "integer", "combine": "string", "family": "string", "link": "string"]
 
     /// Checks `pipeline`; returns the steps in an order that runs every input first.
     @discardableResult
@@ -24,11 +27,12 @@ public enum PipelineValidation {
                 guard let source = pipeline.step(input.step) else {
                     throw invalid(step, "inputs.\(input.name)", "input '\(input.name)' names step '\(input.step)', which the pipeline does not have")
                 }
-                if let output = input.output, source.kind == .fit, !fitOutputs.contains(output) {
-                    throw invalid(step, "inputs.\(input.name)", "step '\(source.id)' (fit) has outputs coefficients and statistics, not '\(output)'")
+                let outputs = fitOutputs(source)
+                if let output = input.output, source.kind == .fit, !outputs.contains(output) {
+                    throw invalid(step, "inputs.\(input.name)", "step '\(source.id)' (fit) has outputs \(outputs[0]) and \(outputs[1]), not '\(output)'")
                 }
                 if input.output == nil, source.kind == .fit {
-                    throw invalid(step, "inputs.\(input.name)", "step '\(source.id)' (fit) has two outputs: say \(source.id).coefficients or \(source.id).statistics")
+                    throw invalid(step, "inputs.\(input.name)", "step '\(source.id)' (fit) has two outputs: say \(source.id).\(outputs[0]) or \(source.id).\(outputs[1])")
                 }
                 if input.output != nil, source.kind == .read {
                     throw invalid(step, "inputs.\(input.name)", "step '\(source.id)' (read) has one output: say \(source.id)")
@@ -83,7 +87,7 @@ public enum PipelineValidation {
             if step.inputs.count != 1 { throw invalid(step, "inputs", "a fit step takes exactly one input (it has \(step.inputs.count))") }
             for parameter in step.params {
                 guard let expected = fitParameters[parameter.name] else {
-                    throw invalid(step, "params.\(parameter.name)", "unknown parameter '\(parameter.name)' for a fit step (parameters: chunks, combine, family, link)")
+                    throw invalid(step, "params.\(parameter.name)", "unknown parameter '\(parameter.name)' for a fit step (parameters: by, chunks, combine, family, link)")
                 }
                 guard accepts(expected, parameter.value) else {
                     throw invalid(step, "params.\(parameter.name)", "parameter '\(parameter.name)' must be \(article(expected)), not \(article(parameter.value.typeName)) (\(parameter.value))")
@@ -97,6 +101,14 @@ public enum PipelineValidation {
             }
             if step.parameter("family") != nil, step.parameter("chunks") != nil || step.parameter("combine") != nil {
                 throw invalid(step, "params.family", "a glm fit step (family) fits its whole input: chunks and combine apply to lm")
+            }
+            if case .string(let by)? = step.parameter("by") {
+                if by.split(separator: ",", omittingEmptySubsequences: false).contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+                    throw invalid(step, "params.by", "parameter 'by' names the columns to group by, separated by commas (got '\(by)')")
+                }
+                if step.parameter("chunks") != nil || step.parameter("combine") != nil {
+                    throw invalid(step, "params.by", "a fit per group (by) fits each group whole: chunks and combine do not apply to it")
+                }
             }
             if case .string(let combine)? = step.parameter("combine"), !["exact", "average"].contains(combine) {
                 throw invalid(step, "params.combine", "parameter 'combine' must be exact or average (not '\(combine)')")
