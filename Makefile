@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: setup setup-engines setup-test build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-glm bench-glm-large bench-pipeline bench-engines bench-compare bench-csv-width bench-wide-factor clean
+.PHONY: setup setup-engines setup-test build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-glm bench-glm-large bench-grouped bench-pipeline bench-engines bench-compare bench-csv-width bench-wide-factor clean
 
 setup:
 	./scripts/setup.sh
@@ -67,6 +67,11 @@ bench-glm: release
 bench-glm-large: release
 	./scripts/setup.sh --bench
 	./scripts/bench-glm-large.sh
+
+# One lm per group (fit --by) versus lapply(split()), data.table by, dplyr + broom and mclapply.
+bench-grouped: release
+	./scripts/setup.sh --bench
+	./scripts/bench-grouped.sh
 
 # The demo pipeline cold and warm, and the R -> Python -> R hand-off in memory versus files.
 bench-pipeline: release

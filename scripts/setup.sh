@@ -6,10 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debian_packages=(r-base-dev r-cran-reticulate pkg-config)
-# The benchmarks' baselines: data.table's fwrite/fread for the file-passing hand-off.
-[ "${1:-}" = "--bench" ] && debian_packages+=(r-cran-data.table)
+# The benchmarks' baselines: data.table's fwrite/fread for the file-passing hand-off, and
+# data.table, dplyr and broom for the grouped fits' R ways.
+[ "${1:-}" = "--bench" ] && debian_packages+=(r-cran-data.table r-cran-dplyr r-cran-broom)
 # The tests: testthat for the R helpers, and the R classes the conversion tests round-trip.
-[ "${1:-}" = "--test" ] && debian_packages+=(r-cran-testthat r-cran-tibble r-cran-dplyr r-cran-data.table)
+[ "${1:-}" = "--test" ] && debian_packages+=(r-cran-testthat r-cran-tibble r-cran-dplyr r-cran-data.table r-cran-broom)
 missing=()
 for package in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
