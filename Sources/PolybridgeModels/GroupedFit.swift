@@ -23,6 +23,9 @@ public struct GroupedFit: Sendable {
     public var missingKeyRows: Int
     /// The group that took longest to fit, and its seconds.
     public var slowest: GroupResult?
+    /// How many groups were fitted in Swift without an R call (an lm of bare columns); R's own
+    /// lm or glm fitted the others.
+    public var nativeGroupCount = 0
 
     /// The groups that could not be fitted.
     public var failed: [GroupResult] { results.filter { $0.error != nil } }
@@ -82,17 +85,27 @@ enum GroupedFits {
                                        try optional(offset), try session.make(.double([epsilon])), try session.make(.integer([Int32(clamping: maxit)]))],
                          in: session)
         }
-        var done = 0
-        while done < count {
-            try Task.checkCancellation()
-            let (from, to) = (done + 1, min(count, done + batchSize))
-            try await runtime.withSession { session in
-                _ = try call("fit_batch", [state.object, try session.make(.integer([Int32(from)])), try session.make(.integer([Int32(to)]))], in: session)
-            }
-            done = to
+        let report: @Sendable (Int) -> Void = { done in
             progress?(LinearModelProgress(pass: 1, passCount: 1, step: "groups", chunksDone: done, chunkCount: count,
                                           rowsDone: 0, rowCount: table.rowCount))
         }
+        let native = glm ? nil : try await NativeGroupedLM.make(table, LinearModelSpecification(formula: formula, weights: weights, offset: offset))
+        var nativeCount = 0
+        if let native {
+            nativeCount = try await fitNatively(native, state: state, count: count, report: report)
+        } else {
+            var done = 0
+            while done < count {
+                try Task.checkCancellation()
+                let (from, to) = (done + 1, min(count, done + batchSize))
+                try await runtime.withSession { session in
+                    _ = try call("fit_batch", [state.object, try session.make(.integer([Int32(from)])), try session.make(.integer([Int32(to)]))], in: session)
+                }
+                done = to
+                report(done)
+            }
+        }
+        let nativeGroups = nativeCount
         return try await runtime.withSession { session in
             let value = try session.protect(try call("collect", [state.object, try session.make(.logical([glm]))], in: session))
             let fields = try RFields(try session.read(try session.element(of: value, at: 2)))
@@ -103,8 +116,58 @@ enum GroupedFits {
             let results = labels.indices.map { GroupResult(label: labels[$0], error: errors[$0], terms: terms[$0], seconds: seconds[$0]) }
             return GroupedFit(coefficients: coefficients, groups: groups, results: results,
                               missingKeyRows: Int(try fields.double("missing_keys")),
-                              slowest: results.max { $0.seconds < $1.seconds })
+                              slowest: results.max { $0.seconds < $1.seconds }, nativeGroupCount: nativeGroups)
         }
+    }
+
+    /// Groups fitted in Swift per R call (their results go to R in one call).
+    static let nativeBatchSize = 2000
+
+    /// Fits each group of `state` with `native`, in batches: the groups it covers go to R as
+    /// results, the others are fitted by R's lm.
+    private static func fitNatively(_ native: NativeGroupedLM, state: RPreservedObject, count: Int, report: @Sendable (Int) -> Void) async throws -> Int {
+        let runtime = try RRuntime.shared()
+        let (rows, sizes) = try await runtime.withSession { session -> ([Int32], [Int32]) in
+            let value = try session.read(try call("group_rows", [state.object], in: session))
+            let fields = try RFields(value)
+            guard case .integer(let rows) = try fields.value("rows"), case .integer(let sizes) = try fields.value("sizes") else {
+                throw RError.conversion("no group rows")
+            }
+            return (rows.map { $0 ?? 0 }, sizes.map { $0 ?? 0 })
+        }
+        var starts = [Int](repeating: 0, count: sizes.count + 1)
+        for (index, size) in sizes.enumerated() { starts[index + 1] = starts[index] + Int(size) }
+        var done = 0, fittedHere = 0
+        while done < count {
+            try Task.checkCancellation()
+            let batch = done..<min(count, done + nativeBatchSize)
+            var fitted: [(Int, NativeGroupResult)] = [], forR: [Int] = []
+            for group in batch {
+                let groupRows = rows[starts[group]..<starts[group + 1]].map { Int($0) - 1 }
+                if let result = try await native.fit(rows: groupRows) { fitted.append((group, result)) } else { forR.append(group) }
+            }
+            let (groups, results, byR) = (fitted.map(\.0), fitted.map(\.1), forR)
+            try await runtime.withSession { session in
+                if !results.isEmpty {
+                    func doubles(_ values: [Double]) throws -> SEXP { try session.make(.double(values.map { $0.isNaN ? nil : $0 })) }
+                    func integers(_ values: [Int]) throws -> SEXP { try session.make(.integer(values.map { Int32(clamping: $0) })) }
+                    _ = try call("set_native", [
+                        state.object, try integers(groups.map { $0 + 1 }), try integers(results.map(\.terms.count)),
+                        try session.makeStrings(results.flatMap(\.terms)), try doubles(results.flatMap(\.estimate)),
+                        try doubles(results.flatMap(\.standardError)), try doubles(results.flatMap(\.statistic)),
+                        try integers(results.map(\.rows)), try integers(results.map(\.used)), try integers(results.map(\.residualDF)),
+                        try doubles(results.map(\.rSquared)), try doubles(results.map(\.adjustedRSquared)), try doubles(results.map(\.sigma)),
+                        try doubles(results.map(\.fStatistic)), try session.make(.double(results.map(\.seconds)))], in: session)
+                }
+                if !byR.isEmpty {
+                    _ = try call("fit_indices", [state.object, try session.make(.integer(byR.map { Int32($0 + 1) }))], in: session)
+                }
+            }
+            done = batch.upperBound
+            fittedHere += groups.count
+            report(done)
+        }
+        return fittedHere
     }
 
     static func call(_ name: String, _ arguments: [SEXP], in session: RSession) throws -> SEXP {

@@ -316,7 +316,8 @@ private final class DoubleStorage {
 }
 
 /// Fills model-matrix columns for chosen rows from a chunk's variables and a layout.
-private struct ColumnBuilder {
+/// The model matrix's columns for a layout, from a chunk's variables: `fill` writes any rows.
+struct ColumnBuilder {
     private enum Part {
         case value(NativeChunkData.Numeric)
         case contrast([Double], codes: [Int32])

@@ -33,9 +33,11 @@ let groupedOracle = #"""
         if (!is.na(g$error)) return(sprintf("%s: failed (%s) where R fits it", where, g$error))
         s <- summary(r)
         est <- coef(r)
-        table <- s$coefficients[match(names(est), rownames(s$coefficients)), , drop = FALSE]
         close <- function(a, b) isTRUE(all.equal(as.double(a), as.double(unname(b)), tolerance = 1e-8))
-        if (!identical(mine$term, names(est))) return(sprintf("%s: terms %s, R's %s", where, toString(mine$term), toString(names(est))))
+        # An lm whose every weight is zero has coefficients without names: the model matrix's are expected.
+        terms <- if (is.null(names(est))) colnames(model.matrix(r)) else names(est)
+        table <- s$coefficients[match(terms, rownames(s$coefficients)), , drop = FALSE]
+        if (!identical(mine$term, terms)) return(sprintf("%s: terms %s, R's %s", where, toString(mine$term), toString(terms)))
         if (!close(mine$estimate, est)) return(sprintf("%s: estimates differ", where))
         if (!close(mine$std_error, table[, 2L]) || !close(mine$statistic, table[, 3L]) || !close(mine$p_value, table[, 4L])) {
           return(sprintf("%s: standard errors, statistics or p-values differ", where))
@@ -109,6 +111,8 @@ func groupedAgreesWithR(_ name: String, _ code: String, by: [String], fit rFit: 
         // R refuses the one-row group too: its factor has one level.
         #expect(fit.failed.map(\.label) == ["store=east", "store=solo", "store=west"])
         #expect(fit.missingKeyRows == 9)
+        // north and süd in Swift; R's lm for the three it refuses.
+        #expect(fit.nativeGroupCount == 2)
         let north = try fit.coefficients(ofGroup: 1)
         #expect(north.map(\.name) == ["(Intercept)", "x", "z", "gq", "gr"])
         #expect(north[2].estimate.isNaN)
@@ -170,6 +174,35 @@ func groupedAgreesWithR(_ name: String, _ code: String, by: [String], fit rFit: 
                                                            lm: LinearModelSpecification(formula: "y ~ x"))
         #expect(verdict == "TRUE", "\(verdict)")
         #expect(fit.results.count == groups && fit.failed.isEmpty)
+        #expect(fit.nativeGroupCount == groups)
+    }
+
+    /// Many small random cases, each with a few groups, compared with R per group: lm's native
+    /// path (and R's lm for the groups it leaves to R) on groups of 1 to 12 rows, factors whose
+    /// levels some groups lack, collinear and constant columns, zero weights, offsets, NA rows
+    /// and no intercept.
+    @Test(arguments: 0..<8)
+    func smallRandomGroupedCasesEqualRsPerGroup(batch: Int) async throws {
+        var native = 0
+        for seed in (batch * 10 + 1)...(batch * 10 + 10) {
+            let code = """
+                set.seed(\(700 + seed)); groups <- sample(1:5, 1); sizes <- sample(1:12, groups, TRUE); n <- sum(sizes)
+                d <- data.frame(k = rep(letters[seq_len(groups)], sizes), x1 = round(rnorm(n), 2), x2 = round(runif(n), 2),
+                                g = factor(sample(c("p", "q", "r"), n, TRUE)), w = sample(0:3, n, TRUE), o = round(runif(n), 2))
+                d$x3 <- 2 * d$x1; d$c <- 1; d$y <- 1 + d$x1 - d$x2 + as.integer(d$g) / 2 + rnorm(n)
+                if (n > 3) { d$x1[sample(n, 1)] <- NA; d$y[sample(n, 1)] <- NA }
+                d[sample(n), ]
+                """
+            let terms = ["x1", "x2", "g", "x3", "c"].enumerated().filter { (seed * 7 + $0.offset * 3) % 5 < 3 }.map(\.element)
+            let rhs = (seed % 6 == 0 ? "0 + " : "") + (terms.isEmpty ? "x1" : terms.joined(separator: " + "))
+            let weights = seed % 3 == 0 ? "w" : nil, offset = seed % 4 == 0 ? "o" : nil
+            let rFit = "function(x) lm(y ~ \(rhs), data = x\(weights.map { ", weights = \($0)" } ?? "")\(offset.map { ", offset = \($0)" } ?? ""))"
+            let (verdict, fit) = try await groupedAgreesWithR("gr_small_\(seed)", code, by: ["k"], fit: rFit,
+                                                               lm: LinearModelSpecification(formula: "y ~ \(rhs)", weights: weights, offset: offset))
+            #expect(verdict == "TRUE", "seed \(seed): y ~ \(rhs), weights \(weights ?? "-"), offset \(offset ?? "-"): \(verdict)")
+            native += fit.nativeGroupCount
+        }
+        #expect(native >= 20, "only \(native) groups took the native path")
     }
 
     /// A key column that is not in the data is an error naming it; data whose every key is

@@ -63,10 +63,13 @@ assign(".polybridge_grouped", local({
   }
 
   # Fits groups `from`..`to` of `e` with its model, keeping each group's result in `e`.
-  fit_batch <- function(e, from, to) {
+  fit_batch <- function(e, from, to) fit_indices(e, seq.int(from, to))
+
+  # Fits the groups `indices` of `e` with R's lm or glm.
+  fit_indices <- function(e, indices) {
     cl <- e$call
     glm <- identical(cl[[1L]], as.name("glm"))
-    for (i in seq.int(from, to)) {
+    for (i in indices) {
       d <- e$data[e$groups[[i]], , drop = FALSE]
       warnings <- character()
       started <- proc.time()[[3L]]
@@ -88,10 +91,12 @@ assign(".polybridge_grouped", local({
     s <- summary(fit)
     estimate <- stats::coef(fit)
     table <- s$coefficients
-    pick <- function(column) unname(table[, column][match(names(estimate), rownames(table))])
+    # Coefficients without names (an lm whose every weight is zero) take the model matrix's.
+    term <- if (is.null(names(estimate))) colnames(stats::model.matrix(fit)) else names(estimate)
+    pick <- function(column) unname(table[, column][match(term, rownames(table))])
     used <- NROW(fit$model)
     out <- list(error = NA_character_, warning = warning, rows = rows, seconds = seconds, used = used,
-                term = names(estimate), estimate = unname(estimate), std_error = pick(2L), statistic = pick(3L),
+                term = term, estimate = unname(estimate), std_error = pick(2L), statistic = pick(3L),
                 p_value = pick(4L), df_residual = fit$df.residual)
     if (glm) {
       c(out, list(deviance = fit$deviance, null_deviance = fit$null.deviance, aic = fit$aic, dispersion = s$dispersion,
@@ -144,6 +149,27 @@ assign(".polybridge_grouped", local({
   }
 
   group_count <- function(e) length(e$groups)
+
+  # Every group's rows (1-based, group after group) and each group's size, for fits made
+  # outside R.
+  group_rows <- function(e) list(rows = as.integer(unlist(e$groups, use.names = FALSE)), sizes = lengths(e$groups))
+
+  # Keeps lm results computed outside R (the native path) for the groups `index`: their terms
+  # and numbers, `counts` terms each, with the p-values R's summary.lm gives from the t values.
+  set_native <- function(e, index, counts, term, estimate, std_error, statistic, rows, used, df_residual, r_squared,
+                         adj_r_squared, sigma, f_statistic, seconds) {
+    p_value <- 2 * stats::pt(abs(statistic), rep.int(df_residual, counts), lower.tail = FALSE)
+    ends <- cumsum(counts)
+    for (k in seq_along(index)) {
+      s <- seq.int(ends[[k]] - counts[[k]] + 1L, length.out = counts[[k]])
+      e$results[[index[[k]]]] <- list(error = NA_character_, warning = NA_character_, rows = rows[[k]], seconds = seconds[[k]],
+                                       used = used[[k]], term = term[s], estimate = estimate[s], std_error = std_error[s],
+                                       statistic = statistic[s], p_value = p_value[s], df_residual = df_residual[[k]],
+                                       r_squared = r_squared[[k]], adj_r_squared = adj_r_squared[[k]], sigma = sigma[[k]],
+                                       f_statistic = f_statistic[[k]])
+    }
+    invisible(NULL)
+  }
 
   environment()
 }), envir = globalenv())
