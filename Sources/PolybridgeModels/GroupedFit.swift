@@ -71,8 +71,12 @@ enum GroupedFits {
                     epsilon: Double, maxit: Int, progress: (@Sendable (LinearModelProgress) -> Void)?) async throws -> GroupedFit {
         guard !by.isEmpty else { throw LinearModelError.fitFailed(message: "--by needs at least one column") }
         let runtime = try RRuntime.shared()
+        if let absent = by.first(where: { table.column(named: $0) == nil }) {
+            throw LinearModelError.fitFailed(message: "no column '\(absent)' to group by (the columns are \(table.columnNames.joined(separator: ", ")))")
+        }
+        let keys = try ArrowTable(columns: by.map { table.column(named: $0)! })
         let (state, count) = try await runtime.withSession { session -> (RPreservedObject, Int) in
-            let value = try session.protect(try call("prepare", [try session.dataFrame(from: table), try session.makeStrings(by)], in: session))
+            let value = try session.protect(try call("prepare", [try session.dataFrame(from: keys)], in: session))
             guard case .integer(let n) = try session.read(try call("group_count", [value], in: session)).unstructured, let count = n.first ?? nil else {
                 throw RError.conversion("no group count")
             }
@@ -91,9 +95,13 @@ enum GroupedFits {
         }
         let native = glm ? nil : try await NativeGroupedLM.make(table, LinearModelSpecification(formula: formula, weights: weights, offset: offset))
         var nativeCount = 0
+        let giveData: @Sendable () async throws -> Void = {
+            try await runtime.withSession { session in _ = try call("set_data", [state.object, try session.dataFrame(from: table)], in: session) }
+        }
         if let native {
-            nativeCount = try await fitNatively(native, state: state, count: count, report: report)
+            nativeCount = try await fitNatively(native, state: state, count: count, giveData: giveData, report: report)
         } else {
+            try await giveData()
             var done = 0
             while done < count {
                 try Task.checkCancellation()
@@ -125,7 +133,8 @@ enum GroupedFits {
 
     /// Fits each group of `state` with `native`, in batches: the groups it covers go to R as
     /// results, the others are fitted by R's lm.
-    private static func fitNatively(_ native: NativeGroupedLM, state: RPreservedObject, count: Int, report: @Sendable (Int) -> Void) async throws -> Int {
+    private static func fitNatively(_ native: NativeGroupedLM, state: RPreservedObject, count: Int, giveData: @Sendable () async throws -> Void,
+                                    report: @Sendable (Int) -> Void) async throws -> Int {
         let runtime = try RRuntime.shared()
         let (rows, sizes) = try await runtime.withSession { session -> ([Int32], [Int32]) in
             let value = try session.read(try call("group_rows", [state.object], in: session))
@@ -137,7 +146,7 @@ enum GroupedFits {
         }
         var starts = [Int](repeating: 0, count: sizes.count + 1)
         for (index, size) in sizes.enumerated() { starts[index + 1] = starts[index] + Int(size) }
-        var done = 0, fittedHere = 0
+        var done = 0, fittedHere = 0, dataGiven = false
         while done < count {
             try Task.checkCancellation()
             let batch = done..<min(count, done + nativeBatchSize)
@@ -145,6 +154,11 @@ enum GroupedFits {
             for group in batch {
                 let groupRows = rows[starts[group]..<starts[group + 1]].map { Int($0) - 1 }
                 if let result = try await native.fit(rows: groupRows) { fitted.append((group, result)) } else { forR.append(group) }
+            }
+            // R gets the data (all of it, converted once) when it first fits a group.
+            if !forR.isEmpty && !dataGiven {
+                try await giveData()
+                dataGiven = true
             }
             let (groups, results, byR) = (fitted.map(\.0), fitted.map(\.1), forR)
             try await runtime.withSession { session in

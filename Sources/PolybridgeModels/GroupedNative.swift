@@ -38,9 +38,19 @@ struct NativeGroupedLM {
     let builder: ColumnBuilder
     /// For each factor variable: the data's level index → the whole data's level index.
     let toGlobal: [String: [Int]]
+    /// The factor variables, in a fixed order.
+    let factorNames: [String]
     /// Whether this R's `summary.lm` takes the offset out of the fitted values for R² and F
     /// (R 4.3 and later do; R 4.2 counts it in).
     let offsetLeftOutOfRSquared: Bool
+    /// Each set of present levels seen so far (by the whole data's level indices) → the
+    /// group's layout and its columns among the whole data's (nil: R fits such groups).
+    private let layouts = LayoutCache()
+
+    private final class LayoutCache: @unchecked Sendable {
+        // Used by one fit at a time, from one task.
+        var entries: [[Int]: (layout: NativeLayout, columns: [Int])?] = [:]
+    }
 
     /// The native path for `specification` on `table`, or nil when the formula or the columns
     /// need R (anything but main effects of bare columns).
@@ -61,7 +71,7 @@ struct NativeGroupedLM {
         let leftOut = try await RRuntime.shared().eval("any(grepl('z$offset', deparse(stats::summary.lm), fixed = TRUE))", as: Bool.self)
         return NativeGroupedLM(data: data, formula: specification.formula, ordered: data.orderedVariables, globalLevels: levels,
                                globalLayout: layout, builder: try ColumnBuilder(data, layout: layout, levels: levels), toGlobal: toGlobal,
-                               offsetLeftOutOfRSquared: leftOut)
+                               factorNames: toGlobal.keys.sorted(), offsetLeftOutOfRSquared: leftOut)
     }
 
     /// The lm of the group of `rows` (0-based rows of the table), or nil for R to fit.
@@ -70,28 +80,44 @@ struct NativeGroupedLM {
         let kept = rows.filter { data.kept[$0] }
         guard !kept.isEmpty else { return nil }
         // The levels the group's kept rows have, in the whole data's order.
-        var levels: [String: [String]] = [:]
-        for (name, global) in globalLevels {
-            guard let variable = data.categorical[name], let map = toGlobal[name] else { continue }
-            var present = [Bool](repeating: false, count: global.count)
+        var signature: [Int] = []
+        for name in factorNames {
+            let variable = data.categorical[name]!, map = toGlobal[name]!
+            var present = [Bool](repeating: false, count: globalLevels[name]!.count)
             for row in kept {
                 let code = Int(variable.codes[row])
                 guard code >= 0, map[code] >= 0 else { return nil }
                 present[map[code]] = true
             }
-            let own = global.indices.filter { present[$0] }.map { global[$0] }
+            let own = present.indices.filter { present[$0] }
             guard own.count >= 2 else { return nil }
-            levels[name] = own
+            signature += own + [-1]
         }
-        guard let layout = try? await LinearModelChunkWork.nativeLayout(formula, levels: levels, ordered: ordered),
-              let columns = groupColumns(layout, levels: levels) else { return nil }
+        if layouts.entries[signature] == nil {
+            var levels: [String: [String]] = [:], at = 0
+            for name in factorNames {
+                let global = globalLevels[name]!
+                var own: [String] = []
+                while signature[at] >= 0 { own.append(global[signature[at]]); at += 1 }
+                at += 1
+                levels[name] = own
+            }
+            let layout = try? await LinearModelChunkWork.nativeLayout(formula, levels: levels, ordered: ordered)
+            layouts.entries[signature] = layout.flatMap { layout in groupColumns(layout, levels: levels).map { (layout, $0) } } ?? .some(nil)
+        }
+        guard case .some(.some(let entry)) = layouts.entries[signature] else { return nil }
+        let (layout, columns) = entry
         // The whole data's columns for the kept rows, then the group's among them.
         let n = kept.count, all = globalLayout.names.count, p = columns.count
         var full = [Double](repeating: 0, count: max(n * all, 1))
         full.withUnsafeMutableBufferPointer { builder.fill(rows: kept, into: $0.baseAddress!, stride: n) }
-        let response = kept.map { data.numeric[data.plan.response]![$0] }
-        let weights = data.plan.weights.map { name in kept.map { data.numeric[name]![$0] } }
-        let offset = data.plan.offset.map { name in kept.map { data.numeric[name]![$0] } }
+        func values(_ name: String) -> [Double] {
+            let column = data.numeric[name]!
+            return withExtendedLifetime(column.owner) { kept.map { column.values[$0] } }
+        }
+        let response = values(data.plan.response)
+        let weights = data.plan.weights.map(values)
+        let offset = data.plan.offset.map(values)
         guard response.allSatisfy(\.isFinite), weights?.allSatisfy({ $0.isFinite && $0 >= 0 }) ?? true,
               offset?.allSatisfy(\.isFinite) ?? true else { return nil }
         // lm.wfit: rows of weight zero are left out of the solve; the rest scaled by √w.

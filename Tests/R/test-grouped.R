@@ -3,7 +3,8 @@
 G <- grouped_helpers
 
 fit_all <- function(d, by, text, family = NULL, link = NULL, weights = NULL, offset = NULL) {
-  e <- G$prepare(d, by)
+  e <- G$prepare(d[by])
+  G$set_data(e, d)
   if (G$group_count(e) > 0L) {
     G$set_model(e, text, family, link, weights, offset, 1e-8, 25L)
     G$fit_batch(e, 1L, G$group_count(e))

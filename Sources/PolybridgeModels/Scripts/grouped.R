@@ -6,18 +6,14 @@ assign(".polybridge_grouped", local({
   # per term; the groups, one row per group). A group that cannot be fitted keeps R's message
   # and has no coefficients; the others go on.
 
-  # The groups of `data` by the columns `by`. Rows whose key has a missing value are left out,
-  # as split() leaves them out. The groups are in ascending order of their keys (the first
-  # column first; factors by their levels, text in C-locale order).
-  prepare <- function(data, by) {
-    absent <- setdiff(by, names(data))
-    if (length(absent)) stop(sprintf("no column '%s' to group by (the columns are %s)", absent[[1L]],
-                                     paste(names(data), collapse = ", ")), call. = FALSE)
-    keys <- data[by]
+  # The groups of the data by its key columns `keys` (a data frame of those columns alone; the
+  # data itself comes with set_data, when R fits a group). Rows whose key has a missing value
+  # are left out, as split() leaves them out. The groups are in ascending order of their keys
+  # (the first column first; factors by their levels, text in C-locale order).
+  prepare <- function(keys) {
     complete <- which(stats::complete.cases(keys))
     e <- new.env(parent = emptyenv())
-    e$data <- data
-    e$missing_keys <- nrow(data) - length(complete)
+    e$missing_keys <- nrow(keys) - length(complete)
     if (!length(complete)) {
       e$groups <- list()
       e$keys <- keys[0L, , drop = FALSE]
@@ -39,10 +35,17 @@ assign(".polybridge_grouped", local({
     e$labels <- if (length(e$groups)) do.call(paste, c(lapply(names(e$keys), function(k) paste0(k, "=", format_key(e$keys[[k]]))),
                                                       list(sep = ", "))) else character()
     e$results <- vector("list", length(e$groups))
+    e$native <- list()
     e
   }
 
   format_key <- function(x) as.character(x)
+
+  # The data whose groups R fits.
+  set_data <- function(e, data) {
+    e$data <- data
+    invisible(NULL)
+  }
 
   # Sets the model of `e`'s fits: the call that fits one group's rows `d` (lm, or glm with the
   # family, its link and control). The call stays in `e`: a call handed back to R as an argument
@@ -108,44 +111,51 @@ assign(".polybridge_grouped", local({
     }
   }
 
-  # The two tables and the counts, once every group is fitted.
+  # The two tables and the counts, once every group is fitted: the groups R fitted keep a
+  # list each (e$results), those fitted outside R a batch of columns each (e$native).
   collect <- function(e, glm) {
-    results <- e$results
-    n <- length(results)
-    field <- function(name, missing) vapply(results, function(r) if (is.null(r[[name]])) missing else r[[name]], missing)
-    failed <- !is.na(field("error", NA_character_))
-    terms <- lapply(results, function(r) r$term)
-    counts <- lengths(terms)
-    which_group <- rep.int(seq_len(n), counts)
-    coefficients <- cbind(e$keys[which_group, , drop = FALSE],
-                          data.frame(term = as.character(unlist(terms)),
-                                     estimate = as.double(unlist(lapply(results, `[[`, "estimate"))),
-                                     std_error = as.double(unlist(lapply(results, `[[`, "std_error"))),
-                                     statistic = as.double(unlist(lapply(results, `[[`, "statistic"))),
-                                     p_value = as.double(unlist(lapply(results, `[[`, "p_value"))),
-                                     stringsAsFactors = FALSE))
-    rows <- field("rows", 0L)
-    used <- field("used", NA_integer_)
-    groups <- data.frame(rows_used = used, rows_dropped = ifelse(failed, NA_integer_, rows - used))
-    statistics <- if (glm) {
-      list(df_residual = field("df_residual", NA_integer_), deviance = field("deviance", NA_real_),
-           null_deviance = field("null_deviance", NA_real_), aic = field("aic", NA_real_),
-           dispersion = field("dispersion", NA_real_), iterations = field("iterations", NA_integer_),
-           converged = field("converged", NA))
-    } else {
-      list(r_squared = field("r_squared", NA_real_), adj_r_squared = field("adj_r_squared", NA_real_),
-           sigma = field("sigma", NA_real_), df_residual = field("df_residual", NA_integer_),
-           f_statistic = field("f_statistic", NA_real_))
+    n <- length(e$groups)
+    statistics <- if (glm) c("deviance", "null_deviance", "aic", "dispersion") else c("r_squared", "adj_r_squared", "sigma", "f_statistic")
+    g <- list(error = rep(NA_character_, n), warning = rep(NA_character_, n), rows = integer(n), used = rep(NA_integer_, n),
+              df_residual = rep(NA_integer_, n), seconds = numeric(n))
+    for (name in statistics) g[[name]] <- rep(NA_real_, n)
+    if (glm) {
+      g$iterations <- rep(NA_integer_, n)
+      g$converged <- rep(NA, n)
     }
-    for (name in names(statistics)) groups[[name]] <- statistics[[name]]
-    groups$error <- field("error", NA_character_)
-    groups$warning <- field("warning", NA_character_)
+    parts <- list()
+    for (i in which(!vapply(e$results, is.null, NA))) {
+      r <- e$results[[i]]
+      for (name in intersect(names(g), names(r))) g[[name]][[i]] <- r[[name]]
+      if (length(r$term)) parts[[length(parts) + 1L]] <- list(group = rep.int(i, length(r$term)), term = r$term, estimate = r$estimate,
+                                                             std_error = r$std_error, statistic = r$statistic, p_value = r$p_value)
+    }
+    for (b in e$native) {
+      for (name in intersect(names(g), names(b))) g[[name]][b$index] <- b[[name]]
+      parts[[length(parts) + 1L]] <- list(group = rep.int(b$index, b$counts), term = b$term, estimate = b$estimate,
+                                         std_error = b$std_error, statistic = b$statistic, p_value = b$p_value)
+    }
+    column <- function(name, empty) if (length(parts)) unlist(lapply(parts, `[[`, name), use.names = FALSE) else empty
+    group <- column("group", integer())
+    o <- order(group, method = "radix")
+    coefficients <- cbind(e$keys[group[o], , drop = FALSE],
+                          data.frame(term = as.character(column("term", character())[o]),
+                                     estimate = as.double(column("estimate", double())[o]),
+                                     std_error = as.double(column("std_error", double())[o]),
+                                     statistic = as.double(column("statistic", double())[o]),
+                                     p_value = as.double(column("p_value", double())[o]), stringsAsFactors = FALSE))
+    failed <- !is.na(g$error)
+    groups <- data.frame(rows_used = g$used, rows_dropped = ifelse(failed, NA_integer_, g$rows - g$used))
+    order_of <- if (glm) c("df_residual", statistics, "iterations", "converged") else c(statistics[1:3], "df_residual", statistics[[4L]])
+    for (name in order_of) groups[[name]] <- g[[name]]
+    groups$error <- g$error
+    groups$warning <- g$warning
     groups <- cbind(e$keys, groups)
     rownames(coefficients) <- NULL
     rownames(groups) <- NULL
     list(coefficients = coefficients, groups = groups,
-         info = list(labels = as.character(e$labels), errors = field("error", NA_character_), terms = as.double(counts),
-                     seconds = as.double(field("seconds", 0)), missing_keys = as.double(e$missing_keys)))
+         info = list(labels = as.character(e$labels), errors = g$error, terms = as.double(tabulate(group, n)),
+                     seconds = as.double(g$seconds), missing_keys = as.double(e$missing_keys)))
   }
 
   group_count <- function(e) length(e$groups)
@@ -154,20 +164,16 @@ assign(".polybridge_grouped", local({
   # outside R.
   group_rows <- function(e) list(rows = as.integer(unlist(e$groups, use.names = FALSE)), sizes = lengths(e$groups))
 
-  # Keeps lm results computed outside R (the native path) for the groups `index`: their terms
-  # and numbers, `counts` terms each, with the p-values R's summary.lm gives from the t values.
+  # Keeps lm results computed outside R (the native path) for the groups `index`, as one batch
+  # of columns: their terms and numbers, `counts` terms each, with the p-values R's summary.lm
+  # gives from the t values.
   set_native <- function(e, index, counts, term, estimate, std_error, statistic, rows, used, df_residual, r_squared,
                          adj_r_squared, sigma, f_statistic, seconds) {
     p_value <- 2 * stats::pt(abs(statistic), rep.int(df_residual, counts), lower.tail = FALSE)
-    ends <- cumsum(counts)
-    for (k in seq_along(index)) {
-      s <- seq.int(ends[[k]] - counts[[k]] + 1L, length.out = counts[[k]])
-      e$results[[index[[k]]]] <- list(error = NA_character_, warning = NA_character_, rows = rows[[k]], seconds = seconds[[k]],
-                                       used = used[[k]], term = term[s], estimate = estimate[s], std_error = std_error[s],
-                                       statistic = statistic[s], p_value = p_value[s], df_residual = df_residual[[k]],
-                                       r_squared = r_squared[[k]], adj_r_squared = adj_r_squared[[k]], sigma = sigma[[k]],
-                                       f_statistic = f_statistic[[k]])
-    }
+    e$native[[length(e$native) + 1L]] <- list(index = index, counts = counts, term = term, estimate = estimate, std_error = std_error,
+                                             statistic = statistic, p_value = p_value, rows = rows, used = used,
+                                             df_residual = df_residual, r_squared = r_squared, adj_r_squared = adj_r_squared,
+                                             sigma = sigma, f_statistic = f_statistic, seconds = seconds)
     invisible(NULL)
   }
 
