@@ -6,18 +6,26 @@ Data: BENCH_ROWS rows (default 2,000,000) in BENCH_GROUPS groups (default 10,000
 follow a skewed (Zipf-like) law, stored in random order; y ~ x1 + x2 + g (BENCH_FORMULA), g a
 5-level factor. Every method collects each group's coefficients and standard errors. R's methods
 read the data from RDS first (timed apart); polybridge is timed end to end, its read included.
-Also: polybridge on the same rows with one group holding half of them, against balanced groups.
-Each line gives the largest relative difference of its estimates from lapply(split())'s.
+Also: polybridge on the same rows with one group holding half of them, against balanced groups;
+the multiprocessing + rpy2 recipe per group at RPY2_ROWS rows (default 1,000,000); and
+polybridge's time and peak memory at BENCH_MEMORY_ROWS rows (default 10,000,000). Each line
+gives the largest relative difference of its estimates from lapply(split())'s.
 """
+import functools
 import json
+import multiprocessing
 import os
 import subprocess
+import sys
 import tempfile
 import time
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_fit import TreeMemory  # noqa: E402
 
 FORMULA = os.environ.get("BENCH_FORMULA", "y ~ x1 + x2 + g")
 
@@ -97,13 +105,46 @@ def polybridge(binary, path, folder):
     200 estimates (key order) read back from the coefficients file."""
     out, groups = os.path.join(folder, "coef.parquet"), os.path.join(folder, "groups.parquet")
     t0 = time.perf_counter()
-    subprocess.run([binary, "fit", "--data", path, "--formula", FORMULA, "--by", "id", "--out", out, "--groups-out", groups],
-                   check=True, capture_output=True)
+    process = subprocess.Popen([binary, "fit", "--data", path, "--formula", FORMULA, "--by", "id", "--out", out, "--groups-out", groups],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    memory = TreeMemory(process.pid)
+    _, err = process.communicate()
     wall = time.perf_counter() - t0
+    peak = memory.stop()
+    if process.returncode != 0:
+        raise SystemExit(f"polybridge fit --by failed ({process.returncode}): {err}")
     table = pq.read_table(out)
     failed = pq.read_table(groups).column("error").null_count
-    return {"wall": wall, "first": table.column("estimate").to_pylist()[:200], "n": table.num_rows,
+    return {"wall": wall, "peak": peak, "first": table.column("estimate").to_pylist()[:200], "n": table.num_rows,
             "groups_ok": failed}
+
+
+def _rpy2_groups(frames):
+    import rpy2.robjects as ro
+    from rpy2.robjects import pandas2ri
+    from rpy2.robjects.conversion import localconverter
+    out = []
+    for frame in frames:
+        with localconverter(ro.default_converter + pandas2ri.converter):
+            r_frame = ro.conversion.py2rpy(frame)
+        table = ro.r["coef"](ro.r["summary"](ro.r["lm"](ro.Formula(FORMULA), data=r_frame)))
+        out.extend(list(table)[: len(table) // 4])
+    return out
+
+
+def rpy2_recipe(path):
+    """The common Python recipe: pandas reads the file and groups it, a multiprocessing pool of 2
+    pickles batches of group frames to its workers, each converts each frame with rpy2 and fits
+    lm with summary; the estimates come back in key order."""
+    import pandas as pd
+    t0 = time.perf_counter()
+    frame = pd.read_parquet(path)
+    frame["g"] = frame["g"].astype("category")
+    frames = [part.drop(columns="id") for _, part in frame.groupby("id", sort=True)]
+    batches = [frames[i:i + 100] for i in range(0, len(frames), 100)]
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        estimates = [e for batch in pool.map(functools.partial(_rpy2_groups), batches) for e in batch]
+    return {"wall": time.perf_counter() - t0, "first": estimates[:200]}
 
 
 def largest_difference(values, reference):
@@ -139,7 +180,22 @@ def main():
             write_data(other, rows, groups, layout)
             timings[layout] = polybridge(binary, other, folder)["wall"]
         print(f"  layout: balanced {timings['balanced']:.2f} s, one group with half the rows {timings['half']:.2f} s "
-              f"({timings['half'] / timings['balanced']:.2f}x; goal <= 1.3x)")
+              f"({timings['half'] / timings['balanced']:.2f}x; goal <= 1.3x); peak memory at {rows:,} rows {pb['peak'] / 2**30:.2f} GiB")
+        rpy2_rows = int(os.environ.get("RPY2_ROWS", "1000000"))
+        if rpy2_rows > 0:
+            small = os.path.join(folder, "rpy2.parquet")
+            write_data(small, rpy2_rows, groups, "skewed")
+            mine, theirs = polybridge(binary, small, folder), rpy2_recipe(small)
+            print(f"  {rpy2_rows:,} rows, {groups:,} groups: polybridge {mine['wall']:.2f} s, multiprocessing + rpy2 per group "
+                  f"{theirs['wall']:.2f} s ({theirs['wall'] / mine['wall']:.0f}x; goal >= 100x), "
+                  f"max rel. diff {largest_difference(theirs['first'], mine['first']):.1e}")
+        memory_rows = int(os.environ.get("BENCH_MEMORY_ROWS", "10000000"))
+        if memory_rows > 0:
+            large = os.path.join(folder, "large.parquet")
+            write_data(large, memory_rows, groups, "skewed")
+            big = polybridge(binary, large, folder)
+            print(f"  {memory_rows:,} rows, {groups:,} groups: polybridge {big['wall']:.2f} s, peak memory {big['peak'] / 2**30:.2f} GiB "
+                  "(goal < 2 GiB; sampled from /proc every 50 ms)")
 
 
 if __name__ == "__main__":
