@@ -95,11 +95,14 @@ public enum DataFiles {
 
     /// Reads the whole of `path` into an Arrow table (CSV/TSV, Feather and Parquet through
     /// pyarrow, RDS through R), with the same options and errors as ``convert(_:to:options:)``.
+    /// With `columns`, only those of them the file has are kept, in that order (the others are
+    /// dropped batch by batch as the file is read).
     public static func readTable(_ path: String, format: DataFileFormat? = nil, encoding: String? = nil,
-                                 delimiter: String? = nil, columnTypes: [String: String] = [:]) async throws(DataFileError) -> ArrowTable {
+                                 delimiter: String? = nil, columnTypes: [String: String] = [:],
+                                 columns: [String]? = nil) async throws(DataFileError) -> ArrowTable {
         let (fileFormat, reading) = try inputReading(path, format: format, encoding: encoding, delimiter: delimiter, columnTypes: columnTypes)
         return try await rescanningLateTypes(path, reading: reading) { reading in
-            try readWhole(try await openReader(path, format: fileFormat, reading: reading), file: path)
+            try readWhole(try await openReader(path, format: fileFormat, reading: reading), file: path, columns: columns)
         }
     }
 
@@ -178,13 +181,14 @@ public enum DataFiles {
     /// Every batch of `source` in one table. CSV integers that fit become int32, as read.csv
     /// reads them (with `forR`, int64 integers of any input do, as they arrive in R); CSV factor
     /// levels are sorted as R's factor() sorts them.
-    private static func readWhole(_ source: Source, file: String, forR: Bool = false) throws -> ArrowTable {
-        try readWholeWithTypeNames(source, file: file, forR: forR).table
+    private static func readWhole(_ source: Source, file: String, forR: Bool = false, columns: [String]? = nil) throws -> ArrowTable {
+        try readWholeWithTypeNames(source, file: file, forR: forR, columns: columns).table
     }
 
-    /// ``readWhole(_:file:forR:)`` with pyarrow's readable name for each column's type.
-    private static func readWholeWithTypeNames(_ source: Source, file: String, forR: Bool) throws -> (table: ArrowTable, typeNames: [String]) {
-        let whole = try pythonCall("read_all", [source.reader, source.isText || forR, source.isText], file: file, classify: lateColumnType)
+    /// ``readWhole(_:file:forR:columns:)`` with pyarrow's readable name for each column's type.
+    private static func readWholeWithTypeNames(_ source: Source, file: String, forR: Bool,
+                                               columns: [String]? = nil) throws -> (table: ArrowTable, typeNames: [String]) {
+        let whole = try pythonCall("read_all", [source.reader, source.isText || forR, source.isText, columns], file: file, classify: lateColumnType)
         return try pythonStep(file: file) {
             let python = try PythonRuntime.shared()
             let names = try python.value(of: try python.call(try python.attribute("type_names", of: try helpers()),

@@ -136,13 +136,23 @@ enum GroupedFits {
     private static func fitNatively(_ native: NativeGroupedLM, state: RPreservedObject, count: Int, giveData: @Sendable () async throws -> Void,
                                     report: @Sendable (Int) -> Void) async throws -> Int {
         let runtime = try RRuntime.shared()
+        // The rows copied straight from R's integer vectors (no intermediate R value), then, for
+        // big data, R's garbage from grouping given back (a full collection costs time in a
+        // process whose R holds much else, so small data skips it).
         let (rows, sizes) = try await runtime.withSession { session -> ([Int32], [Int32]) in
-            let value = try session.read(try call("group_rows", [state.object], in: session))
-            let fields = try RFields(value)
-            guard case .integer(let rows) = try fields.value("rows"), case .integer(let sizes) = try fields.value("sizes") else {
-                throw RError.conversion("no group rows")
+            let value = try session.protect(try call("group_rows", [state.object], in: session))
+            func integers(_ index: Int) throws -> [Int32] {
+                let vector = try session.element(of: value, at: index)
+                let count = try session.length(of: vector)
+                guard count > 0 else { return [] }
+                guard let values = try session.readOnlyValues(of: vector, as: Int32.self) else { throw RError.conversion("no group rows") }
+                return Array(UnsafeBufferPointer(start: values, count: count))
             }
-            return (rows.map { $0 ?? 0 }, sizes.map { $0 ?? 0 })
+            return (try integers(0), try integers(1))
+        }
+        if rows.count >= 1_000_000 {
+            try await runtime.withSession { session in _ = try session.evaluateText("invisible(gc(FALSE))", purpose: "collecting R's garbage") }
+            ProcessMemory.trim()
         }
         var starts = [Int](repeating: 0, count: sizes.count + 1)
         for (index, size) in sizes.enumerated() { starts[index + 1] = starts[index] + Int(size) }
@@ -189,6 +199,29 @@ enum GroupedFits {
         try session.installHelpers(".polybridge_glm", from: EmbeddedScripts.glmR, what: "the glm helpers")
         return try session.callHelper(".polybridge_grouped", name, arguments, from: EmbeddedScripts.groupedR, what: "the grouped-fit helpers",
                                       purpose: "fitting each group")
+    }
+}
+
+extension GroupedFit {
+    /// Reads the data file at `path` for a fit per group: the key columns `by` and the model's
+    /// columns alone (the formula's variables, the weights and the offset; every column when
+    /// the formula has `.`), so the others never fill memory. A key column the file lacks is
+    /// an error naming the file's columns.
+    public static func read(file path: String, by: [String], formula: String, weights: String?, offset: String?) async throws -> ArrowTable {
+        let model = try await LinearModel.coordinatorStep { session -> [String]? in
+            let value = try session.read(try GeneralizedLinearModel.call("columns_read", [
+                try session.makeStrings([formula]), try LinearModelChunkWork.optionalString(weights, session),
+                try LinearModelChunkWork.optionalString(offset, session)], in: session))
+            guard case .character(let names) = value.unstructured else { return nil }
+            return names.compactMap { $0 }
+        }
+        let columns = model.map { model in by + model.filter { !by.contains($0) } }
+        let table = try await DataFiles.readTable(path, columns: columns)
+        if let absent = by.first(where: { table.column(named: $0) == nil }) {
+            let all = try await DataFiles.inspect(path).columns.map(\.name)
+            throw LinearModelError.fitFailed(message: "no column '\(absent)' to group by (the columns are \(all.joined(separator: ", ")))")
+        }
+        return table
     }
 }
 

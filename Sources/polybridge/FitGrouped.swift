@@ -31,7 +31,7 @@ extension Fit {
         do throws(any Error) {
             // Outputs that cannot be written are refused before the fit, not after it.
             for path in [out, groupsOut].compactMap({ $0 }) { try OutputFile.check(path) }
-            let table = try await DataFiles.readTable(data)
+            let table = try await GroupedFit.read(file: data, by: byColumns, formula: formula, weights: weights, offset: offset)
             var progress: (@Sendable (LinearModelProgress) -> Void)?
             if let bar { progress = { @Sendable update in bar.update(update) } }
             let fit: GroupedFit

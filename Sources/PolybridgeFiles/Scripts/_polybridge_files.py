@@ -326,13 +326,19 @@ def read_rows(path, file_format, start, stop, columns):
     except (pa.ArrowInvalid, OSError) as error:
         raise FileProblem(f"corrupted data in rows {start + 1}-{stop} ({error})") from None
 
-def read_all(reader, integers_as_r_does=False, factors_as_r_does=False):
-    """The whole table. With `integers_as_r_does` (data headed for R), int64 columns whose
+def read_all(reader, integers_as_r_does=False, factors_as_r_does=False, columns=None):
+    """The whole table, or with `columns` only those of them the file has (each batch is cut
+    to them as it is read, so the others never fill memory). With `integers_as_r_does` (data headed for R), int64 columns whose
     values fit R's integer become int32, so they arrive as integer vectors, as read.csv gives
     and R's arrow package makes (arrow.int64_downcast). With `factors_as_r_does` (CSV text,
     whose only dictionaries are --column-types factors), the levels are sorted as R's factor()
     sorts them (C collation: by code point), not left in order of first appearance."""
-    table = reader.read_all()
+    if columns is None:
+        table = reader.read_all()
+    else:
+        names = [name for name in columns if name in reader.schema.names]
+        schema = pa.schema([reader.schema.field(name) for name in names], metadata=reader.schema.metadata)
+        table = pa.Table.from_batches([batch.select(names) for batch in reader], schema=schema)
     narrowed = _integer_columns_for_r(table.schema, table.columns) if integers_as_r_does else []
     factors = [index for index, field in enumerate(table.schema)
                if factors_as_r_does and pa.types.is_dictionary(field.type) and not field.type.ordered]
