@@ -136,9 +136,8 @@ enum GroupedFits {
     private static func fitNatively(_ native: NativeGroupedLM, state: RPreservedObject, count: Int, giveData: @Sendable () async throws -> Void,
                                     report: @Sendable (Int) -> Void) async throws -> Int {
         let runtime = try RRuntime.shared()
-        // The rows copied straight from R's integer vectors (no intermediate R value), then, for
-        // big data, R's garbage from grouping given back (a full collection costs time in a
-        // process whose R holds much else, so small data skips it).
+        // The rows copied straight from R's integer vectors (no intermediate R value); for big
+        // data, the heap pages freed by R's collection after grouping go back to the system.
         let (rows, sizes) = try await runtime.withSession { session -> ([Int32], [Int32]) in
             let value = try session.protect(try call("group_rows", [state.object], in: session))
             func integers(_ index: Int) throws -> [Int32] {
@@ -150,10 +149,7 @@ enum GroupedFits {
             }
             return (try integers(0), try integers(1))
         }
-        if rows.count >= 1_000_000 {
-            try await runtime.withSession { session in _ = try session.evaluateText("invisible(gc(FALSE))", purpose: "collecting R's garbage") }
-            ProcessMemory.trim()
-        }
+        if rows.count >= 1_000_000 { ProcessMemory.trim() }
         var starts = [Int](repeating: 0, count: sizes.count + 1)
         for (index, size) in sizes.enumerated() { starts[index + 1] = starts[index] + Int(size) }
         var done = 0, fittedHere = 0, dataGiven = false

@@ -11,33 +11,46 @@ assign(".polybridge_grouped", local({
   # are left out, as split() leaves them out. The groups are in ascending order of their keys
   # (the first column first; factors by their levels, text in C-locale order).
   prepare <- function(keys) {
-    complete <- which(stats::complete.cases(keys))
     e <- new.env(parent = emptyenv())
-    e$missing_keys <- nrow(keys) - length(complete)
-    if (!length(complete)) {
-      e$groups <- list()
-      e$keys <- keys[0L, , drop = FALSE]
-    } else {
-      ordered <- complete[do.call(order, c(unname(as.list(keys[complete, , drop = FALSE])), list(method = "radix")))]
-      sorted <- keys[ordered, , drop = FALSE]
-      changed <- rep(FALSE, length(ordered))
-      if (length(ordered) > 1L) {
-        for (column in sorted) {
-          values <- if (is.factor(column)) as.integer(column) else column
-          changed[-1L] <- changed[-1L] | values[-1L] != values[-length(values)]
-        }
-      }
-      starts <- c(TRUE, changed[-1L])
-      e$groups <- unname(split(ordered, cumsum(starts)))
-      e$keys <- sorted[starts, , drop = FALSE]
-      rownames(e$keys) <- NULL
+    complete <- stats::complete.cases(keys)
+    e$missing_keys <- sum(!complete)
+    columns <- unname(as.list(keys))
+    kept <- NULL
+    if (e$missing_keys > 0L) {
+      kept <- which(complete)
+      columns <- lapply(columns, `[`, kept)
     }
-    e$labels <- if (length(e$groups)) do.call(paste, c(lapply(names(e$keys), function(k) paste0(k, "=", format_key(e$keys[[k]]))),
-                                                      list(sep = ", "))) else character()
-    e$results <- vector("list", length(e$groups))
+    rm(complete)
+    # The rows in key order, held once (`order`); a group is a run of it (`starts`, `sizes`).
+    o <- if (length(columns[[1L]])) do.call(order, c(columns, list(method = "radix"))) else integer()
+    changed <- logical(length(o))
+    if (length(o) > 1L) {
+      for (column in columns) {
+        values <- if (is.factor(column)) unclass(column)[o] else column[o]
+        changed[-1L] <- changed[-1L] | values[-1L] != values[-length(values)]
+        rm(values)
+      }
+    }
+    rm(columns)
+    if (!is.null(kept)) o <- kept[o]
+    starts <- if (length(o)) which(c(TRUE, changed[-1L])) else integer()
+    rm(changed, kept)
+    e$order <- o
+    e$starts <- starts
+    e$sizes <- diff(c(starts, length(o) + 1L))
+    e$keys <- keys[o[starts], , drop = FALSE]
+    rownames(e$keys) <- NULL
+    # Big data: the temporaries of the ordering go now, before the fits need the memory.
+    if (length(o) >= 1e6) invisible(gc(FALSE))
+    e$labels <- if (length(starts)) do.call(paste, c(lapply(names(e$keys), function(k) paste0(k, "=", format_key(e$keys[[k]]))),
+                                                    list(sep = ", "))) else character()
+    e$results <- vector("list", length(starts))
     e$native <- list()
     e
   }
+
+  # The rows (1-based) of group `i` of `e`.
+  rows_of <- function(e, i) e$order[seq.int(e$starts[[i]], length.out = e$sizes[[i]])]
 
   format_key <- function(x) as.character(x)
 
@@ -73,7 +86,7 @@ assign(".polybridge_grouped", local({
     cl <- e$call
     glm <- identical(cl[[1L]], as.name("glm"))
     for (i in indices) {
-      d <- e$data[e$groups[[i]], , drop = FALSE]
+      d <- e$data[rows_of(e, i), , drop = FALSE]
       warnings <- character()
       started <- proc.time()[[3L]]
       fit <- tryCatch(withCallingHandlers(eval(cl, list(d = d), globalenv()), warning = function(w) {
@@ -114,7 +127,7 @@ assign(".polybridge_grouped", local({
   # The two tables and the counts, once every group is fitted: the groups R fitted keep a
   # list each (e$results), those fitted outside R a batch of columns each (e$native).
   collect <- function(e, glm) {
-    n <- length(e$groups)
+    n <- length(e$starts)
     statistics <- if (glm) c("deviance", "null_deviance", "aic", "dispersion") else c("r_squared", "adj_r_squared", "sigma", "f_statistic")
     g <- list(error = rep(NA_character_, n), warning = rep(NA_character_, n), rows = integer(n), used = rep(NA_integer_, n),
               df_residual = rep(NA_integer_, n), seconds = numeric(n))
@@ -158,11 +171,11 @@ assign(".polybridge_grouped", local({
                      seconds = as.double(g$seconds), missing_keys = as.double(e$missing_keys)))
   }
 
-  group_count <- function(e) length(e$groups)
+  group_count <- function(e) length(e$starts)
 
   # Every group's rows (1-based, group after group) and each group's size, for fits made
   # outside R.
-  group_rows <- function(e) list(rows = as.integer(unlist(e$groups, use.names = FALSE)), sizes = lengths(e$groups))
+  group_rows <- function(e) list(rows = e$order, sizes = e$sizes)
 
   # Keeps lm results computed outside R (the native path) for the groups `index`, as one batch
   # of columns: their terms and numbers, `counts` terms each, with the p-values R's summary.lm
