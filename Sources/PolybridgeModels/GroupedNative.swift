@@ -107,10 +107,10 @@ struct NativeGroupedLM {
         }
         guard case .some(.some(let entry)) = layouts.entries[signature] else { return nil }
         let (layout, columns) = entry
-        // The whole data's columns for the kept rows, then the group's among them.
-        let n = kept.count, all = globalLayout.names.count, p = columns.count
-        var full = [Double](repeating: 0, count: max(n * all, 1))
-        full.withUnsafeMutableBufferPointer { builder.fill(rows: kept, into: $0.baseAddress!, stride: n) }
+        // The group's columns of the whole data's model matrix, for the kept rows.
+        let n = kept.count, p = columns.count
+        var full = [Double](repeating: 0, count: max(n * p, 1))
+        full.withUnsafeMutableBufferPointer { builder.fill(rows: kept, columns: columns, into: $0.baseAddress!, stride: n) }
         func values(_ name: String) -> [Double] {
             let column = data.numeric[name]!
             return withExtendedLifetime(column.owner) { kept.map { column.values[$0] } }
@@ -127,14 +127,14 @@ struct NativeGroupedLM {
         var x = [Double](repeating: 0, count: m * p), z = [Double](repeating: 0, count: m)
         for (k, row) in solved.enumerated() {
             let root = (weights?[row] ?? 1).squareRoot()
-            for (j, column) in columns.enumerated() {
-                let value = full[column * n + row]
+            for j in 0..<p {
+                let value = full[j * n + row]
                 guard value.isFinite else { return nil }
                 x[j * m + k] = value * root
             }
             z[k] = (response[row] - (offset?[row] ?? 0)) * root
         }
-        let qr = LimitedPivotQR(x, rows: m, columns: p)
+        let qr = LimitedPivotQR(consume x, rows: m, columns: p)
         guard qr.rank > 0 else { return nil }
         let (coefficients, rss) = qr.solve(z)
         let rank = qr.rank, rdf = m - rank
@@ -144,8 +144,8 @@ struct NativeGroupedLM {
         // summary.lm's R², adjusted R² and F from the fitted values (with or without the offset,
         // as this R's summary.lm takes them).
         var fitted = offsetLeftOutOfRSquared ? [Double](repeating: 0, count: n) : offset ?? [Double](repeating: 0, count: n)
-        for (j, column) in columns.enumerated() where !coefficients[j].isNaN {
-            for row in 0..<n { fitted[row] += full[column * n + row] * coefficients[j] }
+        for j in 0..<p where !coefficients[j].isNaN {
+            for row in 0..<n { fitted[row] += full[j * n + row] * coefficients[j] }
         }
         let w = weights ?? [Double](repeating: 1, count: n)
         let weightSum = w.reduce(0, +)

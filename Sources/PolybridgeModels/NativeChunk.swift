@@ -361,7 +361,13 @@ struct ColumnBuilder {
 
     /// Writes column j of the model matrix for `rows` at `base + j * stride`.
     func fill(rows: [Int], into base: UnsafeMutablePointer<Double>, stride: Int) {
-        for (j, parts) in columns.enumerated() {
+        fill(rows: rows, columns: Array(columns.indices), into: base, stride: stride)
+    }
+
+    /// Writes the model matrix's column `columns[j]` for `rows` at `base + j * stride`.
+    func fill(rows: [Int], columns chosen: [Int], into base: UnsafeMutablePointer<Double>, stride: Int) {
+        for (j, column) in chosen.enumerated() {
+            let parts = columns[column]
             let out = base + j * stride
             for k in rows.indices { out[k] = 1 }
             for part in parts {
