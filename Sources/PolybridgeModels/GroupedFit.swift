@@ -69,7 +69,7 @@ enum GroupedFits {
     /// columns `by`. A group that cannot be fitted keeps R's message; the others go on.
     static func fit(_ table: ArrowTable, by: [String], formula: String, family: String?, link: String?, weights: String?, offset: String?,
                     epsilon: Double, maxit: Int, progress: (@Sendable (LinearModelProgress) -> Void)?) async throws -> GroupedFit {
-        guard !by.isEmpty else { throw LinearModelError.fitFailed(message: "--by needs at least one column") }
+        guard !by.isEmpty else { throw LinearModelError.fitFailed(message: "a fit per group needs at least one key column") }
         let runtime = try RRuntime.shared()
         if let absent = by.first(where: { table.column(named: $0) == nil }) {
             throw LinearModelError.fitFailed(message: "no column '\(absent)' to group by (the columns are \(table.columnNames.joined(separator: ", ")))")
