@@ -20,22 +20,25 @@ sys.path.insert(0, os.path.dirname(__file__))
 from bench_fit import FORMULA, TreeMemory, polybridge, write_data  # noqa: E402
 
 
+def model_matrix(table):
+    """The model matrix of y ~ x1..x8 + g (intercept, x1..x8, gb..ge: treatment contrasts of
+    the 5-level factor) for one row group, and its y."""
+    x = np.empty((table.num_rows, 13))
+    x[:, 0] = 1
+    for i in range(1, 9):
+        x[:, i] = table.column(f"x{i}").to_numpy()
+    codes = table.column("g").combine_chunks().indices.to_numpy()
+    for level in range(1, 5):
+        x[:, 8 + level] = codes == level
+    return x, table.column("y").to_numpy()
+
+
 def normal_equations_oracle(path):
     """Coefficients (intercept, x1..x8, gb..ge) by accumulating X'X and X'y over row groups."""
-    p = 13
-    xtx, xty = np.zeros((p, p)), np.zeros(p)
+    xtx, xty = np.zeros((13, 13)), np.zeros(13)
     source = pq.ParquetFile(path)
     for index in range(source.metadata.num_row_groups):
-        table = source.read_row_group(index)
-        n = table.num_rows
-        x = np.empty((n, p))
-        x[:, 0] = 1
-        for i in range(1, 9):
-            x[:, i] = table.column(f"x{i}").to_numpy()
-        codes = table.column("g").combine_chunks().indices.to_numpy()
-        for level in range(1, 5):
-            x[:, 8 + level] = codes == level
-        y = table.column("y").to_numpy()
+        x, y = model_matrix(source.read_row_group(index))
         xtx += x.T @ x
         xty += x.T @ y
     return np.linalg.solve(xtx, xty)

@@ -24,21 +24,10 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_fit import polybridge  # noqa: E402
+from bench_fit_large import model_matrix  # noqa: E402
 from bench_glm import write_data  # noqa: E402
 
 P = 13  # intercept, x1..x8, gb..ge
-
-
-def model_matrix(table):
-    n = table.num_rows
-    x = np.empty((n, P))
-    x[:, 0] = 1
-    for i in range(1, 9):
-        x[:, i] = table.column(f"x{i}").to_numpy()
-    codes = table.column("g").combine_chunks().indices.to_numpy()
-    for level in range(1, 5):
-        x[:, 8 + level] = codes == level
-    return x, table.column("y").to_numpy()
 
 
 def binomial_deviance(y, mu):

@@ -170,6 +170,16 @@ public enum GeneralizedLinearModel {
     }
 
     /// Calls `.polybridge_glm$name(arguments...)`, binding the lm and glm helpers first.
+    /// The data columns a model reads: the formula's variables, the weights and the offset;
+    /// nil when the formula's `.` needs every column.
+    static func columnsRead(formula: String, weights: String?, offset: String?, in session: RSession) throws -> [String]? {
+        let value = try session.read(try call("columns_read", [
+            try session.makeStrings([formula]), try LinearModelChunkWork.optionalString(weights, session),
+            try LinearModelChunkWork.optionalString(offset, session)], in: session))
+        guard case .character(let names) = value.unstructured else { return nil }
+        return names.compactMap { $0 }
+    }
+
     static func call(_ name: String, _ arguments: [SEXP], in session: RSession) throws -> SEXP {
         try LinearModelR.install(in: session)
         return try session.callHelper(".polybridge_glm", name, arguments, from: EmbeddedScripts.glmR, what: "the glm helpers",

@@ -174,12 +174,8 @@ public struct GeneralizedLinearModelChunkJob: Job {
 
     private func readRows(_ context: JobContext) async throws -> ArrowTable {
         let spec = specification
-        let columns = try await RRuntime.shared().withSession { session -> [String]? in
-            let value = try session.read(try GeneralizedLinearModel.call("columns_read", [
-                try session.makeStrings([spec.formula]), try LinearModelChunkWork.optionalString(spec.weights, session),
-                try LinearModelChunkWork.optionalString(spec.offset, session)], in: session))
-            guard case .character(let names) = value.unstructured else { return nil }
-            return names.compactMap { $0 }
+        let columns = try await RRuntime.shared().withSession { session in
+            try GeneralizedLinearModel.columnsRead(formula: spec.formula, weights: spec.weights, offset: spec.offset, in: session)
         }
         return try await LinearModelChunkJob.readRows(path: path, identity: identity, rows: rows,
                                                       columns: columns, context: context)

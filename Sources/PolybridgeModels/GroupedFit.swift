@@ -204,12 +204,8 @@ extension GroupedFit {
     /// the formula has `.`), so the others never fill memory. A key column the file lacks is
     /// an error naming the file's columns.
     public static func read(file path: String, by: [String], formula: String, weights: String?, offset: String?) async throws -> ArrowTable {
-        let model = try await LinearModel.coordinatorStep { session -> [String]? in
-            let value = try session.read(try GeneralizedLinearModel.call("columns_read", [
-                try session.makeStrings([formula]), try LinearModelChunkWork.optionalString(weights, session),
-                try LinearModelChunkWork.optionalString(offset, session)], in: session))
-            guard case .character(let names) = value.unstructured else { return nil }
-            return names.compactMap { $0 }
+        let model = try await LinearModel.coordinatorStep { session in
+            try GeneralizedLinearModel.columnsRead(formula: formula, weights: weights, offset: offset, in: session)
         }
         let columns = model.map { model in by + model.filter { !by.contains($0) } }
         let table = try await DataFiles.readTable(path, columns: columns)

@@ -96,10 +96,7 @@ import Testing
             let run = try await runPolybridge(["fit", "--data", parquet, "--formula", formula, "--family", "binomial", "--json"] + where_)
             try #require(run.status == 0, "\(run.error)")
             let fit = try JSONDecoder().decode(GeneralizedLinearModelFit.self, from: Data(run.output.utf8))
-            let numbers = GLMNumbers(estimates: fit.coefficients.map(\.estimate), standardErrors: fit.coefficients.map(\.standardError),
-                                     statistics: fit.coefficients.map(\.statistic), deviance: fit.deviance, nullDeviance: fit.nullDeviance,
-                                     aic: fit.aic, dispersion: fit.dispersion, residualDF: fit.residualDF, nullDF: fit.nullDF,
-                                     iterations: fit.iterations, converged: fit.converged, boundary: fit.boundary, aliased: fit.aliased)
+            let numbers = fit.oracleNumbers
             #expect(try await agreesWithRsGLM(numbers, call) == "TRUE", "\(where_)")
             #expect(where_.contains("--timing") == run.error.contains("timing: workers ready"), "\(run.error)")
         }
@@ -134,10 +131,7 @@ import Testing
             let fit = try JSONDecoder().decode(GeneralizedLinearModelFit.self, from: Data(run.output.utf8))
             #expect(fit.chunkStateOnDisk == onDisk, "\(arguments) \(limit ?? "")")
             #expect(run.error.contains("timing: chunk state kept \(onDisk ? "on disk" : "in memory")"), "\(run.error)")
-            let numbers = GLMNumbers(estimates: fit.coefficients.map(\.estimate), standardErrors: fit.coefficients.map(\.standardError),
-                                     statistics: fit.coefficients.map(\.statistic), deviance: fit.deviance, nullDeviance: fit.nullDeviance,
-                                     aic: fit.aic, dispersion: fit.dispersion, residualDF: fit.residualDF, nullDF: fit.nullDF,
-                                     iterations: fit.iterations, converged: fit.converged, boundary: fit.boundary, aliased: fit.aliased)
+            let numbers = fit.oracleNumbers
             #expect(try await agreesWithRsGLM(numbers, call) == "TRUE", "\(arguments) \(limit ?? "")")
         }
         // A formula of bare columns, whose levels Swift finds: mtcars' 32 rows and 3 columns take
@@ -385,5 +379,15 @@ import Testing
         let run = try await runPolybridge("fit", "--data", parquet, "--formula", "y ~ v", "--chunks", "2")
         #expect(run.status == 1, "\(run.status) \(run.error)")
         #expect(run.error.contains("int64 value -9223372036854775808"), "\(run.error)")
+    }
+}
+
+extension GeneralizedLinearModelFit {
+    /// The numbers the glm oracle (`agreesWithRsGLM`) checks.
+    var oracleNumbers: GLMNumbers {
+        GLMNumbers(estimates: coefficients.map(\.estimate), standardErrors: coefficients.map(\.standardError),
+                   statistics: coefficients.map(\.statistic), deviance: deviance, nullDeviance: nullDeviance, aic: aic,
+                   dispersion: dispersion, residualDF: residualDF, nullDF: nullDF, iterations: iterations, converged: converged,
+                   boundary: boundary, aliased: aliased)
     }
 }
