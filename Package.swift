@@ -71,7 +71,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers shared by the test targets (running the built `polybridge` binary, temp files).
-        .target(name: "PolybridgeTestSupport", dependencies: ["PolybridgeRuntime"], path: "Tests/PolybridgeTestSupport"),
+        .target(name: "PolybridgeTestSupport", dependencies: ["PolybridgeRuntime", "PolybridgeModels"], path: "Tests/PolybridgeTestSupport"),
         .testTarget(name: "PolybridgeRuntimeTests", dependencies: ["PolybridgeRuntime", "PolybridgeTestSupport"]),
         .testTarget(name: "PolybridgeArrowTests", dependencies: ["PolybridgeArrow", "CArrow"]),
         .testTarget(name: "PolybridgeConversionTests", dependencies: ["Polybridge", "PolybridgeTestSupport"]),

@@ -381,13 +381,3 @@ import Testing
         #expect(run.error.contains("int64 value -9223372036854775808"), "\(run.error)")
     }
 }
-
-extension GeneralizedLinearModelFit {
-    /// The numbers the glm oracle (`agreesWithRsGLM`) checks.
-    var oracleNumbers: GLMNumbers {
-        GLMNumbers(estimates: coefficients.map(\.estimate), standardErrors: coefficients.map(\.standardError),
-                   statistics: coefficients.map(\.statistic), deviance: deviance, nullDeviance: nullDeviance, aic: aic,
-                   dispersion: dispersion, residualDF: residualDF, nullDF: nullDF, iterations: iterations, converged: converged,
-                   boundary: boundary, aliased: aliased)
-    }
-}

@@ -8,15 +8,6 @@ func agreesWithGLM(_ fit: GeneralizedLinearModelFit, _ callText: String) async t
     try await agreesWithRsGLM(fit.oracleNumbers, callText)
 }
 
-extension GeneralizedLinearModelFit {
-    /// The numbers the glm oracle checks.
-    var oracleNumbers: GLMNumbers {
-        GLMNumbers(estimates: coefficients.map(\.estimate), standardErrors: coefficients.map(\.standardError),
-                   statistics: coefficients.map(\.statistic), deviance: deviance, nullDeviance: nullDeviance, aic: aic,
-                   dispersion: dispersion, residualDF: residualDF, nullDF: nullDF, iterations: iterations, converged: converged,
-                   boundary: boundary, aliased: aliased)
-    }
-}
 
 /// R's glm from Swift, checked against R's own `glm` on the same data, odd cases included.
 @Suite struct GeneralizedLinearModelTests {

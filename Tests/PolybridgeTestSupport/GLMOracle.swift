@@ -1,4 +1,5 @@
 import Foundation
+import PolybridgeModels
 import PolybridgeRuntime
 
 /// The numbers of a glm fit that the oracle compares with R's own `glm`.
@@ -58,4 +59,14 @@ public func agreesWithRsGLM(_ numbers: GLMNumbers, _ callText: String) async thr
         })
         """
     return try await RRuntime.shared().eval(code, as: String.self)
+}
+
+extension GeneralizedLinearModelFit {
+    /// The numbers the glm oracle (``agreesWithRsGLM(_:_:)``) checks.
+    public var oracleNumbers: GLMNumbers {
+        GLMNumbers(estimates: coefficients.map(\.estimate), standardErrors: coefficients.map(\.standardError),
+                   statistics: coefficients.map(\.statistic), deviance: deviance, nullDeviance: nullDeviance, aic: aic,
+                   dispersion: dispersion, residualDF: residualDF, nullDF: nullDF, iterations: iterations, converged: converged,
+                   boundary: boundary, aliased: aliased)
+    }
 }
