@@ -518,14 +518,14 @@ public enum DataFiles {
 
     // MARK: - Python plumbing
 
-    private static func helpers() throws -> PythonObject {
+    static func helpers() throws -> PythonObject {
         try PythonRuntime.shared().helperModule(named: DataFilePython.moduleName, source: DataFilePython.source)
     }
 
-    /// Calls a function of the helper module; Python errors become `DataFileError`s about `file`
-    /// unless `classify` names another error.
-    private static func pythonCall(_ function: String, _ arguments: [Any?], file: String,
-                                   classify: (PythonError) -> (any Error)? = { _ in nil }) throws -> PythonObject {
+    /// Calls a function of the helper module (or of `module`); Python errors become
+    /// `DataFileError`s about `file` unless `classify` names another error.
+    static func pythonCall(_ function: String, _ arguments: [Any?], file: String, module: PythonObject? = nil,
+                           classify: (PythonError) -> (any Error)? = { _ in nil }) throws -> PythonObject {
         do {
             let python = try PythonRuntime.shared()
             var objects: [PythonObject] = []
@@ -539,7 +539,7 @@ public enum DataFiles {
                 default: objects.append(try python.evaluateObject("None"))
                 }
             }
-            return try python.call(try python.attribute(function, of: try helpers()), objects)
+            return try python.call(try python.attribute(function, of: try module ?? helpers()), objects)
         } catch let error as PythonError {
             if let classified = classify(error) { throw classified }
             throw describe(error, file: file)
@@ -551,7 +551,7 @@ public enum DataFiles {
     }
 
     /// Runs a Python-side step; its errors become `DataFileError`s about `file`.
-    private static func pythonStep<T>(file: String, _ body: () throws -> T) throws -> T {
+    static func pythonStep<T>(file: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as LateColumnType {
@@ -571,7 +571,7 @@ public enum DataFiles {
     }
 
     /// Runs `body`, turning anything but a ``DataFileError`` into one about `file`.
-    private static func fileErrors<T>(_ file: String, _ body: () throws -> T) throws(DataFileError) -> T {
+    static func fileErrors<T>(_ file: String, _ body: () throws -> T) throws(DataFileError) -> T {
         do {
             return try body()
         } catch let error as DataFileError {

@@ -62,6 +62,9 @@ public struct GeneralizedLinearModelFit: Sendable, Codable, Equatable, CustomStr
     public var statisticName: String
     /// The coefficients not estimable (aliased), by name.
     public var aliased: [String]
+    /// Every coefficient's name in the model matrix's order, the aliased ones among them (the
+    /// order of R's `coef()`).
+    public var terms: [String]
     /// The residual deviance.
     public var deviance: Double
     /// The null deviance.
@@ -160,6 +163,7 @@ public enum GeneralizedLinearModel {
                 .init(name: names[$0], estimate: estimate[$0], standardError: se[$0], statistic: statistic[$0], pValue: p[$0])
             },
             statisticName: try fields.strings("statistic_name").first ?? "", aliased: try fields.strings("aliased"),
+            terms: try fields.strings("terms"),
             deviance: try fields.double("deviance"), nullDeviance: try fields.double("null_deviance"),
             residualDF: Int(try fields.double("df_residual")), nullDF: Int(try fields.double("df_null")),
             aic: try fields.double("aic"), dispersion: try fields.double("dispersion"),

@@ -458,6 +458,7 @@ private struct ChunkedGLM {
                     .init(name: names[$0], estimate: estimate[$0], standardError: se[$0], statistic: statistic[$0], pValue: p[$0])
                 },
                 statisticName: try fields.strings("statistic_name").first ?? "", aliased: try fields.strings("aliased"),
+                terms: try fields.strings("terms"),
                 deviance: main.deviance, nullDeviance: nullDeviance, residualDF: dfResidual, nullDF: dfNull,
                 aic: aicValue ?? .nan, dispersion: try fields.double("dispersion"), iterations: main.iterations,
                 converged: main.converged, boundary: main.boundary, warnings: warnings, rowsUsed: rows, rowsDropped: dropped, rank: rank,

@@ -60,15 +60,61 @@ public struct GroupResult: Sendable, Equatable {
     public var seconds: Double
 }
 
+/// The model a fit per group fits on each group: lm (no family) or glm, as jobs carry it.
+public struct GroupedModel: Sendable, Codable, Equatable {
+    /// The formula.
+    public var formula: String
+    /// The glm family (R's spelling), or nil for lm.
+    public var family: String?
+    /// The glm link, or nil for the family's default.
+    public var link: String?
+    /// The weights column.
+    public var weights: String?
+    /// The offset column.
+    public var offset: String?
+    /// glm's convergence tolerance.
+    public var epsilon: Double
+    /// glm's iteration limit.
+    public var maxit: Int
+
+    /// An lm of `specification`.
+    public init(_ specification: LinearModelSpecification) {
+        self.init(formula: specification.formula, family: nil, link: nil, weights: specification.weights, offset: specification.offset,
+                  epsilon: 1e-8, maxit: 25)
+    }
+
+    /// A glm of `specification`.
+    public init(_ specification: GeneralizedLinearModelSpecification) {
+        self.init(formula: specification.formula, family: specification.family, link: specification.link, weights: specification.weights,
+                  offset: specification.offset, epsilon: specification.epsilon, maxit: specification.maxit)
+    }
+
+    init(formula: String, family: String?, link: String?, weights: String?, offset: String?, epsilon: Double, maxit: Int) {
+        (self.formula, self.family, self.link, self.weights, self.offset, self.epsilon, self.maxit) = (formula, family, link, weights, offset, epsilon, maxit)
+    }
+
+    /// Whether it is a glm.
+    var isGLM: Bool { family != nil }
+}
+
 /// Fits one model per group, in this process.
 enum GroupedFits {
     /// Groups fitted per R call: progress is reported after each batch.
     static let batchSize = 250
 
-    /// Fits the lm (`family` nil) or glm of `specification` on each group of `table` by the
-    /// columns `by`. A group that cannot be fitted keeps R's message; the others go on.
-    static func fit(_ table: ArrowTable, by: [String], formula: String, family: String?, link: String?, weights: String?, offset: String?,
-                    epsilon: Double, maxit: Int, progress: (@Sendable (LinearModelProgress) -> Void)?) async throws -> GroupedFit {
+    /// Fits `model` on each group of `table` by the columns `by`. A group that cannot be
+    /// fitted keeps R's message; the others go on.
+    static func fit(_ table: ArrowTable, by: [String], model: GroupedModel,
+                    progress: (@Sendable (LinearModelProgress) -> Void)?) async throws -> GroupedFit {
+        let (state, native) = try await fitGroups(table, by: by, runs: nil, model: model, progress: progress)
+        return try await collect(state, glm: model.isGLM, nativeCount: native)
+    }
+
+    /// Fits `model` on each group of `table` by the columns `by` (or, with `runs`, on each run
+    /// of rows of those sizes: the table is grouped already), returning the R state that holds
+    /// the results and how many groups Swift fitted.
+    static func fitGroups(_ table: ArrowTable, by: [String], runs: [Int]?, model: GroupedModel,
+                          progress: (@Sendable (LinearModelProgress) -> Void)?) async throws -> (state: RPreservedObject, native: Int) {
         guard !by.isEmpty else { throw LinearModelError.fitFailed(message: "a fit per group needs at least one key column") }
         let runtime = try RRuntime.shared()
         if let absent = by.first(where: { table.column(named: $0) == nil }) {
@@ -76,24 +122,28 @@ enum GroupedFits {
         }
         let keys = try ArrowTable(columns: by.map { table.column(named: $0)! })
         let (state, count) = try await runtime.withSession { session -> (RPreservedObject, Int) in
-            let value = try session.protect(try call("prepare", [try session.dataFrame(from: keys)], in: session))
+            let frame = try session.dataFrame(from: keys)
+            let value = try session.protect(try runs.map { runs in
+                try call("prepare_runs", [frame, try session.make(.integer(runs.map { Int32(clamping: $0) }))], in: session)
+            } ?? call("prepare", [frame], in: session))
             guard case .integer(let n) = try session.read(try call("group_count", [value], in: session)).unstructured, let count = n.first ?? nil else {
                 throw RError.conversion("no group count")
             }
             return (try session.preserve(value), Int(count))
         }
-        let glm = family != nil
         try await runtime.withSession { session in
             func optional(_ text: String?) throws -> SEXP { try text.map { try session.makeStrings([$0]) } ?? session.null }
-            _ = try call("set_model", [state.object, try session.makeStrings([formula]), try optional(family), try optional(link), try optional(weights),
-                                       try optional(offset), try session.make(.double([epsilon])), try session.make(.integer([Int32(clamping: maxit)]))],
+            _ = try call("set_model", [state.object, try session.makeStrings([model.formula]), try optional(model.family), try optional(model.link),
+                                       try optional(model.weights), try optional(model.offset), try session.make(.double([model.epsilon])),
+                                       try session.make(.integer([Int32(clamping: model.maxit)]))],
                          in: session)
         }
         let report: @Sendable (Int) -> Void = { done in
             progress?(LinearModelProgress(pass: 1, passCount: 1, step: "groups", chunksDone: done, chunkCount: count,
                                           rowsDone: 0, rowCount: table.rowCount))
         }
-        let native = glm ? nil : try await NativeGroupedLM.make(table, LinearModelSpecification(formula: formula, weights: weights, offset: offset))
+        let native = model.isGLM ? nil : try await NativeGroupedLM.make(table, LinearModelSpecification(formula: model.formula, weights: model.weights,
+                                                                                                         offset: model.offset))
         var nativeCount = 0
         let giveData: @Sendable () async throws -> Void = {
             try await runtime.withSession { session in _ = try call("set_data", [state.object, try session.dataFrame(from: table)], in: session) }
@@ -113,8 +163,12 @@ enum GroupedFits {
                 report(done)
             }
         }
-        let nativeGroups = nativeCount
-        return try await runtime.withSession { session in
+        return (state, nativeCount)
+    }
+
+    /// The two tables and the groups of `state`, once every group is fitted.
+    static func collect(_ state: RPreservedObject, glm: Bool, nativeCount: Int) async throws -> GroupedFit {
+        try await RRuntime.shared().withSession { session in
             let value = try session.protect(try call("collect", [state.object, try session.make(.logical([glm]))], in: session))
             let fields = try RFields(try session.read(try session.element(of: value, at: 2)))
             let coefficients = try session.arrowTable(fromDataFrame: try session.element(of: value, at: 0))
@@ -124,7 +178,7 @@ enum GroupedFits {
             let results = labels.indices.map { GroupResult(label: labels[$0], error: errors[$0], terms: terms[$0], seconds: seconds[$0]) }
             return GroupedFit(coefficients: coefficients, groups: groups, results: results,
                               missingKeyRows: Int(try fields.double("missing_keys")),
-                              slowest: results.max { $0.seconds < $1.seconds }, nativeGroupCount: nativeGroups)
+                              slowest: results.max { $0.seconds < $1.seconds }, nativeGroupCount: nativeCount)
         }
     }
 
@@ -204,10 +258,7 @@ extension GroupedFit {
     /// the formula has `.`), so the others never fill memory. A key column the file lacks is
     /// an error naming the file's columns.
     public static func read(file path: String, by: [String], formula: String, weights: String?, offset: String?) async throws -> ArrowTable {
-        let model = try await LinearModel.coordinatorStep { session in
-            try GeneralizedLinearModel.columnsRead(formula: formula, weights: weights, offset: offset, in: session)
-        }
-        let columns = model.map { model in by + model.filter { !by.contains($0) } }
+        let columns = try await columnsRead(by: by, formula: formula, weights: weights, offset: offset)
         let table = try await DataFiles.readTable(path, columns: columns)
         if let absent = by.first(where: { table.column(named: $0) == nil }) {
             let all = try await DataFiles.inspect(path).columns.map(\.name)
@@ -217,14 +268,24 @@ extension GroupedFit {
     }
 }
 
+extension GroupedFit {
+    /// The columns a fit per group reads: the keys, then the model's (nil when the formula's
+    /// `.` needs every column).
+    static func columnsRead(by: [String], formula: String, weights: String?, offset: String?) async throws -> [String]? {
+        let model = try await LinearModel.coordinatorStep { session in
+            try GeneralizedLinearModel.columnsRead(formula: formula, weights: weights, offset: offset, in: session)
+        }
+        return model.map { model in by + model.filter { !by.contains($0) } }
+    }
+}
+
 extension LinearModel {
     /// One `lm` per group of `table` by the columns `by` (each equal to R's `lm` on that
     /// group's rows, as `split()` makes them), in this process. `progress` is called after each
     /// batch of groups.
     public static func fitGrouped(_ table: ArrowTable, by: [String], _ specification: LinearModelSpecification,
                                   progress: (@Sendable (LinearModelProgress) -> Void)? = nil) async throws -> GroupedFit {
-        try await GroupedFits.fit(table, by: by, formula: specification.formula, family: nil, link: nil, weights: specification.weights,
-                                  offset: specification.offset, epsilon: 1e-8, maxit: 25, progress: progress)
+        try await GroupedFits.fit(table, by: by, model: GroupedModel(specification), progress: progress)
     }
 }
 
@@ -235,8 +296,6 @@ extension GeneralizedLinearModel {
                                   progress: (@Sendable (LinearModelProgress) -> Void)? = nil) async throws -> GroupedFit {
         try checkControl(specification)
         try await checkFamily(specification.family, link: specification.link)
-        return try await GroupedFits.fit(table, by: by, formula: specification.formula, family: specification.family, link: specification.link,
-                                         weights: specification.weights, offset: specification.offset, epsilon: specification.epsilon,
-                                         maxit: specification.maxit, progress: progress)
+        return try await GroupedFits.fit(table, by: by, model: GroupedModel(specification), progress: progress)
     }
 }

@@ -80,6 +80,9 @@ public struct LinearModelFit: Sendable, Codable, Equatable, CustomStringConverti
     /// Coefficients not estimable because their column is a linear combination of others
     /// (R reports them as `NA`).
     public var aliased: [String]
+    /// Every coefficient's name in the model matrix's order, the aliased ones among them (the
+    /// order of R's `coef()`).
+    public var terms: [String]
     /// The residual standard error (sigma).
     public var residualStandardError: Double
     /// Residual degrees of freedom.
@@ -216,6 +219,7 @@ extension LinearModelFit {
         }
         self.formula = formula
         aliased = try fields.strings("aliased")
+        terms = (try? fields.strings("terms")) ?? names + aliased
         residualStandardError = try fields.double("sigma")
         residualDF = Int(try fields.double("rdf"))
         rank = Int(try fields.double("rank"))

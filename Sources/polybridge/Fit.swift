@@ -126,29 +126,13 @@ struct Fit: AsyncParsableCommand {
                 throw ExitCode(1)
             }
         }
-        let nodeBinary = try engineOptions.nodeBinary()
         let label = URL(fileURLWithPath: data).lastPathComponent
         let bar = ProgressBar.forTerminal()
         let whole = chunks == nil && chunkRows == nil && workers == nil
         let log = ProgressLog.forNonTerminal(whole: whole ? "\(family == nil ? "lm" : "glm") on the whole of \(label)" : "reading \(label) and starting the chunks")
         defer { log?.finish() }
-        var options = FileFitOptions()
-        options.chunks = chunks
-        options.chunkRows = chunkRows
-        options.combine = combine
-        options.timeout = timeout.map { .seconds($0) }
-        options.chunkState = chunkState ?? .automatic
-        options.warning = { printError("warning: \($0)") }
         let phases = timing && family != nil ? GLMPhaseClock() : nil
-        if bar != nil || log != nil || phases != nil {
-            options.progress = { @Sendable update in bar?.update(update); log?.update(update); phases?.update(update) }
-        }
-        if let workers, let engine = engineOptions.engine {
-            options.executor = .engine(engine, workers: workers, address: engineOptions.address, executable: nodeBinary,
-                                       verbose: engineOptions.verbose)
-        } else if let workers {
-            options.executor = .pool(workers: workers, executable: CurrentExecutable.url)
-        }
+        let options = try fileFitOptions { @Sendable update in bar?.update(update); log?.update(update); phases?.update(update) }
         do {
             if let family {
                 let specification = GeneralizedLinearModelSpecification(formula: formula, family: family, link: link, weights: weights,
@@ -177,8 +161,28 @@ struct Fit: AsyncParsableCommand {
         }
     }
 
+    /// How the options place the fit: chunks, workers or an engine, the timeout and the glm
+    /// chunk state, with `progress` called after each chunk task.
+    func fileFitOptions(progress: @escaping @Sendable (LinearModelProgress) -> Void) throws -> FileFitOptions {
+        var options = FileFitOptions()
+        options.chunks = chunks
+        options.chunkRows = chunkRows
+        options.combine = combine
+        options.timeout = timeout.map { .seconds($0) }
+        options.chunkState = chunkState ?? .automatic
+        options.warning = { printError("warning: \($0)") }
+        options.progress = progress
+        if let workers, let engine = engineOptions.engine {
+            options.executor = .engine(engine, workers: workers, address: engineOptions.address, executable: try engineOptions.nodeBinary(),
+                                       verbose: engineOptions.verbose)
+        } else if let workers {
+            options.executor = .pool(workers: workers, executable: CurrentExecutable.url)
+        }
+        return options
+    }
+
     /// With --timing, how long the workers took to start and the fit took, on standard error.
-    private func report(_ timing: FileFitTiming?) {
+    func report(_ timing: FileFitTiming?) {
         guard self.timing, let timing else { return }
         printError(String(format: "timing: workers ready %.3f s, fit %.3f s (%d chunks)", timing.workersReady, timing.fit, timing.chunks)
                    + (timing.coordinatorReady.map { String(format: "; this process ready without them %.3f s", $0) } ?? ""))

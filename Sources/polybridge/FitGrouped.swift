@@ -20,9 +20,7 @@ extension Fit {
         if byColumns.isEmpty || byColumns.contains(where: \.isEmpty) {
             throw ValidationError("--by takes column names separated by commas (got '\(by ?? "")')")
         }
-        if chunks != nil || chunkRows != nil || workers != nil || engineOptions.engine != nil || chunkState != nil || combine == .average {
-            throw ValidationError("--by fits each group whole in this process: --chunks, --chunk-rows, --workers, --executor, --chunk-state and --combine do not apply to it")
-        }
+        if combine == .average { throw ValidationError("--by fits each group exactly: --combine average does not apply to it") }
         if plot != nil { throw ValidationError("--plot draws one fit: it does not apply to --by (write the coefficients with --out)") }
     }
 
@@ -31,19 +29,20 @@ extension Fit {
         do throws(any Error) {
             // Outputs that cannot be written are refused before the fit, not after it.
             for path in [out, groupsOut].compactMap({ $0 }) { try OutputFile.check(path) }
-            let table = try await GroupedFit.read(file: data, by: byColumns, formula: formula, weights: weights, offset: offset)
-            var progress: (@Sendable (LinearModelProgress) -> Void)?
-            if let bar { progress = { @Sendable update in bar.update(update) } }
-            let fit: GroupedFit
+            let log = ProgressLog.forNonTerminal(whole: "one fit per group of \(URL(fileURLWithPath: data).lastPathComponent)")
+            defer { log?.finish() }
+            let options = try fileFitOptions { @Sendable update in bar?.update(update); log?.update(update) }
+            let fit: GroupedFit, timing: FileFitTiming?
             if let family {
                 let specification = GeneralizedLinearModelSpecification(formula: formula, family: family, link: link, weights: weights, offset: offset,
                                                                          epsilon: epsilon ?? 1e-8, maxit: maxit ?? 25, rowWiseFunctions: rowWise)
-                fit = try await GeneralizedLinearModel.fitGrouped(table, by: byColumns, specification, progress: progress)
+                (fit, timing) = try await GeneralizedLinearModel.fitGrouped(file: data, by: byColumns, specification, options: options)
             } else {
                 let specification = LinearModelSpecification(formula: formula, weights: weights, offset: offset, rowWiseFunctions: rowWise)
-                fit = try await LinearModel.fitGrouped(table, by: byColumns, specification, progress: progress)
+                (fit, timing) = try await LinearModel.fitGrouped(file: data, by: byColumns, specification, options: options)
             }
             bar?.finish()
+            report(timing)
             if let out { _ = try await DataFiles.writeTable(fit.coefficients, to: out) }
             if let groupsOut { _ = try await DataFiles.writeTable(fit.groups, to: groupsOut) }
             if json {

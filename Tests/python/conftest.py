@@ -1,6 +1,6 @@
 """Puts every Sources/*/Scripts folder on sys.path, so the embedded helper modules
-(_polybridge_files, polybridge_engine, _polybridge_pipeline, _polybridge_arrow, python_run)
-import by name, as the binary's embedded Python imports them."""
+(_polybridge_files, _polybridge_groups, polybridge_engine, _polybridge_pipeline,
+_polybridge_arrow, python_run) import by name, as the binary's embedded Python imports them."""
 import glob
 import os
 import sys

@@ -70,7 +70,7 @@ assign(".polybridge_glm", local({
     cf <- coef(s)
     list(names = rownames(cf), estimate = unname(cf[, 1L]), se = unname(cf[, 2L]),
          statistic = unname(cf[, 3L]), p = unname(cf[, 4L]), statistic_name = colnames(cf)[[3L]],
-         aliased = names(s$aliased)[s$aliased], family = fam$family, link = fam$link,
+         aliased = names(s$aliased)[s$aliased], terms = names(s$aliased), family = fam$family, link = fam$link,
          deviance = fit$deviance, null_deviance = fit$null.deviance, df_residual = fit$df.residual,
          df_null = fit$df.null, aic = if (is.na(fit$aic)) NA_real_ else fit$aic, dispersion = s$dispersion,
          iterations = fit$iter, converged = fit$converged, boundary = fit$boundary, warnings = warnings,
@@ -338,7 +338,7 @@ assign(".polybridge_glm", local({
     }
     list(names = rownames(coef.table), estimate = unname(coef.table[, 1L]), se = unname(coef.table[, 2L]),
          statistic = unname(coef.table[, 3L]), p = unname(coef.table[, 4L]), statistic_name = colnames(coef.table)[[3L]],
-         aliased = columns[aliased], family = fam$family, link = fam$link, dispersion = dispersion,
+         aliased = columns[aliased], terms = columns, family = fam$family, link = fam$link, dispersion = dispersion,
          text = paste(lines, collapse = "\n"))
   }
 

@@ -38,16 +38,59 @@ assign(".polybridge_grouped", local({
     e$order <- o
     e$starts <- starts
     e$sizes <- diff(c(starts, length(o) + 1L))
-    e$keys <- keys[o[starts], , drop = FALSE]
-    rownames(e$keys) <- NULL
     # Big data: the temporaries of the ordering go now, before the fits need the memory.
     if (length(o) >= 1e6) invisible(gc(FALSE))
-    e$labels <- if (length(starts)) do.call(paste, c(lapply(names(e$keys), function(k) paste0(k, "=", format_key(e$keys[[k]]))),
-                                                    list(sep = ", "))) else character()
-    e$results <- vector("list", length(starts))
+    finish(e, keys[o[starts], , drop = FALSE])
+  }
+
+  # Completes a state whose groups are known: their keys (one row each), labels and results.
+  finish <- function(e, keys) {
+    rownames(keys) <- NULL
+    e$keys <- keys
+    e$labels <- if (nrow(keys)) do.call(paste, c(lapply(names(keys), function(k) paste0(k, "=", format_key(keys[[k]]))),
+                                                 list(sep = ", "))) else character()
+    e$results <- vector("list", nrow(keys))
     e$native <- list()
+    e$batches <- list()
     e
   }
+
+  # The groups of data already grouped: `keys` (the key columns of every row) holds runs of
+  # `sizes` rows, one run per group, in the order given (no missing key).
+  prepare_runs <- function(keys, sizes) {
+    e <- new.env(parent = emptyenv())
+    e$missing_keys <- 0
+    e$order <- seq_len(nrow(keys))
+    e$sizes <- as.integer(sizes)
+    e$starts <- if (length(sizes)) cumsum(c(1L, e$sizes[-length(e$sizes)])) else integer()
+    finish(e, keys[e$starts, , drop = FALSE])
+  }
+
+  # The groups of data partitioned by workers: `parts` holds one data frame per part (the key
+  # columns, one row per group of the part in the part's order, and `__rows`, its row count),
+  # and `missing` the rows the parts left out for a missing key. A group may appear in several
+  # parts (and, for keys R holds equal, more than once in one). Returns the state, whose
+  # `pieces` say where each group's rows are: `group`, `part` (from 1), `start` (0-based row of
+  # the part) and `size`, ordered by group.
+  prepare_parts <- function(parts, missing) {
+    sizes <- lapply(parts, function(p) as.integer(p[["__rows"]]))
+    keys <- do.call(rbind, lapply(parts, function(p) p[setdiff(names(p), "__rows")]))
+    rownames(keys) <- NULL
+    e <- prepare(keys)
+    e$missing_keys <- missing
+    group <- integer(nrow(keys))
+    group[e$order] <- rep.int(seq_along(e$starts), e$sizes)
+    size <- unlist(sizes, use.names = FALSE)
+    start <- unlist(lapply(sizes, function(s) if (length(s)) cumsum(c(0L, s[-length(s)])) else integer()), use.names = FALSE)
+    part <- rep.int(seq_along(sizes), lengths(sizes))
+    o <- order(group, part, start, method = "radix")
+    e$pieces <- data.frame(group = group[o], part = part[o], start = start[o], size = size[o])
+    e$order <- NULL
+    e
+  }
+
+  # The pieces of `e` (prepare_parts), as columns.
+  pieces <- function(e) as.list(e$pieces)
 
   # The rows (1-based) of group `i` of `e`.
   rows_of <- function(e, i) e$order[seq.int(e$starts[[i]], length.out = e$sizes[[i]])]
@@ -124,9 +167,12 @@ assign(".polybridge_grouped", local({
     }
   }
 
-  # The two tables and the counts, once every group is fitted: the groups R fitted keep a
-  # list each (e$results), those fitted outside R a batch of columns each (e$native).
-  collect <- function(e, glm) {
+  # Every group's numbers, once every group is fitted, as columns (`g`, one entry per group,
+  # by the internal names) and the coefficients (`parts`, lists of columns whose `group` is the
+  # group's index): the groups R fitted keep a list each (e$results), those fitted outside R a
+  # batch of columns each (e$native), and those fitted by workers a batch of tables each
+  # (e$batches, from add_batch).
+  gather <- function(e, glm) {
     n <- length(e$starts)
     statistics <- if (glm) c("deviance", "null_deviance", "aic", "dispersion") else c("r_squared", "adj_r_squared", "sigma", "f_statistic")
     g <- list(error = rep(NA_character_, n), warning = rep(NA_character_, n), rows = integer(n), used = rep(NA_integer_, n),
@@ -148,15 +194,54 @@ assign(".polybridge_grouped", local({
       parts[[length(parts) + 1L]] <- list(group = rep.int(b$index, b$counts), term = b$term, estimate = b$estimate,
                                          std_error = b$std_error, statistic = b$statistic, p_value = b$p_value)
     }
+    for (b in e$batches) {
+      for (name in intersect(names(g), names(b$groups))) g[[name]][b$index] <- b$groups[[name]]
+      k <- b$coefficients
+      parts[[length(parts) + 1L]] <- list(group = b$index[k$group], term = k$term, estimate = k$estimate, std_error = k$std_error,
+                                         statistic = k$statistic, p_value = k$p_value)
+    }
+    list(g = g, parts = parts)
+  }
+
+  # One batch's numbers as two data frames, for the coordinator's add_batch: the groups (the
+  # internal names of gather) and the coefficients (with `group`, the batch's group index).
+  raw <- function(e, glm) {
+    r <- gather(e, glm)
+    list(groups = as.data.frame(r$g, stringsAsFactors = FALSE), coefficients = coefficient_frame(r$parts))
+  }
+
+  # The coefficients of `parts` (gather) as one data frame ordered by `group`.
+  coefficient_frame <- function(parts) {
     column <- function(name, empty) if (length(parts)) unlist(lapply(parts, `[[`, name), use.names = FALSE) else empty
-    group <- column("group", integer())
+    group <- as.integer(column("group", integer()))
     o <- order(group, method = "radix")
-    coefficients <- cbind(e$keys[group[o], , drop = FALSE],
-                          data.frame(term = as.character(column("term", character())[o]),
-                                     estimate = as.double(column("estimate", double())[o]),
-                                     std_error = as.double(column("std_error", double())[o]),
-                                     statistic = as.double(column("statistic", double())[o]),
-                                     p_value = as.double(column("p_value", double())[o]), stringsAsFactors = FALSE))
+    data.frame(group = group[o], term = as.character(column("term", character())[o]),
+               estimate = as.double(column("estimate", double())[o]), std_error = as.double(column("std_error", double())[o]),
+               statistic = as.double(column("statistic", double())[o]), p_value = as.double(column("p_value", double())[o]),
+               stringsAsFactors = FALSE)
+  }
+
+  # Keeps a worker's batch (raw's two tables) for the groups `index` of `e` (the batch's
+  # groups in its order).
+  add_batch <- function(e, index, groups, coefficients) {
+    e$batches[[length(e$batches) + 1L]] <- list(index = as.integer(index), groups = groups, coefficients = coefficients)
+    invisible(NULL)
+  }
+
+  # Keeps the result of group `i` fitted elsewhere (a big group in chunks), in summarise's form.
+  set_result <- function(e, i, result) {
+    e$results[[i]] <- result
+    invisible(NULL)
+  }
+
+  # The two tables and the counts, once every group is fitted.
+  collect <- function(e, glm) {
+    n <- length(e$starts)
+    r <- gather(e, glm)
+    g <- r$g
+    statistics <- if (glm) c("deviance", "null_deviance", "aic", "dispersion") else c("r_squared", "adj_r_squared", "sigma", "f_statistic")
+    k <- coefficient_frame(r$parts)
+    coefficients <- cbind(e$keys[k$group, , drop = FALSE], k[-1L])
     failed <- !is.na(g$error)
     groups <- data.frame(rows_used = g$used, rows_dropped = ifelse(failed, NA_integer_, g$rows - g$used))
     order_of <- if (glm) c("df_residual", statistics, "iterations", "converged") else c(statistics[1:3], "df_residual", statistics[[4L]])
@@ -167,7 +252,7 @@ assign(".polybridge_grouped", local({
     rownames(coefficients) <- NULL
     rownames(groups) <- NULL
     list(coefficients = coefficients, groups = groups,
-         info = list(labels = as.character(e$labels), errors = g$error, terms = as.double(tabulate(group, n)),
+         info = list(labels = as.character(e$labels), errors = g$error, terms = as.double(tabulate(k$group, n)),
                      seconds = as.double(g$seconds), missing_keys = as.double(e$missing_keys)))
   }
 

@@ -126,7 +126,7 @@ assign(".polybridge_lm", local({
     s$call <- call("lm", formula = f, data = as.name(label))
     cf <- coef(s)
     list(names = rownames(cf), estimate = unname(cf[, 1L]), se = unname(cf[, 2L]),
-         t = unname(cf[, 3L]), p = unname(cf[, 4L]), aliased = names(s$aliased)[s$aliased],
+         t = unname(cf[, 3L]), p = unname(cf[, 4L]), aliased = names(s$aliased)[s$aliased], terms = names(s$aliased),
          sigma = s$sigma, rdf = s$df[[2L]], rank = s$df[[1L]], r2 = s$r.squared,
          adj = s$adj.r.squared, fstat = if (is.null(s$fstatistic)) numeric(0) else unname(s$fstatistic),
          fp = if (is.null(s$fstatistic)) NA_real_ else
@@ -420,7 +420,7 @@ assign(".polybridge_lm", local({
     adj <- if (explains) 1 - (1 - r2) * ((n - df.int) / rdf) else 0
     fstat <- if (explains) c((mss / (rank - df.int)) / resvar, rank - df.int, rdf) else numeric(0)
     list(names = columns[kept], estimate = est, se = se, t = tval,
-         p = 2 * pt(abs(tval), rdf, lower.tail = FALSE), aliased = columns[is.na(coefficients)],
+         p = 2 * pt(abs(tval), rdf, lower.tail = FALSE), aliased = columns[is.na(coefficients)], terms = columns,
          sigma = sqrt(resvar), rdf = rdf, rank = rank, r2 = r2,
          adj = adj, fstat = fstat,
          fp = if (length(fstat)) pf(fstat[[1L]], fstat[[2L]], fstat[[3L]], lower.tail = FALSE) else NA_real_,
