@@ -84,39 +84,49 @@ enum GroupedFitParts {
         let glm = model.isGLM
         let done = Counter()
         var native = 0
+        // One batch of whole groups on one worker; its tables go to R's state. Returns how many
+        // groups Swift fitted.
+        let runBatch: @Sendable ([Int], String) async throws -> Int = { batch, name in
+            let job = GroupBatchJob(pieces: batch.flatMap { plan.groups[$0].pieces }, sizes: batch.map { plan.groups[$0].rows }, by: by,
+                                    model: model, output: "\(scratch)/\(name)")
+            let output: GroupBatchJob.Output
+            do {
+                output = try await executor.run(job)
+            } catch let error as JobError {
+                throw LinearModelError.fitFailed(message: "\(name) (groups \(batch.first! + 1)-\(batch.last! + 1)): \(error.message)")
+            }
+            let groups = try await DataFiles.readTable(output.groups), coefficients = try await DataFiles.readTable(output.coefficients)
+            try await LinearModel.coordinatorStep { session in
+                _ = try GroupedFits.call("add_batch", [state.object, try session.make(.integer(batch.map { Int32($0 + 1) })),
+                                                      try session.dataFrame(from: groups), try session.dataFrame(from: coefficients)], in: session)
+            }
+            for file in [output.groups, output.coefficients] { try? FileManager.default.removeItem(atPath: file) }
+            report(2, "groups", done.add(batch.count), groupCount)
+            return output.native
+        }
         try await withThrowingTaskGroup(of: Int.self) { group in
             for (number, batch) in batches.enumerated() {
-                let job = GroupBatchJob(pieces: batch.flatMap { plan.groups[$0].pieces }, sizes: batch.map { plan.groups[$0].rows }, by: by,
-                                        model: model, output: "\(scratch)/batch-\(number + 1)")
-                group.addTask {
-                    let output: GroupBatchJob.Output
-                    do {
-                        output = try await executor.run(job)
-                    } catch let error as JobError {
-                        throw LinearModelError.fitFailed(message: "batch \(number + 1) (groups \(batch.first! + 1)-\(batch.last! + 1)): \(error.message)")
-                    }
-                    let groups = try await DataFiles.readTable(output.groups), coefficients = try await DataFiles.readTable(output.coefficients)
-                    try await LinearModel.coordinatorStep { session in
-                        _ = try GroupedFits.call("add_batch", [state.object, try session.make(.integer(batch.map { Int32($0 + 1) })),
-                                                              try session.dataFrame(from: groups), try session.dataFrame(from: coefficients)], in: session)
-                    }
-                    report(2, "groups", done.add(batch.count), groupCount)
-                    return output.native
-                }
+                group.addTask { try await runBatch(batch, "batch \(number + 1)") }
             }
             // The large groups one after another (a worker keeps one chunked fit's state at a
-            // time), each on every worker, beside the batches.
+            // time), each on every worker, beside the batches. One the chunked fit cannot make
+            // (R's lm or glm may still fit it, or refuse it with its own message) is fitted
+            // whole by R on one worker.
             group.addTask {
+                var native = 0
                 for index in large {
-                    let result = try await fitLarge(plan.groups[index], number: index + 1, scratch: scratch, model: model, chunkRows: chunkRows,
-                                                    executor: executor, chunkState: chunkState)
-                    try await LinearModel.coordinatorStep { session in
-                        _ = try GroupedFits.call("set_result", [state.object, try session.make(.integer([Int32(index + 1)])), try session.make(result)],
-                                                 in: session)
+                    if let result = try await fitLarge(plan.groups[index], number: index + 1, scratch: scratch, model: model, chunkRows: chunkRows,
+                                                       executor: executor, chunkState: chunkState) {
+                        try await LinearModel.coordinatorStep { session in
+                            _ = try GroupedFits.call("set_result", [state.object, try session.make(.integer([Int32(index + 1)])), try session.make(result)],
+                                                     in: session)
+                        }
+                        report(2, "groups", done.add(1), groupCount)
+                    } else {
+                        native += try await runBatch([index], "group \(index + 1)")
                     }
-                    report(2, "groups", done.add(1), groupCount)
                 }
-                return 0
+                return native
             }
             for try await count in group { native += count }
         }
@@ -124,9 +134,10 @@ enum GroupedFitParts {
     }
 
     /// Fits one group larger than a chunk with the chunked lm or glm on its own gathered file;
-    /// returns its result as the grouped helpers keep one (R's message when it fails).
+    /// returns its result as the grouped helpers keep one, or nil when the chunked fit fails or
+    /// a glm warned (R then fits the group whole on one worker).
     private static func fitLarge(_ group: GroupPlan.Group, number: Int, scratch: String, model: GroupedModel, chunkRows: Int,
-                                 executor: any LinearModel.WorkerExecutor, chunkState: ChunkStatePlacement) async throws -> RValue {
+                                 executor: any LinearModel.WorkerExecutor, chunkState: ChunkStatePlacement) async throws -> RValue? {
         let path = "\(scratch)/group-\(number).arrow"
         let started = ContinuousClock.now
         let batchSizes: [Int]
@@ -145,11 +156,6 @@ enum GroupedFitParts {
         let chunks = LinearModel.chunkRanges(rowGroups: sizes)
         let identity = try FileIdentity.pin(path)
         func seconds() -> Double { (ContinuousClock.now - started).seconds }
-        func failed(_ error: any Error) -> RValue {
-            let message = (error as? LinearModelError)?.description ?? "\(error)"
-            return .list([.character([message]), .character([nil]), .integer([Int32(clamping: group.rows)]), .double([seconds()])],
-                         names: ["error", "warning", "rows", "seconds"])
-        }
         func coefficients(_ terms: [String], _ names: [String], _ columns: [[Double]]) -> [RValue] {
             let position = Dictionary(names.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first })
             return columns.map { values in .double(terms.map { position[$0].map { values[$0] } }) }
@@ -164,8 +170,13 @@ enum GroupedFitParts {
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                return failed(error)
+                return nil
             }
+            // A fit that warned (separation, no convergence), ended on the boundary or fits
+            // (almost) perfectly (quasi-separation, a saturated model) is ill-conditioned: its
+            // last digits depend on the order of the sums, so R fits the group whole, for R's
+            // own numbers.
+            guard fit.converged, !fit.boundary, fit.warnings.isEmpty, !(fit.deviance <= 1e-6 * fit.nullDeviance) else { return nil }
             let names = fit.coefficients.map(\.name)
             let numbers = coefficients(fit.terms, names, [fit.coefficients.map(\.estimate), fit.coefficients.map(\.standardError),
                                                           fit.coefficients.map(\.statistic), fit.coefficients.map(\.pValue)])
@@ -186,7 +197,7 @@ enum GroupedFitParts {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            return failed(error)
+            return nil
         }
         let names = fit.coefficients.map(\.name)
         let numbers = coefficients(fit.terms, names, [fit.coefficients.map(\.estimate), fit.coefficients.map(\.standardError),
@@ -248,7 +259,10 @@ struct GroupPlan: Sendable {
                 rows = 0
             }
         }
-        if !current.isEmpty { batches.append(current) }
+        // A last batch of less than half the rows joins the one before it.
+        if !current.isEmpty {
+            if rows < rowsPerBatch / 2, !batches.isEmpty { batches[batches.count - 1] += current } else { batches.append(current) }
+        }
         return (batches, large)
     }
 }
@@ -311,7 +325,36 @@ extension LinearModel {
     }
 }
 
+extension LinearModel {
+    /// One `lm` per group of the data file at `path` by the columns `by`, in parts on
+    /// `executor` (which runs the grouped jobs and the lm chunk jobs): the file is read in
+    /// `chunks`, a group larger than the largest chunk is fitted in chunks of that size, and the
+    /// others in batches of whole groups. `progress` is called after each chunk of the first
+    /// pass and each batch of groups.
+    public static func fitGrouped(file path: String, identity: FileIdentity? = nil, chunks: [Range<Int>], by: [String],
+                                  _ specification: LinearModelSpecification, executor: some ChunkExecutor & JobExecutor,
+                                  progress: (@Sendable (LinearModelProgress) -> Void)? = nil) async throws -> GroupedFit {
+        _ = try await checkFormula(specification.formula)
+        return try await GroupedFitParts.fit(path: path, identity: identity, chunks: chunks, by: by, model: GroupedModel(specification),
+                                             executor: executor, chunkState: .automatic, progress: progress)
+    }
+}
+
 extension GeneralizedLinearModel {
+    /// One `glm` per group of the data file at `path` by the columns `by`, in parts on
+    /// `executor` (see ``LinearModel/fitGrouped(file:identity:chunks:by:_:executor:progress:)``);
+    /// a group larger than a chunk keeps its chunks' state as `chunkState` says.
+    public static func fitGrouped(file path: String, identity: FileIdentity? = nil, chunks: [Range<Int>], by: [String],
+                                  _ specification: GeneralizedLinearModelSpecification, executor: some ChunkExecutor & JobExecutor,
+                                  chunkState: ChunkStatePlacement = .automatic,
+                                  progress: (@Sendable (LinearModelProgress) -> Void)? = nil) async throws -> GroupedFit {
+        try checkControl(specification)
+        try await checkFormula(specification.formula)
+        try await checkFamily(specification.family, link: specification.link)
+        return try await GroupedFitParts.fit(path: path, identity: identity, chunks: chunks, by: by, model: GroupedModel(specification),
+                                             executor: executor, chunkState: chunkState, progress: progress)
+    }
+
     /// One `glm` per group of the data file at `path` by the columns `by`, as `options` say
     /// (see ``LinearModel/fitGrouped(file:by:_:options:)``). Each group's fit equals R's `glm`
     /// on that group's rows.

@@ -90,7 +90,8 @@ import Testing
         let path = try await Self.parquet("gr_cli_bad")
         let cases: [([String], String)] = [
             (["--out", "x.csv"], "--out, --groups-out and --fail-on-group-error apply to a fit per group: give --by"),
-            (["--by", "k", "--workers", "2"], "--by fits each group whole in this process: --chunks, --chunk-rows, --workers, --executor, --chunk-state and --combine do not apply to it"),
+            (["--by", "k", "--chunks", "2", "--combine", "average"], "--by fits each group exactly: --combine average does not apply to it"),
+            (["--by", "k", "--chunks", "2", "--chunk-state", "disk"], "--chunk-state applies to a glm in chunks: give --family"),
             (["--by", "k,"], "--by takes column names separated by commas (got 'k,')"),
             (["--by", "k", "--plot", "p.png"], "--plot draws one fit: it does not apply to --by"),
         ]

@@ -64,46 +64,85 @@ let groupedOracle = #"""
     """#
 
 /// A grouped fit of R's data frame `name` (made by `code`) read back from Parquet, compared
-/// with R's own fit per group (`fit`, an R function of one group's rows).
+/// with R's own fit per group (`fit`, an R function of one group's rows). With `chunkRows`,
+/// the fit is made in parts (``LinearModel/fitGrouped(file:identity:chunks:by:_:executor:progress:)``)
+/// on `executor` (the worker jobs in this process by default), else in this process whole.
 func groupedAgreesWithR(_ name: String, _ code: String, by: [String], fit rFit: String, glm: GeneralizedLinearModelSpecification? = nil,
-                        lm: LinearModelSpecification? = nil, perturbed: Bool = false) async throws -> (verdict: String, fit: GroupedFit) {
+                        lm: LinearModelSpecification? = nil, perturbed: Bool = false, chunkRows: Int? = nil,
+                        executor: (any ChunkExecutor & JobExecutor)? = nil,
+                        progress: (@Sendable (LinearModelProgress) -> Void)? = nil) async throws -> (verdict: String, fit: GroupedFit) {
     let path = try await glmParquet(name, code)
     let table = try await DataFiles.readTable(path)
-    let fit: GroupedFit = if let glm { try await GeneralizedLinearModel.fitGrouped(table, by: by, glm) }
-                          else { try await LinearModel.fitGrouped(table, by: by, lm!) }
+    let fit: GroupedFit
+    if let chunkRows {
+        let chunks = LinearModel.chunkRanges(rowCount: table.rowCount, rowsPerChunk: chunkRows)
+        let executor = executor ?? InProcessJobExecutor(registry: WorkerJobs.registry)
+        fit = if let glm { try await GeneralizedLinearModel.fitGrouped(file: path, chunks: chunks, by: by, glm, executor: executor, progress: progress) }
+              else { try await LinearModel.fitGrouped(file: path, chunks: chunks, by: by, lm!, executor: executor, progress: progress) }
+    } else {
+        fit = if let glm { try await GeneralizedLinearModel.fitGrouped(table, by: by, glm) } else { try await LinearModel.fitGrouped(table, by: by, lm!) }
+    }
+    let verdict = try await groupedVerdict(name, by: by, fit: rFit, glm: glm != nil, coefficients: fit.coefficients, groups: fit.groups,
+                                           perturbed: perturbed)
+    return (verdict, fit)
+}
+
+/// The grouped oracle's verdict on the two tables of a fit per group of R's data frame `name`,
+/// against R's `fit` (an R function of one group's rows).
+func groupedVerdict(_ name: String, by: [String], fit rFit: String, glm: Bool, coefficients: ArrowTable, groups: ArrowTable,
+                    perturbed: Bool = false) async throws -> String {
     _ = try await RRuntime.shared().evaluate(groupedOracle)
     let byText = by.map { "'\($0)'" }.joined(separator: ", ")
-    let verdict = try await RRuntime.shared().withSession { session -> String in
-        let coefficients = try session.protect(try session.dataFrame(from: fit.coefficients))
-        let groups = try session.protect(try session.dataFrame(from: fit.groups))
+    return try await RRuntime.shared().withSession { session -> String in
+        let coefficients = try session.protect(try session.dataFrame(from: coefficients))
+        let groups = try session.protect(try session.dataFrame(from: groups))
         // The checker's check: one estimate off by 1e-7 (relative) must fail the oracle.
         let change = perturbed ? "coefs$estimate[[1L]] <- coefs$estimate[[1L]] * (1 + 1e-7); " : ""
-        let function = try session.evaluateText("function(coefs, groups) { \(change).pb_grouped_agrees(\(name), c(\(byText)), \(rFit), coefs, groups, \(glm != nil ? "TRUE" : "FALSE")) }",
+        let function = try session.evaluateText("function(coefs, groups) { \(change).pb_grouped_agrees(\(name), c(\(byText)), \(rFit), coefs, groups, \(glm ? "TRUE" : "FALSE")) }",
                                                 purpose: "the grouped oracle")
         let value = try session.read(try session.evaluate(try session.lang(function, [coefficients, groups]), purpose: "the grouped oracle"))
         guard case .character(let text) = value.unstructured, let first = text.first ?? nil else { return "no verdict" }
         return first
     }
-    return (verdict, fit)
 }
 
 /// One fit per group (`LinearModel.fitGrouped`, `GeneralizedLinearModel.fitGrouped`): each
 /// group's numbers are R's on that group's rows, as `split()` makes them, to 1e-8.
 @Suite struct GroupedFitTests {
+    /// Unsorted text keys (one not ASCII) and NA keys; groups of one row, of all-NA y, with a
+    /// factor of one level, and a collinear column everywhere (z = 2x, aliased).
+    static let failures = """
+        set.seed(21); n <- 400
+        d <- data.frame(store = sample(c("north", "süd", "east", "west"), n, TRUE), x = rnorm(n),
+                        g = factor(sample(c("p", "q", "r"), n, TRUE)))
+        d$z <- 2 * d$x; d$y <- 1 + d$x + as.integer(d$g) + rnorm(n)
+        d$store[sample(n, 9)] <- NA
+        d$y[d$store %in% "west"] <- NA
+        d$g[d$store %in% "east"] <- "p"
+        d <- rbind(d, data.frame(store = "solo", x = 0.5, g = factor("q", levels = c("p", "q", "r")), z = 1, y = 2))
+        d[sample(nrow(d)), ]
+        """
+    /// Two key columns (a number and text), weights and an offset.
+    static let twoKeys = """
+        set.seed(22); n <- 300
+        d <- data.frame(a = sample(c(1, 2.5), n, TRUE), b = sample(c("x", "y", "z"), n, TRUE), x = rnorm(n),
+                        w = sample(1:4, n, TRUE), o = runif(n))
+        d$y <- d$a + d$x + d$o + rnorm(n)
+        rbind(d, data.frame(a = 1, b = "solo", x = 0.3, w = 2, o = 0.1, y = 1.4))
+        """
+    /// Binomial responses (group c separated) and Poisson counts with an exposure offset.
+    static let glmData = """
+        set.seed(23); n <- 240
+        d <- data.frame(k = sample(c("a", "b", "c"), n, TRUE), x = rnorm(n))
+        d$y <- rbinom(n, 1, plogis(0.5 * d$x))
+        d$y[d$k == "c"] <- as.integer(d$x[d$k == "c"] > 0)
+        d$count <- rpois(n, exp(0.3 + 0.2 * d$x)); d$le <- log(runif(n, 1, 2))
+        d
+        """
     /// Unsorted data with text keys (one not ASCII) and NA keys; groups of one row, of all-NA
     /// y, with a factor of one level, and a collinear column everywhere (z = 2x, aliased).
     @Test func eachGroupsLMIsRsOnItsRowsAndFailuresStayInTheirGroup() async throws {
-        let code = """
-            set.seed(21); n <- 400
-            d <- data.frame(store = sample(c("north", "süd", "east", "west"), n, TRUE), x = rnorm(n),
-                            g = factor(sample(c("p", "q", "r"), n, TRUE)))
-            d$z <- 2 * d$x; d$y <- 1 + d$x + as.integer(d$g) + rnorm(n)
-            d$store[sample(n, 9)] <- NA
-            d$y[d$store %in% "west"] <- NA
-            d$g[d$store %in% "east"] <- "p"
-            d <- rbind(d, data.frame(store = "solo", x = 0.5, g = factor("q", levels = c("p", "q", "r")), z = 1, y = 2))
-            d[sample(nrow(d)), ]
-            """
+        let code = Self.failures
         let (verdict, fit) = try await groupedAgreesWithR("gr_lm", code, by: ["store"], fit: "function(x) lm(y ~ x + z + g, data = x)",
                                                            lm: LinearModelSpecification(formula: "y ~ x + z + g"))
         #expect(verdict == "TRUE", "\(verdict)")
@@ -120,13 +159,7 @@ func groupedAgreesWithR(_ name: String, _ code: String, by: [String], fit rFit: 
 
     /// Two key columns (a number and text), weights and an offset.
     @Test func twoKeysWeightsAndAnOffset() async throws {
-        let code = """
-            set.seed(22); n <- 300
-            d <- data.frame(a = sample(c(1, 2.5), n, TRUE), b = sample(c("x", "y", "z"), n, TRUE), x = rnorm(n),
-                            w = sample(1:4, n, TRUE), o = runif(n))
-            d$y <- d$a + d$x + d$o + rnorm(n)
-            rbind(d, data.frame(a = 1, b = "solo", x = 0.3, w = 2, o = 0.1, y = 1.4))
-            """
+        let code = Self.twoKeys
         let (verdict, fit) = try await groupedAgreesWithR("gr_two", code, by: ["a", "b"], fit: "function(x) lm(y ~ x, data = x, weights = w, offset = o)",
                                                            lm: LinearModelSpecification(formula: "y ~ x", weights: "w", offset: "o"))
         #expect(verdict == "TRUE", "\(verdict)")
@@ -142,14 +175,7 @@ func groupedAgreesWithR(_ name: String, _ code: String, by: [String], fit rFit: 
     /// glm per group: Poisson with an offset, and a binomial group with separation (R's
     /// warning in its row of the groups table).
     @Test func glmPerGroupWithRsWarnings() async throws {
-        let code = """
-            set.seed(23); n <- 240
-            d <- data.frame(k = sample(c("a", "b", "c"), n, TRUE), x = rnorm(n))
-            d$y <- rbinom(n, 1, plogis(0.5 * d$x))
-            d$y[d$k == "c"] <- as.integer(d$x[d$k == "c"] > 0)
-            d$count <- rpois(n, exp(0.3 + 0.2 * d$x)); d$le <- log(runif(n, 1, 2))
-            d
-            """
+        let code = Self.glmData
         let binomial = try await groupedAgreesWithR("gr_glm", code, by: ["k"], fit: "function(x) glm(y ~ x, family = binomial, data = x)",
                                                      glm: GeneralizedLinearModelSpecification(formula: "y ~ x", family: "binomial"))
         #expect(binomial.verdict == "TRUE", "\(binomial.verdict)")
