@@ -47,13 +47,19 @@ extension DataFiles {
         }
     }
 
-    /// The rows of `pieces`, in their order, as one table (of one record batch): a factor
-    /// column's levels are the union of the files' levels.
-    public static func readPieces(_ pieces: [FilePiece]) throws(DataFileError) -> ArrowTable {
+    /// The rows of `pieces`, in their order, as one table (of one record batch), whose rows
+    /// are runs of `runs` rows, one group each; and the groups' keys, the `by` columns of each
+    /// run's first row. A factor column's levels are the union of the files' levels.
+    public static func readPieces(_ pieces: [FilePiece], runs: [Int], by: [String]) throws(DataFileError) -> (table: ArrowTable, keys: ArrowTable) {
         let file = pieces.first?.path ?? ""
         return try fileErrors(file) {
-            let table = try pythonCall("read_pieces", [try piecesJSON(pieces)], file: file, module: try groups())
-            return try pythonStep(file: file) { try PythonRuntime.shared().arrowTable(from: table) }
+            let python = try PythonRuntime.shared()
+            let both = try pythonCall("read_pieces", [try piecesJSON(pieces), by, try python.object(runs)], file: file, module: try groups())
+            return try pythonStep(file: file) {
+                let item = try python.attribute("__getitem__", of: both)
+                return (try python.arrowTable(from: try python.call(item, [try python.object(0)])),
+                        try python.arrowTable(from: try python.call(item, [try python.object(1)])))
+            }
         }
     }
 

@@ -111,20 +111,20 @@ enum GroupedFits {
     }
 
     /// Fits `model` on each group of `table` by the columns `by` (or, with `runs`, on each run
-    /// of rows of those sizes: the table is grouped already), returning the R state that holds
-    /// the results and how many groups Swift fitted.
-    static func fitGroups(_ table: ArrowTable, by: [String], runs: [Int]?, model: GroupedModel,
+    /// of rows of `sizes` rows, whose keys are the rows of `keys`: the table is grouped
+    /// already), returning the R state that holds the results and how many groups Swift fitted.
+    static func fitGroups(_ table: ArrowTable, by: [String], runs: (keys: ArrowTable, sizes: [Int])?, model: GroupedModel,
                           progress: (@Sendable (LinearModelProgress) -> Void)?) async throws -> (state: RPreservedObject, native: Int) {
         guard !by.isEmpty else { throw LinearModelError.fitFailed(message: "a fit per group needs at least one key column") }
         let runtime = try RRuntime.shared()
         if let absent = by.first(where: { table.column(named: $0) == nil }) {
             throw LinearModelError.fitFailed(message: "no column '\(absent)' to group by (the columns are \(table.columnNames.joined(separator: ", ")))")
         }
-        let keys = try ArrowTable(columns: by.map { table.column(named: $0)! })
+        let keys = try runs?.keys ?? ArrowTable(columns: by.map { table.column(named: $0)! })
         let (state, count) = try await runtime.withSession { session -> (RPreservedObject, Int) in
             let frame = try session.dataFrame(from: keys)
             let value = try session.protect(try runs.map { runs in
-                try call("prepare_runs", [frame, try session.make(.integer(runs.map { Int32(clamping: $0) }))], in: session)
+                try call("prepare_runs", [frame, try session.make(.integer(runs.sizes.map { Int32(clamping: $0) }))], in: session)
             } ?? call("prepare", [frame], in: session))
             guard case .integer(let n) = try session.read(try call("group_count", [value], in: session)).unstructured, let count = n.first ?? nil else {
                 throw RError.conversion("no group count")

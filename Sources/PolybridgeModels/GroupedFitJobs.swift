@@ -40,8 +40,13 @@ public struct GroupPartitionJob: Job {
 
     /// Reads the chunk and writes it group by group.
     public func run(in context: JobContext) async throws -> Output {
+        let t0 = ContinuousClock.now
         let table = try await LinearModelChunkJob.readRows(path: path, identity: identity, rows: rows, columns: columns, context: context)
+        let t1 = ContinuousClock.now
         let (written, leftOut) = try DataFiles.writeGroups(table, by: by, to: part, keys: keys)
+        if ProcessInfo.processInfo.environment["POLYBRIDGE_TRACE_WORKER"] != nil {
+            FileHandle.standardError.write(Data("worker \(getpid()) partition of \(rows.count) rows: read \(t1 - t0), write \(ContinuousClock.now - t1)\n".utf8))
+        }
         return Output(rows: written, leftOut: leftOut)
     }
 }
@@ -79,19 +84,22 @@ public struct GroupBatchJob: Job {
 
     /// Reads the batch's rows, fits each group and writes the tables.
     public func run(in context: JobContext) async throws -> Output {
-        let table = try DataFiles.readPieces(pieces)
-        guard table.rowCount == sizes.reduce(0, +) else {
-            throw JobError(.failed, "the batch read \(table.rowCount) rows for groups of \(sizes.reduce(0, +))")
-        }
-        let (state, native) = try await GroupedFits.fitGroups(table, by: by, runs: sizes, model: model, progress: nil)
+        let t0 = ContinuousClock.now
+        let (table, keys) = try DataFiles.readPieces(pieces, runs: sizes, by: by)
+        let t1 = ContinuousClock.now
+        let (state, native) = try await GroupedFits.fitGroups(table, by: by, runs: (keys, sizes), model: model, progress: nil)
         let (groups, coefficients) = try await RRuntime.shared().withSession { session -> (ArrowTable, ArrowTable) in
             let value = try session.protect(try GroupedFits.call("raw", [state.object, try session.make(.logical([model.isGLM]))], in: session))
             return (try session.arrowTable(fromDataFrame: try session.element(of: value, at: 0)),
                     try session.arrowTable(fromDataFrame: try session.element(of: value, at: 1)))
         }
+        let t2 = ContinuousClock.now
         let out = Output(groups: output + ".groups.arrow", coefficients: output + ".coefficients.arrow", native: native)
         _ = try await DataFiles.writeTable(groups, to: out.groups, compression: "none")
         _ = try await DataFiles.writeTable(coefficients, to: out.coefficients, compression: "none")
+        if ProcessInfo.processInfo.environment["POLYBRIDGE_TRACE_WORKER"] != nil {
+            FileHandle.standardError.write(Data("worker \(getpid()) batch of \(sizes.count) groups, \(table.rowCount) rows: read \(t1 - t0), fit \(t2 - t1), write \(ContinuousClock.now - t2)\n".utf8))
+        }
         return out
     }
 }

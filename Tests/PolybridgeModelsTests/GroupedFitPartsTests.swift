@@ -85,7 +85,8 @@ import Testing
         """
 
     /// On the pool: the large group in chunks, the small ones in batches, and a worker killed
-    /// with SIGKILL when the first batch is done (its job runs again on the new worker).
+    /// with SIGKILL when the first of eight chunks is partitioned (its job, and any later one
+    /// sent to it, runs again on the new worker).
     @Test func aGroupWithMostRowsIsSplitAndMergedOnThePoolWithAWorkerKilled() async throws {
         let pool = ProcessPoolExecutor(executable: polybridgeExecutable(), workers: 2)
         defer { pool.shutdown() }
@@ -95,7 +96,7 @@ import Testing
         let (verdict, fit) = try await groupedAgreesWithR("gp_skew_pool", Self.skewed, by: ["k"],
                                                            fit: "function(x) lm(\(formula), data = x)",
                                                            lm: LinearModelSpecification(formula: formula), chunkRows: 400, executor: pool) { progress in
-            guard progress.step == "groups", progress.chunksDone > 0 else { return }
+            guard progress.step == "partition", progress.chunksDone == 1 else { return }
             victim.withLock { victim in
                 guard victim == nil, let worker = pool.workerProcessIDs.first else { return }
                 victim = worker

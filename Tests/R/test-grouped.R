@@ -79,7 +79,7 @@ fit_in_parts <- function(d, by, text, parts, batches, family = NULL) {
       unlist(lapply(at, function(j) grouped[[pieces$part[[j]]]]$rows[pieces$start[[j]] + seq_len(pieces$size[[j]])]))
     }))
     sizes <- vapply(batch, function(i) sum(pieces$size[pieces$group == i]), 1L)
-    b <- G$prepare_runs(d[rows, by, drop = FALSE], sizes)
+    b <- G$prepare_runs(d[rows[cumsum(c(1L, sizes[-length(sizes)]))], by, drop = FALSE], sizes)
     G$set_data(b, d[rows, , drop = FALSE])
     G$set_model(b, text, family, NULL, NULL, NULL, 1e-8, 25L)
     G$fit_batch(b, 1L, G$group_count(b))

@@ -72,18 +72,21 @@ def test_pieces_of_several_files_come_back_in_the_order_asked_with_unified_dicti
     for name, table in (("one", one), ("two", two)):
         feather.write_feather(table, str(tmp_path / f"{name}.arrow"), compression="uncompressed")
     pieces = json.dumps([[str(tmp_path / "two.arrow"), 1, 1], [str(tmp_path / "one.arrow"), 0, 2], [str(tmp_path / "two.arrow"), 0, 1]])
-    table = groups.read_pieces(pieces)
+    table, keys = groups.read_pieces(pieces, ["g"], [2, 1, 1])
     table.validate(full=True)
     assert table.to_pydict() == {"g": ["a", "a", "b", "c"], "x": [5.0, 1.0, 2.0, 4.0]}
     assert table.column("g").num_chunks == 1
+    assert keys.column("g").to_pylist() == ["a", "b", "c"]
+    with pytest.raises(groups.FileProblem, match="groups of 3 rows in all, but 4 rows read"):
+        groups.read_pieces(pieces, ["g"], [2, 1])
     sizes = groups.write_pieces(pieces, str(tmp_path / "out.arrow"), 3)
-    assert sizes == [1, 2, 1]
+    assert sizes == [3, 1]
     assert read(tmp_path / "out.arrow").to_pydict() == {"g": ["a", "a", "b", "c"], "x": [5.0, 1.0, 2.0, 4.0]}
 
 
 def test_pieces_beyond_a_file_or_of_a_missing_file_are_named(tmp_path):
     feather.write_feather(pa.table({"x": [1.0, 2.0]}), str(tmp_path / "a.arrow"), compression="uncompressed")
     with pytest.raises(groups.FileProblem, match="rows 2-3 are beyond the 2 rows"):
-        groups.read_pieces(json.dumps([[str(tmp_path / "a.arrow"), 1, 2]]))
+        groups.read_pieces(json.dumps([[str(tmp_path / "a.arrow"), 1, 2]]), ["x"], [2])
     with pytest.raises(groups.FileProblem, match="is gone"):
-        groups.read_pieces(json.dumps([[str(tmp_path / "b.arrow"), 0, 1]]))
+        groups.read_pieces(json.dumps([[str(tmp_path / "b.arrow"), 0, 1]]), ["x"], [1])

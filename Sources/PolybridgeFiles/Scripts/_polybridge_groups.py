@@ -8,6 +8,7 @@ group's rows together in the order asked (`read_pieces`), or writes them to one 
 import json
 import os
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -81,26 +82,42 @@ def read_keys(path):
 
 def _pieces(pieces):
     """The rows of `pieces` (a JSON list of [path, first row, row count]) as one table, in that
-    order, with every dictionary column's values unified across the files."""
-    tables, slices = {}, []
-    for path, start, count in json.loads(pieces):
+    order, with every dictionary column's values unified across the files. The rows are taken
+    at once from the files' tables put end to end (one index per row), not piece by piece."""
+    items = json.loads(pieces)
+    if not items:
+        raise FileProblem("no rows asked for")
+    tables, base, total = {}, {}, 0
+    for path, start, count in items:
         if path not in tables:
             try:
                 tables[path] = pa.ipc.open_file(pa.memory_map(path)).read_all()
             except FileNotFoundError:
                 raise FileProblem(f"the grouped rows file {path} is gone (was the scratch folder removed?)") from None
-        table = tables[path]
-        if not 0 <= start <= start + count <= table.num_rows:
-            raise FileProblem(f"rows {start + 1}-{start + count} are beyond the {table.num_rows} rows of {path}")
-        slices.append(table.slice(start, count))
-    if not slices:
-        raise FileProblem("no rows asked for")
-    return pa.concat_tables(slices).unify_dictionaries()
+            base[path] = total
+            total += tables[path].num_rows
+        rows = tables[path].num_rows
+        if not 0 <= start <= start + count <= rows:
+            raise FileProblem(f"rows {start + 1}-{start + count} are beyond the {rows} rows of {path}")
+    starts = np.fromiter((base[path] + start for path, start, _ in items), dtype=np.int64, count=len(items))
+    counts = np.fromiter((count for _, _, count in items), dtype=np.int64, count=len(items))
+    # Row i of the result is row i + (the piece's start - the rows before the piece).
+    before = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    indices = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(starts - before, counts)
+    whole = pa.concat_tables(list(tables.values())).unify_dictionaries()
+    return whole.take(pa.array(indices))
 
 
-def read_pieces(pieces):
-    """The rows of `pieces` (see `_pieces`) as one table of one batch."""
-    return _pieces(pieces).combine_chunks()
+def read_pieces(pieces, by, sizes):
+    """The rows of `pieces` (see `_pieces`) as one table of one batch, and the keys of its
+    groups: the `by` columns of the first row of each run of `sizes` rows (the rows of one
+    group each)."""
+    table = _pieces(pieces).combine_chunks()
+    sizes = np.asarray(sizes, dtype=np.int64)
+    if int(sizes.sum()) != table.num_rows:
+        raise FileProblem(f"groups of {int(sizes.sum())} rows in all, but {table.num_rows} rows read")
+    firsts = np.concatenate(([0], np.cumsum(sizes)[:-1])) if len(sizes) else np.zeros(0, dtype=np.int64)
+    return table, table.select(by).take(pa.array(firsts, type=pa.int64()))
 
 
 def write_pieces(pieces, path, batch_rows):

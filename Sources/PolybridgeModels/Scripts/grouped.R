@@ -55,15 +55,15 @@ assign(".polybridge_grouped", local({
     e
   }
 
-  # The groups of data already grouped: `keys` (the key columns of every row) holds runs of
-  # `sizes` rows, one run per group, in the order given (no missing key).
+  # The groups of data already grouped: runs of `sizes` rows, one run per group, whose keys
+  # are the rows of `keys` (the key columns, one row per group; none missing).
   prepare_runs <- function(keys, sizes) {
     e <- new.env(parent = emptyenv())
     e$missing_keys <- 0
-    e$order <- seq_len(nrow(keys))
     e$sizes <- as.integer(sizes)
+    e$order <- seq_len(sum(e$sizes))
     e$starts <- if (length(sizes)) cumsum(c(1L, e$sizes[-length(e$sizes)])) else integer()
-    finish(e, keys[e$starts, , drop = FALSE])
+    finish(e, keys)
   }
 
   # The groups of data partitioned by workers: `parts` holds one data frame per part (the key
