@@ -8,7 +8,8 @@ follow a skewed (Zipf-like) law, stored in random order; y ~ x1 + x2 + g (BENCH_
 read the data from RDS first (timed apart); polybridge is timed end to end, its read included.
 Also: polybridge on the same rows with one group holding half of them, against balanced groups;
 the multiprocessing + rpy2 recipe per group at RPY2_ROWS rows (default 1,000,000); and
-polybridge's time and peak memory at BENCH_MEMORY_ROWS rows (default 10,000,000). Each line
+polybridge's time and peak memory at BENCH_MEMORY_ROWS rows (default 10,000,000). polybridge runs
+twice: in its own process, and in parts on BENCH_WORKERS worker processes (default 2). Each line
 gives the largest relative difference of its estimates from lapply(split())'s.
 """
 import functools
@@ -28,6 +29,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from bench_fit import TreeMemory  # noqa: E402
 
 FORMULA = os.environ.get("BENCH_FORMULA", "y ~ x1 + x2 + g")
+# How polybridge runs in parts: BENCH_WORKERS worker processes (default 2).
+WORKERS = ("--workers", os.environ.get("BENCH_WORKERS", "2"))
 
 
 def write_data(path, rows, groups, layout, seed=7):
@@ -100,12 +103,14 @@ emit(as.numeric(t1 - t0, units = "secs"), as.numeric(t2 - t1, units = "secs"), h
     return rscript(code)
 
 
-def polybridge(binary, path, folder):
-    """`polybridge fit --by id --out … --groups-out …`, timed from process start; its first
+def polybridge(binary, path, folder, extra=()):
+    """`polybridge fit --by id --out … --groups-out …` (with `extra` options), timed from
+    process start, with the peak memory of its process tree (workers included); its first
     200 estimates (key order) read back from the coefficients file."""
     out, groups = os.path.join(folder, "coef.parquet"), os.path.join(folder, "groups.parquet")
     t0 = time.perf_counter()
-    process = subprocess.Popen([binary, "fit", "--data", path, "--formula", FORMULA, "--by", "id", "--out", out, "--groups-out", groups],
+    process = subprocess.Popen([binary, "fit", "--data", path, "--formula", FORMULA, "--by", "id", "--out", out, "--groups-out", groups,
+                                *extra],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     memory = TreeMemory(process.pid)
     _, err = process.communicate()
@@ -163,11 +168,14 @@ def main():
         write_data(path, rows, groups, "skewed")
         subprocess.run([binary, "convert", path, rds], check=True, capture_output=True)
         pb = polybridge(binary, path, folder)
+        pooled = polybridge(binary, path, folder, WORKERS)
         results = {name: r_method(rds, body) for name, body in R_METHODS.items()}
         reference = results["lapply(split()) + summary"]["first"]
         fastest = min(r["read"] + r["fit"] for name, r in results.items() if "mclapply" not in name)
         print(f"  {'polybridge fit --by (end to end: read, fit, write both tables)':<66} {pb['wall']:8.2f} s   "
               f"max rel. diff {largest_difference(pb['first'], reference):.1e}")
+        print(f"  {'polybridge fit --by ' + ' '.join(WORKERS) + ' (in parts on worker processes)':<66} {pooled['wall']:8.2f} s   "
+              f"max rel. diff {largest_difference(pooled['first'], reference):.1e}")
         for name, r in results.items():
             print(f"  {name + ' (read + fit)':<66} {r['read'] + r['fit']:8.2f} s   (read {r['read']:.2f} s)   "
                   f"polybridge {((r['read'] + r['fit']) / pb['wall']):5.1f}x faster   max rel. diff {largest_difference(r['first'], reference):.1e}")
@@ -196,6 +204,9 @@ def main():
             big = polybridge(binary, large, folder)
             print(f"  {memory_rows:,} rows, {groups:,} groups: polybridge {big['wall']:.2f} s, peak memory {big['peak'] / 2**30:.2f} GiB "
                   "(goal < 2 GiB; sampled from /proc every 50 ms)")
+            parts = polybridge(binary, large, folder, WORKERS)
+            print(f"  {memory_rows:,} rows, {groups:,} groups: polybridge {' '.join(WORKERS)} {parts['wall']:.2f} s, "
+                  f"peak memory of all its processes {parts['peak'] / 2**30:.2f} GiB (goal < 2 GiB)")
 
 
 if __name__ == "__main__":

@@ -82,30 +82,38 @@ def read_keys(path):
 
 def _pieces(pieces):
     """The rows of `pieces` (a JSON list of [path, first row, row count]) as one table, in that
-    order, with every dictionary column's values unified across the files. The rows are taken
-    at once from the files' tables put end to end (one index per row), not piece by piece."""
+    order, with every dictionary column's values unified across the files."""
     items = json.loads(pieces)
     if not items:
         raise FileProblem("no rows asked for")
-    tables, base, total = {}, {}, 0
+    tables = {}
     for path, start, count in items:
         if path not in tables:
             try:
                 tables[path] = pa.ipc.open_file(pa.memory_map(path)).read_all()
             except FileNotFoundError:
                 raise FileProblem(f"the grouped rows file {path} is gone (was the scratch folder removed?)") from None
-            base[path] = total
-            total += tables[path].num_rows
         rows = tables[path].num_rows
         if not 0 <= start <= start + count <= rows:
             raise FileProblem(f"rows {start + 1}-{start + count} are beyond the {rows} rows of {path}")
-    starts = np.fromiter((base[path] + start for path, start, _ in items), dtype=np.int64, count=len(items))
+    # Each file gives its rows at once (one index per row), the files' rows are put end to end
+    # with their dictionaries unified, and one more take puts them in the order asked.
     counts = np.fromiter((count for _, _, count in items), dtype=np.int64, count=len(items))
-    # Row i of the result is row i + (the piece's start - the rows before the piece).
-    before = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    indices = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(starts - before, counts)
-    whole = pa.concat_tables(list(tables.values())).unify_dictionaries()
-    return whole.take(pa.array(indices))
+    ends = np.cumsum(counts)
+    parts, places = [], []
+    for path, table in tables.items():
+        mine = [i for i, item in enumerate(items) if item[0] == path]
+        starts = np.array([items[i][1] for i in mine], dtype=np.int64)
+        sizes = counts[mine]
+        before = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        rows = np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(starts - before, sizes)
+        parts.append(table.take(pa.array(rows)))
+        places.append(np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(ends[mine] - sizes - before, sizes))
+    joined = pa.concat_tables(parts).unify_dictionaries()
+    places = np.concatenate(places)
+    order = np.empty_like(places)
+    order[places] = np.arange(len(places), dtype=np.int64)
+    return joined.take(pa.array(order))
 
 
 def read_pieces(pieces, by, sizes):
