@@ -142,14 +142,27 @@ enum GroupedFits {
             progress?(LinearModelProgress(pass: 1, passCount: 1, step: "groups", chunksDone: done, chunkCount: count,
                                           rowsDone: 0, rowCount: table.rowCount))
         }
-        let native = model.isGLM ? nil : try await NativeGroupedLM.make(table, LinearModelSpecification(formula: model.formula, weights: model.weights,
-                                                                                                         offset: model.offset))
+        // Swift fits the groups of a bare-column model (an lm, or a glm of a family and link it
+        // covers); R fits the rest.
+        var glmOptions: NativeGroupedLM.GLMOptions?
+        if let family = model.family {
+            glmOptions = try await runtime.withSession { session -> NativeGroupedLM.GLMOptions? in
+                let fields = try RFields(try session.read(try call("native_family", [state.object], in: session)))
+                let names = try fields.strings("family")
+                guard names.count == 2, let native = NativeFamily(family: names[0], link: names[1], probitThreshold: try fields.double("probit"),
+                                                                  cauchitThreshold: try fields.double("cauchit")),
+                      NativeGroupedLM.coversGLM(native) else { return nil }
+                return .init(family: native, quasi: names[0].hasPrefix("quasi"), epsilon: model.epsilon, maxit: model.maxit)
+            }
+        }
+        let native = model.isGLM && glmOptions == nil ? nil
+            : try await NativeGroupedLM.make(table, LinearModelSpecification(formula: model.formula, weights: model.weights, offset: model.offset))
         var nativeCount = 0
         let giveData: @Sendable () async throws -> Void = {
             try await runtime.withSession { session in _ = try call("set_data", [state.object, try session.dataFrame(from: table)], in: session) }
         }
         if let native {
-            nativeCount = try await fitNatively(native, state: state, count: count, giveData: giveData, report: report)
+            nativeCount = try await fitNatively(native, glm: glmOptions, state: state, count: count, giveData: giveData, report: report)
         } else {
             try await giveData()
             var done = 0
@@ -187,7 +200,8 @@ enum GroupedFits {
 
     /// Fits each group of `state` with `native`, in batches: the groups it covers go to R as
     /// results, the others are fitted by R's lm.
-    private static func fitNatively(_ native: NativeGroupedLM, state: RPreservedObject, count: Int, giveData: @Sendable () async throws -> Void,
+    private static func fitNatively(_ native: NativeGroupedLM, glm: NativeGroupedLM.GLMOptions?, state: RPreservedObject, count: Int,
+                                    giveData: @Sendable () async throws -> Void,
                                     report: @Sendable (Int) -> Void) async throws -> Int {
         let runtime = try RRuntime.shared()
         // The rows copied straight from R's integer vectors (no intermediate R value); for big
@@ -213,7 +227,8 @@ enum GroupedFits {
             var fitted: [(Int, NativeGroupResult)] = [], forR: [Int] = []
             for group in batch {
                 let groupRows = rows[starts[group]..<starts[group + 1]].map { Int($0) - 1 }
-                if let result = try await native.fit(rows: groupRows) { fitted.append((group, result)) } else { forR.append(group) }
+                let result = if let glm { try await native.fitGLM(rows: groupRows, glm) } else { try await native.fit(rows: groupRows) }
+                if let result { fitted.append((group, result)) } else { forR.append(group) }
             }
             // R gets the data (all of it, converted once) when it first fits a group.
             if !forR.isEmpty && !dataGiven {
@@ -222,16 +237,27 @@ enum GroupedFits {
             }
             let (groups, results, byR) = (fitted.map(\.0), fitted.map(\.1), forR)
             try await runtime.withSession { session in
+                func doubles(_ values: [Double]) throws -> SEXP { try session.make(.double(values.map { $0.isNaN ? nil : $0 })) }
+                func integers(_ values: [Int]) throws -> SEXP { try session.make(.integer(values.map { Int32(clamping: $0) })) }
+                let numbers = results.compactMap(\.glm)
                 if !results.isEmpty {
-                    func doubles(_ values: [Double]) throws -> SEXP { try session.make(.double(values.map { $0.isNaN ? nil : $0 })) }
-                    func integers(_ values: [Int]) throws -> SEXP { try session.make(.integer(values.map { Int32(clamping: $0) })) }
-                    _ = try call("set_native", [
+                    // The groups, their terms and coefficients, and their rows and df; then the
+                    // glm's or the lm's statistics.
+                    let common = [
                         state.object, try integers(groups.map { $0 + 1 }), try integers(results.map(\.terms.count)),
                         try session.makeStrings(results.flatMap(\.terms)), try doubles(results.flatMap(\.estimate)),
                         try doubles(results.flatMap(\.standardError)), try doubles(results.flatMap(\.statistic)),
-                        try integers(results.map(\.rows)), try integers(results.map(\.used)), try integers(results.map(\.residualDF)),
-                        try doubles(results.map(\.rSquared)), try doubles(results.map(\.adjustedRSquared)), try doubles(results.map(\.sigma)),
-                        try doubles(results.map(\.fStatistic)), try session.make(.double(results.map(\.seconds)))], in: session)
+                        try integers(results.map(\.rows)), try integers(results.map(\.used)), try integers(results.map(\.residualDF))]
+                    if numbers.count == results.count {
+                        _ = try call("set_native_glm", common + [
+                            try doubles(numbers.map(\.deviance)), try doubles(numbers.map(\.nullDeviance)), try doubles(numbers.map(\.aic)),
+                            try doubles(numbers.map(\.dispersion)), try integers(numbers.map(\.iterations)),
+                            try session.make(.logical([numbers[0].zStatistic])), try session.make(.double(results.map(\.seconds)))], in: session)
+                    } else {
+                        _ = try call("set_native", common + [
+                            try doubles(results.map(\.rSquared)), try doubles(results.map(\.adjustedRSquared)), try doubles(results.map(\.sigma)),
+                            try doubles(results.map(\.fStatistic)), try session.make(.double(results.map(\.seconds)))], in: session)
+                    }
                 }
                 if !byR.isEmpty {
                     _ = try call("fit_indices", [state.object, try session.make(.integer(byR.map { Int32($0 + 1) }))], in: session)

@@ -2,8 +2,8 @@ import Foundation
 import PolybridgeArrow
 import PolybridgeRuntime
 
-/// One group's lm numbers computed in Swift: what `summary.lm` gives, but the p-values
-/// (which R computes from the t values and df for a whole batch at once).
+/// One group's lm or glm numbers computed in Swift: what `summary.lm` or `summary.glm` gives,
+/// but the p-values (which R computes from the statistics and df for a whole batch at once).
 struct NativeGroupResult: Sendable {
     var terms: [String]
     var estimate: [Double]
@@ -17,6 +17,18 @@ struct NativeGroupResult: Sendable {
     var sigma: Double
     var fStatistic: Double
     var seconds: Double
+    /// For a glm: the deviances, AIC (NaN for a quasi family), dispersion and iterations;
+    /// `zStatistic` says the p-values are normal (a fixed dispersion), else t with the residual df.
+    var glm: GLMNumbers? = nil
+
+    struct GLMNumbers: Sendable {
+        var deviance: Double
+        var nullDeviance: Double
+        var aic: Double
+        var dispersion: Double
+        var iterations: Int
+        var zStatistic: Bool
+    }
 }
 
 /// One lm per group for a formula of bare columns, built and solved in Swift with no R call
@@ -74,9 +86,22 @@ struct NativeGroupedLM {
                                factorNames: toGlobal.keys.sorted(), offsetLeftOutOfRSquared: leftOut)
     }
 
-    /// The lm of the group of `rows` (0-based rows of the table), or nil for R to fit.
-    func fit(rows: [Int]) async throws -> NativeGroupResult? {
-        let started = ContinuousClock.now
+    /// One group's model: its kept rows (0-based rows of the table), its layout, its model
+    /// matrix (column-major, `rows` × `columns`, the whole data's columns that the group has),
+    /// and its response, weights and offset.
+    struct Design {
+        var kept: [Int]
+        var layout: NativeLayout
+        var full: [Double]
+        var response: [Double]
+        var weights: [Double]?
+        var offset: [Double]?
+        var n: Int { kept.count }
+        var p: Int { layout.names.count }
+    }
+
+    /// The model of the group of `rows` (0-based rows of the table), or nil for R to fit it.
+    func design(rows: [Int]) async throws -> Design? {
         let kept = rows.filter { data.kept[$0] }
         guard !kept.isEmpty else { return nil }
         // The levels the group's kept rows have, in the whole data's order.
@@ -111,6 +136,7 @@ struct NativeGroupedLM {
         let n = kept.count, p = columns.count
         var full = [Double](repeating: 0, count: max(n * p, 1))
         full.withUnsafeMutableBufferPointer { builder.fill(rows: kept, columns: columns, into: $0.baseAddress!, stride: n) }
+        guard full.allSatisfy(\.isFinite) else { return nil }
         func values(_ name: String) -> [Double] {
             let column = data.numeric[name]!
             return withExtendedLifetime(column.owner) { kept.map { column.values[$0] } }
@@ -120,6 +146,15 @@ struct NativeGroupedLM {
         let offset = data.plan.offset.map(values)
         guard response.allSatisfy(\.isFinite), weights?.allSatisfy({ $0.isFinite && $0 >= 0 }) ?? true,
               offset?.allSatisfy(\.isFinite) ?? true else { return nil }
+        return Design(kept: kept, layout: layout, full: full, response: response, weights: weights, offset: offset)
+    }
+
+    /// The lm of the group of `rows` (0-based rows of the table), or nil for R to fit.
+    func fit(rows: [Int]) async throws -> NativeGroupResult? {
+        let started = ContinuousClock.now
+        guard let design = try await design(rows: rows) else { return nil }
+        let (layout, full, response, weights, offset, n, p) = (design.layout, design.full, design.response, design.weights, design.offset,
+                                                               design.n, design.p)
         // lm.wfit: rows of weight zero are left out of the solve; the rest scaled by √w.
         let solved = (0..<n).filter { (weights?[$0] ?? 1) != 0 }
         guard !solved.isEmpty else { return nil }
@@ -127,11 +162,7 @@ struct NativeGroupedLM {
         var x = [Double](repeating: 0, count: m * p), z = [Double](repeating: 0, count: m)
         for (k, row) in solved.enumerated() {
             let root = (weights?[row] ?? 1).squareRoot()
-            for j in 0..<p {
-                let value = full[j * n + row]
-                guard value.isFinite else { return nil }
-                x[j * m + k] = value * root
-            }
+            for j in 0..<p { x[j * m + k] = full[j * n + row] * root }
             z[k] = (response[row] - (offset?[row] ?? 0)) * root
         }
         let qr = LimitedPivotQR(consume x, rows: m, columns: p)

@@ -179,6 +179,8 @@ func groupedVerdict(_ name: String, by: [String], fit rFit: String, glm: Bool, c
         let binomial = try await groupedAgreesWithR("gr_glm", code, by: ["k"], fit: "function(x) glm(y ~ x, family = binomial, data = x)",
                                                      glm: GeneralizedLinearModelSpecification(formula: "y ~ x", family: "binomial"))
         #expect(binomial.verdict == "TRUE", "\(binomial.verdict)")
+        // a and b in Swift; c, whose fitted probabilities reach 0 and 1, by R's glm (its warning).
+        #expect(binomial.fit.nativeGroupCount == 2)
         let warning = try #require(try binomial.fit.groups.column(named: "warning")?.stringValues())
         #expect(warning[2]?.contains("fitted probabilities numerically 0 or 1 occurred") == true, "\(warning)")
         let poisson = try await groupedAgreesWithR("gr_glm_p", code, by: ["k"],
@@ -229,6 +231,48 @@ func groupedVerdict(_ name: String, by: [String], fit rFit: String, glm: Bool, c
             native += fit.nativeGroupCount
         }
         #expect(native >= 20, "only \(native) groups took the native path")
+    }
+
+    /// Many small random glm cases per group, through Swift's IRLS where it covers the group
+    /// (binomial logit, cloglog and log, Poisson log, identity and sqrt, gaussian identity, log
+    /// and inverse, quasibinomial and quasipoisson) and R's glm for the rest: weights (zeros
+    /// among them), offsets, no intercept, factors some groups lack, collinear columns, NA rows,
+    /// groups of 1 to 40 rows. Each group equals R's glm on its rows.
+    @Test(arguments: 0..<6)
+    func smallRandomGLMCasesPerGroupEqualRs(batch: Int) async throws {
+        let families = [("binomial", "logit"), ("binomial", "cloglog"), ("binomial", "log"), ("poisson", "log"), ("poisson", "identity"),
+                        ("poisson", "sqrt"), ("gaussian", "identity"), ("gaussian", "log"), ("gaussian", "inverse"), ("quasibinomial", "logit"),
+                        ("quasipoisson", "log"), ("Gamma", "inverse")]
+        var native = 0
+        for seed in (batch * 8 + 1)...(batch * 8 + 8) {
+            let (family, link) = families[seed % families.count]
+            let code = """
+                set.seed(\(1300 + seed)); groups <- sample(1:5, 1); sizes <- sample(c(1:6, 15:40), groups, TRUE); n <- sum(sizes)
+                d <- data.frame(k = rep(letters[seq_len(groups)], sizes), x1 = round(rnorm(n), 2), x2 = round(runif(n), 2),
+                                g = factor(sample(c("p", "q", "r"), n, TRUE)), w = sample(c(0, 1, 2, 3), n, TRUE, prob = c(.1, .5, .2, .2)),
+                                o = round(runif(n, 0, 0.3), 2))
+                d$x3 <- 2 * d$x2
+                eta <- 0.3 + 0.4 * d$x1 - 0.5 * d$x2 + 0.2 * as.integer(d$g)
+                d$b <- rbinom(n, 1, plogis(eta) * 0.8)
+                d$count <- rpois(n, exp(eta + 1))
+                d$y <- exp(eta) + 5 + rnorm(n, sd = 0.3)
+                if (n > 3) { d$x1[sample(n, 1)] <- NA }
+                d[sample(n), ]
+                """
+            let response = family.hasSuffix("binomial") ? "b" : family.hasSuffix("poisson") ? "count" : "y"
+            let terms = ["x1", "x2", "g", "x3"].enumerated().filter { (seed * 5 + $0.offset * 3) % 4 < 3 }.map(\.element)
+            let rhs = (seed % 5 == 0 ? "0 + " : "") + (terms.isEmpty ? "x1" : terms.joined(separator: " + "))
+            let weights = seed % 3 == 0 ? "w" : nil
+            let offset = seed % 4 == 0 && family.hasSuffix("poisson") ? "o" : nil
+            let extras = "\(weights.map { ", weights = \($0)" } ?? "")\(offset.map { ", offset = \($0)" } ?? "")"
+            let rFit = "function(x) glm(\(response) ~ \(rhs), family = \(family)(link = \"\(link)\"), data = x\(extras))"
+            let (verdict, fit) = try await groupedAgreesWithR("gr_glm_small_\(seed)", code, by: ["k"], fit: rFit,
+                                                               glm: GeneralizedLinearModelSpecification(formula: "\(response) ~ \(rhs)", family: family,
+                                                                                                        link: link, weights: weights, offset: offset))
+            #expect(verdict == "TRUE", "seed \(seed): \(family)(\(link)) \(response) ~ \(rhs), weights \(weights ?? "-"), offset \(offset ?? "-"): \(verdict)")
+            native += fit.nativeGroupCount
+        }
+        #expect(native >= 8, "only \(native) groups took the native glm path")
     }
 
     /// A key column that is not in the data is an error naming it; data whose every key is

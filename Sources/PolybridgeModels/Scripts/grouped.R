@@ -275,5 +275,26 @@ assign(".polybridge_grouped", local({
     invisible(NULL)
   }
 
+  # Keeps glm results computed outside R for the groups `index`, as set_native keeps lm's, with
+  # the p-values summary.glm gives: normal for a fixed dispersion (`z`), else t with the df.
+  set_native_glm <- function(e, index, counts, term, estimate, std_error, statistic, rows, used, df_residual, deviance,
+                             null_deviance, aic, dispersion, iterations, z, seconds) {
+    df <- rep.int(df_residual, counts)
+    p_value <- if (z) 2 * stats::pnorm(-abs(statistic)) else 2 * stats::pt(-abs(statistic), df)
+    e$native[[length(e$native) + 1L]] <- list(index = index, counts = counts, term = term, estimate = estimate, std_error = std_error,
+                                             statistic = statistic, p_value = p_value, rows = rows, used = used,
+                                             df_residual = df_residual, deviance = deviance, null_deviance = null_deviance,
+                                             aic = aic, dispersion = dispersion, iterations = iterations,
+                                             converged = rep(TRUE, length(index)), seconds = seconds)
+    invisible(NULL)
+  }
+
+  # The resolved family and link of `e`'s glm, and the probit and cauchit thresholds, for the
+  # glm per group fitted outside R.
+  native_family <- function(e) {
+    fam <- e$call$family
+    list(family = c(fam$family, fam$link), probit = -stats::qnorm(.Machine$double.eps), cauchit = -stats::qcauchy(.Machine$double.eps))
+  }
+
   environment()
 }), envir = globalenv())
