@@ -157,4 +157,31 @@ import Testing
         let left = try await processesLeftBehind(run.seen)
         #expect(left.isEmpty, "\(left)")
     }
+
+    /// On Ray and Dask, a `polybridge worker` killed with SIGKILL mid-run (each group's fit
+    /// sleeps 0.1 s, so the batches take seconds): the engine runs its job again, every group
+    /// is still R's, and nothing is left behind.
+    @Test(arguments: ["ray", "dask"])
+    func aWorkerKilledOnTheEngineMidRunIsRetried(engine: String) async throws {
+        let name = "gp_engine_kill_\(engine)"
+        let path = try await glmParquet(name, """
+            set.seed(43); n <- 1200
+            d <- data.frame(k = sample(sprintf("k%02d", 1:40), n, TRUE), x1 = rnorm(n), x2 = runif(n))
+            d$y <- 1 + d$x1 - d$x2 + rnorm(n)
+            d
+            """)
+        let folder = try scratchDirectory()
+        let formula = "y ~ x1 + I(x2 + 0 * length(Sys.sleep(0.1)))"
+        let run = try await runPolybridgeWatchingProcesses(["fit", "--data", path, "--formula", formula, "--by", "k", "--workers", "2",
+                                                            "--chunk-rows", "300", "--executor", engine, "--out", folder + "/c.parquet",
+                                                            "--groups-out", folder + "/g.parquet"], killAWorkerAfter: 1.5)
+        #expect(run.killed != nil)
+        try #require(run.run.status == 0, "\(run.run.error)")
+        let verdict = try await groupedVerdict(name, by: ["k"], fit: "function(x) lm(\(formula), data = x)", glm: false,
+                                               coefficients: try await DataFiles.readTable(folder + "/c.parquet"),
+                                               groups: try await DataFiles.readTable(folder + "/g.parquet"))
+        #expect(verdict == "TRUE", "\(verdict)")
+        let left = try await processesLeftBehind(run.seen)
+        #expect(left.isEmpty, "\(left)")
+    }
 }
