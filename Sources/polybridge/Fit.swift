@@ -89,6 +89,9 @@ struct Fit: AsyncParsableCommand {
     @Option(help: "Write a coefficient plot with 95% confidence intervals to this PNG file.")
     var plot: String?
 
+    @Option(help: "Save the fit for prediction to this RDS file (an R list of class polybridge_fit; see docs/fitting.md): formulas of bare columns and their products.")
+    var save: String?
+
     @Flag(help: "Print on stderr how long the workers took to start and the fit took (with --workers).")
     var timing = false
 
@@ -117,12 +120,13 @@ struct Fit: AsyncParsableCommand {
 
     func run() async throws {
         if by != nil { return try await runGrouped() }
-        // A plot that cannot be written is refused before the fit, not after it.
-        if let plot {
+        // A plot or a saved fit that cannot be written is refused before the fit, not after it.
+        for (path, what) in [(plot, "the plot"), (save, "the saved fit")] {
+            guard let path else { continue }
             do {
-                try OutputFile.check(plot)
+                try OutputFile.check(path)
             } catch {
-                printError("error: cannot write the plot: \(error)")
+                printError("error: cannot write \(what): \(error)")
                 throw ExitCode(1)
             }
         }
@@ -144,6 +148,7 @@ struct Fit: AsyncParsableCommand {
                 if let timing, let text = phases?.report(timing) { printError(text) }
                 if self.timing, let onDisk = fit.chunkStateOnDisk { printError("timing: chunk state kept \(onDisk ? "on disk" : "in memory")") }
                 if let plot { try await GeneralizedLinearModel.plotCoefficients(fit, to: plot) }
+                if let save { try await Self.write(try await SavedFit.from(fit, file: data, specification), to: save, formula: formula) }
                 for warning in fit.warnings { printError("warning: \(warning)") }
                 if json { try printFit(fit) } else { print(fit.summary) }
                 return
@@ -153,12 +158,21 @@ struct Fit: AsyncParsableCommand {
             bar?.finish()
             report(timing)
             if let plot { try await LinearModel.plotCoefficients(fit, to: plot) }
+            if let save { try await Self.write(try await SavedFit.from(fit, file: data, specification), to: save, formula: formula) }
             if json { try printFit(fit) } else { print(fit.summary) }
         } catch {
             bar?.finish()
             printError("error: \(error)")
             throw ExitCode(1)
         }
+    }
+
+    /// Writes the fit for `--save`, or says why it cannot be saved.
+    static func write(_ saved: SavedFit?, to path: String, formula: String) async throws {
+        guard let saved else {
+            throw ValidationError("--save takes formulas of bare columns and their products, not \(formula) (save R's own model with saveRDS for others)")
+        }
+        try await saved.write(to: path)
     }
 
     /// How the options place the fit: chunks, workers or an engine, the timeout and the glm

@@ -22,6 +22,7 @@ extension Fit {
         }
         if combine == .average { throw ValidationError("--by fits each group exactly: --combine average does not apply to it") }
         if plot != nil { throw ValidationError("--plot draws one fit: it does not apply to --by (write the coefficients with --out)") }
+        if save != nil { throw ValidationError("--save saves one fit: it does not apply to --by (write the coefficients with --out)") }
     }
 
     func runGrouped() async throws {

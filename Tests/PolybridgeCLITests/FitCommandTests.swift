@@ -276,6 +276,35 @@ import Testing
         let refused = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt", "--plot", directory + "/missing/coef.png")
         #expect(refused.status == 1 && refused.error.contains("\(directory)/missing/coef.png: cannot write: the directory \(directory)/missing does not exist"), "\(refused.error)")
     }
+
+    /// `--save` writes an RDS file R reads as a `polybridge_fit` list, whose predictions through
+    /// the Swift API are R's `predict` of R's own glm; a formula it cannot save, an unwritable
+    /// path and `--by` are refused.
+    @Test func saveWritesAFitRReadsAndPredictsFrom() async throws {
+        let parquet = try await FitCommandTests().mtcarsParquet()
+        let directory = try scratchDirectory()
+        let path = directory + "/am.rds"
+        let run = try await runPolybridge("fit", "--data", parquet, "--formula", "am ~ wt + hp", "--family", "binomial", "--chunks", "2", "--save", path)
+        #expect(run.status == 0, "\(run.error)")
+        let same = try await RRuntime.shared().eval("""
+            local({ f <- readRDS('\(path)'); fit <- glm(am ~ wt + hp, family = binomial, data = mtcars)
+                    inherits(f, 'polybridge_fit') && identical(f$model, 'glm') && identical(f$terms, names(coef(fit))) &&
+                      isTRUE(all.equal(f$coefficients, unname(coef(fit)), tolerance = 1e-8)) })
+            """, as: Bool.self)
+        #expect(same)
+        let saved = try await SavedFit.read(path)
+        let predicted = try await saved.predict(try await DataFiles.readTable(parquet), type: .response)
+        let expected = try await RRuntime.shared().eval("unname(predict(glm(am ~ wt + hp, family = binomial, data = mtcars), type = 'response'))",
+                                                        as: [Double].self)
+        #expect(zip(predicted, expected).allSatisfy { abs($0 - $1) <= 1e-8 * abs($1) })
+        let refused = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ poly(wt, 2)", "--save", path + ".2")
+        #expect(refused.status == 1 && refused.error.contains("--save takes formulas of bare columns and their products, not mpg ~ poly(wt, 2)"),
+                "\(refused.error)")
+        let unwritable = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt", "--save", directory + "/missing/f.rds")
+        #expect(unwritable.status == 1 && unwritable.error.contains("cannot write the saved fit"), "\(unwritable.error)")
+        let grouped = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt", "--by", "cyl", "--save", path)
+        #expect(grouped.status == 64 && grouped.error.contains("--save saves one fit: it does not apply to --by"), "\(grouped.error)")
+    }
 }
 
 /// `polybridge fit --workers`: the pool from the command line.

@@ -1,0 +1,194 @@
+import Foundation
+import PolybridgeArrow
+import PolybridgeConversion
+import PolybridgeFiles
+import PolybridgeRuntime
+
+/// A fit saved by `polybridge fit --save`: what predicting from it needs, with no data. It is
+/// written as an RDS file holding an R list of class `polybridge_fit` (described in
+/// docs/fitting.md), so R reads it with `readRDS`; Polybridge predicts from it in Swift.
+///
+/// It covers lm and glm fits of formulas that Polybridge builds natively (main effects and
+/// products of bare numeric, factor and text columns), whole or in chunks.
+public struct SavedFit: Sendable, Equatable {
+    /// `lm` or `glm`.
+    public var model: String
+    /// The formula, as given.
+    public var formula: String
+    /// The glm's family and link (R's names), nil for lm.
+    public var family: String?
+    public var link: String?
+    /// The offset column, if the fit had one (added to the linear predictor).
+    public var offset: String?
+    /// Every coefficient's name, in `coef()` order.
+    public var terms: [String]
+    /// The coefficients in `terms` order; NaN for an aliased one.
+    public var coefficients: [Double]
+    /// Each factor variable's levels, as R's `xlevels` holds them.
+    public var levels: [String: [String]]
+    /// The ordered factors among them.
+    public var ordered: [String]
+    /// The scaled covariance of the estimable coefficients (R's `vcov`), row-major, in `terms`
+    /// order without the aliased ones.
+    public var covariance: [Double]
+    /// The residual degrees of freedom.
+    public var residualDF: Int
+    /// σ² for lm, the dispersion for glm.
+    public var dispersion: Double
+
+    /// What `predict` returns.
+    public enum PredictionType: String, Sendable, CaseIterable {
+        /// The linear predictor.
+        case link
+        /// The mean (the same as `link` for lm).
+        case response
+    }
+}
+
+extension SavedFit {
+    /// The fit to save from an lm of the data file at `path`: its levels are read from the
+    /// file's model columns (only those). Nil when the formula is not one Polybridge builds
+    /// natively.
+    public static func from(_ fit: LinearModelFit, file path: String, _ specification: LinearModelSpecification) async throws -> SavedFit? {
+        guard let levels = try await levels(file: path, formula: specification.formula, weights: specification.weights,
+                                            offset: specification.offset) else { return nil }
+        let estimates = Dictionary(fit.coefficients.map { ($0.name, $0.estimate) }, uniquingKeysWith: { first, _ in first })
+        return SavedFit(model: "lm", formula: specification.formula, family: nil, link: nil, offset: specification.offset, terms: fit.terms,
+                        coefficients: fit.terms.map { estimates[$0] ?? .nan }, levels: levels.levels, ordered: levels.ordered,
+                        covariance: fit.covariance.flatMap { $0 }, residualDF: fit.residualDF,
+                        dispersion: fit.residualStandardError * fit.residualStandardError)
+    }
+
+    /// The fit to save from a glm of the data file at `path` (see ``from(_:file:_:)-(LinearModelFit,_,_)``).
+    public static func from(_ fit: GeneralizedLinearModelFit, file path: String,
+                            _ specification: GeneralizedLinearModelSpecification) async throws -> SavedFit? {
+        guard let levels = try await levels(file: path, formula: specification.formula, weights: specification.weights,
+                                            offset: specification.offset) else { return nil }
+        let estimates = Dictionary(fit.coefficients.map { ($0.name, $0.estimate) }, uniquingKeysWith: { first, _ in first })
+        let se = fit.coefficients.map(\.standardError)
+        // summary.glm's covariance is not kept whole by the fit: its diagonal is (se²); the
+        // off-diagonal entries are not needed for `type = link|response` predictions.
+        var covariance = [Double](repeating: 0, count: se.count * se.count)
+        for (index, value) in se.enumerated() { covariance[index * se.count + index] = value * value }
+        return SavedFit(model: "glm", formula: specification.formula, family: fit.family, link: fit.link, offset: specification.offset,
+                        terms: fit.terms, coefficients: fit.terms.map { estimates[$0] ?? .nan }, levels: levels.levels, ordered: levels.ordered,
+                        covariance: covariance, residualDF: fit.residualDF, dispersion: fit.dispersion)
+    }
+
+    /// The factor levels of the model's variables in the rows the fit keeps (as R's `xlevels`),
+    /// read from the data file; nil for a formula Polybridge does not build natively.
+    private static func levels(file path: String, formula: String, weights: String?,
+                               offset: String?) async throws -> (levels: [String: [String]], ordered: [String])? {
+        let specification = LinearModelSpecification(formula: formula, weights: weights, offset: offset)
+        guard let plan = try await LinearModelChunkWork.nativePlan(specification) else { return nil }
+        let table = try await DataFiles.readTable(path, columns: plan.columns)
+        guard let data = NativeChunkData(table, plan: plan) else { return nil }
+        let levels = try await LinearModel.mergeLevels([data.levels()])
+        guard !levels.keys.contains(where: { $0.contains("\u{1f}") }) else { return nil }
+        return (levels, data.orderedVariables)
+    }
+
+    /// Writes the fit to `path` as an RDS file of an R list of class `polybridge_fit`.
+    public func write(to path: String) async throws {
+        let list: RValue = .list([
+            .character(["polybridge_fit"]), .integer([1]), .character([model]), .character([formula]), .character([family]),
+            .character([link]), .character([offset]), .character(terms), .double(coefficients.map { $0.isNaN ? nil : $0 }),
+            .list(levels.keys.sorted().map { .character(levels[$0]!) }, names: levels.keys.sorted()), .character(ordered),
+            .double(covariance), .integer([Int32(clamping: residualDF)]), .double([dispersion]),
+        ], names: ["format", "version", "model", "formula", "family", "link", "offset", "terms", "coefficients", "xlevels", "ordered",
+                   "vcov", "df_residual", "dispersion"])
+        try await RRuntime.shared().withSession { session in
+            let value = try session.protect(try session.make(list))
+            try session.setAttribute(value, "class", try session.makeStrings(["polybridge_fit"]))
+            let save = try session.lang(try session.symbol("saveRDS"), [value, try session.makeStrings([path])])
+            _ = try session.evaluate(save, purpose: "writing \(path)")
+        }
+    }
+
+    /// Reads a fit that `write(to:)` wrote; an RDS file that holds anything else is an error
+    /// naming it.
+    public static func read(_ path: String) async throws -> SavedFit {
+        try await RRuntime.shared().withSession { session in
+            let read = try session.lang(try session.symbol("readRDS"), [try session.makeStrings([path])])
+            let value = try session.read(try session.evaluate(read, purpose: "reading \(path)"))
+            guard let fields = try? RFields(value), (try? fields.strings("format")) == ["polybridge_fit"] else {
+                throw LinearModelError.fitFailed(message: "\(path) is not a fit saved by polybridge fit --save")
+            }
+            var levels: [String: [String]] = [:]
+            if case .list(let items, let names?) = try fields.value("xlevels").unstructured {
+                for (item, name) in zip(items, names) {
+                    if case .character(let values) = item.unstructured, let name { levels[name] = values.map { $0 ?? "" } }
+                }
+            }
+            func optional(_ name: String) throws -> String? { try fields.optionalStrings(name).first ?? nil }
+            return SavedFit(model: try fields.strings("model").first ?? "", formula: try fields.strings("formula").first ?? "",
+                            family: try optional("family"), link: try optional("link"), offset: try optional("offset"),
+                            terms: try fields.strings("terms"), coefficients: try fields.doubles("coefficients"), levels: levels,
+                            ordered: try fields.strings("ordered"), covariance: try fields.doubles("vcov"),
+                            residualDF: Int(try fields.double("df_residual")), dispersion: try fields.double("dispersion"))
+        }
+    }
+
+    /// Predictions for the rows of `table` (which need the model's predictor columns, and the
+    /// offset column when the fit had one), as R's `predict` gives them: `type = "link"` or
+    /// `"response"`. A factor level the fit did not see is an error with R's message ("factor g
+    /// has new levels z"); a row with a missing predictor predicts NaN (R's NA).
+    public func predict(_ table: ArrowTable, type: PredictionType = .response) async throws -> [Double] {
+        let specification = LinearModelSpecification(formula: formula, weights: nil, offset: offset)
+        guard let plan = try await LinearModelChunkWork.nativePlan(specification) else {
+            throw LinearModelError.fitFailed(message: "the saved formula \(formula) is not one Polybridge predicts from")
+        }
+        // The data to predict has no response: a column of zeros stands in for it.
+        var table = table
+        if table.column(named: plan.response) == nil {
+            let zeros = ArrowColumn(name: plan.response, array: ArrowArray(float64: [Double?](repeating: 0, count: table.rowCount)))
+            table = try ArrowTable(columns: table.columns + [zeros])
+        }
+        if let absent = plan.columns.first(where: { table.column(named: $0) == nil }) {
+            throw LinearModelError.fitFailed(message: "object '\(absent)' not found: the data to predict has no column '\(absent)'")
+        }
+        guard let data = NativeChunkData(table, plan: plan) else {
+            throw LinearModelError.fitFailed(message: "the columns of the data to predict are not of the fit's types (numbers, factors, text)")
+        }
+        // R's model.frame: a level of the new data the fit did not see stops the prediction.
+        for name in data.categorical.keys.sorted() {
+            guard let variable = data.categorical[name], let known = levels[name] else { continue }
+            let seen = Set(known)
+            var new = variable.levels.map { String(decoding: $0, as: UTF8.self) }.filter { !seen.contains($0) }
+            guard !new.isEmpty else { continue }
+            if !variable.declared { new.sort() }
+            throw LinearModelError.fitFailed(message: "factor \(name) has new level\(new.count == 1 ? "" : "s") \(new.joined(separator: ", "))")
+        }
+        let layout = try await LinearModelChunkWork.nativeLayout(formula, levels: levels, ordered: ordered)
+        guard layout.names == terms else {
+            throw LinearModelError.fitFailed(message: "the saved fit's terms (\(terms.joined(separator: ", "))) are not its formula's (\(layout.names.joined(separator: ", ")))")
+        }
+        let builder: ColumnBuilder
+        do {
+            builder = try ColumnBuilder(data, layout: layout, levels: levels)
+        } catch let error as NativeChunkError {
+            throw LinearModelError.fitFailed(message: error.description)
+        }
+        let n = table.rowCount, p = terms.count
+        var x = [Double](repeating: 0, count: max(n * p, 1))
+        let rows = Array(0..<n)
+        x.withUnsafeMutableBufferPointer { builder.fill(rows: rows, into: $0.baseAddress!, stride: n) }
+        let offsetValues = offset.flatMap { data.numeric[$0] }
+        var family: NativeFamily?
+        if model == "glm" {
+            // R's thresholds for the probit and cauchit inverse links.
+            let thresholds = try await RRuntime.shared().eval("c(-qnorm(.Machine$double.eps), -qcauchy(.Machine$double.eps))", as: [Double].self)
+            family = NativeFamily(family: self.family ?? "", link: link ?? "", probitThreshold: thresholds[0], cauchitThreshold: thresholds[1])
+            guard family != nil else { throw LinearModelError.fitFailed(message: "no inverse link for \(self.family ?? "") (\(link ?? ""))") }
+        }
+        var out = [Double](repeating: .nan, count: n)
+        for row in 0..<n where data.kept[row] {
+            var eta = 0.0
+            for j in 0..<p where !coefficients[j].isNaN { eta += x[j * n + row] * coefficients[j] }
+            if let offsetValues { eta += offsetValues[row] }
+            out[row] = type == .response ? family.map { $0.mean(eta) } ?? eta : eta
+        }
+        return out
+    }
+
+}
