@@ -132,12 +132,49 @@ extension SavedFit {
     /// Predictions for the rows of `table` (which need the model's predictor columns, and the
     /// offset column when the fit had one), as R's `predict` gives them: `type = "link"` or
     /// `"response"`. A factor level the fit did not see is an error with R's message ("factor g
-    /// has new levels z"); a row with a missing predictor predicts NaN (R's NA).
+    /// has new level z"); a row with a missing predictor predicts NaN (R's NA).
     public func predict(_ table: ArrowTable, type: PredictionType = .response) async throws -> [Double] {
+        try await predictor().predict(table, type: type)
+    }
+
+    /// What predicting needs from R (the model's plan, its columns' layout, the family's
+    /// thresholds), asked once: the predictor then predicts in Swift alone.
+    public func predictor() async throws -> SavedFitPredictor {
         let specification = LinearModelSpecification(formula: formula, weights: nil, offset: offset)
         guard let plan = try await LinearModelChunkWork.nativePlan(specification) else {
             throw LinearModelError.fitFailed(message: "the saved formula \(formula) is not one Polybridge predicts from")
         }
+        let layout = try await LinearModelChunkWork.nativeLayout(formula, levels: levels, ordered: ordered)
+        guard layout.names == terms else {
+            throw LinearModelError.fitFailed(message: "the saved fit's terms (\(terms.joined(separator: ", "))) are not its formula's (\(layout.names.joined(separator: ", ")))")
+        }
+        var family: NativeFamily?
+        if model == "glm" {
+            // R's thresholds for the probit and cauchit inverse links.
+            let thresholds = try await RRuntime.shared().eval("c(-qnorm(.Machine$double.eps), -qcauchy(.Machine$double.eps))", as: [Double].self)
+            family = NativeFamily(family: self.family ?? "", link: link ?? "", probitThreshold: thresholds[0], cauchitThreshold: thresholds[1])
+            guard family != nil else { throw LinearModelError.fitFailed(message: "no inverse link for \(self.family ?? "") (\(link ?? ""))") }
+        }
+        return SavedFitPredictor(fit: self, plan: plan, layout: layout, family: family)
+    }
+}
+
+/// Predictions from a ``SavedFit`` in Swift, with no R call (``SavedFit/predictor()``).
+public struct SavedFitPredictor: Sendable {
+    /// The fit.
+    public let fit: SavedFit
+    let plan: NativeModelPlan
+    let layout: NativeLayout
+    let family: NativeFamily?
+
+    /// The predictor columns the rows need (and the offset column, when the fit has one).
+    public var columns: [String] { plan.columns.filter { $0 != plan.response } }
+
+    /// The factor (or text) variables among them.
+    public var factors: Set<String> { Set(fit.levels.keys) }
+
+    /// Predictions for the rows of `table`, as ``SavedFit/predict(_:type:)`` describes them.
+    public func predict(_ table: ArrowTable, type: SavedFit.PredictionType = .response) throws -> [Double] {
         // The data to predict has no response: a column of zeros stands in for it.
         var table = table
         if table.column(named: plan.response) == nil {
@@ -152,43 +189,30 @@ extension SavedFit {
         }
         // R's model.frame: a level of the new data the fit did not see stops the prediction.
         for name in data.categorical.keys.sorted() {
-            guard let variable = data.categorical[name], let known = levels[name] else { continue }
+            guard let variable = data.categorical[name], let known = fit.levels[name] else { continue }
             let seen = Set(known)
             var new = variable.levels.map { String(decoding: $0, as: UTF8.self) }.filter { !seen.contains($0) }
             guard !new.isEmpty else { continue }
             if !variable.declared { new.sort() }
             throw LinearModelError.fitFailed(message: "factor \(name) has new level\(new.count == 1 ? "" : "s") \(new.joined(separator: ", "))")
         }
-        let layout = try await LinearModelChunkWork.nativeLayout(formula, levels: levels, ordered: ordered)
-        guard layout.names == terms else {
-            throw LinearModelError.fitFailed(message: "the saved fit's terms (\(terms.joined(separator: ", "))) are not its formula's (\(layout.names.joined(separator: ", ")))")
-        }
         let builder: ColumnBuilder
         do {
-            builder = try ColumnBuilder(data, layout: layout, levels: levels)
+            builder = try ColumnBuilder(data, layout: layout, levels: fit.levels)
         } catch let error as NativeChunkError {
             throw LinearModelError.fitFailed(message: error.description)
         }
-        let n = table.rowCount, p = terms.count
+        let n = table.rowCount, p = fit.terms.count
         var x = [Double](repeating: 0, count: max(n * p, 1))
-        let rows = Array(0..<n)
-        x.withUnsafeMutableBufferPointer { builder.fill(rows: rows, into: $0.baseAddress!, stride: n) }
-        let offsetValues = offset.flatMap { data.numeric[$0] }
-        var family: NativeFamily?
-        if model == "glm" {
-            // R's thresholds for the probit and cauchit inverse links.
-            let thresholds = try await RRuntime.shared().eval("c(-qnorm(.Machine$double.eps), -qcauchy(.Machine$double.eps))", as: [Double].self)
-            family = NativeFamily(family: self.family ?? "", link: link ?? "", probitThreshold: thresholds[0], cauchitThreshold: thresholds[1])
-            guard family != nil else { throw LinearModelError.fitFailed(message: "no inverse link for \(self.family ?? "") (\(link ?? ""))") }
-        }
+        x.withUnsafeMutableBufferPointer { builder.fill(rows: Array(0..<n), into: $0.baseAddress!, stride: n) }
+        let offsetValues = fit.offset.flatMap { data.numeric[$0] }
         var out = [Double](repeating: .nan, count: n)
         for row in 0..<n where data.kept[row] {
             var eta = 0.0
-            for j in 0..<p where !coefficients[j].isNaN { eta += x[j * n + row] * coefficients[j] }
-            if let offsetValues { eta += offsetValues[row] }
+            for j in 0..<p where !fit.coefficients[j].isNaN { eta += x[j * n + row] * fit.coefficients[j] }
+            if let offsetValues { eta += withExtendedLifetime(offsetValues.owner) { offsetValues[row] } }
             out[row] = type == .response ? family.map { $0.mean(eta) } ?? eta : eta
         }
         return out
     }
-
 }
