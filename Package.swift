@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layers import only downward:
 //   C shims (CR, CPython, CArrow) → PolybridgeRuntime / PolybridgeArrow
-//   → PolybridgeConversion, PolybridgeJobs → features (PolybridgeFiles, PolybridgeModels, PolybridgePipelines)
+//   → PolybridgeConversion, PolybridgeJobs → features (PolybridgeFiles, PolybridgeModels, PolybridgePipelines,
+//   PolybridgeServe)
 //   → Polybridge (public facade)
 //   → polybridge (CLI).
 //
@@ -20,6 +21,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C: the three Arrow C Data / C Stream Interface structs (ABI-frozen).
@@ -63,9 +69,17 @@ let package = Package(
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles",
                                "PolybridgeJobs", "PolybridgeModels", .product(name: "Yams", package: "Yams")],
                 exclude: ["Scripts"], plugins: ["EmbedScripts"]),
+        // Features: R models behind an HTTP server (Hummingbird), with Prometheus metrics.
+        .target(name: "PolybridgeServe",
+                dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeFiles", "PolybridgeJobs", "PolybridgeModels",
+                               .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "Prometheus", package: "swift-prometheus"),
+                               .product(name: "Metrics", package: "swift-metrics"),
+                               .product(name: "Logging", package: "swift-log"),
+                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .target(name: "Polybridge",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles",
-                               "PolybridgeJobs", "PolybridgeModels", "PolybridgePipelines"]),
+                               "PolybridgeJobs", "PolybridgeModels", "PolybridgePipelines", "PolybridgeServe"]),
         .executableTarget(name: "polybridge", dependencies: [
             "Polybridge", "CProcess",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -6,3 +6,4 @@
 @_exported import PolybridgeModels
 @_exported import PolybridgePipelines
 @_exported import PolybridgeRuntime
+@_exported import PolybridgeServe

@@ -29,6 +29,11 @@ public struct ModelPrediction: Codable, Sendable, Equatable {
     /// The interval's lower and upper bounds (`interval = "confidence"` or `"prediction"`).
     public var lower: [Double?]?
     public var upper: [Double?]?
+
+    /// Predictions `fit`, with an interval's bounds when there is one.
+    public init(fit: [Double?], lower: [Double?]? = nil, upper: [Double?]? = nil) {
+        (self.fit, self.lower, self.upper) = (fit, lower, upper)
+    }
 }
 
 /// R's `predict()` of an R model object kept in an RDS file (lm, glm, loess, nls, … any class
@@ -55,6 +60,9 @@ public struct ModelPredictionJob: Job {
         (self.model, self.names, self.columns, self.type, self.interval) = (model, names, columns, type, interval)
     }
 
+    /// The R helpers' source (`.polybridge_predict`).
+    public static var helpers: String { EmbeddedScripts.predictR }
+
     /// Runs R's predict.
     public func run(in context: JobContext) async throws -> ModelPrediction {
         guard names.count == columns.count, Set(columns.map(\.count)).count <= 1 else {
@@ -72,7 +80,7 @@ public struct ModelPredictionJob: Job {
                 func optional(_ text: String?) throws -> SEXP { try text.map { try session.makeStrings([$0]) } ?? session.null }
                 let value = try session.read(try session.callHelper(".polybridge_predict", "predict_rows", [
                     try session.makeStrings([model]), try session.make(list), try optional(type), try optional(interval)],
-                    from: EmbeddedScripts.predictR, what: "the predict helpers", purpose: "predicting"))
+                    from: Self.helpers, what: "the predict helpers", purpose: "predicting"))
                 guard case .list(let items, let keys?) = value.unstructured else { throw RError.conversion("predict returned \(value.typeName)") }
                 func numbers(_ key: String) -> [Double?]? {
                     guard let index = keys.firstIndex(of: key), case .double(let values) = items[index].unstructured else { return nil }

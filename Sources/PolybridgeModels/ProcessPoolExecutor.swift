@@ -32,6 +32,7 @@ public final class ProcessPoolExecutor: JobExecutor, ChunkExecutor, @unchecked S
         var holders: [String: Int32] = [:]
         var recipes: [String: Data] = [:]
         var rebuilds = 0
+        var discarded = 0
     }
 
     /// The workers' temporary folder (their TMPDIR, where each R makes its session folder):
@@ -137,6 +138,10 @@ public final class ProcessPoolExecutor: JobExecutor, ChunkExecutor, @unchecked S
 
     /// How many times a worker rebuilt a key before a job (the worker that held it was gone).
     public var rebuildCount: Int { state.withLock { $0.rebuilds } }
+
+    /// How many workers were dropped for dying, going silent or timing out (the next job
+    /// starts a new one in their place).
+    public var replacedCount: Int { state.withLock { $0.discarded } }
 
     /// Runs `job` on a free worker (starting one when fewer than the pool's size run; waiting
     /// when all are busy) and returns its output or throws its ``JobError``. A job that uses a
@@ -297,6 +302,7 @@ public final class ProcessPoolExecutor: JobExecutor, ChunkExecutor, @unchecked S
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.running -= 1
             state.all[worker.processID] = nil
+            state.discarded += 1
             defer { state.waiting.removeAll() }
             return state.waiting
         }

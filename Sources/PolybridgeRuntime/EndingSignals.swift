@@ -1,5 +1,6 @@
 import CProcess
 import Foundation
+import Synchronization
 
 /// SIGTERM, SIGHUP, and SIGPIPE when standard output or error has lost its reader
 /// (`polybridge eval ... | head -1`), end `polybridge` as their default action would, but
@@ -19,11 +20,28 @@ public enum EndingSignals {
                 if signal == SIGPIPE, pb_descriptor_is_broken_pipe(STDOUT_FILENO) == 0, pb_descriptor_is_broken_pipe(STDERR_FILENO) == 0 {
                     continue
                 }
+                if let handler = takenOver.withLock({ $0[signal] }) {
+                    handler()
+                    continue
+                }
                 RRuntime.trace("signal \(signal) taken; ending the process")
                 ProcessEnd.endAsKilled(by: signal)
             }
         }
         thread.name = "polybridge.ending-signals"
         thread.start()
+    }
+
+    private static let takenOver = Mutex<[Int32: @Sendable () -> Void]>([:])
+
+    /// Has SIGTERM or SIGHUP call `handler` (on the signals' thread) instead of ending the
+    /// process, until ``release(_:)``: how a server drains its requests before it ends.
+    public static func takeOver(_ signal: Int32, _ handler: @escaping @Sendable () -> Void) {
+        takenOver.withLock { $0[signal] = handler }
+    }
+
+    /// Gives `signal` back its ending action.
+    public static func release(_ signal: Int32) {
+        _ = takenOver.withLock { $0.removeValue(forKey: signal) }
     }
 }

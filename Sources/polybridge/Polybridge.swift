@@ -10,7 +10,8 @@ struct PolybridgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "polybridge",
         abstract: "Run R and Python in one process and move data between them as Arrow buffers.",
-        subcommands: [Doctor.self, Eval.self, Convert.self, Inspect.self, Fit.self, Run.self, Demo.self, Bench.self, Stress.self, WorkerCommand.self])
+        subcommands: [Doctor.self, Eval.self, Convert.self, Inspect.self, Fit.self, Run.self, Serve.self, Demo.self, Bench.self, Stress.self,
+                      WorkerCommand.self])
 
     /// ArgumentParser's own `main`, with Ctrl-C and the other ending signals handled from the
     /// start (Ctrl-C's set up while this is the only thread).

@@ -39,5 +39,20 @@ assign(".polybridge_predict", local({
     list(fit = unname(as.double(out)))
   }
 
+  # The columns the model in `path` predicts from, and each one's kind ("numeric", "factor"
+  # for factor or text, "logical"), from its terms where it has them (none otherwise).
+  describe <- function(path) {
+    object <- model(path)
+    tt <- tryCatch(stats::delete.response(stats::terms(object)), error = function(e) NULL)
+    if (is.null(tt)) return(list(names = character(), kinds = character()))
+    vars <- all.vars(tt)
+    classes <- attr(tt, "dataClasses")
+    kinds <- vapply(vars, function(v) {
+      k <- if (!is.null(classes) && v %in% names(classes)) classes[[v]] else "numeric"
+      if (k %in% c("factor", "ordered", "character")) "factor" else if (k == "logical") "logical" else "numeric"
+    }, "")
+    list(names = vars, kinds = unname(kinds))
+  }
+
   environment()
 }), envir = globalenv())

@@ -1,0 +1,270 @@
+import CoreMetrics
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import PolybridgeJobs
+import PolybridgeModels
+import PolybridgeRuntime
+import Prometheus
+import ServiceLifecycle
+
+/// How `polybridge serve` serves: the models, the workers and the HTTP limits.
+public struct ModelServerConfiguration: Sendable {
+    /// The models by name, each an RDS file.
+    public var models: [(name: String, path: String)]
+    /// Warm R workers for R-object models.
+    public var workers: Int = 2
+    /// The address to bind.
+    public var host = "127.0.0.1"
+    /// The port (0: any free port, printed when the server runs).
+    public var port = 8080
+    /// When set, every endpoint but health needs `Authorization: Bearer <token>`.
+    public var token: String?
+    /// The largest request body accepted (larger: 413).
+    public var maxBodyBytes = 16 << 20
+    /// A request taking longer gets a 504 and its R job is interrupted.
+    public var timeout: Duration = .seconds(30)
+    /// The `polybridge` executable the workers run.
+    public var executable: URL
+
+    /// A configuration serving `models` with `executable`'s workers.
+    public init(models: [(name: String, path: String)], executable: URL) {
+        self.models = models
+        self.executable = executable
+    }
+}
+
+/// R models behind an HTTP server (Hummingbird on SwiftNIO): the Open Inference Protocol v2,
+/// a simple JSON endpoint, and Prometheus metrics. Fits saved by `polybridge fit --save`
+/// predict in Swift; other R models predict by R's `predict()` on warm worker processes.
+public final class ModelServer: Sendable {
+    private let configuration: ModelServerConfiguration
+    private let models: [String: ServedModel]
+    private let pool: ProcessPoolExecutor
+    private let metrics: ServeMetrics
+
+    /// Loads every model (an unusable one is an error naming it) and warms the workers.
+    public init(_ configuration: ModelServerConfiguration) async throws {
+        self.configuration = configuration
+        var models: [String: ServedModel] = [:]
+        for (name, path) in configuration.models {
+            guard models[name] == nil else { throw ServeError.badModelOption("the model name '\(name)' is given twice") }
+            models[name] = try await ServedModel.load(name: name, path: path)
+        }
+        self.models = models
+        pool = ProcessPoolExecutor(executable: configuration.executable, workers: max(1, configuration.workers), timeout: nil)
+        metrics = ServeMetrics()
+        for model in models.values { metrics.loaded(model) }
+        if models.values.contains(where: { $0.platform == "R" }) {
+            do {
+                try await pool.warmUp()
+            } catch {
+                pool.shutdown()
+                throw error
+            }
+        }
+    }
+
+    /// Serves until SIGTERM or SIGINT: then it stops accepting, finishes the requests in
+    /// flight, stops the workers and returns. `onRunning` gets the bound port.
+    public func run(onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        defer { pool.shutdown() }
+        let router = Router()
+        router.middlewares.add(TokenMiddleware(token: configuration.token))
+        routes(router)
+        let app = Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port),
+                                                                   serverName: "polybridge"),
+                              onServerRunning: { channel in onRunning(channel.localAddress?.port ?? 0) }, logger: Self.logger)
+        // SIGTERM and Ctrl-C end it gracefully: no new connections, the requests in flight
+        // finished, then the workers stopped.
+        let group = ServiceGroup(configuration: .init(services: [app], logger: Self.logger))
+        let drain: @Sendable () -> Void = { Task { await group.triggerGracefulShutdown() } }
+        EndingSignals.takeOver(SIGTERM, drain)
+        let interrupts = InterruptForwarder(onInterrupt: drain)
+        defer {
+            EndingSignals.release(SIGTERM)
+            interrupts.stop()
+        }
+        try await group.run()
+    }
+
+    /// Warnings and errors only: the server says where it listens itself.
+    private static let logger: Logger = {
+        var logger = Logger(label: "polybridge.serve")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    private func routes(_ router: Router<BasicRequestContext>) {
+        router.get("/v2/health/live") { _, _ in json(200, ["live": true]) }
+        router.get("/v2/health/ready") { _, _ in json(200, ["ready": true]) }
+        router.get("/v2/models/:name") { [self] _, context in
+            try measured("metadata", context) { model in
+                json(200, ["name": model.name, "versions": ["1"], "platform": model.platform,
+                           "inputs": model.inputs.map { ["name": $0.name, "datatype": $0.datatype, "shape": [-1]] },
+                           "outputs": [["name": "predict", "datatype": "FP64", "shape": [-1]]]])
+            }
+        }
+        router.get("/v2/models/:name/ready") { [self] _, context in
+            try measured("ready", context) { model in json(200, ["name": model.name, "ready": true]) }
+        }
+        router.post("/v2/models/:name/infer") { [self] request, context in
+            try await predicting("infer", request, context, parse: InferenceRequest.openInference) { model, request, prediction in
+                var outputs: [[String: Any]] = [["name": "predict", "shape": [prediction.fit.count], "datatype": "FP64", "data": values(prediction.fit)]]
+                if let lower = prediction.lower, let upper = prediction.upper {
+                    outputs.append(["name": "lower", "shape": [lower.count], "datatype": "FP64", "data": values(lower)])
+                    outputs.append(["name": "upper", "shape": [upper.count], "datatype": "FP64", "data": values(upper)])
+                }
+                return ["model_name": model.name, "model_version": "1", "outputs": outputs]
+            }
+        }
+        router.post("/v1/models/:name/predict") { [self] request, context in
+            try await predicting("predict", request, context, parse: InferenceRequest.records) { _, _, prediction in
+                var body: [String: Any] = ["predictions": values(prediction.fit)]
+                if let lower = prediction.lower, let upper = prediction.upper {
+                    body["lower"] = values(lower)
+                    body["upper"] = values(upper)
+                }
+                return body
+            }
+        }
+        router.get("/metrics") { [metrics, pool] _, _ in
+            metrics.restarts(pool.replacedCount)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.emit())))
+        }
+    }
+
+    /// Answers a request about one model (404 for an unknown name), counting it.
+    private func measured(_ endpoint: String, _ context: BasicRequestContext, _ body: (ServedModel) throws -> Response) throws -> Response {
+        let name = context.parameters.get("name") ?? ""
+        guard let model = models[name] else {
+            metrics.request(model: name, endpoint: endpoint, status: 404, seconds: 0)
+            return json(404, ["error": "no model named '\(name)' (the models are \(models.keys.sorted().joined(separator: ", ")))"])
+        }
+        let response = try body(model)
+        metrics.request(model: name, endpoint: endpoint, status: Int(response.status.code), seconds: 0)
+        return response
+    }
+
+    /// A prediction request: the body read (413 over the limit) and parsed (400 for a bad
+    /// one), the rows predicted by the model (in Swift or on a worker, 504 past the timeout),
+    /// and the answer built by `answer`; every outcome is counted and timed.
+    private func predicting(_ endpoint: String, _ request: Request, _ context: BasicRequestContext, parse: @escaping (Data) throws -> InferenceRequest,
+                            answer: @escaping (ServedModel, InferenceRequest, ModelPrediction) -> [String: Any]) async throws -> Response {
+        let started = ContinuousClock.now
+        let name = context.parameters.get("name") ?? ""
+        let response: Response
+        do {
+            guard let model = models[name] else {
+                throw RequestProblem(status: 404, message: "no model named '\(name)' (the models are \(models.keys.sorted().joined(separator: ", ")))")
+            }
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
+                throw RequestProblem(status: 413, message: "the body of \(length) bytes is over the limit of \(configuration.maxBodyBytes) bytes")
+            }
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
+            } catch is NIOTooManyBytesError {
+                throw RequestProblem(status: 413, message: "the body is over the limit of \(configuration.maxBodyBytes) bytes")
+            }
+            var parsed = try parse(Data(buffer.readableBytesView))
+            // Query parameters (?type=response&interval=confidence) where the body has none.
+            parsed.type = parsed.type ?? request.uri.queryParameters.get("type")
+            parsed.interval = parsed.interval ?? request.uri.queryParameters.get("interval")
+            if parsed.interval == "none" { parsed.interval = nil }
+            try parsed.check(against: model.inputs)
+            let prediction = try await predict(model, parsed)
+            metrics.predicted(model: name, rows: prediction.fit.count)
+            response = json(200, answer(model, parsed, prediction))
+        } catch let problem as RequestProblem {
+            response = json(problem.status, ["error": problem.message])
+        }
+        metrics.request(model: name, endpoint: endpoint, status: Int(response.status.code), seconds: (ContinuousClock.now - started).seconds)
+        return response
+    }
+
+    /// The model's predictions for the request's rows.
+    private func predict(_ model: ServedModel, _ request: InferenceRequest) async throws -> ModelPrediction {
+        switch model.kind {
+        case .saved(let predictor):
+            if request.interval != nil { throw RequestProblem.bad("parameters.interval: a saved fit predicts values only, without intervals") }
+            let type: SavedFit.PredictionType
+            switch request.type {
+            case nil, "response": type = .response
+            case "link": type = .link
+            default: throw RequestProblem.bad("parameters.type '\(request.type!)' is not response or link")
+            }
+            do {
+                let values = try predictor.predict(try request.table(), type: type)
+                return ModelPrediction(fit: values.map { $0.isNaN ? nil : $0 })
+            } catch let error as LinearModelError {
+                throw RequestProblem.bad(error.description.replacingOccurrences(of: "lm failed: ", with: ""))
+            }
+        case .rObject:
+            let job = ModelPredictionJob(model: model.path, names: request.names, columns: request.columns, type: request.type,
+                                         interval: request.interval)
+            metrics.queued(1)
+            defer { metrics.queued(-1) }
+            do {
+                return try await withTimeout(configuration.timeout) { [pool] in try await pool.run(job) }
+            } catch let error as JobError where error.code == .rError {
+                // A factor level the model did not see is the request's fault; other R errors are the model's.
+                if error.message.contains("has new level") { throw RequestProblem.bad(error.message) }
+                throw RequestProblem(status: 422, message: error.message)
+            } catch is TimeoutReached {
+                throw RequestProblem(status: 504, message: "the prediction took longer than \(configuration.timeout); its R job was interrupted")
+            } catch let error as JobError {
+                throw RequestProblem(status: 503, message: "the workers could not predict: \(error.message)")
+            }
+        }
+    }
+}
+
+/// A request's deadline passed.
+struct TimeoutReached: Error {}
+
+/// `body`, or `TimeoutReached` after `limit` (the body's task is cancelled: a worker's R job
+/// is interrupted).
+func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else { throw TimeoutReached() }
+        return value
+    }
+}
+
+/// Predictions as JSON values: NaN and NA as null.
+func values(_ values: [Double?]) -> [Any] {
+    values.map { value -> Any in
+        guard let value, value.isFinite else { return NSNull() }
+        return value
+    }
+}
+
+/// A JSON response.
+func json(_ status: Int, _ object: [String: Any]) -> Response {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+    return Response(status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// With a token, every request but the health checks needs `Authorization: Bearer <token>`.
+struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: String?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let token, !request.uri.path.hasPrefix("/v2/health/") else { return try await next(request, context) }
+        guard let given = request.headers[.authorization], given == "Bearer \(token)" else {
+            return json(401, ["error": "this server needs the header Authorization: Bearer <token>"])
+        }
+        return try await next(request, context)
+    }
+}

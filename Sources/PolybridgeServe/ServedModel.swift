@@ -1,0 +1,94 @@
+import Foundation
+import PolybridgeArrow
+import PolybridgeJobs
+import PolybridgeModels
+import PolybridgeRuntime
+
+/// One input column a served model predicts from, as the Open Inference Protocol names it.
+public struct ModelInput: Sendable, Equatable, Codable {
+    /// The column's name.
+    public var name: String
+    /// `FP64` (numbers), `BYTES` (text, factor levels) or `BOOL`.
+    public var datatype: String
+}
+
+/// A model behind the server: a fit saved by `polybridge fit --save`, predicted in Swift, or an
+/// R object with a predict method (lm, glm, loess, nls, …), predicted by R on the workers.
+public struct ServedModel: Sendable {
+    /// How its predictions are made.
+    enum Kind: Sendable {
+        /// In Swift, from a saved lm or glm.
+        case saved(SavedFitPredictor)
+        /// By R's `predict()` on a worker (``ModelPredictionJob``).
+        case rObject
+    }
+
+    /// The name requests use.
+    public let name: String
+    /// The RDS file it was read from.
+    public let path: String
+    let kind: Kind
+    /// Its input columns (empty when the model has no terms to derive them from).
+    public let inputs: [ModelInput]
+    /// Seconds its load took.
+    public let loadSeconds: Double
+
+    /// `polybridge` for a saved fit, `R` for an R object.
+    public var platform: String {
+        if case .saved = kind { return "polybridge" }
+        return "R"
+    }
+
+    /// Reads the model in the RDS file at `path`: a saved fit is prepared for prediction in
+    /// Swift; any other object must have a predict method. An unreadable file, or an object
+    /// without a predict method, is an error naming the file.
+    public static func load(name: String, path: String) async throws -> ServedModel {
+        let started = ContinuousClock.now
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw ServeError.modelUnusable(name: name, path: path, detail: "no readable file there")
+        }
+        let isSaved = try await RRuntime.shared().eval("inherits(readRDS('\(path.replacingOccurrences(of: "'", with: "\\'"))'), 'polybridge_fit')",
+                                                       as: Bool.self)
+        if isSaved {
+            let predictor = try await SavedFit.read(path).predictor()
+            let inputs = predictor.columns.map { ModelInput(name: $0, datatype: predictor.factors.contains($0) ? "BYTES" : "FP64") }
+            return ServedModel(name: name, path: path, kind: .saved(predictor), inputs: inputs,
+                               loadSeconds: (ContinuousClock.now - started).seconds)
+        }
+        do {
+            let (names, kinds) = try await RRuntime.shared().withSession { session -> ([String], [String]) in
+                let value = try session.read(try session.callHelper(".polybridge_predict", "describe", [try session.makeStrings([path])],
+                                                                    from: ModelPredictionJob.helpers, what: "the predict helpers",
+                                                                    purpose: "reading the model"))
+                guard case .list(let items, _) = value.unstructured, items.count == 2,
+                      case .character(let names) = items[0].unstructured, case .character(let kinds) = items[1].unstructured else {
+                    throw RError.conversion("the model's description is \(value.typeName)")
+                }
+                return (names.map { $0 ?? "" }, kinds.map { $0 ?? "" })
+            }
+            let inputs = zip(names, kinds).map { ModelInput(name: $0, datatype: $1 == "factor" ? "BYTES" : $1 == "logical" ? "BOOL" : "FP64") }
+            return ServedModel(name: name, path: path, kind: .rObject, inputs: inputs, loadSeconds: (ContinuousClock.now - started).seconds)
+        } catch let error as RError {
+            throw ServeError.modelUnusable(name: name, path: path, detail: error.userMessage)
+        }
+    }
+}
+
+/// Why the server could not start or serve a model.
+public enum ServeError: Error, CustomStringConvertible, Equatable {
+    /// A model file that cannot be served.
+    case modelUnusable(name: String, path: String, detail: String)
+    /// A `--model` that is not NAME=PATH, or a name given twice.
+    case badModelOption(String)
+    /// A token file that cannot be read or is empty.
+    case badTokenFile(path: String, detail: String)
+
+    /// What went wrong, for the person at the terminal.
+    public var description: String {
+        switch self {
+        case .modelUnusable(let name, let path, let detail): "cannot serve model '\(name)' from \(path): \(detail)"
+        case .badModelOption(let text): text
+        case .badTokenFile(let path, let detail): "cannot use the token file \(path): \(detail)"
+        }
+    }
+}
