@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: setup setup-engines setup-test build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-glm bench-glm-large bench-grouped bench-pipeline bench-engines bench-compare bench-csv-width bench-wide-factor clean
+.PHONY: setup setup-engines setup-test build release demo test bench-runtime bench-convert bench-fit bench-fit-large bench-glm bench-glm-large bench-grouped bench-serve bench-pipeline bench-engines bench-compare bench-csv-width bench-wide-factor clean
 
 setup:
 	./scripts/setup.sh
@@ -72,6 +72,11 @@ bench-glm-large: release
 bench-grouped: release
 	./scripts/setup.sh --bench
 	./scripts/bench-grouped.sh
+
+# polybridge serve (an R object on workers, a saved fit in Swift) versus plumber, with wrk.
+bench-serve: release
+	./scripts/setup.sh --bench
+	./scripts/bench-serve.sh
 
 # The demo pipeline cold and warm, and the R -> Python -> R hand-off in memory versus files.
 bench-pipeline: release

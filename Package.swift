@@ -5,7 +5,7 @@ import PackageDescription
 //   C shims (CR, CPython, CArrow) → PolybridgeRuntime / PolybridgeArrow
 //   → PolybridgeConversion, PolybridgeJobs → features (PolybridgeFiles, PolybridgeModels, PolybridgePipelines,
 //   PolybridgeServe)
-//   → Polybridge (public facade)
+//   → Polybridge (public facade; PolybridgeServe is a library of its own)
 //   → polybridge (CLI).
 //
 // Platform: Debian Linux. The package links Debian's libR by name (r-base-dev), finds its own
@@ -16,6 +16,8 @@ let package = Package(
     name: "Polybridge",
     products: [
         .library(name: "Polybridge", targets: ["Polybridge"]),
+        // The model server apart: a package that only embeds R and Python builds no HTTP stack.
+        .library(name: "PolybridgeServe", targets: ["PolybridgeServe"]),
         .executable(name: "polybridge", targets: ["polybridge"]),
     ],
     dependencies: [
@@ -79,9 +81,9 @@ let package = Package(
                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .target(name: "Polybridge",
                 dependencies: ["PolybridgeRuntime", "PolybridgeArrow", "PolybridgeConversion", "PolybridgeFiles",
-                               "PolybridgeJobs", "PolybridgeModels", "PolybridgePipelines", "PolybridgeServe"]),
+                               "PolybridgeJobs", "PolybridgeModels", "PolybridgePipelines"]),
         .executableTarget(name: "polybridge", dependencies: [
-            "Polybridge", "CProcess",
+            "Polybridge", "PolybridgeServe", "CProcess",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers shared by the test targets (running the built `polybridge` binary, temp files).

@@ -6,11 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debian_packages=(r-base-dev r-cran-reticulate pkg-config)
-# The benchmarks' baselines: data.table's fwrite/fread for the file-passing hand-off, and
-# data.table, dplyr and broom for the grouped fits' R ways.
-[ "${1:-}" = "--bench" ] && debian_packages+=(r-cran-data.table r-cran-dplyr r-cran-broom)
-# The tests: testthat for the R helpers, and the R classes the conversion tests round-trip.
-[ "${1:-}" = "--test" ] && debian_packages+=(r-cran-testthat r-cran-tibble r-cran-dplyr r-cran-data.table r-cran-broom)
+# The benchmarks' baselines: data.table's fwrite/fread for the file-passing hand-off,
+# data.table, dplyr and broom for the grouped fits' R ways, and plumber (with jsonlite) and wrk
+# for serving.
+[ "${1:-}" = "--bench" ] && debian_packages+=(r-cran-data.table r-cran-dplyr r-cran-broom r-cran-plumber r-cran-jsonlite wrk)
+# The tests: testthat for the R helpers, the R classes the conversion tests round-trip, and
+# curl, the HTTP client of the server's tests.
+[ "${1:-}" = "--test" ] && debian_packages+=(r-cran-testthat r-cran-tibble r-cran-dplyr r-cran-data.table r-cran-broom curl)
 missing=()
 for package in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -6,4 +6,3 @@
 @_exported import PolybridgeModels
 @_exported import PolybridgePipelines
 @_exported import PolybridgeRuntime
-@_exported import PolybridgeServe

@@ -145,7 +145,7 @@ enum GroupedFits {
         // Swift fits the groups of a bare-column model (an lm, or a glm of a family and link it
         // covers); R fits the rest.
         var glmOptions: NativeGroupedLM.GLMOptions?
-        if let family = model.family {
+        if model.family != nil {
             glmOptions = try await runtime.withSession { session -> NativeGroupedLM.GLMOptions? in
                 let fields = try RFields(try session.read(try call("native_family", [state.object], in: session)))
                 let names = try fields.strings("family")

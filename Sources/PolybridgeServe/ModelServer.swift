@@ -4,11 +4,14 @@ import Hummingbird
 import Logging
 import Metrics
 import NIOCore
+import PolybridgeArrow
+import PolybridgeFiles
 import PolybridgeJobs
 import PolybridgeModels
 import PolybridgeRuntime
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// How `polybridge serve` serves: the models, the workers and the HTTP limits.
 public struct ModelServerConfiguration: Sendable {
@@ -41,19 +44,29 @@ public struct ModelServerConfiguration: Sendable {
 /// predict in Swift; other R models predict by R's `predict()` on warm worker processes.
 public final class ModelServer: Sendable {
     private let configuration: ModelServerConfiguration
-    private let models: [String: ServedModel]
+    /// The models now; a reload swaps one whole, so a request keeps the version it started with.
+    private let models: Mutex<[String: ServedModel]>
+    /// The copies of the model files that versions predict from (removed when the server ends).
+    private let folder: String
     private let pool: ProcessPoolExecutor
     private let metrics: ServeMetrics
 
     /// Loads every model (an unusable one is an error naming it) and warms the workers.
     public init(_ configuration: ModelServerConfiguration) async throws {
         self.configuration = configuration
+        let folder = try ProcessFolders.makeOwn(in: ProcessFolders.temporaryBase, prefix: "polybridge-serve-")
+        self.folder = folder
         var models: [String: ServedModel] = [:]
-        for (name, path) in configuration.models {
-            guard models[name] == nil else { throw ServeError.badModelOption("the model name '\(name)' is given twice") }
-            models[name] = try await ServedModel.load(name: name, path: path)
+        do {
+            for (name, path) in configuration.models {
+                guard models[name] == nil else { throw ServeError.badModelOption("the model name '\(name)' is given twice") }
+                models[name] = try await ServedModel.load(name: name, source: path, version: 1, folder: folder)
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: folder)
+            throw error
         }
-        self.models = models
+        self.models = Mutex(models)
         pool = ProcessPoolExecutor(executable: configuration.executable, workers: max(1, configuration.workers), timeout: nil)
         metrics = ServeMetrics()
         for model in models.values { metrics.loaded(model) }
@@ -62,15 +75,36 @@ public final class ModelServer: Sendable {
                 try await pool.warmUp()
             } catch {
                 pool.shutdown()
+                try? FileManager.default.removeItem(atPath: folder)
                 throw error
             }
         }
     }
 
+    /// The model called `name` now.
+    private func model(_ name: String) -> ServedModel? {
+        models.withLock { $0[name] }
+    }
+
+    /// Reads the model called `name` again from its file, as a new version: requests that
+    /// started before keep the old one to the end, later ones get the new one. A file that can
+    /// no longer be served leaves the old version in place and throws why.
+    @discardableResult
+    public func reload(_ name: String) async throws -> ServedModel {
+        guard let old = model(name) else { throw RequestProblem(status: 404, message: "no model named '\(name)'") }
+        let new = try await ServedModel.load(name: name, source: old.source, version: old.version + 1, folder: folder)
+        models.withLock { $0[name] = new }
+        metrics.loaded(new)
+        return new
+    }
+
     /// Serves until SIGTERM or SIGINT: then it stops accepting, finishes the requests in
     /// flight, stops the workers and returns. `onRunning` gets the bound port.
     public func run(onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        defer { pool.shutdown() }
+        defer {
+            pool.shutdown()
+            try? FileManager.default.removeItem(atPath: folder)
+        }
         let router = Router()
         router.middlewares.add(TokenMiddleware(token: configuration.token))
         routes(router)
@@ -82,9 +116,23 @@ public final class ModelServer: Sendable {
         let group = ServiceGroup(configuration: .init(services: [app], logger: Self.logger))
         let drain: @Sendable () -> Void = { Task { await group.triggerGracefulShutdown() } }
         EndingSignals.takeOver(SIGTERM, drain)
+        // SIGHUP reads every model file again.
+        let names = models.withLock { Array($0.keys) }
+        EndingSignals.takeOver(SIGHUP) { [self] in
+            Task {
+                for name in names {
+                    do {
+                        try await reload(name)
+                    } catch {
+                        FileHandle.standardError.write(Data("warning: model '\(name)' not reloaded: \(error)\n".utf8))
+                    }
+                }
+            }
+        }
         let interrupts = InterruptForwarder(onInterrupt: drain)
         defer {
             EndingSignals.release(SIGTERM)
+            EndingSignals.release(SIGHUP)
             interrupts.stop()
         }
         try await group.run()
@@ -102,7 +150,7 @@ public final class ModelServer: Sendable {
         router.get("/v2/health/ready") { _, _ in json(200, ["ready": true]) }
         router.get("/v2/models/:name") { [self] _, context in
             try measured("metadata", context) { model in
-                json(200, ["name": model.name, "versions": ["1"], "platform": model.platform,
+                json(200, ["name": model.name, "versions": ["\(model.version)"], "platform": model.platform,
                            "inputs": model.inputs.map { ["name": $0.name, "datatype": $0.datatype, "shape": [-1]] },
                            "outputs": [["name": "predict", "datatype": "FP64", "shape": [-1]]]])
             }
@@ -117,7 +165,7 @@ public final class ModelServer: Sendable {
                     outputs.append(["name": "lower", "shape": [lower.count], "datatype": "FP64", "data": values(lower)])
                     outputs.append(["name": "upper", "shape": [upper.count], "datatype": "FP64", "data": values(upper)])
                 }
-                return ["model_name": model.name, "model_version": "1", "outputs": outputs]
+                return ["model_name": model.name, "model_version": "\(model.version)", "outputs": outputs]
             }
         }
         router.post("/v1/models/:name/predict") { [self] request, context in
@@ -130,6 +178,20 @@ public final class ModelServer: Sendable {
                 return body
             }
         }
+        router.post("/v2/repository/models/:name/load") { [self] _, context in
+            let name = context.parameters.get("name") ?? ""
+            let response: Response
+            do {
+                let model = try await reload(name)
+                response = json(200, ["name": name, "version": "\(model.version)", "load_seconds": model.loadSeconds])
+            } catch let problem as RequestProblem {
+                response = json(problem.status, ["error": problem.message])
+            } catch {
+                response = json(400, ["error": "\(error)"])
+            }
+            metrics.request(model: name, endpoint: "load", status: Int(response.status.code), seconds: 0)
+            return response
+        }
         router.get("/metrics") { [metrics, pool] _, _ in
             metrics.restarts(pool.replacedCount)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -137,12 +199,14 @@ public final class ModelServer: Sendable {
         }
     }
 
+    private var modelNames: String { models.withLock { $0.keys.sorted().joined(separator: ", ") } }
+
     /// Answers a request about one model (404 for an unknown name), counting it.
     private func measured(_ endpoint: String, _ context: BasicRequestContext, _ body: (ServedModel) throws -> Response) throws -> Response {
         let name = context.parameters.get("name") ?? ""
-        guard let model = models[name] else {
+        guard let model = model(name) else {
             metrics.request(model: name, endpoint: endpoint, status: 404, seconds: 0)
-            return json(404, ["error": "no model named '\(name)' (the models are \(models.keys.sorted().joined(separator: ", ")))"])
+            return json(404, ["error": "no model named '\(name)' (the models are \(modelNames))"])
         }
         let response = try body(model)
         metrics.request(model: name, endpoint: endpoint, status: Int(response.status.code), seconds: 0)
@@ -158,8 +222,8 @@ public final class ModelServer: Sendable {
         let name = context.parameters.get("name") ?? ""
         let response: Response
         do {
-            guard let model = models[name] else {
-                throw RequestProblem(status: 404, message: "no model named '\(name)' (the models are \(models.keys.sorted().joined(separator: ", ")))")
+            guard let model = model(name) else {
+                throw RequestProblem(status: 404, message: "no model named '\(name)' (the models are \(modelNames))")
             }
             if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
                 throw RequestProblem(status: 413, message: "the body of \(length) bytes is over the limit of \(configuration.maxBodyBytes) bytes")
@@ -170,7 +234,9 @@ public final class ModelServer: Sendable {
             } catch is NIOTooManyBytesError {
                 throw RequestProblem(status: 413, message: "the body is over the limit of \(configuration.maxBodyBytes) bytes")
             }
-            var parsed = try parse(Data(buffer.readableBytesView))
+            let arrowIn = request.headers[.contentType]?.hasPrefix(arrowStream) ?? false
+            let arrowOut = arrowIn || (request.headers[.accept]?.contains(arrowStream) ?? false)
+            var parsed = arrowIn ? try arrowRequest(buffer) : try parse(Data(buffer.readableBytesView))
             // Query parameters (?type=response&interval=confidence) where the body has none.
             parsed.type = parsed.type ?? request.uri.queryParameters.get("type")
             parsed.interval = parsed.interval ?? request.uri.queryParameters.get("interval")
@@ -178,12 +244,38 @@ public final class ModelServer: Sendable {
             try parsed.check(against: model.inputs)
             let prediction = try await predict(model, parsed)
             metrics.predicted(model: name, rows: prediction.fit.count)
-            response = json(200, answer(model, parsed, prediction))
+            response = arrowOut ? try arrowResponse(prediction) : json(200, answer(model, parsed, prediction))
         } catch let problem as RequestProblem {
             response = json(problem.status, ["error": problem.message])
         }
         metrics.request(model: name, endpoint: endpoint, status: Int(response.status.code), seconds: (ContinuousClock.now - started).seconds)
         return response
+    }
+
+    /// The rows of an Arrow IPC stream body (numbers, text or factors, logicals).
+    private func arrowRequest(_ buffer: ByteBuffer) throws -> InferenceRequest {
+        let path = "\(folder)/body-\(UUID().uuidString).arrows"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            try Data(buffer.readableBytesView).write(to: URL(fileURLWithPath: path))
+            return try InferenceRequest.arrow(try DataFiles.readStream(path))
+        } catch let error as DataFileError {
+            throw RequestProblem.bad("the body is not an Arrow IPC stream: \(error)".replacingOccurrences(of: path + ": ", with: ""))
+        }
+    }
+
+    /// The predictions (and an interval's bounds) as an Arrow IPC stream body: the columns
+    /// `predict`, then `lower` and `upper`.
+    private func arrowResponse(_ prediction: ModelPrediction) throws -> Response {
+        var columns = [ArrowColumn(name: "predict", array: ArrowArray(float64: prediction.fit))]
+        if let lower = prediction.lower, let upper = prediction.upper {
+            columns += [ArrowColumn(name: "lower", array: ArrowArray(float64: lower)), ArrowColumn(name: "upper", array: ArrowArray(float64: upper))]
+        }
+        let path = "\(folder)/answer-\(UUID().uuidString).arrows"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try DataFiles.writeStream(try ArrowTable(columns: columns), to: path)
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return Response(status: .ok, headers: [.contentType: arrowStream], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     /// The model's predictions for the request's rows.
@@ -222,6 +314,9 @@ public final class ModelServer: Sendable {
         }
     }
 }
+
+/// The media type of Arrow IPC stream bodies.
+let arrowStream = "application/vnd.apache.arrow.stream"
 
 /// A request's deadline passed.
 struct TimeoutReached: Error {}

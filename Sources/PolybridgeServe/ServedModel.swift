@@ -25,8 +25,13 @@ public struct ServedModel: Sendable {
 
     /// The name requests use.
     public let name: String
-    /// The RDS file it was read from.
+    /// The RDS file it was read from (the file `--model` named).
+    public let source: String
+    /// The copy of that file this version predicts from: a reload makes a new copy, so requests
+    /// still running on the old version read the old file.
     public let path: String
+    /// 1, then one more at each reload.
+    public let version: Int
     let kind: Kind
     /// Its input columns (empty when the model has no terms to derive them from).
     public let inputs: [ModelInput]
@@ -39,20 +44,28 @@ public struct ServedModel: Sendable {
         return "R"
     }
 
-    /// Reads the model in the RDS file at `path`: a saved fit is prepared for prediction in
+    /// Reads version `version` of the model in the RDS file `source`, copied first into
+    /// `folder` (the copy is what it predicts from): a saved fit is prepared for prediction in
     /// Swift; any other object must have a predict method. An unreadable file, or an object
     /// without a predict method, is an error naming the file.
-    public static func load(name: String, path: String) async throws -> ServedModel {
+    public static func load(name: String, source: String, version: Int, folder: String) async throws -> ServedModel {
         let started = ContinuousClock.now
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw ServeError.modelUnusable(name: name, path: path, detail: "no readable file there")
+        guard FileManager.default.isReadableFile(atPath: source) else {
+            throw ServeError.modelUnusable(name: name, path: source, detail: "no readable file there")
+        }
+        let path = "\(folder)/\(version)-\(name.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? String($0) : "_" }.joined()).rds"
+        do {
+            try? FileManager.default.removeItem(atPath: path)
+            try FileManager.default.copyItem(atPath: source, toPath: path)
+        } catch {
+            throw ServeError.modelUnusable(name: name, path: source, detail: "cannot copy it: \(error.localizedDescription)")
         }
         let isSaved = try await RRuntime.shared().eval("inherits(readRDS('\(path.replacingOccurrences(of: "'", with: "\\'"))'), 'polybridge_fit')",
                                                        as: Bool.self)
         if isSaved {
             let predictor = try await SavedFit.read(path).predictor()
             let inputs = predictor.columns.map { ModelInput(name: $0, datatype: predictor.factors.contains($0) ? "BYTES" : "FP64") }
-            return ServedModel(name: name, path: path, kind: .saved(predictor), inputs: inputs,
+            return ServedModel(name: name, source: source, path: path, version: version, kind: .saved(predictor), inputs: inputs,
                                loadSeconds: (ContinuousClock.now - started).seconds)
         }
         do {
@@ -67,9 +80,10 @@ public struct ServedModel: Sendable {
                 return (names.map { $0 ?? "" }, kinds.map { $0 ?? "" })
             }
             let inputs = zip(names, kinds).map { ModelInput(name: $0, datatype: $1 == "factor" ? "BYTES" : $1 == "logical" ? "BOOL" : "FP64") }
-            return ServedModel(name: name, path: path, kind: .rObject, inputs: inputs, loadSeconds: (ContinuousClock.now - started).seconds)
+            return ServedModel(name: name, source: source, path: path, version: version, kind: .rObject, inputs: inputs,
+                               loadSeconds: (ContinuousClock.now - started).seconds)
         } catch let error as RError {
-            throw ServeError.modelUnusable(name: name, path: path, detail: error.userMessage)
+            throw ServeError.modelUnusable(name: name, path: source, detail: error.userMessage)
         }
     }
 }

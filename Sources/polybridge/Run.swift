@@ -69,7 +69,7 @@ struct Run: AsyncParsableCommand {
         let binary = CurrentExecutable.url
         // Also resolved before the change of folder.
         let nodeBinary = try engineOptions.nodeBinary()
-        var options = PipelineRunOptions(useCache: !noCache, force: Set(force), failFast: failFast,
+        let options = PipelineRunOptions(useCache: !noCache, force: Set(force), failFast: failFast,
                                          workerExecutable: binary, workers: workers, failOnEmpty: failOnEmpty)
         let pipeline: Pipeline
         do {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Polybridge
+import PolybridgeServe
 
 /// `polybridge serve`: R models behind an HTTP server (the Open Inference Protocol v2, a JSON
 /// endpoint and Prometheus metrics), with warm R workers.

@@ -203,14 +203,20 @@ func http(_ method: String, _ url: String, body: String? = nil, headers: [String
         _ = try await server.stop()
     }
 
-    /// A request past --timeout gets 504 and its R job is interrupted (its worker replaced);
-    /// the next request is answered.
+    /// A request past --timeout gets 504 and its R job is interrupted: its worker is killed
+    /// and replaced. The server goes on answering.
     @Test func aSlowRequestGets504() async throws {
         let models = try await models()
-        let server = try await RunningServer(arguments(models, ["slow", "cars"]) + ["--workers", "1", "--timeout", "0.5"])
-        let slow = try await http("POST", server.url + "/v1/models/slow/predict", body: #"[{"wt": 3}]"#)
-        #expect(slow.status == 504 && slow.text.contains("longer than"), "\(slow.text)")
-        let next = try await http("POST", server.url + "/v1/models/cars/predict", body: Self.records)
+        let slower = try scratchDirectory() + "/slower.rds"
+        _ = try await RRuntime.shared().evaluate("saveRDS(lm(mpg ~ I(wt + 0 * length(Sys.sleep(30))), data = mtcars), '\(slower)')")
+        let server = try await RunningServer(["--model", "slower=\(slower)"] + arguments(models, ["saved"]) + ["--workers", "1", "--timeout", "2"])
+        let worker = try #require(server.workers().first)
+        let started = ContinuousClock.now
+        let slow = try await http("POST", server.url + "/v1/models/slower/predict", body: #"[{"wt": 3}]"#)
+        #expect(slow.status == 504 && slow.text.contains("longer than 2.0 seconds"), "\(slow.text)")
+        #expect(ContinuousClock.now - started < .seconds(20), "the 504 came after the R job ended, not at the timeout")
+        #expect(!server.workers().contains(worker), "the worker running the R job was not stopped")
+        let next = try await http("POST", server.url + "/v1/models/saved/predict", body: Self.records)
         #expect(next.status == 200, "\(next.text)")
         _ = try await server.stop()
     }
@@ -264,5 +270,90 @@ func http(_ method: String, _ url: String, body: String? = nil, headers: [String
         #expect(missing.status == 1 && missing.error.contains("no readable file there"), "\(missing.error)")
         let bad = try await runPolybridge("serve", "--model", "nopath")
         #expect(bad.status == 64 && bad.error.contains("--model takes NAME=PATH"), "\(bad.error)")
+    }
+
+    /// A reload (POST /v2/repository/models/NAME/load, or SIGHUP) swaps the model whole: a
+    /// request running on the old version finishes on it, later ones get the new one, and a
+    /// file that can no longer be served leaves the old version in place.
+    @Test func aReloadIsAtomic() async throws {
+        let folder = try scratchDirectory()
+        let source = folder + "/model.rds"
+        _ = try await RRuntime.shared().evaluate("saveRDS(lm(mpg ~ I(wt + 0 * length(Sys.sleep(1.5))), data = mtcars), '\(source)')")
+        let first = try await expected("predict(readRDS('\(source)'), data.frame(wt = 3))")
+        let server = try await RunningServer(["--model", "m=\(source)", "--workers", "2"])
+        let body = #"[{"wt": 3}]"#
+        let running = Task { try await http("POST", server.url + "/v1/models/m/predict", body: body) }
+        try await Task.sleep(for: .milliseconds(400))
+        _ = try await RRuntime.shared().evaluate("saveRDS(lm(hp ~ wt, data = mtcars), '\(source)')")
+        let second = try await expected("predict(readRDS('\(source)'), data.frame(wt = 3))")
+        let load = try await http("POST", server.url + "/v2/repository/models/m/load")
+        #expect(load.status == 200 && (load.json as? [String: Any])?["version"] as? String == "2", "\(load.text)")
+        let old = try await running.value
+        #expect(close((old.json as? [String: Any])?["predictions"], first), "the request in flight: \(old.text)")
+        let now = try await http("POST", server.url + "/v1/models/m/predict", body: body)
+        #expect(close((now.json as? [String: Any])?["predictions"], second), "after the reload: \(now.text)")
+        // A file that cannot be served any more: the reload fails and version 2 stays.
+        _ = try await RRuntime.shared().evaluate("saveRDS(list(a = 1), '\(source)')")
+        let refused = try await http("POST", server.url + "/v2/repository/models/m/load")
+        #expect(refused.status == 400 && refused.text.contains("no predict method"), "\(refused.text)")
+        let still = try await http("POST", server.url + "/v1/models/m/predict", body: body)
+        #expect(close((still.json as? [String: Any])?["predictions"], second), "\(still.text)")
+        // SIGHUP reads the file again.
+        _ = try await RRuntime.shared().evaluate("saveRDS(lm(qsec ~ wt, data = mtcars), '\(source)')")
+        let third = try await expected("predict(readRDS('\(source)'), data.frame(wt = 3))")
+        kill(server.process.processIdentifier, SIGHUP)
+        var version = ""
+        for _ in 0..<50 where version != "3" {
+            try await Task.sleep(for: .milliseconds(100))
+            version = (((try await http("GET", server.url + "/v2/models/m")).json as? [String: Any])?["versions"] as? [String])?.first ?? ""
+        }
+        #expect(version == "3")
+        let after = try await http("POST", server.url + "/v1/models/m/predict", body: body)
+        #expect(close((after.json as? [String: Any])?["predictions"], third), "after SIGHUP: \(after.text)")
+        #expect(try await http("POST", server.url + "/v2/repository/models/none/load").status == 404)
+        let stopped = try await server.stop()
+        #expect(stopped.status == 0, "\(stopped.error)")
+    }
+
+    /// Arrow IPC stream bodies in and out (pyarrow writes the request and reads the answer,
+    /// validated in full): the predictions are R's; a body that is not a stream is a 400.
+    @Test func arrowBodiesInAndOut() async throws {
+        let models = try await models()
+        let server = try await RunningServer(arguments(models, ["cars", "saved"]) + ["--workers", "1"])
+        let run = try await runCommand("python3", ["-c", """
+            import json, sys, urllib.request, urllib.error
+            import pyarrow as pa
+            rows = pa.table({"wt": [2.62, 3.2, 1.9], "hp": pa.array([110, 150, 66], pa.int32()), "cyl": [6.0, 8.0, 4.0]})
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, rows.schema) as writer:
+                writer.write_table(rows)
+            out = {}
+            for model, query in (("cars", "?interval=confidence"), ("saved", "?type=response")):
+                req = urllib.request.Request(f"{sys.argv[1]}/v1/models/{model}/predict{query}", data=sink.getvalue().to_pybytes(), method="POST",
+                                             headers={"Content-Type": "application/vnd.apache.arrow.stream"})
+                with urllib.request.urlopen(req, timeout=60) as r:
+                    assert r.headers["Content-Type"] == "application/vnd.apache.arrow.stream", r.headers["Content-Type"]
+                    table = pa.ipc.open_stream(r.read()).read_all()
+                table.validate(full=True)
+                out[model] = table.to_pydict()
+            bad = urllib.request.Request(f"{sys.argv[1]}/v1/models/cars/predict", data=b"not arrow", method="POST",
+                                         headers={"Content-Type": "application/vnd.apache.arrow.stream"})
+            try:
+                urllib.request.urlopen(bad, timeout=60)
+                out["bad"] = 200
+            except urllib.error.HTTPError as error:
+                out["bad"] = [error.code, json.loads(error.read())["error"]]
+            print(json.dumps(out))
+            """, server.url])
+        try #require(run.status == 0, "\(run.error)")
+        let out = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+        let cars = out["cars"] as? [String: [Double]]
+        let interval = try await expected("predict(readRDS('\(models["cars"]!)'), \(Self.rows), interval = 'confidence')")
+        #expect(close((cars?["predict"] ?? []) + (cars?["lower"] ?? []) + (cars?["upper"] ?? []), interval), "\(run.output)")
+        let glm = try await expected("predict(glm(am ~ wt + hp, family = binomial, data = mtcars), \(Self.rows), type = 'response')")
+        #expect(close((out["saved"] as? [String: [Double]])?["predict"], glm, tolerance: 1e-8), "\(run.output)")
+        let bad = out["bad"] as? [Any]
+        #expect(bad?.first as? Int == 400 && (bad?.last as? String)?.contains("not an Arrow IPC stream") == true, "\(run.output)")
+        _ = try await server.stop()
     }
 }
