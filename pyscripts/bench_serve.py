@@ -4,7 +4,8 @@ The model is `lm(mpg ~ wt + hp + factor(cyl), mtcars)`, served as an R object (p
 on polybridge's warm workers), as a fit saved by `polybridge fit --save` (`mpg ~ wt + hp + cylf`,
 cylf the cylinders as text: predicted in Swift), and by plumber (`pr_post("/predict", …)` with
 jsonlite, one R process). Each is driven by wrk with 1 and 4 connections for BENCH_SECONDS
-seconds (default 10), with single-row and 1,000-row JSON bodies. Then the resident memory of
+seconds (default 10), with single-row and 1,000-row JSON bodies, and (polybridge) 1,000-row
+Arrow IPC stream bodies. Then the resident memory of
 the server and its workers before and after all of that is reported with the number of
 requests served in between.
 """
@@ -43,12 +44,14 @@ def seconds_of(text):
     return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[unit]
 
 
-def wrk(url, body, connections, folder):
-    """Requests/s, p50 and p99 latency (s), and requests made, from wrk posting `body`."""
-    script = os.path.join(folder, "post.lua")
+def wrk(url, body, connections, folder, content_type="application/json"):
+    """Requests/s, p50 and p99 latency (s), and requests made, from wrk posting `body` (text or bytes)."""
+    path, script = os.path.join(folder, "body"), os.path.join(folder, "post.lua")
+    with open(path, "wb") as f:
+        f.write(body.encode() if isinstance(body, str) else body)
     with open(script, "w") as f:
-        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
-        f.write("wrk.body = [==[" + body + "]==]\n")
+        f.write(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "{content_type}"\n')
+        f.write(f'local file = io.open("{path}", "rb")\nwrk.body = file:read("*all")\nfile:close()\n')
     out = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{SECONDS}s", "--latency", "-s", script, url],
                          capture_output=True, text=True, check=True).stdout
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -59,6 +62,16 @@ def wrk(url, body, connections, folder):
     p99 = seconds_of(re.search(r"\s99%\s+(\S+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
     return rate, p50, p99, total
+
+
+def arrow_body(records):
+    """The records as an Arrow IPC stream."""
+    import pyarrow as pa
+    table = pa.Table.from_pylist(records)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
 
 
 def tree_rss(pid):
@@ -107,12 +120,14 @@ def main():
             for url in (f"{base}/v1/models/cars/predict", f"{base}/v1/models/native/predict"):
                 subprocess.run(["curl", "-s", "-X", "POST", url, "-d", json.dumps(one)], check=True, capture_output=True)
             before, served = tree_rss(server.pid), 0
+            arrow = arrow_body(many)
             for label, model in (("polybridge, R object on workers", "cars"), ("polybridge, saved fit in Swift", "native")):
                 url = f"{base}/v1/models/{model}/predict"
-                for rows, body in ((1, json.dumps(one)), (1000, json.dumps(many))):
+                for rows, body, kind in ((1, json.dumps(one), "json"), (1000, json.dumps(many), "json"), (1000, arrow, "arrow")):
                     for connections in (1, 4):
-                        rate, p50, p99, total = wrk(url, body, connections, folder)
-                        results[(label, rows, connections)] = (rate, p50, p99)
+                        content_type = "application/json" if kind == "json" else "application/vnd.apache.arrow.stream"
+                        rate, p50, p99, total = wrk(url, body, connections, folder, content_type)
+                        results[(f"{label}{', Arrow' if kind == 'arrow' else ''}", rows, connections)] = (rate, p50, p99)
                         served += total
             after = tree_rss(server.pid)
         finally:
@@ -144,7 +159,8 @@ def main():
         print(f"  R object, 4 connections: {r_object[0] / plumber_rate:.1f}x plumber (goal >= 1,500 req/s, p99 <= 10 ms, >= 15x plumber)")
         print(f"  saved fit, 4 connections: {native[0]:,.0f} req/s, p99 {native[2] * 1e3:.2f} ms (goal >= 10,000 req/s, p99 <= 2 ms)")
         batch = results[("polybridge, saved fit in Swift", 1000, 4)][0] * 1000
-        print(f"  1,000-row JSON batches: {batch:,.0f} rows/s (goal >= 2M rows/s); Arrow bodies: not served yet")
+        arrow = results[("polybridge, saved fit in Swift, Arrow", 1000, 4)][0] * 1000
+        print(f"  1,000-row batches, saved fit, 4 connections: JSON {batch:,.0f} rows/s (goal >= 2M), Arrow {arrow:,.0f} rows/s (goal >= 20M)")
         print(f"  memory of the server and its workers: {before / 2**20:.0f} MB before, {after / 2**20:.0f} MB after {served:,} requests "
               f"(+{(after - before) / 2**20:.1f} MB; goal <= 20 MB over 1M requests)")
 

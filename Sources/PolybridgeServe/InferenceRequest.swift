@@ -12,25 +12,27 @@ struct RequestProblem: Error {
 }
 
 /// A JSON value as the request body holds it (numbers and logicals kept apart).
-enum JSONItem: Decodable {
+enum JSONItem {
     case null, bool(Bool), number(Double), text(String), list([JSONItem]), object([String: JSONItem])
 
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .text(value) }
-        else if let value = try? container.decode([JSONItem].self) { self = .list(value) }
-        else { self = .object(try container.decode([String: JSONItem].self)) }
+    /// The body parsed (by Foundation's JSONSerialization), or a 400 saying it is not JSON.
+    static func parse(_ body: Data) throws -> JSONItem {
+        guard let value = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]) else {
+            throw RequestProblem.bad("the body is not JSON")
+        }
+        return item(value)
     }
 
-    /// The body parsed, or a 400 saying it is not JSON.
-    static func parse(_ body: Data) throws -> JSONItem {
-        do {
-            return try JSONDecoder().decode(JSONItem.self, from: body)
-        } catch {
-            throw RequestProblem.bad("the body is not JSON")
+    private static func item(_ value: Any) -> JSONItem {
+        switch value {
+        case let text as String: return .text(text)
+        case let number as NSNumber:
+            // A JSON true or false is a boolean NSNumber, whose type code is a char ("c").
+            if String(cString: number.objCType) == "c" { return .bool(number.boolValue) }
+            return .number(number.doubleValue)
+        case let list as [Any]: return .list(list.map(item))
+        case let object as [String: Any]: return .object(object.mapValues(item))
+        default: return .null
         }
     }
 
