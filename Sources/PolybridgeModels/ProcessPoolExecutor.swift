@@ -359,13 +359,18 @@ final class Worker: @unchecked Sendable {
         if process.isRunning { Foundation.kill(processID, SIGKILL) }
     }
 
-    /// Writes `request` and reads one response line, on a thread of its own (never a pool
-    /// thread, which must not block).
+    /// The worker's exchanges, one at a time, on a Dispatch thread (never a thread of Swift's
+    /// concurrency pool, which must not block). Not a new thread per exchange: at thousands of
+    /// requests a second that cost more than the request, and each new thread could take a new
+    /// malloc arena.
+    private let exchanges = DispatchQueue(label: "polybridge.worker-exchange")
+
+    /// Writes `request` and reads one response line.
     /// A worker writes an empty line every second while it lives (see `WorkerAnswers`); one
     /// silent for `silence` is stopped or frozen, and is treated as one that died.
     func exchange(_ request: Data, timeout: Duration?, silence: Duration) async -> Outcome {
         await withCheckedContinuation { continuation in
-            Thread.detachNewThread { [self] in
+            exchanges.async { [self] in
                 continuation.resume(returning: exchangeBlocking(request, timeout: timeout, silence: silence))
             }
         }
@@ -374,7 +379,7 @@ final class Worker: @unchecked Sendable {
     private func exchangeBlocking(_ request: Data, timeout: Duration?, silence: Duration) -> Outcome {
         // A worker that has just died (killed on cancel, a crash) closes its end of the pipe:
         // the write then fails with EPIPE, and the SIGPIPE it raises is blocked on this thread
-        // (which is about to end) rather than ending the whole process.
+        // (which only ever writes to workers) rather than ending the whole process.
         var pipeSignal = sigset_t()
         sigemptyset(&pipeSignal)
         sigaddset(&pipeSignal, SIGPIPE)

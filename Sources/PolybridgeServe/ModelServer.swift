@@ -50,6 +50,7 @@ public final class ModelServer: Sendable {
     private let folder: String
     private let pool: ProcessPoolExecutor
     private let metrics: ServeMetrics
+    private let deadlines = Deadlines()
 
     /// Loads every model (an unusable one is an error naming it) and warms the workers.
     public init(_ configuration: ModelServerConfiguration) async throws {
@@ -101,7 +102,9 @@ public final class ModelServer: Sendable {
     /// Serves until SIGTERM or SIGINT: then it stops accepting, finishes the requests in
     /// flight, stops the workers and returns. `onRunning` gets the bound port.
     public func run(onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let watching = Task { [deadlines] in await deadlines.run() }
         defer {
+            watching.cancel()
             pool.shutdown()
             try? FileManager.default.removeItem(atPath: folder)
         }
@@ -300,14 +303,19 @@ public final class ModelServer: Sendable {
                                          interval: request.interval)
             metrics.queued(1)
             defer { metrics.queued(-1) }
+            // Past the deadline the job is cancelled, which kills its worker (a new one replaces it).
+            let deadline = ContinuousClock.now + configuration.timeout
+            let task = Task { [pool] in try await pool.run(job) }
+            let watched = deadlines.watch(until: deadline) { task.cancel() }
+            defer { deadlines.forget(watched) }
             do {
-                return try await withTimeout(configuration.timeout) { [pool] in try await pool.run(job) }
+                return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+            } catch is CancellationError where ContinuousClock.now >= deadline {
+                throw RequestProblem(status: 504, message: "the prediction took longer than \(configuration.timeout); its R job was interrupted")
             } catch let error as JobError where error.code == .rError {
                 // A factor level the model did not see is the request's fault; other R errors are the model's.
                 if error.message.contains("has new level") { throw RequestProblem.bad(error.message) }
                 throw RequestProblem(status: 422, message: error.message)
-            } catch is TimeoutReached {
-                throw RequestProblem(status: 504, message: "the prediction took longer than \(configuration.timeout); its R job was interrupted")
             } catch let error as JobError {
                 throw RequestProblem(status: 503, message: "the workers could not predict: \(error.message)")
             }
@@ -318,21 +326,36 @@ public final class ModelServer: Sendable {
 /// The media type of Arrow IPC stream bodies.
 let arrowStream = "application/vnd.apache.arrow.stream"
 
-/// A request's deadline passed.
-struct TimeoutReached: Error {}
+/// The deadlines of the R jobs in flight, checked by one loop every 20 ms: a timer per request
+/// would stay armed until its deadline even after the request ended, holding its memory.
+final class Deadlines: Sendable {
+    private let entries = Mutex<(next: Int, watched: [Int: (deadline: ContinuousClock.Instant, expire: @Sendable () -> Void)])>((0, [:]))
 
-/// `body`, or `TimeoutReached` after `limit` (the body's task is cancelled: a worker's R job
-/// is interrupted).
-func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
+    /// Calls `expire` once `deadline` passes, unless forgotten first.
+    func watch(until deadline: ContinuousClock.Instant, _ expire: @escaping @Sendable () -> Void) -> Int {
+        entries.withLock { entries in
+            entries.next += 1
+            entries.watched[entries.next] = (deadline, expire)
+            return entries.next
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw TimeoutReached() }
-        return value
+    }
+
+    /// Stops watching `id`.
+    func forget(_ id: Int) {
+        _ = entries.withLock { $0.watched.removeValue(forKey: id) }
+    }
+
+    /// Expires what is due, until cancelled.
+    func run() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(20))
+            let now = ContinuousClock.now
+            let due = entries.withLock { entries -> [@Sendable () -> Void] in
+                let ids = entries.watched.filter { $0.value.deadline <= now }.map(\.key)
+                return ids.compactMap { entries.watched.removeValue(forKey: $0)?.expire }
+            }
+            for expire in due { expire() }
+        }
     }
 }
 
