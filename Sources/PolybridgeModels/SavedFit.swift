@@ -155,7 +155,10 @@ extension SavedFit {
             family = NativeFamily(family: self.family ?? "", link: link ?? "", probitThreshold: thresholds[0], cauchitThreshold: thresholds[1])
             guard family != nil else { throw LinearModelError.fitFailed(message: "no inverse link for \(self.family ?? "") (\(link ?? ""))") }
         }
-        return SavedFitPredictor(fit: self, plan: plan, layout: layout, family: family)
+        // An lm's intervals use Student's t quantile at 0.975 with the residual df, as predict.lm does.
+        let quantile = model == "lm" && residualDF > 0
+            ? try await RRuntime.shared().eval("qt(0.975, \(residualDF))", as: Double.self) : nil
+        return SavedFitPredictor(fit: self, plan: plan, layout: layout, family: family, tQuantile: quantile)
     }
 }
 
@@ -166,6 +169,16 @@ public struct SavedFitPredictor: Sendable {
     let plan: NativeModelPlan
     let layout: NativeLayout
     let family: NativeFamily?
+    /// qt(0.975, df) for an lm's 95% intervals; nil for a glm.
+    let tQuantile: Double?
+
+    /// What an lm's interval is for: the mean at the rows, or a new observation there.
+    public enum Interval: String, Sendable, CaseIterable {
+        /// `interval = "confidence"`.
+        case confidence
+        /// `interval = "prediction"`.
+        case prediction
+    }
 
     /// The predictor columns the rows need (and the offset column, when the fit has one).
     public var columns: [String] { plan.columns.filter { $0 != plan.response } }
@@ -175,6 +188,23 @@ public struct SavedFitPredictor: Sendable {
 
     /// Predictions for the rows of `table`, as ``SavedFit/predict(_:type:)`` describes them.
     public func predict(_ table: ArrowTable, type: SavedFit.PredictionType = .response) throws -> [Double] {
+        try predictions(table, type: type, interval: nil).fit
+    }
+
+    /// An lm's predictions with their 95% interval, as R's `predict(fit, newdata, interval =)`
+    /// gives them: the fit ± qt(0.975, df) × its standard error (from the saved covariance), and
+    /// for a new observation σ² added to the variance. A glm has none (R's predict.glm neither):
+    /// that is an error.
+    public func predict(_ table: ArrowTable, interval: Interval) throws -> (fit: [Double], lower: [Double], upper: [Double]) {
+        guard fit.model == "lm", tQuantile != nil else {
+            throw LinearModelError.fitFailed(message: "intervals are for an lm: a \(fit.model) saved fit predicts values only")
+        }
+        let out = try predictions(table, type: .link, interval: interval)
+        return (out.fit, out.lower, out.upper)
+    }
+
+    private func predictions(_ table: ArrowTable, type: SavedFit.PredictionType,
+                             interval: Interval?) throws -> (fit: [Double], lower: [Double], upper: [Double]) {
         // The data to predict has no response: a column of zeros stands in for it.
         var table = table
         if table.column(named: plan.response) == nil {
@@ -207,12 +237,27 @@ public struct SavedFitPredictor: Sendable {
         x.withUnsafeMutableBufferPointer { builder.fill(rows: Array(0..<n), into: $0.baseAddress!, stride: n) }
         let offsetValues = fit.offset.flatMap { data.numeric[$0] }
         var out = [Double](repeating: .nan, count: n)
+        var lower = interval == nil ? [] : [Double](repeating: .nan, count: n), upper = lower
+        // The estimable columns, in the saved covariance's order.
+        let estimable = (0..<p).filter { !fit.coefficients[$0].isNaN }
+        let k = estimable.count
         for row in 0..<n where data.kept[row] {
             var eta = 0.0
-            for j in 0..<p where !fit.coefficients[j].isNaN { eta += x[j * n + row] * fit.coefficients[j] }
+            for j in estimable { eta += x[j * n + row] * fit.coefficients[j] }
             if let offsetValues { eta += withExtendedLifetime(offsetValues.owner) { offsetValues[row] } }
             out[row] = type == .response ? family.map { $0.mean(eta) } ?? eta : eta
+            if let interval, let tQuantile, fit.covariance.count == k * k {
+                var variance = 0.0
+                for (a, i) in estimable.enumerated() {
+                    var sum = 0.0
+                    for (b, j) in estimable.enumerated() { sum += fit.covariance[a * k + b] * x[j * n + row] }
+                    variance += x[i * n + row] * sum
+                }
+                if interval == .prediction { variance += fit.dispersion }
+                let half = tQuantile * variance.squareRoot()
+                (lower[row], upper[row]) = (eta - half, eta + half)
+            }
         }
-        return out
+        return (out, lower, upper)
     }
 }

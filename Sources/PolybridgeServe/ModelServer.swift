@@ -285,7 +285,18 @@ public final class ModelServer: Sendable {
     private func predict(_ model: ServedModel, _ request: InferenceRequest) async throws -> ModelPrediction {
         switch model.kind {
         case .saved(let predictor):
-            if request.interval != nil { throw RequestProblem.bad("parameters.interval: a saved fit predicts values only, without intervals") }
+            if let interval = request.interval {
+                guard let kind = SavedFitPredictor.Interval(rawValue: interval) else {
+                    throw RequestProblem.bad("parameters.interval '\(interval)' is not confidence or prediction")
+                }
+                do {
+                    let out = try predictor.predict(try request.table(), interval: kind)
+                    func optional(_ values: [Double]) -> [Double?] { values.map { $0.isNaN ? nil : $0 } }
+                    return ModelPrediction(fit: optional(out.fit), lower: optional(out.lower), upper: optional(out.upper))
+                } catch let error as LinearModelError {
+                    throw RequestProblem.bad("parameters.interval: " + error.description.replacingOccurrences(of: "lm failed: ", with: ""))
+                }
+            }
             let type: SavedFit.PredictionType
             switch request.type {
             case nil, "response": type = .response

@@ -50,7 +50,10 @@ func http(_ method: String, _ url: String, body: String? = nil, headers: [String
         let saved = try await runPolybridge("fit", "--data", folder + "/mtcars.parquet", "--formula", "am ~ wt + hp", "--family", "binomial",
                                             "--save", folder + "/saved.rds")
         try #require(saved.status == 0, "\(saved.error)")
-        return ["cars": folder + "/lm.rds", "am": folder + "/glm.rds", "smooth": folder + "/loess.rds", "broken": folder + "/broken.rds",
+        let savedLM = try await runPolybridge("fit", "--data", folder + "/mtcars.parquet", "--formula", "mpg ~ wt + hp", "--chunks", "2",
+                                              "--save", folder + "/savedlm.rds")
+        try #require(savedLM.status == 0, "\(savedLM.error)")
+        return ["savedlm": folder + "/savedlm.rds", "cars": folder + "/lm.rds", "am": folder + "/glm.rds", "smooth": folder + "/loess.rds", "broken": folder + "/broken.rds",
                 "slow": folder + "/slow.rds", "saved": folder + "/saved.rds"]
     }
 
@@ -77,7 +80,7 @@ func http(_ method: String, _ url: String, body: String? = nil, headers: [String
 
     @Test func predictionsAreRsPredict() async throws {
         let models = try await models()
-        let server = try await RunningServer(arguments(models, ["cars", "am", "smooth", "saved"]) + ["--workers", "1"])
+        let server = try await RunningServer(arguments(models, ["cars", "am", "smooth", "saved", "savedlm"]) + ["--workers", "1"])
         let url = server.url
         #expect(try await http("GET", url + "/v2/health/live").status == 200)
         #expect(try await http("GET", url + "/v2/health/ready").status == 200)
@@ -106,6 +109,13 @@ func http(_ method: String, _ url: String, body: String? = nil, headers: [String
                 #expect(answer.status == 200 && close(predictions, reference, tolerance: model == "saved" ? 1e-8 : 1e-12), "\(model) \(type): \(answer.text)")
             }
         }
+        // A saved lm's prediction interval, computed in Swift.
+        let savedInterval = try await http("POST", url + "/v1/models/savedlm/predict?interval=prediction", body: Self.records)
+        let savedBounds = (savedInterval.json as? [String: Any]).map { answer in
+            ["predictions", "lower", "upper"].flatMap { answer[$0] as? [Double] ?? [] }
+        }
+        let savedReference = try await expected("predict(lm(mpg ~ wt + hp, data = mtcars), \(Self.rows), interval = 'prediction')")
+        #expect(close(savedBounds, savedReference, tolerance: 1e-10), "\(savedInterval.text)")
         let smooth = try await http("POST", url + "/v1/models/smooth/predict", body: Self.records)
         let smoothReference = try await expected("predict(readRDS('\(models["smooth"]!)'), \(Self.rows))")
         #expect(close((smooth.json as? [String: Any])?["predictions"], smoothReference), "\(smooth.text)")
@@ -131,7 +141,7 @@ func http(_ method: String, _ url: String, body: String? = nil, headers: [String
             ("/v1/models/nothing/predict", "[]", 404, "no model named 'nothing' (the models are broken, cars, saved)"),
             ("/v1/models/cars/predict", "[" + String(repeating: #"{"wt": 3, "hp": 100, "cyl": 6}, "#, count: 100) + "{}]", 413, "over the limit of 2000 bytes"),
             ("/v1/models/broken/predict", #"[{"wt": 3}]"#, 422, "could not find function \"pb_serve_only_here\""),
-            ("/v1/models/saved/predict?interval=confidence", #"[{"wt": 3, "hp": 100}]"#, 400, "a saved fit predicts values only"),
+            ("/v1/models/saved/predict?interval=confidence", #"[{"wt": 3, "hp": 100}]"#, 400, "intervals are for an lm: a glm saved fit predicts values only"),
         ]
         for (path, body, status, message) in cases {
             let answer = try await http("POST", url + path, body: body)

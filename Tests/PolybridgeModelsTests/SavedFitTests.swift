@@ -84,6 +84,39 @@ import Testing
         }
     }
 
+    /// An lm's confidence and prediction intervals are R's `predict(fit, newdata, interval =)`,
+    /// whole and in chunks, with an aliased column; a glm has none.
+    @Test func anLMsIntervalsAreRs() async throws {
+        let path = try await glmParquet("saved_interval", Self.data)
+        let rds = try scratchDirectory() + "/saved_interval_new.rds"
+        _ = try await RRuntime.shared().evaluate("saved_interval_new <- \(Self.newData); saveRDS(saved_interval_new, '\(rds)')")
+        let table = try await DataFiles.readTable(rds)
+        for formula in ["y ~ x1 + x2 + g + s", "y ~ x1 + x3 + g"] {
+            for chunks in [nil, 3] {
+                var options = FileFitOptions()
+                options.chunks = chunks
+                let specification = LinearModelSpecification(formula: formula)
+                let (fit, _) = try await LinearModel.fit(file: path, specification, options: options)
+                let predictor = try await #require(try await SavedFit.from(fit, file: path, specification)).predictor()
+                for interval in SavedFitPredictor.Interval.allCases {
+                    let mine = try predictor.predict(table, interval: interval)
+                    let values = (mine.fit + mine.lower + mine.upper).map { $0.isNaN ? "NA" : String(format: "%.17g", $0) }.joined(separator: ", ")
+                    let agrees = try await RRuntime.shared().eval("""
+                        local({ expected <- suppressWarnings(as.double(predict(lm(\(formula), data = saved_interval), saved_interval_new,
+                                                                                   interval = '\(interval.rawValue)')))
+                                mine <- c(\(values))
+                                identical(is.na(mine), is.na(expected)) && isTRUE(all.equal(mine, expected, tolerance = 1e-10)) })
+                        """, as: Bool.self)
+                    #expect(agrees, "\(formula) in \(chunks ?? 1) chunks, \(interval)")
+                }
+            }
+        }
+        let glm = GeneralizedLinearModelSpecification(formula: "b ~ x1", family: "binomial")
+        let (glmFit, _) = try await GeneralizedLinearModel.fit(file: path, glm, options: FileFitOptions())
+        let glmPredictor = try await #require(try await SavedFit.from(glmFit, file: path, glm)).predictor()
+        #expect(throws: LinearModelError.self) { try glmPredictor.predict(table, interval: .confidence) }
+    }
+
     /// A level the fit did not see is R's error; a formula the native path does not build is not
     /// saved; a file that is not a saved fit is named.
     @Test func newLevelsOtherFormulasAndOtherFilesAreRefused() async throws {
