@@ -27,6 +27,17 @@ func http(_ method: String, _ url: String, body: String? = nil, headers: [String
 /// R's `predict()`, every error with its status and a message naming the field, concurrency,
 /// a worker killed under load, the timeout, the token, metrics and the SIGTERM drain.
 @Suite struct ServeCommandTests {
+    /// Waits (up to 30 s) until the server has an R job in flight: its metrics' queue depth is 1.
+    static func waitUntilQueued(_ server: RunningServer) async throws {
+        var metrics = ""
+        for _ in 0..<600 {
+            metrics = try await http("GET", server.url + "/metrics").text
+            if metrics.contains("polybridge_queue_depth 1") { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("no request reached a worker within 30 s: \(metrics)")
+    }
+
     /// The models: R objects (lm with a factor, glm, loess, an lm whose formula calls a
     /// function the workers lack, a slow lm) and a glm saved by `polybridge fit --save`.
     func models() async throws -> [String: String] {
@@ -256,10 +267,12 @@ func http(_ method: String, _ url: String, body: String? = nil, headers: [String
     /// SIGTERM while a request runs: the server stops taking new ones, answers that one, exits
     /// 0 and leaves no worker.
     @Test func sigtermDrainsAndLeavesNoWorker() async throws {
-        let models = try await models()
-        let server = try await RunningServer(arguments(models, ["slow"]) + ["--workers", "1"])
+        let slow = try scratchDirectory() + "/slow6.rds"
+        _ = try await RRuntime.shared().evaluate("saveRDS(lm(mpg ~ I(wt + 0 * length(Sys.sleep(6))), data = mtcars), '\(slow)')")
+        let server = try await RunningServer(["--model", "slow=\(slow)", "--workers", "1"])
         let request = Task { try await http("POST", server.url + "/v1/models/slow/predict", body: #"[{"wt": 3}]"#) }
-        try await Task.sleep(for: .milliseconds(500))
+        // SIGTERM once the request is on a worker, however long curl took to start.
+        try await Self.waitUntilQueued(server)
         let seen = server.descendants
         let stopped = try await server.stop(SIGTERM)
         let answer = try await request.value
@@ -288,12 +301,13 @@ func http(_ method: String, _ url: String, body: String? = nil, headers: [String
     @Test func aReloadIsAtomic() async throws {
         let folder = try scratchDirectory()
         let source = folder + "/model.rds"
-        _ = try await RRuntime.shared().evaluate("saveRDS(lm(mpg ~ I(wt + 0 * length(Sys.sleep(1.5))), data = mtcars), '\(source)')")
-        let first = try await expected("predict(readRDS('\(source)'), data.frame(wt = 3))")
+        // Each prediction of the first version takes 6 s: long enough to reload while one runs.
+        _ = try await RRuntime.shared().evaluate("saveRDS(lm(mpg ~ I(wt + 0 * length(Sys.sleep(6))), data = mtcars), '\(source)')")
+        let first = try await expected("predict(lm(mpg ~ I(wt), data = mtcars), data.frame(wt = 3))")
         let server = try await RunningServer(["--model", "m=\(source)", "--workers", "2"])
         let body = #"[{"wt": 3}]"#
         let running = Task { try await http("POST", server.url + "/v1/models/m/predict", body: body) }
-        try await Task.sleep(for: .milliseconds(400))
+        try await Self.waitUntilQueued(server)
         _ = try await RRuntime.shared().evaluate("saveRDS(lm(hp ~ wt, data = mtcars), '\(source)')")
         let second = try await expected("predict(readRDS('\(source)'), data.frame(wt = 3))")
         let load = try await http("POST", server.url + "/v2/repository/models/m/load")
