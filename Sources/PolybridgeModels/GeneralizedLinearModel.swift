@@ -143,6 +143,26 @@ public enum GeneralizedLinearModel {
         }
     }
 
+    /// The family's and link's names as R's family object gives them (`binomial` and its
+    /// default link `logit`, …).
+    static func familyNames(_ family: String, link: String?) async throws -> (family: String, link: String) {
+        do {
+            return try await RRuntime.shared().withSession { session in
+                let object = try session.protect(try call("family_from", [try session.makeStrings([family]),
+                                                                          try link.map { try session.makeStrings([$0]) } ?? session.null], in: session))
+                // A family object's first two elements are its family's and link's names.
+                guard case .character(let names) = try session.read(try session.element(of: object, at: 0)).unstructured,
+                      case .character(let links) = try session.read(try session.element(of: object, at: 1)).unstructured,
+                      let name = names.first ?? nil, let linkName = links.first ?? nil else {
+                    throw RError.conversion("the family \(family) has no names")
+                }
+                return (name, linkName)
+            }
+        } catch let error as RError {
+            throw LinearModelError.glmFailed(message: error.userMessage)
+        }
+    }
+
     /// Writes a PNG of the coefficients with 95% intervals (normal for z values, t with the
     /// residual df otherwise), by the policy of every output file.
     public static func plotCoefficients(_ fit: GeneralizedLinearModelFit, to path: String) async throws {

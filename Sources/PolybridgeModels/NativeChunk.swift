@@ -325,7 +325,9 @@ struct ColumnBuilder {
 
     private let columns: [[Part]]
 
-    init(_ data: NativeChunkData, layout: NativeLayout, levels: [String: [String]]) throws {
+    /// The columns of `layout` over `data`, whose factor variables take `levels`; with `rows`,
+    /// only those rows are read (and only those may be filled).
+    init(_ data: NativeChunkData, layout: NativeLayout, levels: [String: [String]], rows: [Int]? = nil) throws {
         var globalCodes: [String: [Int32]] = [:]
         for (name, variable) in data.categorical {
             guard let global = levels[name] else { continue }
@@ -333,13 +335,19 @@ struct ColumnBuilder {
             for (index, level) in global.enumerated() { position[Array(level.utf8)] = Int32(index) }
             let map = variable.levels.map { position[$0] ?? -1 }
             var codes = [Int32](repeating: -1, count: data.rowCount)
-            for row in 0..<data.rowCount where variable.codes[row] >= 0 {
+            func read(_ row: Int) throws {
+                guard variable.codes[row] >= 0 else { return }
                 let code = map[Int(variable.codes[row])]
                 if code < 0 && data.kept[row] {
                     let level = String(decoding: variable.levels[Int(variable.codes[row])], as: UTF8.self)
                     throw NativeChunkError(description: "factor \(name) has new levels \(level)")
                 }
                 codes[row] = code
+            }
+            if let rows {
+                for row in rows { try read(row) }
+            } else {
+                for row in 0..<data.rowCount { try read(row) }
             }
             globalCodes[name] = codes
         }

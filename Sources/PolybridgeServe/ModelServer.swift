@@ -308,6 +308,9 @@ public final class ModelServer: Sendable {
                 return ModelPrediction(fit: values.map { $0.isNaN ? nil : $0 })
             } catch let error as LinearModelError {
                 throw RequestProblem.bad(error.description.replacingOccurrences(of: "lm failed: ", with: ""))
+            } catch let error as SavedFitPredictionError {
+                // Rows of a group whose fit failed: the model cannot predict them (as an R error in predict).
+                throw RequestProblem(status: 422, message: error.description)
             }
         case .rObject:
             let job = ModelPredictionJob(model: model.path, names: request.names, columns: request.columns, type: request.type,

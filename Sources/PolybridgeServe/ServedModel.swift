@@ -64,7 +64,8 @@ public struct ServedModel: Sendable {
                                                        as: Bool.self)
         if isSaved {
             let predictor = try await SavedFit.read(path).predictor()
-            let inputs = predictor.columns.map { ModelInput(name: $0, datatype: predictor.factors.contains($0) ? "BYTES" : "FP64") }
+            let text = predictor.textColumns
+            let inputs = predictor.columns.map { ModelInput(name: $0, datatype: text.contains($0) ? "BYTES" : "FP64") }
             return ServedModel(name: name, source: source, path: path, version: version, kind: .saved(predictor), inputs: inputs,
                                loadSeconds: (ContinuousClock.now - started).seconds)
         }

@@ -22,28 +22,30 @@ extension Fit {
         }
         if combine == .average { throw ValidationError("--by fits each group exactly: --combine average does not apply to it") }
         if plot != nil { throw ValidationError("--plot draws one fit: it does not apply to --by (write the coefficients with --out)") }
-        if save != nil { throw ValidationError("--save saves one fit: it does not apply to --by (write the coefficients with --out)") }
     }
 
     func runGrouped() async throws {
         let bar = ProgressBar.forTerminal()
         do throws(any Error) {
             // Outputs that cannot be written are refused before the fit, not after it.
-            for path in [out, groupsOut].compactMap({ $0 }) { try OutputFile.check(path) }
+            for path in [out, groupsOut, save].compactMap({ $0 }) { try OutputFile.check(path) }
             let log = ProgressLog.forNonTerminal(whole: "one fit per group of \(URL(fileURLWithPath: data).lastPathComponent)")
             defer { log?.finish() }
             let options = try fileFitOptions { @Sendable update in bar?.update(update); log?.update(update) }
-            let fit: GroupedFit, timing: FileFitTiming?
+            let fit: GroupedFit, timing: FileFitTiming?, saved: SavedFit??
             if let family {
                 let specification = GeneralizedLinearModelSpecification(formula: formula, family: family, link: link, weights: weights, offset: offset,
                                                                          epsilon: epsilon ?? 1e-8, maxit: maxit ?? 25, rowWiseFunctions: rowWise)
                 (fit, timing) = try await GeneralizedLinearModel.fitGrouped(file: data, by: byColumns, specification, options: options)
+                saved = save == nil ? nil : try await SavedFit.from(fit, file: data, by: byColumns, specification)
             } else {
                 let specification = LinearModelSpecification(formula: formula, weights: weights, offset: offset, rowWiseFunctions: rowWise)
                 (fit, timing) = try await LinearModel.fitGrouped(file: data, by: byColumns, specification, options: options)
+                saved = save == nil ? nil : try await SavedFit.from(fit, file: data, by: byColumns, specification)
             }
             bar?.finish()
             report(timing)
+            if let save, let saved { try await Self.write(saved, to: save, formula: formula) }
             if let out { _ = try await DataFiles.writeTable(fit.coefficients, to: out) }
             if let groupsOut { _ = try await DataFiles.writeTable(fit.groups, to: groupsOut) }
             if json {

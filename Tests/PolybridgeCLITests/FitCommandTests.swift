@@ -278,8 +278,8 @@ import Testing
     }
 
     /// `--save` writes an RDS file R reads as a `polybridge_fit` list, whose predictions through
-    /// the Swift API are R's `predict` of R's own glm; a formula it cannot save, an unwritable
-    /// path and `--by` are refused.
+    /// the Swift API are R's `predict` of R's own glm; with `--by`, one fit per group is saved
+    /// (each R's lm of the group); a formula it cannot save and an unwritable path are refused.
     @Test func saveWritesAFitRReadsAndPredictsFrom() async throws {
         let parquet = try await FitCommandTests().mtcarsParquet()
         let directory = try scratchDirectory()
@@ -296,14 +296,24 @@ import Testing
         let predicted = try await saved.predict(try await DataFiles.readTable(parquet), type: .response)
         let expected = try await RRuntime.shared().eval("unname(predict(glm(am ~ wt + hp, family = binomial, data = mtcars), type = 'response'))",
                                                         as: [Double].self)
-        #expect(zip(predicted, expected).allSatisfy { abs($0 - $1) <= 1e-8 * abs($1) })
+        #expect(zip(predicted, expected).allSatisfy { abs($0 - $1) <= 1e-12 * abs($1) })
         let refused = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ poly(wt, 2)", "--save", path + ".2")
         #expect(refused.status == 1 && refused.error.contains("--save takes formulas of bare columns and their products, not mpg ~ poly(wt, 2)"),
                 "\(refused.error)")
         let unwritable = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt", "--save", directory + "/missing/f.rds")
         #expect(unwritable.status == 1 && unwritable.error.contains("cannot write the saved fit"), "\(unwritable.error)")
-        let grouped = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt", "--by", "cyl", "--save", path)
-        #expect(grouped.status == 64 && grouped.error.contains("--save saves one fit: it does not apply to --by"), "\(grouped.error)")
+        let groupedPath = directory + "/by_cyl.rds"
+        let grouped = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ wt + hp", "--by", "cyl", "--chunks", "2", "--save", groupedPath)
+        #expect(grouped.status == 0, "\(grouped.error)")
+        let perGroup = try await RRuntime.shared().eval("""
+            local({ f <- readRDS('\(groupedPath)')
+                    identical(f$by, 'cyl') && identical(sapply(f$groups, `[[`, 'key'), c('4', '6', '8')) &&
+                      all(mapply(function(g, cyl) isTRUE(all.equal(g$coefficients, unname(coef(lm(mpg ~ wt + hp, data = mtcars[mtcars$cyl == cyl, ]))),
+                                                                  tolerance = 1e-12)), f$groups, c(4, 6, 8))) })
+            """, as: Bool.self)
+        #expect(perGroup)
+        let groupedRefused = try await runPolybridge("fit", "--data", parquet, "--formula", "mpg ~ log(wt)", "--by", "cyl", "--save", groupedPath + ".2")
+        #expect(groupedRefused.status == 1 && groupedRefused.error.contains("--save takes formulas of bare columns"), "\(groupedRefused.error)")
     }
 }
 
