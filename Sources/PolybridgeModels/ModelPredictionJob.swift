@@ -63,6 +63,21 @@ public struct ModelPredictionJob: Job {
     /// The R helpers' source (`.polybridge_predict`).
     public static var helpers: String { EmbeddedScripts.predictR }
 
+    /// What the R model in the RDS file `path` predicts from: its input columns, each one's
+    /// kind (`numeric`, `factor` for factor or text, `logical`), and whether a row's prediction
+    /// depends on that row alone (an lm or glm of row-wise terms), so rows of several requests
+    /// may be predicted in one call. An object without a predict method is an ``RError`` naming
+    /// its class.
+    public static func describe(_ path: String) async throws -> (names: [String], kinds: [String], rowwise: Bool) {
+        try await RRuntime.shared().withSession { session in
+            try LinearModelR.install(in: session)
+            let value = try session.read(try session.callHelper(".polybridge_predict", "describe", [try session.makeStrings([path])],
+                                                                from: helpers, what: "the predict helpers", purpose: "reading the model"))
+            let fields = try RFields(value)
+            return (try fields.strings("names"), try fields.strings("kinds"), try fields.bool("rowwise"))
+        }
+    }
+
     /// Runs R's predict.
     public func run(in context: JobContext) async throws -> ModelPrediction {
         guard names.count == columns.count, Set(columns.map(\.count)).count <= 1 else {

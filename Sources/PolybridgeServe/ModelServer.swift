@@ -50,7 +50,9 @@ public final class ModelServer: Sendable {
     private let folder: String
     private let pool: ProcessPoolExecutor
     private let metrics: ServeMetrics
-    private let deadlines = Deadlines()
+    private let deadlines: Deadlines
+    /// The R jobs, one per worker at a time; requests that wait are sent together.
+    private let batcher: PredictionBatcher
 
     /// Loads every model (an unusable one is an error naming it) and warms the workers.
     public init(_ configuration: ModelServerConfiguration) async throws {
@@ -68,8 +70,14 @@ public final class ModelServer: Sendable {
             throw error
         }
         self.models = Mutex(models)
-        pool = ProcessPoolExecutor(executable: configuration.executable, workers: max(1, configuration.workers), timeout: nil)
-        metrics = ServeMetrics()
+        let pool = ProcessPoolExecutor(executable: configuration.executable, workers: max(1, configuration.workers), timeout: nil)
+        let deadlines = Deadlines(), metrics = ServeMetrics()
+        self.pool = pool
+        self.deadlines = deadlines
+        self.metrics = metrics
+        batcher = PredictionBatcher(slots: max(1, configuration.workers), sent: { metrics.job(requests: $0) }) { [timeout = configuration.timeout] job, deadline in
+            try await Self.runOnWorker(job, deadline: deadline, pool: pool, deadlines: deadlines, timeout: timeout)
+        }
         for model in models.values { metrics.loaded(model) }
         if models.values.contains(where: { $0.platform == "R" }) {
             do {
@@ -312,27 +320,32 @@ public final class ModelServer: Sendable {
                 // Rows of a group whose fit failed: the model cannot predict them (as an R error in predict).
                 throw RequestProblem(status: 422, message: error.description)
             }
-        case .rObject:
+        case .rObject(let rowwise):
             let job = ModelPredictionJob(model: model.path, names: request.names, columns: request.columns, type: request.type,
                                          interval: request.interval)
             metrics.queued(1)
             defer { metrics.queued(-1) }
-            // Past the deadline the job is cancelled, which kills its worker (a new one replaces it).
-            let deadline = ContinuousClock.now + configuration.timeout
-            let task = Task { [pool] in try await pool.run(job) }
-            let watched = deadlines.watch(until: deadline) { task.cancel() }
-            defer { deadlines.forget(watched) }
-            do {
-                return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
-            } catch is CancellationError where ContinuousClock.now >= deadline {
-                throw RequestProblem(status: 504, message: "the prediction took longer than \(configuration.timeout); its R job was interrupted")
-            } catch let error as JobError where error.code == .rError {
-                // A factor level the model did not see is the request's fault; other R errors are the model's.
-                if error.message.contains("has new level") { throw RequestProblem.bad(error.message) }
-                throw RequestProblem(status: 422, message: error.message)
-            } catch let error as JobError {
-                throw RequestProblem(status: 503, message: "the workers could not predict: \(error.message)")
-            }
+            return try await batcher.predict(job, rowwise: rowwise, deadline: ContinuousClock.now + configuration.timeout, deadlines: deadlines)
+        }
+    }
+
+    /// Runs `job` on a worker: past `deadline` it is cancelled, which kills its worker (a new
+    /// one replaces it), and answers 504. R's error is a 400 for a new factor level (the
+    /// request's fault), else a 422; workers that cannot answer, a 503.
+    private static func runOnWorker(_ job: ModelPredictionJob, deadline: ContinuousClock.Instant, pool: ProcessPoolExecutor,
+                                    deadlines: Deadlines, timeout: Duration) async throws -> ModelPrediction {
+        let task = Task { try await pool.run(job) }
+        let watched = deadlines.watch(until: deadline) { task.cancel() }
+        defer { deadlines.forget(watched) }
+        do {
+            return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        } catch is CancellationError where ContinuousClock.now >= deadline {
+            throw RequestProblem(status: 504, message: "the prediction took longer than \(timeout); its R job was interrupted")
+        } catch let error as JobError where error.code == .rError {
+            if error.message.contains("has new level") { throw RequestProblem.bad(error.message) }
+            throw RequestProblem(status: 422, message: error.message)
+        } catch let error as JobError {
+            throw RequestProblem(status: 503, message: "the workers could not predict: \(error.message)")
         }
     }
 }

@@ -5,8 +5,8 @@ import Prometheus
 
 /// The server's metrics, recorded through swift-metrics into a Prometheus registry of its own
 /// and written at `GET /metrics` in Prometheus' text format: requests by model, endpoint and
-/// status; request latency (a histogram); rows predicted; the queue of R jobs; worker restarts;
-/// each model's load time.
+/// status; request latency (a histogram); rows predicted; the queue of R jobs; the R jobs sent
+/// to workers and the requests they held; worker restarts; each model's load time.
 final class ServeMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
@@ -40,6 +40,12 @@ final class ServeMetrics: Sendable {
     /// R jobs waiting or running: +1 when one is sent, -1 when it is answered.
     func queued(_ change: Int) {
         if change > 0 { queue.increment(by: Double(change)) } else { queue.decrement(by: Double(-change)) }
+    }
+
+    /// One R job sent to a worker, holding `requests` requests' rows.
+    func job(requests: Int) {
+        Counter(label: "polybridge_worker_jobs_total", factory: factory).increment()
+        Counter(label: "polybridge_worker_job_requests_total", factory: factory).increment(by: requests)
     }
 
     /// Worker processes replaced (killed, or silent for too long).

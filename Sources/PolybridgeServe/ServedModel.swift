@@ -19,8 +19,10 @@ public struct ServedModel: Sendable {
     enum Kind: Sendable {
         /// In Swift, from a saved lm or glm.
         case saved(SavedFitPredictor)
-        /// By R's `predict()` on a worker (``ModelPredictionJob``).
-        case rObject
+        /// By R's `predict()` on a worker (``ModelPredictionJob``); `rowwise` when a row's
+        /// prediction depends on that row alone, so requests waiting for a worker may be sent
+        /// to it together.
+        case rObject(rowwise: Bool)
     }
 
     /// The name requests use.
@@ -70,18 +72,9 @@ public struct ServedModel: Sendable {
                                loadSeconds: (ContinuousClock.now - started).seconds)
         }
         do {
-            let (names, kinds) = try await RRuntime.shared().withSession { session -> ([String], [String]) in
-                let value = try session.read(try session.callHelper(".polybridge_predict", "describe", [try session.makeStrings([path])],
-                                                                    from: ModelPredictionJob.helpers, what: "the predict helpers",
-                                                                    purpose: "reading the model"))
-                guard case .list(let items, _) = value.unstructured, items.count == 2,
-                      case .character(let names) = items[0].unstructured, case .character(let kinds) = items[1].unstructured else {
-                    throw RError.conversion("the model's description is \(value.typeName)")
-                }
-                return (names.map { $0 ?? "" }, kinds.map { $0 ?? "" })
-            }
+            let (names, kinds, rowwise) = try await ModelPredictionJob.describe(path)
             let inputs = zip(names, kinds).map { ModelInput(name: $0, datatype: $1 == "factor" ? "BYTES" : $1 == "logical" ? "BOOL" : "FP64") }
-            return ServedModel(name: name, source: source, path: path, version: version, kind: .rObject, inputs: inputs,
+            return ServedModel(name: name, source: source, path: path, version: version, kind: .rObject(rowwise: rowwise), inputs: inputs,
                                loadSeconds: (ContinuousClock.now - started).seconds)
         } catch let error as RError {
             throw ServeError.modelUnusable(name: name, path: source, detail: error.userMessage)

@@ -1,5 +1,6 @@
 # Sources the R helper scripts the binary embeds (Sources/*/Scripts/*.R) into this R session,
-# as the binary binds them: .polybridge_lm, .polybridge_glm, .polybridge_grouped, .polybridge_pipeline and
+# as the binary binds them: .polybridge_lm, .polybridge_glm, .polybridge_grouped, .polybridge_predict,
+# .polybridge_pipeline and
 # .polybridge_r_attributes
 # in the global environment. The prelude is loaded by load_prelude() (it replaces q() and
 # quit() in base, which it puts back here).
@@ -31,12 +32,14 @@ script_path <- function(target, file) {
 source(script_path("PolybridgeModels", "linear_model.R"), local = new.env())
 source(script_path("PolybridgeModels", "glm.R"), local = new.env())
 source(script_path("PolybridgeModels", "grouped.R"), local = new.env())
+source(script_path("PolybridgeModels", "predict.R"), local = new.env())
 source(script_path("PolybridgePipelines", "pipeline.R"), local = new.env())
 source(script_path("PolybridgeConversion", "r_attributes.R"), local = new.env())
 
 lm_helpers <- get(".polybridge_lm", envir = globalenv())
 glm_helpers <- get(".polybridge_glm", envir = globalenv())
 grouped_helpers <- get(".polybridge_grouped", envir = globalenv())
+predict_helpers <- get(".polybridge_predict", envir = globalenv())
 pipeline_helpers <- get(".polybridge_pipeline", envir = globalenv())
 attribute_helpers <- get(".polybridge_r_attributes", envir = globalenv())
 

@@ -14,7 +14,10 @@ assign(".polybridge_lm", local({
 
   # The first function `text` calls that a chunk cannot compute row by row, or "". `also`
   # names functions the caller vouches for.
-  not_rowwise <- function(text, also = character(0)) {
+  not_rowwise <- function(text, also = character(0)) not_rowwise_call(formula_from_text(text), also)
+
+  # The same for an R expression `e` (a formula, or a model's `predvars`).
+  not_rowwise_call <- function(e, also = character(0)) {
     walk <- function(e) {
       if (!is.call(e)) return("")
       head <- e[[1L]]
@@ -32,7 +35,7 @@ assign(".polybridge_lm", local({
       for (a in args) { found <- walk(a); if (nzchar(found)) return(found) }
       ""
     }
-    walk(formula_from_text(text))
+    walk(e)
   }
 
   formula_from_text <- function(text) {
