@@ -96,5 +96,6 @@ let package = Package(
         .testTarget(name: "PolybridgeModelsTests", dependencies: ["Polybridge", "PolybridgeTestSupport"]),
         .testTarget(name: "PolybridgeCLITests", dependencies: ["Polybridge", "PolybridgeTestSupport"]),
         .testTarget(name: "PolybridgePipelinesTests", dependencies: ["Polybridge", "PolybridgeTestSupport"]),
+        .testTarget(name: "PolybridgeServeTests", dependencies: ["PolybridgeServe", "PolybridgeTestSupport"]),
     ]
 )

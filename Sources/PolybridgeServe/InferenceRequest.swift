@@ -15,25 +15,9 @@ struct RequestProblem: Error {
 enum JSONItem {
     case null, bool(Bool), number(Double), text(String), list([JSONItem]), object([String: JSONItem])
 
-    /// The body parsed (by Foundation's JSONSerialization), or a 400 saying it is not JSON.
+    /// The body parsed, or a 400 saying where it is not JSON.
     static func parse(_ body: Data) throws -> JSONItem {
-        guard let value = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]) else {
-            throw RequestProblem.bad("the body is not JSON")
-        }
-        return item(value)
-    }
-
-    private static func item(_ value: Any) -> JSONItem {
-        switch value {
-        case let text as String: return .text(text)
-        case let number as NSNumber:
-            // A JSON true or false is a boolean NSNumber, whose type code is a char ("c").
-            if String(cString: number.objCType) == "c" { return .bool(number.boolValue) }
-            return .number(number.doubleValue)
-        case let list as [Any]: return .list(list.map(item))
-        case let object as [String: Any]: return .object(object.mapValues(item))
-        default: return .null
-        }
+        try body.withUnsafeBytes { try JSONReader.parse($0) }
     }
 
     var object: [String: JSONItem]? { if case .object(let value) = self { value } else { nil } }
@@ -88,17 +72,9 @@ struct InferenceRequest {
     /// A JSON body of records (vetiver's shape): a list of row objects, `[{"wt": 2.6, "cyl":
     /// 6}, …]`. A column's kind is its first non-null value's (number, text, logical).
     static func records(_ body: Data) throws -> InferenceRequest {
-        guard let rows = try JSONItem.parse(body).list else { throw RequestProblem.bad("the body is not a JSON list of records") }
-        var names: [String] = []
-        var records: [[String: JSONItem]] = []
-        for (index, row) in rows.enumerated() {
-            guard let record = row.object else { throw RequestProblem.bad("record \(index + 1) is not an object") }
-            records.append(record)
-            for key in record.keys.sorted() where !names.contains(key) { names.append(key) }
-        }
+        let (names, values) = try body.withUnsafeBytes { try JSONReader.records($0) }
         var columns: [PredictionColumn] = []
-        for name in names {
-            let values = records.map { $0[name] ?? .null }
+        for (name, values) in zip(names, values) {
             let datatype = switch values.first(where: { !$0.isNull }) {
             case .text: "BYTES"
             case .bool: "BOOL"

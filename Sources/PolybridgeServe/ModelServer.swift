@@ -171,22 +171,41 @@ public final class ModelServer: Sendable {
         }
         router.post("/v2/models/:name/infer") { [self] request, context in
             try await predicting("infer", request, context, parse: InferenceRequest.openInference) { model, request, prediction in
-                var outputs: [[String: Any]] = [["name": "predict", "shape": [prediction.fit.count], "datatype": "FP64", "data": values(prediction.fit)]]
-                if let lower = prediction.lower, let upper = prediction.upper {
-                    outputs.append(["name": "lower", "shape": [lower.count], "datatype": "FP64", "data": values(lower)])
-                    outputs.append(["name": "upper", "shape": [upper.count], "datatype": "FP64", "data": values(upper)])
+                var out = JSONWriter(capacity: 64 + 24 * prediction.fit.count)
+                out.raw("{\"model_name\":")
+                out.string(model.name)
+                out.raw(",\"model_version\":")
+                out.string("\(model.version)")
+                out.raw(",\"outputs\":[")
+                var outputs = [("predict", prediction.fit)]
+                if let lower = prediction.lower, let upper = prediction.upper { outputs += [("lower", lower), ("upper", upper)] }
+                for (index, (name, values)) in outputs.enumerated() {
+                    if index > 0 { out.raw(",") }
+                    out.raw("{\"name\":")
+                    out.string(name)
+                    out.raw(",\"shape\":[")
+                    out.integer(values.count)
+                    out.raw("],\"datatype\":\"FP64\",\"data\":")
+                    out.numbers(values)
+                    out.raw("}")
                 }
-                return ["model_name": model.name, "model_version": "\(model.version)", "outputs": outputs]
+                out.raw("]}")
+                return out.bytes
             }
         }
         router.post("/v1/models/:name/predict") { [self] request, context in
             try await predicting("predict", request, context, parse: InferenceRequest.records) { _, _, prediction in
-                var body: [String: Any] = ["predictions": values(prediction.fit)]
+                var out = JSONWriter(capacity: 24 + 24 * prediction.fit.count)
+                out.raw("{\"predictions\":")
+                out.numbers(prediction.fit)
                 if let lower = prediction.lower, let upper = prediction.upper {
-                    body["lower"] = values(lower)
-                    body["upper"] = values(upper)
+                    out.raw(",\"lower\":")
+                    out.numbers(lower)
+                    out.raw(",\"upper\":")
+                    out.numbers(upper)
                 }
-                return body
+                out.raw("}")
+                return out.bytes
             }
         }
         router.post("/v2/repository/models/:name/load") { [self] _, context in
@@ -228,7 +247,7 @@ public final class ModelServer: Sendable {
     /// one), the rows predicted by the model (in Swift or on a worker, 504 past the timeout),
     /// and the answer built by `answer`; every outcome is counted and timed.
     private func predicting(_ endpoint: String, _ request: Request, _ context: BasicRequestContext, parse: @escaping (Data) throws -> InferenceRequest,
-                            answer: @escaping (ServedModel, InferenceRequest, ModelPrediction) -> [String: Any]) async throws -> Response {
+                            answer: @escaping (ServedModel, InferenceRequest, ModelPrediction) -> [UInt8]) async throws -> Response {
         let started = ContinuousClock.now
         let name = context.parameters.get("name") ?? ""
         let response: Response
@@ -255,7 +274,9 @@ public final class ModelServer: Sendable {
             try parsed.check(against: model.inputs)
             let prediction = try await predict(model, parsed)
             metrics.predicted(model: name, rows: prediction.fit.count)
-            response = arrowOut ? try arrowResponse(prediction) : json(200, answer(model, parsed, prediction))
+            response = arrowOut ? try arrowResponse(prediction)
+                : Response(status: .ok, headers: [.contentType: "application/json"],
+                           body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer(model, parsed, prediction))))
         } catch let problem as RequestProblem {
             response = json(problem.status, ["error": problem.message])
         }
@@ -383,14 +404,6 @@ final class Deadlines: Sendable {
             }
             for expire in due { expire() }
         }
-    }
-}
-
-/// Predictions as JSON values: NaN and NA as null.
-func values(_ values: [Double?]) -> [Any] {
-    values.map { value -> Any in
-        guard let value, value.isFinite else { return NSNull() }
-        return value
     }
 }
 
