@@ -286,28 +286,21 @@ public final class ModelServer: Sendable {
 
     /// The rows of an Arrow IPC stream body (numbers, text or factors, logicals).
     private func arrowRequest(_ buffer: ByteBuffer) throws -> InferenceRequest {
-        let path = "\(folder)/body-\(UUID().uuidString).arrows"
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        do {
-            try Data(buffer.readableBytesView).write(to: URL(fileURLWithPath: path))
-            return try InferenceRequest.arrow(try DataFiles.readStream(path))
-        } catch let error as DataFileError {
-            throw RequestProblem.bad("the body is not an Arrow IPC stream: \(error)".replacingOccurrences(of: path + ": ", with: ""))
+        let (names, columns) = try buffer.withUnsafeReadableBytes { try ArrowStreamBody.read($0) }
+        if let name = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+            throw RequestProblem.bad("the Arrow body has the column '\(name)' twice")
         }
+        if Set(columns.map(\.count)).count > 1 { throw RequestProblem.bad("the Arrow body's columns have different lengths") }
+        return InferenceRequest(names: names, columns: columns)
     }
 
     /// The predictions (and an interval's bounds) as an Arrow IPC stream body: the columns
     /// `predict`, then `lower` and `upper`.
     private func arrowResponse(_ prediction: ModelPrediction) throws -> Response {
-        var columns = [ArrowColumn(name: "predict", array: ArrowArray(float64: prediction.fit))]
-        if let lower = prediction.lower, let upper = prediction.upper {
-            columns += [ArrowColumn(name: "lower", array: ArrowArray(float64: lower)), ArrowColumn(name: "upper", array: ArrowArray(float64: upper))]
-        }
-        let path = "\(folder)/answer-\(UUID().uuidString).arrows"
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try DataFiles.writeStream(try ArrowTable(columns: columns), to: path)
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        return Response(status: .ok, headers: [.contentType: arrowStream], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        var columns = [(name: "predict", values: prediction.fit)]
+        if let lower = prediction.lower, let upper = prediction.upper { columns += [("lower", lower), ("upper", upper)] }
+        return Response(status: .ok, headers: [.contentType: arrowStream],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: ArrowStreamBody.write(columns))))
     }
 
     /// The model's predictions for the request's rows.
