@@ -5,9 +5,11 @@ on polybridge's warm workers), as a fit saved by `polybridge fit --save` (`mpg ~
 cylf the cylinders as text: predicted in Swift), and by plumber (`pr_post("/predict", …)` with
 jsonlite, one R process). Each is driven by wrk with 1 and 4 connections for BENCH_SECONDS
 seconds (default 10), with single-row and 1,000-row JSON bodies, and (polybridge) 1,000-row
-Arrow IPC stream bodies. Then the resident memory of
-the server and its workers before and after all of that is reported with the number of
-requests served in between.
+Arrow IPC stream bodies. The same wrk on `GET /v2/health/live` gives the server's ceiling on
+this machine (an answer with no work). Then the resident memory of the server and its workers
+before and after all of that is reported with the number of requests served in between, and
+again over BENCH_MEMORY_REQUESTS (default 1,000,000; 0 skips it) single-row requests to the
+saved fit.
 """
 import json
 import os
@@ -18,6 +20,7 @@ import tempfile
 import time
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+MEMORY_REQUESTS = int(os.environ.get("BENCH_MEMORY_REQUESTS", "1000000"))
 
 
 def free_port():
@@ -44,16 +47,20 @@ def seconds_of(text):
     return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[unit]
 
 
-def wrk(url, body, connections, folder, content_type="application/json"):
-    """Requests/s, p50 and p99 latency (s), and requests made, from wrk posting `body` (text or bytes)."""
-    path, script = os.path.join(folder, "body"), os.path.join(folder, "post.lua")
-    with open(path, "wb") as f:
-        f.write(body.encode() if isinstance(body, str) else body)
-    with open(script, "w") as f:
-        f.write(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "{content_type}"\n')
-        f.write(f'local file = io.open("{path}", "rb")\nwrk.body = file:read("*all")\nfile:close()\n')
-    out = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{SECONDS}s", "--latency", "-s", script, url],
-                         capture_output=True, text=True, check=True).stdout
+def wrk(url, body, connections, folder, content_type="application/json", seconds=None):
+    """Requests/s, p50 and p99 latency (s), and requests made, from wrk posting `body` (text or
+    bytes), or getting `url` when `body` is None."""
+    script = []
+    if body is not None:
+        path, script = os.path.join(folder, "body"), os.path.join(folder, "post.lua")
+        with open(path, "wb") as f:
+            f.write(body.encode() if isinstance(body, str) else body)
+        with open(script, "w") as f:
+            f.write(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "{content_type}"\n')
+            f.write(f'local file = io.open("{path}", "rb")\nwrk.body = file:read("*all")\nfile:close()\n')
+        script = ["-s", script]
+    out = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds or SECONDS}s", "--latency",
+                          *script, url], capture_output=True, text=True, check=True).stdout
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if bad:
         raise SystemExit(f"{url}: {bad.group(1)} requests failed\n{out}")
@@ -126,6 +133,7 @@ def main():
                                            (arrow, "application/vnd.apache.arrow.stream")):
                     wrk(f"{base}/v1/models/{model}/predict", body, 4, folder, content_type)
             SECONDS = measured
+            ceiling = wrk(f"{base}/v2/health/live", None, 4, folder)
             before, served = tree_rss(server.pid), 0
             for label, model in (("polybridge, R object on workers", "cars"), ("polybridge, saved fit in Swift", "native")):
                 url = f"{base}/v1/models/{model}/predict"
@@ -136,6 +144,15 @@ def main():
                         results[(f"{label}{', Arrow' if kind == 'arrow' else ''}", rows, connections)] = (rate, p50, p99)
                         served += total
             after = tree_rss(server.pid)
+            million = None
+            if MEMORY_REQUESTS > 0:
+                # Single-row requests to the saved fit until MEMORY_REQUESTS are served.
+                start, count = tree_rss(server.pid), 0
+                rate = results[("polybridge, saved fit in Swift", 1, 4)][0]
+                while count < MEMORY_REQUESTS:
+                    left = MEMORY_REQUESTS - count
+                    count += wrk(f"{base}/v1/models/native/predict", json.dumps(one), 4, folder, seconds=max(2, min(120, int(left / rate) + 1)))[3]
+                million = (start, tree_rss(server.pid), count)
         finally:
             server.terminate()
             server.wait(timeout=60)
@@ -156,20 +173,27 @@ def main():
             plumber.wait(timeout=60)
 
         print(f"machine: {os.cpu_count()} cores; wrk {SECONDS} s per line; lm(mpg ~ wt + hp + factor(cyl), mtcars)")
+        print(f"  {'ceiling: GET /v2/health/live (no work)':<47} 4 conn: {ceiling[0]:9,.0f} req/s, p50 {ceiling[1] * 1e3:6.2f} ms, "
+              f"p99 {ceiling[2] * 1e3:6.2f} ms")
         for (label, rows, connections), (rate, p50, p99) in results.items():
             extra = f", {rate * rows:,.0f} rows/s" if rows > 1 else ""
             print(f"  {label:<36} {rows:>5} row{'s' if rows > 1 else ' '} {connections} conn: {rate:9,.0f} req/s{extra}, "
                   f"p50 {p50 * 1e3:6.2f} ms, p99 {p99 * 1e3:6.2f} ms")
         plumber_rate = results[("plumber (one R process)", 1, 4)][0]
         r_object, native = results[("polybridge, R object on workers", 1, 4)], results[("polybridge, saved fit in Swift", 1, 4)]
-        print(f"  R object, 4 connections: {r_object[0] / plumber_rate:.1f}x plumber (goal >= 1,500 req/s, p99 <= 10 ms, >= 15x plumber)")
+        print(f"  R object, 4 connections: {r_object[0]:,.0f} req/s, p99 {r_object[2] * 1e3:.2f} ms, {r_object[0] / plumber_rate:.1f}x plumber "
+              f"(goal >= 1,500 req/s, p99 <= 10 ms, >= 15x plumber)")
         print(f"  saved fit, 4 connections: {native[0]:,.0f} req/s, p99 {native[2] * 1e3:.2f} ms (goal >= 10,000 req/s, p99 <= 2 ms)")
         batch = results[("polybridge, saved fit in Swift", 1000, 4)][0] * 1000
         arrow = results[("polybridge, saved fit in Swift, Arrow", 1000, 4)][0] * 1000
-        print(f"  1,000-row batches, saved fit, 4 connections: JSON {batch:,.0f} rows/s (goal >= 2M), Arrow {arrow:,.0f} rows/s (goal >= 20M)")
+        print(f"  1,000-row batches, saved fit, 4 connections: JSON {batch:,.0f} rows/s (goal >= 2M), Arrow {arrow:,.0f} rows/s (goal >= 20M; "
+              f"that is {20e6 / 1000:,.0f} requests/s, against a ceiling of {ceiling[0]:,.0f} requests/s with no work at all)")
         print(f"  memory of the server and its workers after a 2-s warm-up of each workload: {before / 2**20:.0f} MB, then "
               f"{after / 2**20:.0f} MB after {served:,} requests "
-              f"(+{(after - before) / 2**20:.1f} MB; goal <= 20 MB over 1M requests)")
+              f"(+{(after - before) / 2**20:.1f} MB)")
+        if million:
+            print(f"  memory over {million[2]:,} single-row requests to the saved fit: {million[0] / 2**20:.0f} MB, then {million[1] / 2**20:.0f} MB "
+                  f"(+{(million[1] - million[0]) / 2**20:.1f} MB; goal <= 20 MB over 1M requests)")
 
 
 if __name__ == "__main__":

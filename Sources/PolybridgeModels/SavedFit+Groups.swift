@@ -89,6 +89,14 @@ extension SavedFit {
         }
         let resultIndex = Dictionary((0..<grouped.results.count).map { row in (resultKeys.map { $0[row] ?? "" }, row) },
                                      uniquingKeysWith: { first, _ in first })
+        // Each group's coefficients: a run of the coefficients table's rows, read once.
+        guard let termColumn = grouped.coefficients.column(named: "term"), let estimateColumn = grouped.coefficients.column(named: "estimate") else {
+            throw RError.conversion("the coefficients table has no term or estimate column")
+        }
+        let allTerms = try termColumn.stringValues(), allEstimates = try estimateColumn.float64Values()
+        var firstRow = [Int](repeating: 0, count: grouped.results.count + 1)
+        for (index, result) in grouped.results.enumerated() { firstRow[index + 1] = firstRow[index] + result.terms }
+        guard firstRow.last == allTerms.count else { throw RError.conversion("the coefficients table does not hold every group's terms") }
         let glm = family != nil
         let dfColumn = try grouped.groups.column(named: "df_residual")?.float64Like() ?? []
         let spread = try grouped.groups.column(named: glm ? "dispersion" : "sigma")?.float64Like() ?? []
@@ -113,13 +121,14 @@ extension SavedFit {
                 for row in groupRows where data.kept[row] && codes[row] >= 0 { present[codes[row]] = true }
                 levels[name] = present.indices.filter { present[$0] }.map { global[name]![$0] }
             }
-            let coefficients = try grouped.coefficients(ofGroup: index)
+            let rows = firstRow[index]..<firstRow[index + 1]
+            let terms = allTerms[rows].map { $0 ?? "" }, estimates = allEstimates[rows].map { $0 ?? .nan }
             let layout = try await LinearModelChunkWork.nativeLayout(formula, levels: levels, ordered: data.orderedVariables)
-            guard layout.names == coefficients.map(\.name) else {
-                throw LinearModelError.fitFailed(message: "group \(result.label): its terms (\(coefficients.map(\.name).joined(separator: ", "))) are not its formula's (\(layout.names.joined(separator: ", ")))")
+            guard layout.names == terms else {
+                throw LinearModelError.fitFailed(message: "group \(result.label): its terms (\(terms.joined(separator: ", "))) are not its formula's (\(layout.names.joined(separator: ", ")))")
             }
             let sd = index < spread.count ? spread[index] : .nan
-            groups.append(SavedGroupFit(key: key, terms: layout.names, coefficients: coefficients.map(\.estimate), levels: levels,
+            groups.append(SavedGroupFit(key: key, terms: layout.names, coefficients: estimates, levels: levels,
                                         residualDF: index < dfColumn.count ? Int(dfColumn[index].isFinite ? dfColumn[index] : 0) : 0,
                                         dispersion: glm ? sd : sd * sd, error: nil))
         }

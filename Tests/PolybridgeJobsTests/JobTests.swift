@@ -164,3 +164,23 @@ final class WarmUpFlag: @unchecked Sendable {
         var rebuild: Rebuild
     }
 }
+
+/// The worker protocol's JSON carries every double bit for bit (chunk results, coefficients):
+/// random bit patterns, subnormals, the extremes and the non-finite spellings.
+@Suite struct WireNumberTests {
+    @Test func doublesCrossTheWireExactly() throws {
+        var generator = SystemRandomNumberGenerator()
+        var values: [Double] = [0, -0.0, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, .infinity, -.infinity, 0.1, 1 / 3]
+        for _ in 0..<20_000 {
+            let value = Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &generator))
+            if !value.isNaN { values.append(value) }
+        }
+        let line = try WorkerJSON.encoder().encode(values)
+        let back = try WorkerJSON.decoder().decode([Double].self, from: line)
+        #expect(back.count == values.count)
+        let wrong = zip(back, values).filter { $0.bitPattern != $1.bitPattern }
+        #expect(wrong.isEmpty, "\(wrong.count) differ, e.g. \(wrong.prefix(3))")
+        let nan = try WorkerJSON.decoder().decode([Double].self, from: try WorkerJSON.encoder().encode([Double.nan]))
+        #expect(nan.count == 1 && nan[0].isNaN)
+    }
+}
