@@ -132,8 +132,16 @@ extension SavedFit {
                                         residualDF: index < dfColumn.count ? Int(dfColumn[index].isFinite ? dfColumn[index] : 0) : 0,
                                         dispersion: glm ? sd : sd * sd, error: nil))
         }
+        let keyTypes = by.map { name -> String in
+            switch table.column(named: name)!.type {
+            case .bool: "logical"
+            case .utf8, .largeUtf8, .utf8View, .dictionary: "text"
+            default: "number"
+            }
+        }
         return SavedFit(model: glm ? "glm" : "lm", formula: formula, family: family, link: link, offset: offset, terms: [], coefficients: [],
-                        levels: global, ordered: data.orderedVariables, covariance: [], residualDF: 0, dispersion: .nan, by: by, groups: groups)
+                        levels: global, ordered: data.orderedVariables, covariance: [], residualDF: 0, dispersion: .nan, by: by,
+                        keyTypes: keyTypes, groups: groups)
     }
 
     /// The value of each row of a key column as text (nil where missing): numbers in their
@@ -141,7 +149,7 @@ extension SavedFit {
     /// and factor levels as they are. Another type is an error naming the column.
     static func keyText(_ column: ArrowColumn) throws -> [String?] {
         func number(_ value: Double) -> String {
-            if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+            if value == value.rounded(), abs(value) < 9.2e18 { return String(Int64(value)) }
             return "\(value)"
         }
         switch column.type {

@@ -37,6 +37,8 @@ public struct SavedFit: Sendable, Equatable {
     public var dispersion: Double
     /// The key columns of a fit per group (`fit --by`); empty for one fit.
     public var by: [String] = []
+    /// Each key column's kind: `number`, `text` or `logical`.
+    public var keyTypes: [String] = []
     /// Each group's fit, in key order, for a fit per group (the fields above that describe one
     /// fit's coefficients are then empty, and ``levels`` holds the whole data's levels).
     public var groups: [SavedGroupFit] = []
@@ -108,9 +110,9 @@ extension SavedFit {
             .character(["polybridge_fit"]), .integer([1]), .character([model]), .character([formula]), .character([family]),
             .character([link]), .character([offset]), .character(terms), .double(coefficients.map { $0.isNaN ? nil : $0 }),
             levelList(levels), .character(ordered), .double(covariance), .integer([Int32(clamping: residualDF)]),
-            .double([dispersion.isNaN ? nil : dispersion]), .character(by), groupList,
+            .double([dispersion.isNaN ? nil : dispersion]), .character(by), .character(keyTypes), groupList,
         ], names: ["format", "version", "model", "formula", "family", "link", "offset", "terms", "coefficients", "xlevels", "ordered",
-                   "vcov", "df_residual", "dispersion", "by", "groups"])
+                   "vcov", "df_residual", "dispersion", "by", "key_types", "groups"])
         try await RRuntime.shared().withSession { session in
             let value = try session.protect(try session.make(list))
             try session.setAttribute(value, "class", try session.makeStrings(["polybridge_fit"]))
@@ -154,7 +156,7 @@ extension SavedFit {
                             terms: try fields.strings("terms"), coefficients: try fields.doubles("coefficients"), levels: levels,
                             ordered: try fields.strings("ordered"), covariance: try fields.doubles("vcov"),
                             residualDF: Int(try fields.double("df_residual")), dispersion: try fields.double("dispersion"),
-                            by: (try? fields.strings("by")) ?? [], groups: groups)
+                            by: (try? fields.strings("by")) ?? [], keyTypes: (try? fields.strings("key_types")) ?? [], groups: groups)
         }
     }
 
@@ -175,6 +177,11 @@ extension SavedFit {
         }
         var layout: NativeLayout?
         var groupLayouts: [NativeLayout?] = []
+        // A file whose coefficients do not match its terms one for one is not one this wrote.
+        guard coefficients.count == terms.count, groups.allSatisfy({ $0.coefficients.count == $0.terms.count && $0.key.count == by.count }),
+              keyTypes.isEmpty || keyTypes.count == by.count else {
+            throw LinearModelError.fitFailed(message: "the saved fit's coefficients, terms and keys do not match")
+        }
         if by.isEmpty {
             let single = try await LinearModelChunkWork.nativeLayout(formula, levels: levels, ordered: ordered)
             guard single.names == terms else {
@@ -238,12 +245,14 @@ public struct SavedFitPredictor: Sendable {
     /// offset column, when the fit has one).
     public var columns: [String] { fit.by + plan.columns.filter { $0 != plan.response && !fit.by.contains($0) } }
 
-    /// The columns among ``columns`` that hold text: factor and text variables, and key
-    /// columns whose values are not all numbers.
+    /// The columns among ``columns`` that hold text: factor and text variables, and text key
+    /// columns.
     public var textColumns: Set<String> {
         var text = Set(fit.levels.keys)
-        for (position, name) in fit.by.enumerated() where fit.groups.contains(where: { Double($0.key[position]) == nil }) {
-            text.insert(name)
+        for (position, name) in fit.by.enumerated() {
+            let isText = position < fit.keyTypes.count ? fit.keyTypes[position] == "text"
+                : fit.groups.contains { Double($0.key[position]) == nil }
+            if isText { text.insert(name) }
         }
         return text
     }

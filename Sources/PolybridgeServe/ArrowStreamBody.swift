@@ -153,11 +153,15 @@ enum ArrowStreamBody {
         let buffers: FlatBuffer.Structs
         var node = 0
         var buffer = 0
+        /// Where the last buffer read ends: buffers come in order and do not overlap, so what
+        /// is decoded is bounded by the body's size.
+        var end = 0
 
         init(_ records: FlatBuffer.Table, _ data: UnsafeRawBufferPointer) throws {
             guard try records.table(3) == nil else { throw ArrowStreamBody.problem("a compressed record batch (send it uncompressed)") }
             self.data = data
             length = Int(try records.int64(0))
+            guard length >= 0 else { throw ArrowStreamBody.problem("a record batch of negative length") }
             nodes = try records.structs(1, size: 16)
             buffers = try records.structs(2, size: 16)
         }
@@ -168,6 +172,7 @@ enum ArrowStreamBody {
             let length = Int(try nodes.int64(node, at: 0)), nulls = Int(try nodes.int64(node, at: 8))
             node += 1
             guard length >= 0, nulls >= 0, nulls <= length else { throw ArrowStreamBody.problem("an array of \(length) values with \(nulls) nulls") }
+            guard length == self.length else { throw ArrowStreamBody.problem("an array of \(length) values in a batch of \(self.length) rows") }
             // Every array read takes at least a bit per value from the body.
             guard length <= data.count * 8 else { throw ArrowStreamBody.problem("an array of \(length) values in a body of \(data.count) bytes") }
             return (length, nulls)
@@ -180,6 +185,10 @@ enum ArrowStreamBody {
             buffer += 1
             guard offset >= 0, size >= 0, offset <= data.count, size <= data.count - offset else {
                 throw ArrowStreamBody.problem("a buffer runs past its message's body")
+            }
+            if size > 0 {
+                guard offset >= end else { throw ArrowStreamBody.problem("buffers that overlap or are out of order") }
+                end = offset + size
             }
             return UnsafeRawBufferPointer(rebasing: data[offset..<(offset + size)])
         }
@@ -241,17 +250,23 @@ enum ArrowStreamBody {
 
         mutating func strings(large: Bool, column: String) throws -> [String?] {
             let (length, nulls) = try nextNode()
-            let mask = try validity(length, nulls: nulls), offsets = try fixed(length + 1, width: large ? 8 : 4), bytes = try nextBuffer()
+            let mask = try validity(length, nulls: nulls)
+            // An empty array may come without its one offset.
+            let offsets = try nextBuffer(), bytes = try nextBuffer()
+            if length == 0 { return [] }
+            guard offsets.count / (large ? 8 : 4) > length else { throw ArrowStreamBody.problem("an offsets buffer shorter than its array") }
             func offset(_ index: Int) -> Int {
                 large ? Int(Int64(littleEndian: offsets.loadUnaligned(fromByteOffset: index * 8, as: Int64.self)))
                     : Int(Int32(littleEndian: offsets.loadUnaligned(fromByteOffset: index * 4, as: Int32.self)))
             }
+            // Offsets never decrease (null rows included) and stay in the data: the text read
+            // is at most the data's size.
+            guard offset(0) >= 0, offset(length) <= bytes.count, (0..<length).allSatisfy({ offset($0) <= offset($0 + 1) }) else {
+                throw ArrowStreamBody.problem("text of column '\(column)' has offsets outside its data")
+            }
             return try (0..<length).map { index -> String? in
                 guard valid(mask, index) else { return nil }
                 let start = offset(index), end = offset(index + 1)
-                guard start >= 0, start <= end, end <= bytes.count else {
-                    throw ArrowStreamBody.problem("text of column '\(column)' has offsets outside its data")
-                }
                 guard let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) else {
                     throw ArrowStreamBody.problem("text of column '\(column)' is not UTF-8 (row \(index + 1))")
                 }

@@ -13,16 +13,21 @@ struct JSONReader {
     /// The whole body as one value.
     static func parse(_ body: UnsafeRawBufferPointer) throws -> JSONItem {
         var reader = JSONReader(body)
+        reader.skipByteOrderMark()
         let value = try reader.value(depth: 0)
         try reader.end()
         return value
     }
 
+    /// The most different keys a body of records may have.
+    static let maxKeys = 10_000
+
     /// A body of records (a list of objects) as columns: each key's values in record order,
     /// null where a record lacks the key, the keys in order of first appearance. A record that
-    /// is not an object is a 400 naming it.
+    /// is not an object, or more than ``maxKeys`` different keys, is a 400 naming it.
     static func records(_ body: UnsafeRawBufferPointer) throws -> (names: [String], columns: [[JSONItem]]) {
         var reader = JSONReader(body)
+        reader.skipByteOrderMark()
         reader.skipSpace()
         guard reader.peek == UInt8(ascii: "[") else {
             // Parsed only to tell a body that is not JSON from JSON of another shape.
@@ -31,6 +36,7 @@ struct JSONReader {
         }
         reader.at += 1
         var names: [String] = [], columns: [[JSONItem]] = [], rows = 0
+        var index: [String: Int] = [:]
         reader.skipSpace()
         if reader.peek == UInt8(ascii: "]") {
             reader.at += 1
@@ -52,17 +58,21 @@ struct JSONReader {
                         let key = try reader.string()
                         try reader.expect(UInt8(ascii: ":"))
                         let value = try reader.value(depth: 2)
-                        let index: Int
-                        if let known = names.firstIndex(of: key) {
-                            index = known
+                        let column: Int
+                        if let known = index[key] {
+                            column = known
                             // A key given twice in one record: the last value counts.
-                            if columns[index].count > rows { columns[index].removeLast() }
+                            if columns[column].count > rows { columns[column].removeLast() }
                         } else {
-                            index = names.count
+                            guard names.count < maxKeys else {
+                                throw RequestProblem.bad("the records have more than \(maxKeys) different keys (record \(rows + 1))")
+                            }
+                            column = names.count
+                            index[key] = column
                             names.append(key)
                             columns.append([JSONItem](repeating: .null, count: rows))
                         }
-                        columns[index].append(value)
+                        columns[column].append(value)
                         reader.skipSpace()
                         if reader.peek == UInt8(ascii: ",") { reader.at += 1; continue }
                         try reader.expect(UInt8(ascii: "}"))
@@ -82,6 +92,11 @@ struct JSONReader {
     }
 
     private var peek: UInt8? { at < bytes.count ? bytes[at] : nil }
+
+    /// A UTF-8 byte order mark at the start is ignored (RFC 8259 §8.1 allows it).
+    private mutating func skipByteOrderMark() {
+        if at == 0, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { at = 3 }
+    }
 
     private func failure(_ what: String) -> RequestProblem {
         RequestProblem.bad("the body is not JSON: \(what) at byte \(at + 1)")
@@ -202,8 +217,8 @@ struct JSONReader {
             return negative ? -value : value
         }
         // Swift's reading of the text: correctly rounded, whatever the C locale.
-        guard let value = Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<at]), as: UTF8.self)) else {
-            throw failure("a number out of reach")
+        guard let value = Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<at]), as: UTF8.self)), value.isFinite else {
+            throw failure("a number beyond the range of a double")
         }
         return value
     }

@@ -75,7 +75,8 @@ public final class ModelServer: Sendable {
         self.pool = pool
         self.deadlines = deadlines
         self.metrics = metrics
-        batcher = PredictionBatcher(slots: max(1, configuration.workers), sent: { metrics.job(requests: $0) }) { [timeout = configuration.timeout] job, deadline in
+        batcher = PredictionBatcher(slots: max(1, configuration.workers), timeout: configuration.timeout,
+                                    sent: { metrics.job(requests: $0) }) { [timeout = configuration.timeout] job, deadline in
             try await Self.runOnWorker(job, deadline: deadline, pool: pool, deadlines: deadlines, timeout: timeout)
         }
         for model in models.values { metrics.loaded(model) }
@@ -287,9 +288,8 @@ public final class ModelServer: Sendable {
     /// The rows of an Arrow IPC stream body (numbers, text or factors, logicals).
     private func arrowRequest(_ buffer: ByteBuffer) throws -> InferenceRequest {
         let (names, columns) = try buffer.withUnsafeReadableBytes { try ArrowStreamBody.read($0) }
-        if let name = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
-            throw RequestProblem.bad("the Arrow body has the column '\(name)' twice")
-        }
+        var seen = Set<String>()
+        if let name = names.first(where: { !seen.insert($0).inserted }) { throw RequestProblem.bad("the Arrow body has the column '\(name)' twice") }
         if Set(columns.map(\.count)).count > 1 { throw RequestProblem.bad("the Arrow body's columns have different lengths") }
         return InferenceRequest(names: names, columns: columns)
     }

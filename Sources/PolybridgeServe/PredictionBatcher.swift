@@ -24,7 +24,22 @@ final class PredictionBatcher: Sendable {
         let id: Int
         let job: ModelPredictionJob
         let deadline: ContinuousClock.Instant
-        let continuation: CheckedContinuation<ModelPrediction, any Error>
+        let reply: Reply
+    }
+
+    /// A request's answer, given once: by its job, or by its own deadline or cancellation,
+    /// whichever comes first (a job of several requests runs on for the others).
+    private final class Reply: Sendable {
+        private let continuation: Mutex<CheckedContinuation<ModelPrediction, any Error>?>
+
+        init(_ continuation: CheckedContinuation<ModelPrediction, any Error>) { self.continuation = Mutex(continuation) }
+
+        func give(_ result: Result<ModelPrediction, any Error>) {
+            continuation.withLock { $0.take() }?.resume(with: result)
+        }
+
+        /// Whether it has its answer (its deadline may have come first).
+        var answered: Bool { continuation.withLock { $0 == nil } }
     }
 
     private struct State {
@@ -46,9 +61,12 @@ final class PredictionBatcher: Sendable {
     /// Told of each job sent, with how many requests it holds.
     private let sent: @Sendable (Int) -> Void
 
-    init(slots: Int, maxRows: Int = 100_000, sent: @escaping @Sendable (Int) -> Void = { _ in },
+    /// The time a request may take, for its 504's message.
+    private let timeout: Duration
+
+    init(slots: Int, timeout: Duration, maxRows: Int = 100_000, sent: @escaping @Sendable (Int) -> Void = { _ in },
          send: @escaping @Sendable (ModelPredictionJob, ContinuousClock.Instant) async throws -> ModelPrediction) {
-        (self.slots, self.maxRows, self.sent, self.send) = (max(1, slots), maxRows, sent, send)
+        (self.slots, self.timeout, self.maxRows, self.sent, self.send) = (max(1, slots), timeout, maxRows, sent, send)
     }
 
     /// The predictions for `job` once a worker has made them (alone, or with other requests'
@@ -67,15 +85,23 @@ final class PredictionBatcher: Sendable {
         }
         let key = Key(model: job.model, type: job.type, interval: job.interval, columns: zip(job.names, kinds).map { "\($0):\($1)" },
                       alone: rowwise ? nil : id)
+        let replies = Mutex<Reply?>(nil)
+        // At its deadline a request gets its 504, waiting or on a worker (where a job holding
+        // only it is interrupted by its own deadline; one holding others runs on for them).
         let watched = deadlines.watch(until: deadline) { [self] in
-            expire(id, RequestProblem(status: 504, message: "the prediction waited longer than the timeout for a worker"))
+            let waited = remove(id)
+            replies.withLock { $0 }?.give(.failure(RequestProblem(status: 504, message: waited
+                ? "the prediction waited longer than \(timeout) for a worker"
+                : "the prediction took longer than \(timeout)")))
         }
         defer { deadlines.forget(watched) }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
+                let reply = Reply(continuation)
+                replies.withLock { $0 = reply }
                 let batch = state.withLock { state -> [Waiting]? in
                     if state.pending[key] == nil { state.order.append(key) }
-                    state.pending[key, default: []].append(Waiting(id: id, job: job, deadline: deadline, continuation: continuation))
+                    state.pending[key, default: []].append(Waiting(id: id, job: job, deadline: deadline, reply: reply))
                     guard state.running < slots else { return nil }
                     state.running += 1
                     return take(&state)
@@ -83,27 +109,28 @@ final class PredictionBatcher: Sendable {
                 if let batch { launch(batch) }
             }
         } onCancel: {
-            expire(id, CancellationError())
+            _ = remove(id)
+            replies.withLock { $0 }?.give(.failure(CancellationError()))
         }
     }
 
-    /// Ends request `id` with `error` if it is still waiting (not yet on a worker).
-    private func expire(_ id: Int, _ error: any Error) {
-        let removed = state.withLock { state -> Waiting? in
+    /// Takes request `id` out of the waiting ones; false when it was not waiting (it is on a
+    /// worker, or answered).
+    private func remove(_ id: Int) -> Bool {
+        state.withLock { state -> Bool in
             for key in state.order {
                 guard var waiting = state.pending[key], let index = waiting.firstIndex(where: { $0.id == id }) else { continue }
-                let removed = waiting.remove(at: index)
+                waiting.remove(at: index)
                 if waiting.isEmpty {
                     state.pending[key] = nil
                     state.order.removeAll { $0 == key }
                 } else {
                     state.pending[key] = waiting
                 }
-                return removed
+                return true
             }
-            return nil
+            return false
         }
-        removed?.continuation.resume(throwing: error)
     }
 
     /// The next job's requests: those of the longest-waiting key, up to `maxRows` rows (at
@@ -119,11 +146,13 @@ final class PredictionBatcher: Sendable {
         }
         let batch = Array(waiting.prefix(count))
         waiting.removeFirst(count)
+        state.order.removeFirst()
         if waiting.isEmpty {
             state.pending[key] = nil
-            state.order.removeFirst()
         } else {
+            // The rest waits behind the other keys, so one busy model does not hold them back.
             state.pending[key] = waiting
+            state.order.append(key)
         }
         return batch
     }
@@ -146,6 +175,9 @@ final class PredictionBatcher: Sendable {
     /// Predicts the requests of `batch` in one job and gives each its rows' predictions; when
     /// that fails for R's reasons, each request alone.
     private func run(_ batch: [Waiting]) async {
+        // Requests answered already (by their deadline) are not predicted.
+        let batch = batch.filter { !$0.reply.answered }
+        guard !batch.isEmpty else { return }
         guard batch.count > 1 else {
             await runAlone(batch[0])
             return
@@ -156,7 +188,9 @@ final class PredictionBatcher: Sendable {
         let sizes = batch.map { $0.job.columns.first?.count ?? 0 }
         do {
             sent(batch.count)
-            let out = try await send(job, batch.map(\.deadline).min()!)
+            // The job runs until the last of its requests' deadlines; each request gets its 504
+            // at its own.
+            let out = try await send(job, batch.map(\.deadline).max()!)
             let total = sizes.reduce(0, +)
             guard out.fit.count == total, out.lower.map({ $0.count == total }) ?? true, out.upper.map({ $0.count == total }) ?? true else {
                 throw RequestProblem(status: 422, message: "predict gave \(out.fit.count) values for \(total) rows")
@@ -165,23 +199,24 @@ final class PredictionBatcher: Sendable {
             for (waiting, size) in zip(batch, sizes) {
                 let rows = start..<(start + size)
                 start += size
-                waiting.continuation.resume(returning: ModelPrediction(fit: Array(out.fit[rows]), lower: out.lower.map { Array($0[rows]) },
-                                                                       upper: out.upper.map { Array($0[rows]) }))
+                waiting.reply.give(.success(ModelPrediction(fit: Array(out.fit[rows]), lower: out.lower.map { Array($0[rows]) },
+                                                            upper: out.upper.map { Array($0[rows]) })))
             }
         } catch let problem as RequestProblem where problem.status == 400 || problem.status == 422 {
             // One request's rows may be at fault: each gets its own answer.
             for waiting in batch { await runAlone(waiting) }
         } catch {
-            for waiting in batch { waiting.continuation.resume(throwing: error) }
+            for waiting in batch { waiting.reply.give(.failure(error)) }
         }
     }
 
     private func runAlone(_ waiting: Waiting) async {
+        guard !waiting.reply.answered else { return }
         sent(1)
         do {
-            waiting.continuation.resume(returning: try await send(waiting.job, waiting.deadline))
+            waiting.reply.give(.success(try await send(waiting.job, waiting.deadline)))
         } catch {
-            waiting.continuation.resume(throwing: error)
+            waiting.reply.give(.failure(error))
         }
     }
 

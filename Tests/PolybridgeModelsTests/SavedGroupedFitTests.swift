@@ -132,6 +132,26 @@ import Testing
         #expect(rMessage == "factor g has new level p")
         #expect { try predictor.predict(newLevel) } throws: { "\($0)".contains("\(rMessage) (in group k=a)") }
 
+        // Text keys that read as numbers stay text: "007" and "7" are two groups.
+        let codes = try await glmParquet("saved_grouped_codes", """
+            set.seed(5); d <- data.frame(code = rep(c("007", "7"), each = 20), x = rnorm(40)); d$y <- d$x * ifelse(d$code == "7", 2, -1) + rnorm(40); d
+            """)
+        let codeSpec = LinearModelSpecification(formula: "y ~ x")
+        let (codeFit, _) = try await LinearModel.fitGrouped(file: codes, by: ["code"], codeSpec, options: FileFitOptions())
+        let codeSaved = try #require(try await SavedFit.from(codeFit, file: codes, by: ["code"], codeSpec))
+        let codePredictor = try await codeSaved.predictor()
+        #expect(codeSaved.keyTypes == ["text"] && codePredictor.textColumns.contains("code"))
+        let codeRows = try await newTable(#"data.frame(code = c("007", "7"), x = 1)"#, "saved_grouped_code_rows")
+        let byCode = try codePredictor.predict(codeRows)
+        let rByCode = try await RRuntime.shared().eval("""
+            sapply(c("007", "7"), function(k) predict(lm(y ~ x, saved_grouped_codes[saved_grouped_codes$code == k, ]), data.frame(x = 1)))
+            """, as: [Double].self)
+        #expect(zip(byCode, rByCode).allSatisfy { abs($0 - $1) <= 1e-12 * abs($1) }, "\(byCode) \(rByCode)")
+        // A file whose coefficients do not match its terms is refused, not read past its end.
+        var crafted = codeSaved
+        crafted.groups[0].coefficients.removeLast()
+        await #expect(throws: LinearModelError.self) { _ = try await crafted.predictor() }
+
         let noKey = try await newTable(#"data.frame(x = 1, g = "q")"#, "saved_grouped_nokey")
         #expect { try predictor.predict(noKey) } throws: { "\($0)".contains("no column 'k'") }
         #expect(throws: LinearModelError.self) { try predictor.predict(noKey, interval: .confidence) }

@@ -90,6 +90,14 @@ import Testing
         #expect(throws: RequestProblem.self) { try invalid.withUnsafeBytes { try JSONReader.parse($0) } }
         let problem = try #require(throws: RequestProblem.self) { try parse("[1, 2,, 3]") }
         #expect(problem.message == "the body is not JSON: unexpected ',' at byte 7")
+        let huge = try #require(throws: RequestProblem.self) { try parse("[1e400]") }
+        #expect(huge.message.contains("a number beyond the range of a double"))
+        // A byte order mark is allowed before the value.
+        #expect(throws: Never.self) { try parse("\u{FEFF}[1]") }
+        // Records with a new key each: refused past 10,000 keys, not padded into memory.
+        let keys = "[" + (0...JSONReader.maxKeys).map { "{\"k\($0)\": 1}" }.joined(separator: ",") + "]"
+        let many = try #require(throws: RequestProblem.self) { try Data(keys.utf8).withUnsafeBytes { try JSONReader.records($0) } }
+        #expect(many.message.contains("more than 10000 different keys"))
     }
 
     /// Records become columns in order of first appearance, null where a record lacks a key.

@@ -18,20 +18,38 @@ assign(".polybridge_lm", local({
 
   # The same for an R expression `e` (a formula, or a model's `predvars`).
   not_rowwise_call <- function(e, also = character(0)) {
+    # A constant: a number, text or logical, or c() of such (the levels of x %in% c("a", "b")).
+    constant <- function(a) {
+      if (is.atomic(a)) return(TRUE)
+      is.call(a) && identical(a[[1L]], as.name("c")) && all(vapply(as.list(a)[-1L], function(x) is.atomic(x) && length(x) == 1L, NA))
+    }
     walk <- function(e) {
       if (!is.call(e)) return("")
       head <- e[[1L]]
       name <- if (is.name(head)) as.character(head) else paste(deparse(head, width.cutoff = 60L)[[1L]], "(a computed function)")
       args <- as.list(e)[-1L]
       named <- setdiff(names(args), "")
-      ok <- name %in% c(rowwise_calls, also) ||
-        # c() of constants: the levels of x %in% c("a", "b"), and the like
-        (name == "c" && all(vapply(args, function(a) is.atomic(a) && length(a) == 1L, NA)))
+      # c() elsewhere than on the right of %in% or as factor()'s levels is recycled by row
+      # position, which a chunk (or a batch of requests) does not keep.
+      ok <- name %in% c(rowwise_calls, also) && name != "c"
       if (!ok) return(switch(name, "[" = "indexing ([)", "[[" = "indexing ([[)", "$" = "$", paste0(name, "()")))
+      # x %in% y asks whether x is anywhere in all of y: y must be a constant.
+      if (name == "%in%") {
+        if (length(args) != 2L || !constant(args[[2L]])) return("%in% with a column on its right")
+        args <- args[1L]
+      }
       # Levels a chunk could not know alone: interaction's options, factor's labels.
       if (name == "interaction" && length(named)) return("interaction() with named arguments")
-      if (name %in% c("factor", "as.factor") && length(setdiff(named, "levels")))
-        return(paste0(name, "() with ", paste(setdiff(named, "levels"), collapse = ", ")))
+      if (name %in% c("factor", "as.factor")) {
+        if (length(setdiff(named, "levels"))) return(paste0(name, "() with ", paste(setdiff(named, "levels"), collapse = ", ")))
+        if ("levels" %in% named) {
+          if (!constant(args[["levels"]])) {
+            found <- walk(args[["levels"]])
+            return(if (nzchar(found)) found else paste0(name, "() with levels that are not constants"))
+          }
+          args[["levels"]] <- NULL
+        }
+      }
       for (a in args) { found <- walk(a); if (nzchar(found)) return(found) }
       ""
     }

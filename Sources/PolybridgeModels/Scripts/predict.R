@@ -38,7 +38,7 @@ assign(".polybridge_predict", local({
       else if (is.null(interval)) stats::predict(kept$object, newdata = newdata, type = type)
       else if (is.null(type)) stats::predict(kept$object, newdata = newdata, interval = interval)
       else stats::predict(kept$object, newdata = newdata, type = type, interval = interval)
-    if (is.matrix(out) && ncol(out) == 3L) {
+    if (is.matrix(out) && identical(colnames(out), c("fit", "lwr", "upr"))) {
       return(list(fit = unname(as.double(out[, 1L])), lwr = unname(as.double(out[, 2L])), upr = unname(as.double(out[, 3L]))))
     }
     if (is.list(out) && !is.null(out$fit)) out <- out$fit
@@ -46,18 +46,33 @@ assign(".polybridge_predict", local({
   }
 
   # Whether the predictions of the model `object` for a row depend on that row alone, so rows
-  # of several requests may be predicted in one call: an lm or glm whose terms, as predict()
-  # evaluates them on new data (`predvars`), call only row-wise functions (those of a chunked
-  # fit, and poly() with its saved coefficients). Not so for I(x - mean(x)), which takes the
-  # mean of the new data, or for other classes.
+  # of several requests may be predicted in one call: a model that R predicts with stats' own
+  # predict.lm, predict.glm or predict.mlm, whose terms, as predict() evaluates them on new
+  # data (`predvars`), call only row-wise functions (those of a chunked fit, and poly() with its
+  # saved coefficients), and whose offsets (in the formula, or the call's `offset =`) do too.
+  # Not so for I(x - mean(x)), which takes the mean of the new data, or for other classes.
   rowwise <- function(object) {
-    if (!inherits(object, "lm")) return(FALSE)
-    tt <- tryCatch(stats::terms(object), error = function(e) NULL)
+    method <- NULL
+    for (k in class(object)) {
+      method <- utils::getS3method("predict", k, optional = TRUE)
+      if (!is.null(method)) break
+    }
+    own <- lapply(c("lm", "glm", "mlm"), function(k) utils::getS3method("predict", k))
+    if (is.null(method) || !any(vapply(own, identical, NA, method))) return(FALSE)
+    tt <- tryCatch(stats::delete.response(stats::terms(object)), error = function(e) NULL)
     if (is.null(tt)) return(FALSE)
     vars <- attr(tt, "predvars")
     if (is.null(vars)) vars <- attr(tt, "variables")
     polys <- all(vapply(all_calls(vars), function(e) !identical(e[[1L]], as.name("poly")) || !is.null(e$coefs), NA))
-    polys && !nzchar(.polybridge_lm$not_rowwise_call(vars, also = c("list", "poly")))
+    # predict.lm evaluates the formula's offsets from the terms' variables, and the call's offset.
+    offsets <- c(lapply(attr(tt, "offset"), function(i) attr(tt, "variables")[[i + 1L]]), list(object$call$offset))
+    offset_rowwise <- function(e) {
+      if (is.null(e) || is.name(e)) return(TRUE)
+      # A vector kept in the call is recycled by row position.
+      if (is.atomic(e)) return(length(e) <= 1L)
+      is.call(e) && !nzchar(.polybridge_lm$not_rowwise_call(e))
+    }
+    polys && !nzchar(.polybridge_lm$not_rowwise_call(vars, also = c("list", "poly"))) && all(vapply(offsets, offset_rowwise, NA))
   }
 
   # Every call within the expression `e`, `e` included.
@@ -73,7 +88,9 @@ assign(".polybridge_predict", local({
     object <- model(path)
     tt <- tryCatch(stats::delete.response(stats::terms(object)), error = function(e) NULL)
     if (is.null(tt)) return(list(names = character(), kinds = character(), rowwise = FALSE))
-    vars <- all.vars(tt)
+    # The call's `offset =` is evaluated on the new data too.
+    offset <- if (is.list(object) && is.call(object$call)) object$call$offset
+    vars <- unique(c(all.vars(tt), if (is.language(offset)) all.vars(offset)))
     classes <- attr(tt, "dataClasses")
     kinds <- vapply(vars, function(v) {
       k <- if (!is.null(classes) && v %in% names(classes)) classes[[v]] else "numeric"
