@@ -167,13 +167,16 @@ let standardData = """
 
     /// A chunked fit (exact or average) refuses, by name, any function not known to be
     /// row-wise: those that need the whole data (`min(y)` computed per chunk gave a wrong
-    /// intercept), indexing, and functions R would look up elsewhere.
+    /// intercept; `c(1, 2)` restarts its recycling at each chunk's first row, and `%in%` a
+    /// column sees only the chunk's rows), indexing, and functions R would look up elsewhere.
     @Test(arguments: [("log(y - min(y) + 1) ~ x1", "min()"), ("y ~ I(x1 - max(x1))", "max()"), ("y ~ I(x1 / diff(range(x1)))", "diff()"),
                       ("y ~ I(x1 / sum(x2))", "sum()"), ("y ~ I(x1 * length(x1))", "length()"), ("y ~ seq_along(x1)", "seq_along()"),
                       ("y ~ I(x1 - x1[1])", "indexing ([)"), ("y ~ poly(x1, 2)", "poly()"), ("y ~ scale(x1)", "scale()"), ("y ~ I(x1 > median(x1))", "median()"),
                       ("y ~ rank(x1)", "rank()"), ("y ~ my_transform(x1)", "my_transform()"), ("y ~ d$x1", "$"),
                       ("y ~ I(x1 - mean(x1))", "mean()"), ("y ~ cumsum(x1)", "cumsum()"), ("y ~ factor(x1, levels = unique(x1))", "unique()"),
-                      ("y ~ factor(s, labels = c('U', 'V', 'W'))", "factor() with labels"), ("y ~ interaction(g, s, sep = '_')", "interaction() with named arguments")])
+                      ("y ~ factor(s, labels = c('U', 'V', 'W'))", "factor() with labels"), ("y ~ interaction(g, s, sep = '_')", "interaction() with named arguments"),
+                      // A constant vector recycles by row position, and %in% a column looks at all its rows.
+                      ("y ~ I(x1 * c(1, 2))", "c()"), ("y ~ I(s %in% g)", "%in% with a column on its right")])
     func functionsThatAreNotRowWiseAreRefusedByName(formula: String, function: String) async throws {
         let data = try await table("lm_not_rowwise", standardData)
         for combine in [LinearModelCombine.exact, .average] {
