@@ -161,4 +161,31 @@ import Testing
         }
         #expect(refused + readWhole == bodies.count && refused >= good.count - 8)
     }
+
+    /// A stream whose metadata lies, made by changing a written one: a second column reading
+    /// the first one's buffer (overlapping buffers would let a small body decode into far more
+    /// values), and an array shorter than its batch. Each is a 400 naming it.
+    @Test func buffersThatOverlapAndArraysOfTheWrongLengthAreRefused() throws {
+        let good = ArrowStreamBody.write([("a", [1, 2, 3]), ("b", [4, 5, 6])])
+        #expect(try good.withUnsafeBytes { try ArrowStreamBody.read($0) }.columns == [.numbers([1, 2, 3]), .numbers([4, 5, 6])])
+        func int64s(_ values: [Int64]) -> [UInt8] { values.flatMap { value in withUnsafeBytes(of: value.littleEndian) { Array($0) } } }
+        func replacing(_ old: [Int64], with new: [Int64]) -> [UInt8] {
+            let pattern = int64s(old)
+            guard let start = (0...(good.count - pattern.count)).first(where: { Array(good[$0..<($0 + pattern.count)]) == pattern }) else {
+                Issue.record("no \(old) in the stream")
+                return good
+            }
+            var bytes = good
+            bytes.replaceSubrange(start..<(start + pattern.count), with: int64s(new))
+            return bytes
+        }
+        // The buffers (offset, length): a's validity and values, then b's; b's values moved onto a's.
+        let overlapping = replacing([0, 0, 0, 24, 24, 0, 24, 24], with: [0, 0, 0, 24, 24, 0, 0, 24])
+        let overlap = try #require(throws: RequestProblem.self) { try overlapping.withUnsafeBytes { try ArrowStreamBody.read($0) } }
+        #expect(overlap.message.contains("buffers that overlap or are out of order"), "\(overlap.message)")
+        // The nodes (length, nulls): b says 2 values in a batch of 3 rows.
+        let short = replacing([3, 0, 3, 0], with: [3, 0, 2, 0])
+        let length = try #require(throws: RequestProblem.self) { try short.withUnsafeBytes { try ArrowStreamBody.read($0) } }
+        #expect(length.message.contains("an array of 2 values in a batch of 3 rows"), "\(length.message)")
+    }
 }
