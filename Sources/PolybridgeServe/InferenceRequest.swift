@@ -124,24 +124,6 @@ struct InferenceRequest {
         return text
     }
 
-    /// The columns of an Arrow table (an Arrow IPC stream body): numbers (floating point or
-    /// integers), logicals, and text or factors.
-    static func arrow(_ table: ArrowTable) throws -> InferenceRequest {
-        var request = InferenceRequest(names: [], columns: [])
-        for column in table.columns {
-            request.names.append(column.name)
-            switch column.type {
-            case .float64: request.columns.append(.numbers(try column.float64Values()))
-            case .int32: request.columns.append(.numbers(try column.int32Values().map { $0.map(Double.init) }))
-            case .int64: request.columns.append(.numbers(try column.int64Values().map { $0.map(Double.init) }))
-            case .bool: request.columns.append(.logicals(try column.boolValues()))
-            case .utf8, .largeUtf8, .utf8View, .dictionary: request.columns.append(.texts(try column.stringValues()))
-            default: throw RequestProblem.bad("column '\(column.name)' of the Arrow body is \(column.type), not numbers, text or logicals")
-            }
-        }
-        return request
-    }
-
     /// Checks the request against the model's inputs: each one is given, of its kind.
     func check(against inputs: [ModelInput]) throws {
         for input in inputs {

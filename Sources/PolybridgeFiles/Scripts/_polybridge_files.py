@@ -613,18 +613,3 @@ def write(reader, path, file_format, compression=None, delimiter=None, row_group
         if stream is not None:
             stream.close()
     return counts.summary()
-
-def read_stream(path):
-    """The table in the Arrow IPC stream at `path` (a request body written to a file)."""
-    try:
-        with pa.memory_map(path) as source:
-            return pa.ipc.open_stream(source).read_all()
-    except (pa.ArrowInvalid, OSError) as error:
-        raise FileProblem(f"not an Arrow IPC stream ({error})") from None
-
-
-def write_stream(reader, path):
-    """Writes the batches of `reader` to `path` as an Arrow IPC stream."""
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_stream(sink, reader.schema) as writer:
-        for batch in reader:
-            writer.write_batch(batch)
