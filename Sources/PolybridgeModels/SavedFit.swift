@@ -124,10 +124,20 @@ extension SavedFit {
     /// Reads a fit that `write(to:)` wrote; an RDS file that holds anything else is an error
     /// naming it.
     public static func read(_ path: String) async throws -> SavedFit {
+        guard let fit = try await readIfSaved(path) else {
+            throw LinearModelError.fitFailed(message: "\(path) is not a fit saved by polybridge fit --save")
+        }
+        return fit
+    }
+
+    /// The fit in the RDS file at `path` if it holds one that `write(to:)` wrote, else nil: the
+    /// file is read once, and another object (an R model) is not converted.
+    public static func readIfSaved(_ path: String) async throws -> SavedFit? {
         try await RRuntime.shared().withSession { session in
             let read = try session.lang(try session.symbol("readRDS"), [try session.makeStrings([path])])
-            let value = try session.read(try session.evaluate(read, purpose: "reading \(path)"))
-            guard let fields = try? RFields(value), (try? fields.strings("format")) == ["polybridge_fit"] else {
+            let object = try session.protect(try session.evaluate(read, purpose: "reading \(path)"))
+            guard try session.classes(of: object).contains("polybridge_fit") else { return nil }
+            guard let fields = try? RFields(try session.read(object)), (try? fields.strings("format")) == ["polybridge_fit"] else {
                 throw LinearModelError.fitFailed(message: "\(path) is not a fit saved by polybridge fit --save")
             }
             func levelMap(_ value: RValue) -> [String: [String]] {

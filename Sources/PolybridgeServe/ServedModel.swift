@@ -62,22 +62,22 @@ public struct ServedModel: Sendable {
         } catch {
             throw ServeError.modelUnusable(name: name, path: source, detail: "cannot copy it: \(error.localizedDescription)")
         }
-        let isSaved = try await RRuntime.shared().eval("inherits(readRDS('\(path.replacingOccurrences(of: "'", with: "\\'"))'), 'polybridge_fit')",
-                                                       as: Bool.self)
-        if isSaved {
-            let predictor = try await SavedFit.read(path).predictor()
-            let text = predictor.textColumns
-            let inputs = predictor.columns.map { ModelInput(name: $0, datatype: text.contains($0) ? "BYTES" : "FP64") }
-            return ServedModel(name: name, source: source, path: path, version: version, kind: .saved(predictor), inputs: inputs,
-                               loadSeconds: (ContinuousClock.now - started).seconds)
-        }
         do {
+            if let saved = try await SavedFit.readIfSaved(path) {
+                let predictor = try await saved.predictor()
+                let text = predictor.textColumns
+                let inputs = predictor.columns.map { ModelInput(name: $0, datatype: text.contains($0) ? "BYTES" : "FP64") }
+                return ServedModel(name: name, source: source, path: path, version: version, kind: .saved(predictor), inputs: inputs,
+                                   loadSeconds: (ContinuousClock.now - started).seconds)
+            }
             let (names, kinds, rowwise) = try await ModelPredictionJob.describe(path)
             let inputs = zip(names, kinds).map { ModelInput(name: $0, datatype: $1 == "factor" ? "BYTES" : $1 == "logical" ? "BOOL" : "FP64") }
             return ServedModel(name: name, source: source, path: path, version: version, kind: .rObject(rowwise: rowwise), inputs: inputs,
                                loadSeconds: (ContinuousClock.now - started).seconds)
         } catch let error as RError {
             throw ServeError.modelUnusable(name: name, path: source, detail: error.userMessage)
+        } catch let error as LinearModelError {
+            throw ServeError.modelUnusable(name: name, path: source, detail: error.description)
         }
     }
 }
