@@ -74,12 +74,7 @@ struct NativeGroupedLM {
         // then goes to R's lm, which says why.
         guard let layout = try? await LinearModelChunkWork.nativeLayout(specification.formula, levels: levels, ordered: data.orderedVariables),
               layout.columns.allSatisfy({ $0.count <= 1 }) else { return nil }
-        var toGlobal: [String: [Int]] = [:]
-        for (name, variable) in data.categorical {
-            guard let global = levels[name] else { continue }
-            let position = Dictionary(uniqueKeysWithValues: global.enumerated().map { (Array($0.element.utf8), $0.offset) })
-            toGlobal[name] = variable.levels.map { position[$0] ?? -1 }
-        }
+        let toGlobal = data.levelPositions(in: levels)
         let leftOut = try await RRuntime.shared().eval("any(grepl('z$offset', deparse(stats::summary.lm), fixed = TRUE))", as: Bool.self)
         return NativeGroupedLM(data: data, formula: specification.formula, ordered: data.orderedVariables, globalLevels: levels,
                                globalLayout: layout, builder: try ColumnBuilder(data, layout: layout, levels: levels), toGlobal: toGlobal,

@@ -103,6 +103,18 @@ struct NativeChunkData {
         self.kept = keep
     }
 
+    /// For each factor variable that `levels` names: each of this data's levels → its index
+    /// in `levels` (-1 for a level `levels` lacks).
+    func levelPositions(in levels: [String: [String]]) -> [String: [Int]] {
+        var positions: [String: [Int]] = [:]
+        for (name, variable) in categorical {
+            guard let known = levels[name] else { continue }
+            let position = Dictionary(uniqueKeysWithValues: known.enumerated().map { (Array($0.element.utf8), $0.offset) })
+            positions[name] = variable.levels.map { position[$0] ?? -1 }
+        }
+        return positions
+    }
+
     /// The names of the ordered-factor variables.
     var orderedVariables: [String] { categorical.filter(\.value.ordered).map(\.key).sorted() }
 
@@ -227,7 +239,7 @@ struct NativeChunkData {
 
     /// A numeric column as doubles with NaN for null, or nil for other types (and for 64-bit
     /// integers beyond 2^53, which a double cannot hold exactly).
-    private static func doubles(_ column: ArrowColumn) -> [Double]? {
+    static func doubles(_ column: ArrowColumn) -> [Double]? {
         var out = [Double]()
         out.reserveCapacity(column.length)
         for array in column.chunks {

@@ -63,14 +63,8 @@ extension SavedFit {
         guard let data = NativeChunkData(table, plan: plan) else { return nil }
         let global = try await LinearModel.mergeLevels([data.levels()])
         guard !global.keys.contains(where: { $0.contains("\u{1f}") }) else { return nil }
-        // Each row's level as an index into the whole data's levels.
-        var globalCodes: [String: [Int]] = [:]
-        for (name, variable) in data.categorical {
-            guard let levels = global[name] else { continue }
-            let position = Dictionary(uniqueKeysWithValues: levels.enumerated().map { (Array($0.element.utf8), $0.offset) })
-            let map = variable.levels.map { position[$0] ?? -1 }
-            globalCodes[name] = variable.codes.map { $0 < 0 ? -1 : map[Int($0)] }
-        }
+        // Each factor variable's levels as indices into the whole data's levels.
+        let toGlobal = data.levelPositions(in: global)
         // The groups' rows, as the grouped fit makes them (R's `prepare`, in key order).
         let (rows, sizes) = try await RRuntime.shared().withSession { session -> ([Int32], [Int32]) in
             let keys = try session.dataFrame(from: try ArrowTable(columns: by.map { table.column(named: $0)! }))
@@ -98,8 +92,8 @@ extension SavedFit {
         for (index, result) in grouped.results.enumerated() { firstRow[index + 1] = firstRow[index] + result.terms }
         guard firstRow.last == allTerms.count else { throw RError.conversion("the coefficients table does not hold every group's terms") }
         let glm = family != nil
-        let dfColumn = try grouped.groups.column(named: "df_residual")?.float64Like() ?? []
-        let spread = try grouped.groups.column(named: glm ? "dispersion" : "sigma")?.float64Like() ?? []
+        let dfColumn = grouped.groups.column(named: "df_residual").flatMap(NativeChunkData.doubles) ?? []
+        let spread = grouped.groups.column(named: glm ? "dispersion" : "sigma").flatMap(NativeChunkData.doubles) ?? []
         var groups: [SavedGroupFit] = []
         var start = 0
         for size in sizes.map(Int.init) {
@@ -116,9 +110,10 @@ extension SavedFit {
             }
             // The levels the group's kept rows have, in the whole data's order (R drops the others).
             var levels: [String: [String]] = [:]
-            for (name, codes) in globalCodes {
+            for (name, map) in toGlobal {
+                let codes = data.categorical[name]!.codes
                 var present = [Bool](repeating: false, count: global[name]!.count)
-                for row in groupRows where data.kept[row] && codes[row] >= 0 { present[codes[row]] = true }
+                for row in groupRows where data.kept[row] && codes[row] >= 0 && map[Int(codes[row])] >= 0 { present[map[Int(codes[row])]] = true }
                 levels[name] = present.indices.filter { present[$0] }.map { global[name]![$0] }
             }
             let rows = firstRow[index]..<firstRow[index + 1]
@@ -160,16 +155,6 @@ extension SavedFit {
         case .bool: return try column.boolValues().map { $0.map { $0 ? "TRUE" : "FALSE" } }
         default:
             throw LinearModelError.fitFailed(message: "the key column '\(column.name)' is \(column.type): a saved fit per group takes keys of numbers, text, factors or logicals")
-        }
-    }
-}
-
-extension ArrowColumn {
-    /// Numbers of a float64 or int32 column (missing as NaN).
-    fileprivate func float64Like() throws -> [Double] {
-        switch type {
-        case .int32: try int32Values().map { $0.map(Double.init) ?? .nan }
-        default: try float64Values().map { $0 ?? .nan }
         }
     }
 }

@@ -317,7 +317,7 @@ enum ArrowStreamBody {
 
     /// One message: its prefix, its metadata (a Message table whose header is built by
     /// `header`), padded to 8 bytes.
-    private static func message(_ out: inout [UInt8], header kind: UInt8, bodyLength: Int, _ header: @escaping (inout FlatBufferBuilder) -> Void) {
+    private static func message(_ out: inout [UInt8], header kind: UInt8, bodyLength: Int, _ header: @escaping (inout FlatBufferBuilder) -> Int) {
         var builder = FlatBufferBuilder()
         let root = builder.reserveRoot()
         builder.table(root, [
@@ -332,10 +332,10 @@ enum ArrowStreamBody {
         out += builder.bytes
     }
 
-    private static func schema(_ builder: inout FlatBufferBuilder, _ names: [String]) {
+    private static func schema(_ builder: inout FlatBufferBuilder, _ names: [String]) -> Int {
         builder.table(nil, [
             .int16(0),  // little-endian
-            .vector(names.map { name in { builder in
+            .tables(names.map { name in { builder in
                 builder.table(nil, [
                     .string(name),
                     .bool(true),
@@ -348,7 +348,7 @@ enum ArrowStreamBody {
         ])
     }
 
-    private static func recordBatch(_ builder: inout FlatBufferBuilder, rows: Int, nodes: [(Int, Int)], buffers: [(Int, Int)]) {
+    private static func recordBatch(_ builder: inout FlatBufferBuilder, rows: Int, nodes: [(Int, Int)], buffers: [(Int, Int)]) -> Int {
         builder.table(nil, [
             .int64(Int64(rows)),
             .structs(nodes.map { [Int64($0.0), Int64($0.1)] }),
@@ -465,10 +465,9 @@ struct FlatBufferBuilder {
         case int64(Int64)
         case string(String)
         /// A table, built by the closure.
-        case child((inout FlatBufferBuilder) -> Void)
+        case child((inout FlatBufferBuilder) -> Int)
         /// A vector of tables.
-        case tables([(inout FlatBufferBuilder) -> Void])
-        case vector([(inout FlatBufferBuilder) -> Void])
+        case tables([(inout FlatBufferBuilder) -> Int])
         /// A vector of structs of 64-bit integers.
         case structs([[Int64]])
 
@@ -478,7 +477,7 @@ struct FlatBufferBuilder {
             case .bool, .uint8: 1
             case .int16: 2
             case .int64: 8
-            case .string, .child, .tables, .vector, .structs: 4
+            case .string, .child, .tables, .structs: 4
             }
         }
     }
@@ -503,8 +502,10 @@ struct FlatBufferBuilder {
         return 0
     }
 
-    /// A table of `fields`; `offsetAt`, when given, is patched to point to it.
-    mutating func table(_ offsetAt: Int?, _ fields: [Field]) {
+    /// A table of `fields`, returning where it starts; `offsetAt`, when given, is patched to
+    /// point to it.
+    @discardableResult
+    mutating func table(_ offsetAt: Int?, _ fields: [Field]) -> Int {
         // Inline layout: the vtable offset, then the fields by decreasing size (each aligned).
         let order = fields.indices.filter { fields[$0].size > 0 }.sorted { fields[$0].size > fields[$1].size }
         var positions = [Int](repeating: 0, count: fields.count)
@@ -550,18 +551,17 @@ struct FlatBufferBuilder {
                 put(UInt32(text.utf8.count))
                 bytes += Array(text.utf8) + [0]
             case .child(let build):
-                build(&self)
-                // The child wrote itself without knowing where its offset is: it is the last table begun.
-                patch(at, UInt32(lastTable - at))
-            case .tables(let builds), .vector(let builds):
+                let child = build(&self)
+                patch(at, UInt32(child - at))
+            case .tables(let builds):
                 align(4)
                 let start = bytes.count
                 patch(at, UInt32(start - at))
                 put(UInt32(builds.count))
                 bytes += [UInt8](repeating: 0, count: 4 * builds.count)
                 for (element, build) in builds.enumerated() {
-                    build(&self)
-                    patch(start + 4 + 4 * element, UInt32(lastTable - (start + 4 + 4 * element)))
+                    let child = build(&self)
+                    patch(start + 4 + 4 * element, UInt32(child - (start + 4 + 4 * element)))
                 }
             case .structs(let elements):
                 // The length just before 8-aligned elements.
@@ -572,13 +572,6 @@ struct FlatBufferBuilder {
             default: break
             }
         }
-        lastTableStack.append(tableStart)
-    }
-
-    private var lastTableStack: [Int] = []
-
-    /// The start of the table whose `table(_:_:)` call returned last.
-    private var lastTable: Int {
-        mutating get { lastTableStack.removeLast() }
+        return tableStart
     }
 }

@@ -34,58 +34,35 @@ struct JSONReader {
             _ = try parse(body)
             throw RequestProblem.bad("the body is not a JSON list of records")
         }
-        reader.at += 1
         var names: [String] = [], columns: [[JSONItem]] = [], rows = 0
         var index: [String: Int] = [:]
-        reader.skipSpace()
-        if reader.peek == UInt8(ascii: "]") {
-            reader.at += 1
-        } else {
-            while true {
-                reader.skipSpace()
-                guard reader.peek == UInt8(ascii: "{") else {
-                    // Not an object: parsed only to tell a malformed body from a record of another kind.
-                    _ = try reader.value(depth: 1)
-                    throw RequestProblem.bad("record \(rows + 1) is not an object")
-                }
-                reader.at += 1
-                reader.skipSpace()
-                if reader.peek == UInt8(ascii: "}") {
-                    reader.at += 1
-                } else {
-                    while true {
-                        reader.skipSpace()
-                        let key = try reader.string()
-                        try reader.expect(UInt8(ascii: ":"))
-                        let value = try reader.value(depth: 2)
-                        let column: Int
-                        if let known = index[key] {
-                            column = known
-                            // A key given twice in one record: the last value counts.
-                            if columns[column].count > rows { columns[column].removeLast() }
-                        } else {
-                            guard names.count < maxKeys else {
-                                throw RequestProblem.bad("the records have more than \(maxKeys) different keys (record \(rows + 1))")
-                            }
-                            column = names.count
-                            index[key] = column
-                            names.append(key)
-                            columns.append([JSONItem](repeating: .null, count: rows))
-                        }
-                        columns[column].append(value)
-                        reader.skipSpace()
-                        if reader.peek == UInt8(ascii: ",") { reader.at += 1; continue }
-                        try reader.expect(UInt8(ascii: "}"))
-                        break
-                    }
-                }
-                rows += 1
-                for index in columns.indices where columns[index].count < rows { columns[index].append(.null) }
-                reader.skipSpace()
-                if reader.peek == UInt8(ascii: ",") { reader.at += 1; continue }
-                try reader.expect(UInt8(ascii: "]"))
-                break
+        try reader.sequence(UInt8(ascii: "["), UInt8(ascii: "]")) { reader in
+            reader.skipSpace()
+            guard reader.peek == UInt8(ascii: "{") else {
+                // Not an object: parsed only to tell a malformed body from a record of another kind.
+                _ = try reader.value(depth: 1)
+                throw RequestProblem.bad("record \(rows + 1) is not an object")
             }
+            try reader.sequence(UInt8(ascii: "{"), UInt8(ascii: "}")) { reader in
+                let (key, value) = try reader.member(depth: 2)
+                let column: Int
+                if let known = index[key] {
+                    column = known
+                    // A key given twice in one record: the last value counts.
+                    if columns[column].count > rows { columns[column].removeLast() }
+                } else {
+                    guard names.count < maxKeys else {
+                        throw RequestProblem.bad("the records have more than \(maxKeys) different keys (record \(rows + 1))")
+                    }
+                    column = names.count
+                    index[key] = column
+                    names.append(key)
+                    columns.append([JSONItem](repeating: .null, count: rows))
+                }
+                columns[column].append(value)
+            }
+            rows += 1
+            for index in columns.indices where columns[index].count < rows { columns[index].append(.null) }
         }
         try reader.end()
         return (names, columns)
@@ -117,6 +94,29 @@ struct JSONReader {
         at += 1
     }
 
+    /// A list's elements or an object's members: `open`, then each read by `element` with
+    /// commas between, then `close`.
+    private mutating func sequence(_ open: UInt8, _ close: UInt8, _ element: (inout JSONReader) throws -> Void) throws {
+        try expect(open)
+        skipSpace()
+        if peek == close { at += 1; return }
+        while true {
+            try element(&self)
+            skipSpace()
+            if peek == UInt8(ascii: ",") { at += 1; continue }
+            try expect(close)
+            return
+        }
+    }
+
+    /// An object's member: its key, a colon and its value.
+    private mutating func member(depth: Int) throws -> (String, JSONItem) {
+        skipSpace()
+        let key = try string()
+        try expect(UInt8(ascii: ":"))
+        return (key, try value(depth: depth))
+    }
+
     private mutating func end() throws {
         skipSpace()
         guard at == bytes.count else { throw failure("more follows the value") }
@@ -129,33 +129,17 @@ struct JSONReader {
         case UInt8(ascii: "\""): return .text(try string())
         case UInt8(ascii: "["):
             guard depth < Self.maxDepth else { throw failure("lists nested too deep") }
-            at += 1
             var items: [JSONItem] = []
-            skipSpace()
-            if peek == UInt8(ascii: "]") { at += 1; return .list(items) }
-            while true {
-                items.append(try value(depth: depth + 1))
-                skipSpace()
-                if peek == UInt8(ascii: ",") { at += 1; continue }
-                try expect(UInt8(ascii: "]"))
-                return .list(items)
-            }
+            try sequence(UInt8(ascii: "["), UInt8(ascii: "]")) { items.append(try $0.value(depth: depth + 1)) }
+            return .list(items)
         case UInt8(ascii: "{"):
             guard depth < Self.maxDepth else { throw failure("objects nested too deep") }
-            at += 1
             var object: [String: JSONItem] = [:]
-            skipSpace()
-            if peek == UInt8(ascii: "}") { at += 1; return .object(object) }
-            while true {
-                skipSpace()
-                let key = try string()
-                try expect(UInt8(ascii: ":"))
-                object[key] = try value(depth: depth + 1)
-                skipSpace()
-                if peek == UInt8(ascii: ",") { at += 1; continue }
-                try expect(UInt8(ascii: "}"))
-                return .object(object)
+            try sequence(UInt8(ascii: "{"), UInt8(ascii: "}")) { reader in
+                let (key, value) = try reader.member(depth: depth + 1)
+                object[key] = value
             }
+            return .object(object)
         case UInt8(ascii: "t"): try word("true"); return .bool(true)
         case UInt8(ascii: "f"): try word("false"); return .bool(false)
         case UInt8(ascii: "n"): try word("null"); return .null

@@ -4,8 +4,6 @@ import Hummingbird
 import Logging
 import Metrics
 import NIOCore
-import PolybridgeArrow
-import PolybridgeFiles
 import PolybridgeJobs
 import PolybridgeModels
 import PolybridgeRuntime
@@ -101,7 +99,7 @@ public final class ModelServer: Sendable {
     /// no longer be served leaves the old version in place and throws why.
     @discardableResult
     public func reload(_ name: String) async throws -> ServedModel {
-        guard let old = model(name) else { throw RequestProblem(status: 404, message: "no model named '\(name)'") }
+        guard let old = model(name) else { throw unknownModel(name) }
         let new = try await ServedModel.load(name: name, source: old.source, version: old.version + 1, folder: folder)
         models.withLock { $0[name] = new }
         metrics.loaded(new)
@@ -230,14 +228,17 @@ public final class ModelServer: Sendable {
         }
     }
 
-    private var modelNames: String { models.withLock { $0.keys.sorted().joined(separator: ", ") } }
+    /// The 404 for a model name the server does not have, listing those it has.
+    private func unknownModel(_ name: String) -> RequestProblem {
+        RequestProblem(status: 404, message: "no model named '\(name)' (the models are \(models.withLock { $0.keys.sorted().joined(separator: ", ") }))")
+    }
 
     /// Answers a request about one model (404 for an unknown name), counting it.
     private func measured(_ endpoint: String, _ context: BasicRequestContext, _ body: (ServedModel) throws -> Response) throws -> Response {
         let name = context.parameters.get("name") ?? ""
         guard let model = model(name) else {
             metrics.request(model: name, endpoint: endpoint, status: 404, seconds: 0)
-            return json(404, ["error": "no model named '\(name)' (the models are \(modelNames))"])
+            return json(404, ["error": unknownModel(name).message])
         }
         let response = try body(model)
         metrics.request(model: name, endpoint: endpoint, status: Int(response.status.code), seconds: 0)
@@ -254,7 +255,7 @@ public final class ModelServer: Sendable {
         let response: Response
         do {
             guard let model = model(name) else {
-                throw RequestProblem(status: 404, message: "no model named '\(name)' (the models are \(modelNames))")
+                throw unknownModel(name)
             }
             if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
                 throw RequestProblem(status: 413, message: "the body of \(length) bytes is over the limit of \(configuration.maxBodyBytes) bytes")
