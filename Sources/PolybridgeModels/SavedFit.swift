@@ -95,7 +95,8 @@ extension SavedFit {
         return (levels, data.orderedVariables)
     }
 
-    /// Writes the fit to `path` as an RDS file of an R list of class `polybridge_fit`.
+    /// Writes the fit to `path` as an RDS file of an R list of class `polybridge_fit`, by the
+    /// policy of every output file (``OutputFile``).
     public func write(to path: String) async throws {
         func levelList(_ levels: [String: [String]]) -> RValue {
             .list(levels.keys.sorted().map { .character(levels[$0]!) }, names: levels.keys.sorted())
@@ -113,11 +114,14 @@ extension SavedFit {
             .double([dispersion.isNaN ? nil : dispersion]), .character(by), .character(keyTypes), groupList,
         ], names: ["format", "version", "model", "formula", "family", "link", "offset", "terms", "coefficients", "xlevels", "ordered",
                    "vcov", "df_residual", "dispersion", "by", "key_types", "groups"])
-        try await RRuntime.shared().withSession { session in
-            let value = try session.protect(try session.make(list))
-            try session.setAttribute(value, "class", try session.makeStrings(["polybridge_fit"]))
-            let save = try session.lang(try session.symbol("saveRDS"), [value, try session.makeStrings([path])])
-            _ = try session.evaluate(save, purpose: "writing \(path)")
+        // By the output policy: whole or not at all, through a symlink, never over a device.
+        try await OutputFile.make(path) { temporary in
+            try await RRuntime.shared().withSession { session in
+                let value = try session.protect(try session.make(list))
+                try session.setAttribute(value, "class", try session.makeStrings(["polybridge_fit"]))
+                let save = try session.lang(try session.symbol("saveRDS"), [value, try session.makeStrings([temporary])])
+                _ = try session.evaluate(save, purpose: "writing \(path)")
+            }
         }
     }
 

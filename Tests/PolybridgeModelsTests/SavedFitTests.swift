@@ -136,6 +136,13 @@ import Testing
         }
         let (poly, _) = try await LinearModel.fit(file: path, LinearModelSpecification(formula: "y ~ poly(x2, 2)"), options: FileFitOptions())
         #expect(try await SavedFit.from(poly, file: path, LinearModelSpecification(formula: "y ~ poly(x2, 2)")) == nil)
+        // Written by the output policy: through a symlink to its target, never over a device.
+        let target = try scratchDirectory() + "/saved_target.rds", link = try scratchDirectory() + "/saved_link.rds"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        try await saved.write(to: link)
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == target)
+        #expect(try await SavedFit.read(target).terms == saved.terms)
+        await #expect(throws: DataFileError.self) { try await saved.write(to: "/dev/null") }
         let other = try scratchDirectory() + "/not_a_fit.rds"
         _ = try await RRuntime.shared().evaluate("saveRDS(list(a = 1), '\(other)')")
         await #expect {
